@@ -1,0 +1,5 @@
+"""The one exception type the CLI turns into a one-line message and a non-zero exit."""
+
+
+class RtsegError(Exception):
+    """An expected failure (bad input, missing model, unwritable output): no traceback shown."""
