@@ -1,0 +1,33 @@
+"""The unit that flows through the pipeline: one video frame plus what each stage adds to it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """One frame and its history.
+
+    `seq` numbers frames in capture order from 0, so drops and reordering are visible.
+    `capture_ns` is `time.monotonic_ns()` when the source produced the frame, and `stamps`
+    holds the monotonic time each stage finished with it, so latency is measured, not guessed.
+    """
+
+    seq: int
+    image: np.ndarray  # BGR uint8, H x W x 3, as OpenCV reads it
+    capture_ns: int = field(default_factory=time.monotonic_ns)
+    name: str | None = None  # the input's file stem, for image-sequence outputs
+    stamps: dict[str, int] = field(default_factory=dict)
+    tensor: np.ndarray | None = None  # model input, uint8 [1, h, w, 3] RGB
+    alpha: np.ndarray | None = None  # person probability at frame size, float32 H x W in [0, 1]
+    labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
+    mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
+    output: np.ndarray | None = None  # what sinks write: BGR (H x W x 3) or BGRA (H x W x 4)
+
+    def stamp(self, stage: str) -> None:
+        """Record that `stage` has finished with this frame, now."""
+        self.stamps[stage] = time.monotonic_ns()
