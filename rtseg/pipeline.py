@@ -112,11 +112,13 @@ class Pipeline:
         return self.stats
 
     def _wait_interruptibly(self) -> None:
+        pumps = [s.pump for s in self.sinks if hasattr(s, "pump")]
         interrupted = False
         while True:
             try:
-                while not self.wait(0.1):
-                    pass
+                while not self.wait(0.005 if pumps else 0.1):
+                    for pump in pumps:
+                        pump()
                 return
             except KeyboardInterrupt:
                 if interrupted:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,12 @@ class Sink(Protocol):
     def write(self, frame: Frame) -> None: ...
 
     def close(self, ok: bool = True) -> None: ...
+
+
+class MainThreadSink(Sink, Protocol):
+    """A sink with work that must run in the main thread (GUI toolkits)."""
+
+    def pump(self) -> None: ...
 
 
 def check_output(path: Path, overwrite: bool) -> None:
@@ -133,7 +140,11 @@ KEYS = {ord("q"): "quit", 27: "quit", ord("e"): "effect", ord("m"): "mask", ord(
 
 
 class WindowSink:
-    """An OpenCV window. Keys: q/Esc quit, e next effect, m mask view, h HUD on/off."""
+    """An OpenCV window. Keys: q/Esc quit, e next effect, m mask view, h HUD on/off.
+
+    HighGUI (its Qt build above all) must run in the main thread, so `write()` only leaves
+    the newest frame in a slot and the pipeline's main-thread loop calls `pump()` to show it.
+    """
 
     def __init__(
         self,
@@ -149,9 +160,23 @@ class WindowSink:
         self._on_key = on_key
         self._hud = hud
         self._opened = False
+        self._latest: np.ndarray | None = None
+        self._lock = threading.Lock()
 
     def write(self, frame: Frame) -> None:
-        image = frame.output
+        with self._lock:
+            self._latest = frame.output
+
+    def pump(self) -> None:
+        """Show the newest frame and handle keys; call from the main thread."""
+        with self._lock:
+            image, self._latest = self._latest, None
+        if image is not None:
+            self._show(image)
+        if self._opened:
+            self._handle(cv2.waitKey(1))
+
+    def _show(self, image: np.ndarray) -> None:
         if self.show_hud and self._hud is not None:
             image = image.copy()
             for i, line in enumerate(self._hud()):
@@ -160,10 +185,13 @@ class WindowSink:
                 cv2.putText(image, line, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
         if not self._opened:
             cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+            cv2.resizeWindow(self.title, image.shape[1], image.shape[0])
             self._opened = True
         cv2.imshow(self.title, image)
         self.frames += 1
-        action = KEYS.get(cv2.waitKey(1) & 0xFF)
+
+    def _handle(self, key: int) -> None:
+        action = KEYS.get(key & 0xFF) if key >= 0 else None
         if action == "hud":
             self.show_hud = not self.show_hud
         elif action and self._on_key is not None:
