@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -165,5 +167,75 @@ def test_real_device_shows_the_frames_and_repeats_when_stalled() -> None:
             time.sleep(0.05)  # the pipeline "stalls": the feeder must resend the last frame
         assert sink.repeated > 0
         assert sink.sent == 1
+    finally:
+        sink.close()
+
+
+class RecordingDevice:
+    """A camera device plugged in through pyvirtualcam's backend interface: it keeps what it
+    receives and, like v4l2loopback, reports I420 as its native format."""
+
+    opened: ClassVar[list[RecordingDevice]] = []
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None):
+        from pyvirtualcam.util import decode_fourcc
+
+        self.fmt = decode_fourcc(fourcc)
+        self.frames: list[np.ndarray] = []
+        self.closed = False
+        RecordingDevice.opened.append(self)
+
+    def send(self, frame: np.ndarray) -> None:
+        self.frames.append(frame.copy())
+
+    def close(self) -> None:
+        self.closed = True
+
+    def device(self) -> str:
+        return "recording"
+
+    def native_fourcc(self) -> int:
+        from pyvirtualcam.util import encode_fourcc
+
+        return encode_fourcc("I420")
+
+
+@pytest.mark.skipif(not HAS_PYVIRTUALCAM, reason="pyvirtualcam is not installed")
+def test_feeder_sends_native_format_and_repeats_when_stalled(monkeypatch: pytest.MonkeyPatch):
+    import pyvirtualcam.camera
+
+    monkeypatch.setitem(pyvirtualcam.camera.BACKENDS, "recording", RecordingDevice)
+    monkeypatch.setattr(RecordingDevice, "opened", [])
+    sink = VirtualCamSink(60, backend="recording")
+    image = solid((30, 90, 200), 48, 64)
+    try:
+        sink.write(Frame(seq=0, image=image))
+        device = RecordingDevice.opened[-1]
+        deadline = time.monotonic() + 10
+        while len(device.frames) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)  # no new frames: the pipeline has stalled
+        assert len(device.frames) >= 4
+    finally:
+        sink.close()
+    assert sink.fmt == "I420" and device.fmt == "I420"  # reopened in the device's own format
+    assert RecordingDevice.opened[0].closed  # the probing camera was released
+    expected = to_pixel_format(image, "I420").reshape(-1)
+    for sent in device.frames:
+        np.testing.assert_array_equal(sent, expected)
+    assert sink.sent == 1 and sink.repeated == len(device.frames) - 1
+    assert device.closed
+    assert not any(t.name == "virtualcam" for t in threading.enumerate())
+
+
+@pytest.mark.skipif(not HAS_PYVIRTUALCAM, reason="pyvirtualcam is not installed")
+def test_only_the_newest_frame_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyvirtualcam.camera
+
+    monkeypatch.setitem(pyvirtualcam.camera.BACKENDS, "recording", RecordingDevice)
+    sink = VirtualCamSink(1, backend="recording")  # one frame a second: writes pile up
+    try:
+        for seq in range(5):
+            sink.write(Frame(seq=seq, image=solid((0, seq * 50, 0), 48, 64)))
+        assert sink.dropped >= 3  # replaced before the feeder's next turn, not queued
     finally:
         sink.close()
