@@ -402,3 +402,5 @@ class HttpPreviewSink:
         self._thread.join()
         self._server.drop_connections()
         self._server.server_close()  # closes the listening socket, joins request threads
+
+    abort = close  # nothing to keep from a failed run

@@ -204,3 +204,5 @@ class VirtualCamSink:
         if self._camera is not None:
             self._camera.close()
             self._camera = None
+
+    abort = close  # nothing to keep from a failed run
