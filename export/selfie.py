@@ -82,11 +82,23 @@ def download_wheel(dest: Path) -> Path:
          f"mediapipe=={WHEEL_VERSION}", "--dest", str(dest)],
         check=True,
     )  # fmt: skip
-    wheel = dest / WHEEL_NAME
+    return verified_wheel(dest / WHEEL_NAME)
+
+
+def verified_wheel(wheel: Path) -> Path:
+    """`wheel`, once its sha256 is the pinned one."""
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if digest != WHEEL_SHA256:
-        raise RuntimeError(f"{WHEEL_NAME}: sha256 {digest}, expected {WHEEL_SHA256}")
+        raise RuntimeError(f"{wheel}: sha256 {digest}, expected {WHEEL_SHA256}")
     return wheel
+
+
+def extract_tflite(wheel: Path, spec: SelfieModel, dest: Path) -> Path:
+    """Copy one model out of the wheel into `dest`."""
+    with zipfile.ZipFile(wheel) as archive:
+        path = dest / spec.tflite
+        path.write_bytes(archive.read(f"{MODEL_DIR}/{spec.tflite}"))
+    return path
 
 
 def transpose_conv_options(tflite_path: Path) -> tuple[int, int, int]:
@@ -218,19 +230,17 @@ def notice(wheel_sha256: str, tflite_sha256: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the .onnx and NOTICE")
+    parser.add_argument("--wheel", type=Path, help=f"a local {WHEEL_NAME} instead of pip download")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = download_wheel(Path(tmp))
+        wheel = verified_wheel(args.wheel) if args.wheel else download_wheel(Path(tmp))
         digests = {}
-        with zipfile.ZipFile(wheel) as archive:
-            for spec in MODELS:
-                tflite = Path(tmp) / spec.tflite
-                tflite.write_bytes(archive.read(f"{MODEL_DIR}/{spec.tflite}"))
-                digests[spec.tflite] = hashlib.sha256(tflite.read_bytes()).hexdigest()
-                model = convert(tflite, spec.info())
-                onnx.save_model(model, args.out / f"{spec.name}.onnx")
-                print(f"wrote {args.out / spec.name}.onnx")
+        for spec in MODELS:
+            tflite = extract_tflite(wheel, spec, Path(tmp))
+            digests[spec.tflite] = hashlib.sha256(tflite.read_bytes()).hexdigest()
+            onnx.save_model(convert(tflite, spec.info()), args.out / f"{spec.name}.onnx")
+            print(f"wrote {args.out / spec.name}.onnx")
     (args.out / "NOTICE").write_text(notice(WHEEL_SHA256, digests))
     print(f"wrote {args.out / 'NOTICE'}")
 
