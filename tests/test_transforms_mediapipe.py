@@ -13,8 +13,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from export.mediapipe_reference import to_frame_size, to_model_input
-from rtseg.errors import RtsegError
+from rtseg.contract import ModelInfo
+from rtseg.transforms import to_model_input as _to_input
+from rtseg.transforms import upscale_alpha
 from tests.test_bundled_models import MODELS_DIR, golden_input
 
 VIDEOS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "videos"
@@ -35,6 +36,17 @@ def _corner_bilinear(bgr: np.ndarray, height: int, width: int) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
+def to_model_input(bgr: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The runtime's preprocessing for a MediaPipe-style model of this input size."""
+    info = ModelInfo("m", height, width, "corners_linear", "", "", "fp32", True)
+    return _to_input(bgr, info)
+
+
+def to_frame_size(alpha: np.ndarray, frame_height: int, frame_width: int) -> np.ndarray:
+    """The runtime's way back from a [1, 1, h, w] model output to frame size."""
+    return upscale_alpha(alpha[0, 0], frame_height, frame_width)
+
+
 @pytest.mark.parametrize(("rows", "cols"), [(540, 960), (360, 640), (101, 77), (100, 200)])
 def test_to_model_input_samples_corner_to_corner(rows: int, cols: int) -> None:
     bgr = np.random.default_rng(rows).integers(0, 256, (rows, cols, 3), dtype=np.uint8)
@@ -42,17 +54,6 @@ def test_to_model_input_samples_corner_to_corner(rows: int, cols: int) -> None:
     assert got.shape == (1, 144, 256, 3) and got.dtype == np.uint8
     expected = _corner_bilinear(bgr, 144, 256)[..., ::-1]
     assert np.abs(got[0].astype(np.float64) - expected).max() <= 1.0
-
-
-def test_to_model_input_gives_rgb() -> None:
-    blue = np.zeros((90, 160, 3), np.uint8)
-    blue[..., 0] = 255
-    assert (to_model_input(blue, 72, 128)[0, :, :, 2] == 255).all()
-
-
-def test_to_model_input_refuses_other_arrays() -> None:
-    with pytest.raises(RtsegError, match="uint8 HxWx3"):
-        to_model_input(np.zeros((90, 160), np.float32), 144, 256)
 
 
 def test_to_frame_size_gives_the_frame_shape() -> None:
