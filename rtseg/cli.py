@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RtsegError as exc:
         return _fail(str(exc))
     except StageError as exc:
-        _fail(f"{exc}; this is a bug, please report it")
+        _fail(f"{exc}; this is unexpected: check the model and input, or report it")
         return 1
     except KeyboardInterrupt:
         return 130

@@ -149,7 +149,9 @@ class Pipeline:
                 if kept:
                     raise RtsegError(f"{exc}{kept}") from exc
                 raise exc
-            raise StageError(f"stage {stage} failed: {exc!r}{kept}") from exc
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+            raise StageError(f"stage {stage} failed: {cause}{kept}") from exc
 
     def _kept_partials(self) -> str:
         """Where failed sinks left their playable partial output, as a clause for the error."""
