@@ -1,17 +1,20 @@
 """The `rtseg` command: `rtseg run`, `rtseg models`, and the webcam entry point.
 
 Expected failures (bad input, missing model, unwritable output) print one line and exit 2;
-anything else is a bug and keeps its traceback.
+an unexpected exception inside a pipeline stage prints one line with its cause and exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import cv2
 
 from rtseg import models
 from rtseg.channels import Policy
@@ -19,6 +22,7 @@ from rtseg.effects import EFFECT_HELP
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
+from rtseg.pipeline import StageError
 from rtseg.sinks import has_display
 from rtseg.stats import format_table, write_json
 
@@ -126,6 +130,14 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     finally:
         signal.signal(signal.SIGTERM, previous)
     summary = job.summary()
+    if summary["frames_lost"]:
+        log.warning(
+            "%s ended early: %d of %d frames decoded, %d lost at the end (truncated file?)",
+            config.source,
+            summary["frames_in"],
+            summary["frames_expected"],
+            summary["frames_lost"],
+        )
     if not quiet:
         print(format_table(summary))
     if stats_json is not None:
@@ -162,6 +174,11 @@ def list_models() -> None:
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
     logging.getLogger("rtseg.engine").setLevel(logging.WARNING)
+    # FFmpeg and OpenCV print their own lines for damaged or stalled media; rtseg reports
+    # those cases itself, in one line, so their logs are off unless the user turns them on.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def _fail(message: str) -> int:
@@ -180,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_job(config_from_args(args), args.stats_json, args.quiet)
     except RtsegError as exc:
         return _fail(str(exc))
+    except StageError as exc:
+        _fail(f"{exc}; this is unexpected: check the model and input, or report it")
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

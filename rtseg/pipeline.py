@@ -147,9 +147,20 @@ class Pipeline:
         self.source.close()
         if self._errors:
             stage, exc = self._errors[0]
+            kept = self._kept_partials()
             if isinstance(exc, RtsegError):
+                if kept:
+                    raise RtsegError(f"{exc}{kept}") from exc
                 raise exc
-            raise StageError(f"stage {stage} failed: {exc!r}") from exc
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+            raise StageError(f"stage {stage} failed: {cause}{kept}") from exc
+
+    def _kept_partials(self) -> str:
+        """Where failed sinks left their playable partial output, as a clause for the error."""
+        paths = [getattr(sink, "partial_path", None) for sink in self.sinks]
+        kept = [str(path) for path in paths if path is not None and path.exists()]
+        return f" (the partial output is kept as {', '.join(kept)})" if kept else ""
 
     # -- thread bodies ---------------------------------------------------------------------
     def _guard(self, name: str, body: Callable[[], None]) -> None:
@@ -167,6 +178,7 @@ class Pipeline:
                 break
             frame = self.source.read()
             if frame is None:
+                self.stats.frames_expected = getattr(self.source, "frames_expected", None)
                 break
             count += 1
             self.stats.frames_in = count

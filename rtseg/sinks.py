@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -40,14 +41,26 @@ class MainThreadSink(Sink, Protocol):
 
 
 def check_output(path: Path, overwrite: bool) -> None:
-    """Refuse, before any work, an output that exists (without `overwrite`) or can't be written."""
+    """Refuse, before any work, an output that exists (without `overwrite`) or can't be written.
+
+    Writability is probed by creating a file, since permission bits say nothing for root,
+    read-only mounts or ACLs.
+    """
     if path.exists() and not overwrite:
         raise RtsegError(f"{path} already exists; pass --overwrite to replace it")
     parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise RtsegError(f"cannot write {path}: {parent} is a file, not a directory")
     if not parent.is_dir():
         raise RtsegError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise RtsegError(f"cannot write {path}: directory {parent} is not writable")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise RtsegError(
+            f"cannot write {path}: directory {parent} is not writable ({exc.strerror}); "
+            "choose another output"
+        ) from None
 
 
 def partial_name(path: Path) -> Path:
@@ -68,8 +81,18 @@ class NullSink:
         pass
 
 
+# Space kept free while writing a video, so the container's index (written on close) still
+# fits and the partial output stays playable: fixed headroom plus a margin per frame.
+RESERVE_BYTES = 64 * 1024
+RESERVE_PER_FRAME_BYTES = 64
+
+
 class VideoFileSink:
-    """A video file through OpenCV's writer (mp4v in .mp4), the codec every OpenCV build has."""
+    """A video file through OpenCV's writer (mp4v in .mp4), the codec every OpenCV build has.
+
+    OpenCV's writer drops frames it cannot write without a word (a full disk, a frame of
+    another size), so this sink checks both itself and stops with an error instead.
+    """
 
     def __init__(self, path: Path, fps: float, overwrite: bool = False) -> None:
         check_output(path, overwrite)
@@ -77,6 +100,8 @@ class VideoFileSink:
         self.fps = fps if fps > 0 else 30.0
         self.partial_path = partial_name(path)
         self.frames = 0
+        self._size: tuple[int, int] | None = None
+        self._largest_frame = 0
         self._writer: cv2.VideoWriter | None = None
 
     def _open(self, image: np.ndarray) -> cv2.VideoWriter:
@@ -87,7 +112,18 @@ class VideoFileSink:
         )
         if not writer.isOpened():
             raise RtsegError(f"cannot open {self.path} for writing")
+        self._size = (w, h)
         return writer
+
+    def _check_space(self, written: int) -> None:
+        self._largest_frame = max(self._largest_frame, written)
+        reserve = RESERVE_BYTES + 4 * self._largest_frame + RESERVE_PER_FRAME_BYTES * self.frames
+        free = shutil.disk_usage(self.partial_path.parent).free
+        if free < reserve:
+            raise RtsegError(
+                f"disk full while writing {self.path}: {free // 1024} KiB left after "
+                f"{self.frames} frames; free some space and run again"
+            )
 
     def write(self, frame: Frame) -> None:
         image = frame.output
@@ -95,8 +131,16 @@ class VideoFileSink:
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
         if self._writer is None:
             self._writer = self._open(image)
+        h, w = image.shape[:2]
+        if (w, h) != self._size:
+            raise RtsegError(
+                f"frame {frame.seq} is {w}x{h} but {self.path} is {self._size[0]}x"
+                f"{self._size[1]}: a video holds one frame size; write PNGs to a directory instead"
+            )
+        before = self.partial_path.stat().st_size
         self._writer.write(image)
         self.frames += 1
+        self._check_space(self.partial_path.stat().st_size - before)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -125,19 +169,29 @@ class ImageSequenceSink:
     def write(self, frame: Frame) -> None:
         name = frame.name if frame.name is not None else f"{frame.seq:06d}"
         target = self.partial_path / f"{name}.png"
-        if not cv2.imwrite(str(target), frame.output):
-            raise RtsegError(f"cannot write {target}")
+        ok, data = cv2.imencode(".png", frame.output)
+        if not ok:
+            raise RtsegError(f"cannot encode frame {frame.seq} as PNG")
+        try:
+            target.write_bytes(data.tobytes())
+        except OSError as exc:
+            target.unlink(missing_ok=True)  # keep only whole frames in the partial output
+            raise RtsegError(
+                f"cannot write {target}: {exc.strerror}; free some space and run again"
+            ) from None
         self.frames += 1
 
     def close(self) -> None:
         if not self.partial_path.exists():
             return
-        if self.path.exists():
+        if self.path.is_dir():
             shutil.rmtree(self.path)
         os.replace(self.partial_path, self.path)
 
     def abort(self) -> None:
-        """Leave the frames written so far in `partial_path`."""
+        """Leave the frames written so far in `partial_path` (nothing, if there are none)."""
+        if self.partial_path.exists() and not self.frames:
+            shutil.rmtree(self.partial_path)
 
 
 def has_display() -> bool:

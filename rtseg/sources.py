@@ -6,7 +6,9 @@ end, `close()` releases what they hold. `live` tells the pipeline which channel 
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +18,13 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
 
+log = logging.getLogger(__name__)
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# A live source that delivers no frame for this long has stalled; it is then reopened with
+# these waits in between (seconds), and given up on with a clear error when none works.
+STALL_TIMEOUT_S = 3.0
+RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 
 
 class Source(Protocol):
@@ -34,7 +42,7 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
         image = (image >> 8).astype(np.uint8)
     elif image.dtype != np.uint8:
         image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    if image.ndim == 2:
+    if image.ndim == 2 or image.shape[2] == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
@@ -62,12 +70,49 @@ class _Counter:
         return frame
 
 
-class VideoSource:
-    """A video file or stream URL, decoded by OpenCV; `realtime` plays it at its own fps."""
+def reconnect(
+    what: str,
+    reopen: Callable[[], cv2.VideoCapture | None],
+    backoff_s: tuple[float, ...],
+) -> tuple[cv2.VideoCapture, np.ndarray]:
+    """Reopen a stalled live source, waiting longer between tries; the first frame it gives.
 
-    def __init__(self, spec: str, realtime: bool = False) -> None:
-        is_url = "://" in spec
-        if not is_url:
+    Bounded: after `backoff_s` is used up the caller gets an `RtsegError`, never a hang.
+    """
+    started = time.monotonic()
+    for attempt, wait in enumerate(backoff_s, 1):
+        time.sleep(wait)
+        cap = reopen()
+        if cap is None:
+            continue
+        ok, image = cap.read()
+        if ok:
+            log.warning("%s stalled; reconnected on attempt %d", what, attempt)
+            return cap, image
+        cap.release()
+    raise RtsegError(
+        f"{what} stopped delivering frames and did not come back after {len(backoff_s)} "
+        f"reconnect attempts in {time.monotonic() - started:.1f} s; check it and run again"
+    )
+
+
+class VideoSource:
+    """A video file or stream URL, decoded by OpenCV; `realtime` plays it at its own fps.
+
+    A file that ends before its container's frame count (a truncated download) is read up to
+    where it breaks, and `frames_lost` says how many frames were missing. A URL that stalls
+    for `stall_timeout_s` is reopened with backoff (see `reconnect`).
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        realtime: bool = False,
+        stall_timeout_s: float = STALL_TIMEOUT_S,
+        backoff_s: tuple[float, ...] = RECONNECT_BACKOFF_S,
+    ) -> None:
+        self.is_url = "://" in spec
+        if not self.is_url:
             path = Path(spec)
             if not path.exists():
                 raise RtsegError(f"input not found: {spec}")
@@ -76,30 +121,74 @@ class VideoSource:
             if path.stat().st_size == 0:
                 raise RtsegError(f"input is empty (0 bytes): {spec}")
         self.spec = spec
-        self.path = None if is_url else Path(spec)  # where sinks find the audio to keep
-        self._cap = cv2.VideoCapture(spec)
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise RtsegError(f"cannot decode {spec} as video")
+        self.path = None if self.is_url else Path(spec)  # where sinks find the audio to keep
+        self._timeout_ms = int(stall_timeout_s * 1000)
+        self._backoff_s = backoff_s
+        cap = self._open()
+        if cap is None:
+            hint = "is the stream up?" if self.is_url else "is it a complete video file?"
+            raise RtsegError(f"cannot decode {spec} as video ({hint})")
+        self._cap = cap
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
-        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not is_url else 0
-        self.live = realtime or is_url
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_url else 0
+        self.frame_count = max(count, 0)
+        self.live = realtime or self.is_url
+        self.ended = False
         self._counter = _Counter(self.fps, paced=realtime)
+
+    def _open(self) -> cv2.VideoCapture | None:
+        if self.is_url:
+            timeouts = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                self._timeout_ms,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                self._timeout_ms,
+            ]
+            cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, timeouts)
+        else:
+            cap = cv2.VideoCapture(self.spec)
+        if cap.isOpened():
+            return cap
+        cap.release()
+        return None
 
     def read(self) -> Frame | None:
         ok, image = self._cap.read()
-        return self._counter.frame(image) if ok else None
+        if ok:
+            return self._counter.frame(image)
+        if self.is_url and not 0 < self.frame_count <= self.frames_read:
+            self._cap.release()
+            self._cap, image = reconnect(f"stream {self.spec}", self._open, self._backoff_s)
+            return self._counter.frame(image)
+        self.ended = True
+        return None
 
     @property
     def frames_read(self) -> int:
         return self._counter.seq
+
+    @property
+    def frames_expected(self) -> int | None:
+        """The container's frame count, when the file says it (files only)."""
+        return self.frame_count or None
+
+    @property
+    def frames_lost(self) -> int:
+        """Frames the container promised but that never decoded, once the file has ended."""
+        if not self.ended or not self.frame_count:
+            return 0
+        return max(0, self.frame_count - self.frames_read)
 
     def close(self) -> None:
         self._cap.release()
 
 
 class CameraSource:
-    """A webcam by index or device path, with optional size, fps and MJPG capture."""
+    """A webcam by index or device path, with optional size, fps and MJPG capture.
+
+    A camera that stops delivering frames (unplugged, taken by another program) is reopened
+    with backoff (see `reconnect`), then given up on with a clear error.
+    """
 
     def __init__(
         self,
@@ -109,24 +198,35 @@ class CameraSource:
         fps: float | None = None,
         mjpg: bool = False,
         read_failures: int = 30,
+        backoff_s: tuple[float, ...] = RECONNECT_BACKOFF_S,
     ) -> None:
         self.device = device
-        self._cap = cv2.VideoCapture(device)
-        if not self._cap.isOpened():
-            self._cap.release()
+        self._settings = (width, height, fps, mjpg)
+        cap = self._open()
+        if cap is None:
             raise RtsegError(f"cannot open camera {device} (is it connected and not in use?)")
-        if mjpg:
-            self._cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
-        if width:
-            self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-        if height:
-            self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        if fps:
-            self._cap.set(cv2.CAP_PROP_FPS, fps)
+        self._cap = cap
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or fps or 30.0
         self.live = True
         self._read_failures = read_failures
+        self._backoff_s = backoff_s
         self._counter = _Counter(self.fps, paced=False)
+
+    def _open(self) -> cv2.VideoCapture | None:
+        cap = cv2.VideoCapture(self.device)
+        if not cap.isOpened():
+            cap.release()
+            return None
+        width, height, fps, mjpg = self._settings
+        if mjpg:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
+        if width:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            cap.set(cv2.CAP_PROP_FPS, fps)
+        return cap
 
     def read(self) -> Frame | None:
         for _ in range(self._read_failures):
@@ -134,7 +234,9 @@ class CameraSource:
             if ok:
                 return self._counter.frame(image)
             time.sleep(0.01)
-        raise RtsegError(f"camera {self.device} stopped delivering frames")
+        self._cap.release()
+        self._cap, image = reconnect(f"camera {self.device}", self._open, self._backoff_s)
+        return self._counter.frame(image)
 
     def close(self) -> None:
         self._cap.release()
@@ -163,9 +265,16 @@ class ImageSource:
             return None
         path = self._paths[self._index]
         self._index += 1
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise RtsegError(f"cannot decode image {path}")
+        try:
+            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        except cv2.error:  # some decoders raise on damaged data instead of returning None
+            image = None
+        if (
+            image is None
+            or image.size == 0
+            or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
+        ):
+            raise RtsegError(f"cannot decode image {path}; remove or replace it")
         return self._counter.frame(to_bgr(image), name=path.stem)
 
     def close(self) -> None:

@@ -37,6 +37,8 @@ class Stats:
         self.latency_ms = array("d")
         self.frames_in = 0
         self.frames_out = 0
+        # What the source said it holds, set when it ends (a file's container frame count).
+        self.frames_expected: int | None = None
         self.mask_lag = 0
         self.started_ns = time.monotonic_ns()
         self.finished_ns = 0
@@ -65,6 +67,13 @@ class Stats:
             span = self._recent[-1] - self._recent[0]
             return (len(self._recent) - 1) * 1e9 / span if span else 0.0
 
+    @property
+    def frames_lost(self) -> int:
+        """Frames the source promised but could not deliver (a truncated file)."""
+        if self.frames_expected is None:
+            return 0
+        return max(0, self.frames_expected - self.frames_in)
+
     def finish(self) -> None:
         self.finished_ns = time.monotonic_ns()
 
@@ -78,6 +87,8 @@ class Stats:
         return {
             "frames_in": self.frames_in,
             "frames_out": self.frames_out,
+            "frames_expected": self.frames_expected,
+            "frames_lost": self.frames_lost,
             "drops": sum(drops.values()),
             "drops_by_channel": drops,
             "elapsed_s": round(elapsed, 3),

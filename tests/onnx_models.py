@@ -63,3 +63,70 @@ def brightness_model(
     onnx.helper.set_model_props(model, props)
     onnx.save(model, path)
     return path
+
+
+def _save_contract_model(path: Path, graph: onnx.GraphProto, precision: str = "fp32") -> Path:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    height, width = (d.dim_value for d in graph.input[0].type.tensor_type.shape.dim[1:3])
+    info = ModelInfo(graph.name, height, width, "linear", "tests", "MIT", precision, True)
+    onnx.helper.set_model_props(model, metadata_dict(info))
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def fp16_brightness_model(path: Path, height: int = 32, width: int = 32) -> Path:
+    """The brightness model computed in float16: uint8 in, Cast to fp16, fp16 ops, fp32 out."""
+    nodes = [
+        helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT16),
+        helper.make_node("ReduceMean", ["x", "axes"], ["m"], keepdims=1),
+        helper.make_node("Mul", ["m", "scale"], ["d"]),
+        helper.make_node("Transpose", ["d"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node("Cast", ["t"], ["alpha"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "brightness_fp16",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, height, width, 3])],
+        [helper.make_tensor_value_info("alpha", TensorProto.FLOAT, [1, 1, height, width])],
+        [
+            helper.make_tensor("axes", TensorProto.INT64, [1], [3]),
+            helper.make_tensor("scale", TensorProto.FLOAT16, [], [1 / 255]),
+        ],
+    )
+    return _save_contract_model(path, graph, "fp16")
+
+
+def failing_model(path: Path, height: int = 32, width: int = 32, threshold: int = 250) -> Path:
+    """A contract model that runs on dark frames and fails inside ONNX Runtime on bright ones.
+
+    The output's reshape target grows by one column when any pixel exceeds `threshold`, so
+    the engine's warm-up on zeros passes and the failure happens mid-run, in the infer stage.
+    """
+    nodes = [
+        helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceMean", ["x", "axes"], ["m"], keepdims=1),
+        helper.make_node("Div", ["m", "scale"], ["d"]),
+        helper.make_node("Transpose", ["d"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node("ReduceMax", ["image"], ["peak"], keepdims=0),
+        helper.make_node("Greater", ["peak", "threshold"], ["bright"]),
+        helper.make_node("Cast", ["bright"], ["grow"], to=TensorProto.INT64),
+        helper.make_node("Mul", ["grow", "last_axis"], ["extra"]),
+        helper.make_node("Add", ["shape", "extra"], ["target"]),
+        helper.make_node("Reshape", ["t", "target"], ["alpha"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "failing",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, height, width, 3])],
+        [helper.make_tensor_value_info("alpha", TensorProto.FLOAT, [1, 1, height, width])],
+        [
+            helper.make_tensor("axes", TensorProto.INT64, [1], [3]),
+            helper.make_tensor("scale", TensorProto.FLOAT, [], [255.0]),
+            helper.make_tensor("threshold", TensorProto.UINT8, [], [threshold]),
+            helper.make_tensor("last_axis", TensorProto.INT64, [4], [0, 0, 0, 1]),
+            helper.make_tensor("shape", TensorProto.INT64, [4], [1, 1, height, width]),
+        ],
+    )
+    return _save_contract_model(path, graph)
