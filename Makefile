@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 run: $(STAMP)
-	$(PY) run_camera.py --fallback-sample
+	$(PY) run_camera.py
 
 test: $(STAMP)
 	$(PY) -m ruff check .

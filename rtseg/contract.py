@@ -90,9 +90,7 @@ class ContractError(ValueError):
     """A model file that does not follow the contract; the message says what is wrong."""
 
 
-def check(
-    inputs: list[TensorSpec], outputs: list[TensorSpec], meta: dict[str, str]
-) -> ModelInfo:
+def check(inputs: list[TensorSpec], outputs: list[TensorSpec], meta: dict[str, str]) -> ModelInfo:
     """Check a model's I/O and metadata against the contract and return its `ModelInfo`."""
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs)

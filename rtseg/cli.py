@@ -1,0 +1,208 @@
+"""The `rtseg` command: `rtseg run`, `rtseg models`, and the webcam entry point.
+
+Expected failures (bad input, missing model, unwritable output) print one line and exit 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rtseg import models
+from rtseg.channels import Policy
+from rtseg.effects import EFFECT_HELP
+from rtseg.engine import DEVICES, load_session
+from rtseg.errors import RtsegError
+from rtseg.job import Job, JobConfig
+from rtseg.sinks import has_display
+from rtseg.stats import format_table, write_json
+
+log = logging.getLogger("rtseg")
+
+SAMPLE_OUTPUT = Path("out") / "sample-blur.mp4"
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        default="0",
+        help="camera index or /dev/videoN, file, URL, "
+        "image, directory of images, or 'sample' (default: camera 0)",
+    )
+    p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name or .onnx path")
+    p.add_argument("--effect", default="blur", help=EFFECT_HELP)
+    p.add_argument(
+        "--sink",
+        action="append",
+        dest="sinks",
+        metavar="SINK",
+        help="window, null, out.mp4, or a directory for PNGs; repeat for several",
+    )
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play a file at its own fps with live (frame-dropping) channels",
+    )
+    p.add_argument(
+        "--policy",
+        choices=[p.value for p in Policy],
+        help="channel policy (default: latest for live sources, block for files)",
+    )
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--threads", type=_positive_int, help="ONNX Runtime intra-op threads")
+    p.add_argument("--stats-json", type=Path, metavar="PATH")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--max-frames", type=_positive_int, metavar="N")
+    p.add_argument("--width", type=_positive_int, help="camera capture width")
+    p.add_argument("--height", type=_positive_int, help="camera capture height")
+    p.add_argument("--fps", type=float, help="camera capture rate")
+    p.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
+    p.add_argument("-q", "--quiet", action="store_true", help="print no stats table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rtseg", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="segment a camera, file or sample and show or write it")
+    _add_run_args(run)
+    sub.add_parser("models", help="list bundled and user models with their metadata")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> JobConfig:
+    return JobConfig(
+        source=args.source,
+        model=args.model,
+        effect=args.effect,
+        sinks=args.sinks or ["window"],
+        realtime=args.realtime,
+        device=args.device,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        max_frames=args.max_frames,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+        mjpg=args.mjpg,
+        policy=Policy(args.policy) if args.policy else None,
+    )
+
+
+def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = False) -> dict:
+    """Run one job; SIGTERM stops it like Ctrl-C, so outputs are finalised either way."""
+    job = Job(config)
+    log.info(
+        "model %s (%s) on %s",
+        job.engine.info.name,
+        job.engine.info.input_size,
+        ", ".join(job.engine.providers),
+    )
+    previous = signal.signal(signal.SIGTERM, lambda *_: job.pipeline.stop())
+    try:
+        job.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    summary = job.summary()
+    if not quiet:
+        print(format_table(summary))
+    if stats_json is not None:
+        write_json(summary, stats_json)
+    return summary
+
+
+def list_models() -> None:
+    """Print every model rtseg can find by name, with its contract metadata."""
+    rows = [("name", "size", "precision", "trained", "where", "source")]
+    for entry in models.available():
+        try:
+            _, info = load_session(entry.path, ["CPUExecutionProvider"])
+        except RtsegError as exc:
+            rows.append((entry.name, "-", "-", "-", str(entry.path), f"unusable: {exc}"))
+            continue
+        where = "bundled" if entry.bundled else str(entry.path)
+        rows.append(
+            (
+                entry.name,
+                info.input_size,
+                info.precision,
+                str(info.trained).lower(),
+                where,
+                info.source,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    print(f"user models: {models.user_dir()} (set RTSEG_MODELS to change)")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
+    logging.getLogger("rtseg.engine").setLevel(logging.WARNING)
+
+
+def _fail(message: str) -> int:
+    print(f"rtseg: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rtseg` console script and `python -m rtseg`."""
+    args = build_parser().parse_args(argv)
+    _setup_logging()
+    try:
+        if args.command == "models":
+            list_models()
+        else:
+            run_job(config_from_args(args), args.stats_json, args.quiet)
+    except RtsegError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def camera_main(argv: Sequence[str] | None = None) -> int:
+    """The webcam job (`run_camera.py`, `make run`); without a camera, the same job on `sample`.
+
+    The sample run writes a file, and also opens a window when a display exists.
+    """
+    parser = argparse.ArgumentParser(prog="run_camera.py", description=camera_main.__doc__)
+    _add_run_args(parser)
+    args = parser.parse_args(argv)
+    _setup_logging()
+    config = config_from_args(args)
+    try:
+        try:
+            run_job(config, args.stats_json, args.quiet)
+            return 0
+        except RtsegError as exc:
+            if not str(exc).startswith("cannot open camera") or args.source != "0":
+                raise
+            log.warning("%s; running the same job on the built-in sample instead", exc)
+        SAMPLE_OUTPUT.parent.mkdir(exist_ok=True)
+        config.source = "sample"
+        config.overwrite = True
+        config.sinks = [str(SAMPLE_OUTPUT)] + (["window"] if has_display() else [])
+        run_job(config, args.stats_json, args.quiet)
+        log.info("wrote %s", SAMPLE_OUTPUT)
+    except RtsegError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""What to do with the mask: blur or replace the background, a colour screen, views of alpha.
+
+Effects take their settings in `__init__`, then `apply(image, alpha)` is pure: BGR uint8 frame
+plus float32 alpha at frame size in, the output image out. All blends are soft, never a hard
+threshold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from rtseg.errors import RtsegError
+
+
+class Effect(Protocol):
+    name: str
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+
+
+def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """alpha * foreground + (1 - alpha) * background, per pixel, uint8 in and out."""
+    return cv2.blendLinear(foreground, background, alpha, 1.0 - alpha)
+
+
+class Blur:
+    """Background blur that keeps the person's colours out of the blurred background.
+
+    A plain blur of the whole frame smears the person into a halo around them. Here the
+    background is blurred with the person weighted out and renormalised by the blurred weights,
+    at quarter resolution (a full-resolution wide Gaussian costs 7-14 ms a frame).
+    """
+
+    name = "blur"
+
+    def __init__(self, strength: int = 21, scale: float = 0.25) -> None:
+        self.strength = strength | 1
+        self.scale = scale
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        weight = 1.0 - cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+        k = (self.strength, self.strength)
+        num = cv2.GaussianBlur(small * weight[..., None], k, 0)
+        den = cv2.GaussianBlur(weight, k, 0)
+        plain = cv2.GaussianBlur(small, k, 0)
+        ok = den > 1e-3
+        bg = np.where(ok[..., None], num / np.maximum(den, 1e-3)[..., None], plain)
+        bg = cv2.resize(bg.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
+        return blend(image, bg, alpha)
+
+
+class Replace:
+    """The background replaced by an image, or by a video that loops."""
+
+    name = "replace"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._still: np.ndarray | None = None
+        self._video: cv2.VideoCapture | None = None
+        if not Path(path).is_file():
+            raise RtsegError(f"background not found: {path}")
+        still = cv2.imread(path, cv2.IMREAD_COLOR)
+        if still is not None:
+            self._still = still
+            return
+        self._video = cv2.VideoCapture(path)
+        if not self._video.isOpened():
+            raise RtsegError(f"cannot read background {path} as an image or a video")
+        self._sized: dict[tuple[int, int], np.ndarray] = {}
+
+    def _next_background(self) -> np.ndarray:
+        if self._still is not None:
+            return self._still
+        assert self._video is not None
+        ok, image = self._video.read()
+        if not ok:
+            self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._video.read()
+            if not ok:
+                raise RtsegError(f"background video {self.path} has no frames")
+        return image
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        bg = self._next_background()
+        if bg.shape[:2] != (h, w):
+            bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
+            if self._still is not None:
+                self._still = bg  # a still is resized once, not every frame
+        return blend(image, bg, alpha)
+
+
+class Color:
+    """A solid background colour, e.g. a green screen for a keyer downstream."""
+
+    name = "color"
+
+    def __init__(self, hex_rgb: str) -> None:
+        text = hex_rgb.lstrip("#")
+        if len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
+            raise RtsegError(f"colour must look like #RRGGBB, got {hex_rgb!r}")
+        r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+        self.bgr = (b, g, r)
+        self._bg: np.ndarray | None = None
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        if self._bg is None or self._bg.shape != image.shape:
+            self._bg = np.empty_like(image)
+            self._bg[:] = self.bgr
+        return blend(image, self._bg, alpha)
+
+
+class MaskView:
+    """The alpha itself, as a grey image."""
+
+    name = "mask"
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        grey = cv2.convertScaleAbs(alpha, alpha=255.0)
+        return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+
+
+class AlphaOut:
+    """BGRA output with the person's alpha, for PNG sequences and alpha-capable video."""
+
+    name = "alpha"
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+        bgra[..., 3] = cv2.convertScaleAbs(alpha, alpha=255.0)
+        return bgra
+
+
+EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha"
+
+
+def parse_effect(spec: str) -> Effect:
+    """Build an effect from its command-line spelling (see EFFECT_HELP)."""
+    kind, _, arg = spec.partition(":")
+    if kind == "blur":
+        if arg and not arg.isdigit():
+            raise RtsegError(f"blur strength must be a whole number, got {arg!r}")
+        return Blur(int(arg)) if arg else Blur()
+    if kind == "replace" and arg:
+        return Replace(arg)
+    if kind == "color" and arg:
+        return Color(arg)
+    if kind == "mask" and not arg:
+        return MaskView()
+    if kind == "alpha" and not arg:
+        return AlphaOut()
+    raise RtsegError(f"unknown effect {spec!r}; choose from {EFFECT_HELP}")

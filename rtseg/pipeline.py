@@ -1,0 +1,207 @@
+"""Threaded stages joined by channels: capture -> stages... -> sinks.
+
+Each stage is a thread; OpenCV and ONNX Runtime release the GIL, so stages overlap on cores.
+Stopping has two speeds. `stop()` (a key, Ctrl-C, SIGTERM) ends capture and lets frames
+already in flight drain to the sinks, so an output file holds every frame processed so far.
+A stage error aborts at once: every wait is timed and watches the abort event, the threads
+are joined within a second, sinks are finalised, and the error is re-raised in the caller.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rtseg.channels import EOS, Channel, EndOfStream, Policy
+from rtseg.errors import RtsegError
+from rtseg.frame import Frame
+from rtseg.sinks import Sink
+from rtseg.sources import Source
+from rtseg.stats import Stats
+
+JOIN_TIMEOUT_S = 2.0
+
+
+class StageError(RuntimeError):
+    """An unexpected exception inside a stage; its cause is the original exception."""
+
+
+@dataclass
+class Stage:
+    """A named step that updates a frame in place (e.g. adds its tensor, alpha or output)."""
+
+    name: str
+    run: Callable[[Frame], None]
+
+
+class Pipeline:
+    """Runs `source` through `stages` into `sinks` with the channel `policy` between them."""
+
+    def __init__(
+        self,
+        source: Source,
+        stages: list[Stage],
+        sinks: list[Sink],
+        policy: Policy,
+        capacity: int = 4,
+        max_frames: int | None = None,
+    ) -> None:
+        self.source = source
+        self.stages = stages
+        self.sinks = sinks
+        self.policy = policy
+        self.max_frames = max_frames
+        self.stats = Stats([s.name for s in stages] + ["sink"])
+        self._stop = threading.Event()
+        self._abort = threading.Event()
+        names = ["capture"] + [s.name for s in stages]
+        self.channels: list[Channel[Frame]] = [
+            Channel(f"{a}->{b}", policy, self._abort, capacity)
+            for a, b in zip(names, [*names[1:], "sink"], strict=True)
+        ]
+        self._threads: list[threading.Thread] = []
+        self._errors: list[tuple[str, BaseException]] = []
+        self._closed = False
+
+    # -- control ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """End capture and let frames in flight drain to the sinks."""
+        self._stop.set()
+
+    def abort(self) -> None:
+        """Stop every stage now, without draining."""
+        self._stop.set()
+        self._abort.set()
+
+    @property
+    def drops(self) -> dict[str, int]:
+        return {c.name: c.drops for c in self.channels if c.drops}
+
+    # -- running ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the stage threads; `wait()` or `run()` then collects the outcome."""
+        workers: list[tuple[str, Callable[[], None]]] = [("capture", self._capture)]
+        for i, stage in enumerate(self.stages):
+            workers.append((stage.name, self._stage_loop(stage, i)))
+        workers.append(("sink", self._sink_loop))
+        for name, body in workers:
+            thread = threading.Thread(
+                target=self._guard, args=(name, body), name=f"rtseg-{name}", daemon=True
+            )
+            self._threads.append(thread)
+        for thread in self._threads:
+            thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the threads to end; True when all have."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(left)
+        return not any(t.is_alive() for t in self._threads)
+
+    def run(self) -> Stats:
+        """Start, wait until the end (Ctrl-C drains, a second Ctrl-C aborts), finalise."""
+        self.start()
+        try:
+            self._wait_interruptibly()
+        finally:
+            self.close()
+        return self.stats
+
+    def _wait_interruptibly(self) -> None:
+        pumps = [s.pump for s in self.sinks if hasattr(s, "pump")]
+        interrupted = False
+        while True:
+            try:
+                while not self.wait(0.005 if pumps else 0.1):
+                    for pump in pumps:
+                        pump()
+                return
+            except KeyboardInterrupt:
+                if interrupted:
+                    self.abort()
+                interrupted = True
+                self.stop()
+
+    def close(self) -> None:
+        """Join the threads, finalise sinks and source, re-raise the first stage error."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self.wait(JOIN_TIMEOUT_S):
+            self.abort()
+            self.wait(JOIN_TIMEOUT_S)
+        self.stats.finish()
+        ok = not self._errors
+        for sink in self.sinks:
+            try:
+                sink.close(ok)
+            except Exception as exc:
+                self._errors.append(("sink close", exc))
+        self.source.close()
+        if self._errors:
+            stage, exc = self._errors[0]
+            if isinstance(exc, RtsegError):
+                raise exc
+            raise StageError(f"stage {stage} failed: {exc!r}") from exc
+
+    # -- thread bodies ---------------------------------------------------------------------
+    def _guard(self, name: str, body: Callable[[], None]) -> None:
+        try:
+            body()
+        except BaseException as exc:
+            self._errors.append((name, exc))
+            self.abort()
+
+    def _capture(self) -> None:
+        out = self.channels[0]
+        count = 0
+        while not self._stop.is_set():
+            if self.max_frames is not None and count >= self.max_frames:
+                break
+            frame = self.source.read()
+            if frame is None:
+                break
+            count += 1
+            self.stats.frames_in = count
+            if not out.put(frame):
+                return
+        out.put(EOS)
+
+    def _stage_loop(self, stage: Stage, index: int) -> Callable[[], None]:
+        inbox, outbox = self.channels[index], self.channels[index + 1]
+
+        def loop() -> None:
+            while not self._abort.is_set():
+                item = inbox.get()
+                if item is None:
+                    continue
+                if isinstance(item, EndOfStream):
+                    outbox.put(EOS)
+                    return
+                start = time.monotonic_ns()
+                stage.run(item)
+                item.stamps[stage.name] = end = time.monotonic_ns()
+                self.stats.add_stage(stage.name, start, end)
+                if not outbox.put(item):
+                    return
+
+        return loop
+
+    def _sink_loop(self) -> None:
+        inbox = self.channels[-1]
+        while not self._abort.is_set():
+            item = inbox.get()
+            if item is None:
+                continue
+            if isinstance(item, EndOfStream):
+                return
+            start = time.monotonic_ns()
+            for sink in self.sinks:
+                sink.write(item)
+            item.stamps["sink"] = end = time.monotonic_ns()
+            self.stats.add_stage("sink", start, end)
+            self.stats.add_output(item, end)

@@ -1,0 +1,204 @@
+"""Where frames go: a window, a video file, an image sequence, or nowhere (benchmarks).
+
+Sinks set themselves up from the first frame they get. `close(ok)` finalises: file sinks
+write under a temporary name and move it onto the final name only when `ok`, so an existing
+output is never overwritten half-way; after a failure the playable partial output stays
+under the temporary name (`partial_path`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from rtseg.errors import RtsegError
+from rtseg.frame import Frame
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm"}
+
+
+class Sink(Protocol):
+    def write(self, frame: Frame) -> None: ...
+
+    def close(self, ok: bool = True) -> None: ...
+
+
+class MainThreadSink(Sink, Protocol):
+    """A sink with work that must run in the main thread (GUI toolkits)."""
+
+    def pump(self) -> None: ...
+
+
+def check_output(path: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an output that exists (without `overwrite`) or can't be written."""
+    if path.exists() and not overwrite:
+        raise RtsegError(f"{path} already exists; pass --overwrite to replace it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise RtsegError(f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise RtsegError(f"cannot write {path}: directory {parent} is not writable")
+
+
+def partial_name(path: Path) -> Path:
+    """The temporary name an output is written under until it is complete."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+class NullSink:
+    """Discards frames; the pipeline's stats still count them."""
+
+    def write(self, frame: Frame) -> None:
+        pass
+
+    def close(self, ok: bool = True) -> None:
+        pass
+
+
+class VideoFileSink:
+    """A video file through OpenCV's writer (mp4v in .mp4), the codec every OpenCV build has."""
+
+    def __init__(self, path: Path, fps: float, overwrite: bool = False) -> None:
+        check_output(path, overwrite)
+        self.path = path
+        self.fps = fps if fps > 0 else 30.0
+        self.partial_path = partial_name(path)
+        self.frames = 0
+        self._writer: cv2.VideoWriter | None = None
+
+    def _open(self, image: np.ndarray) -> cv2.VideoWriter:
+        fourcc = "mp4v" if self.path.suffix.lower() in {".mp4", ".mov"} else "MJPG"
+        h, w = image.shape[:2]
+        writer = cv2.VideoWriter(
+            str(self.partial_path), cv2.VideoWriter.fourcc(*fourcc), self.fps, (w, h)
+        )
+        if not writer.isOpened():
+            raise RtsegError(f"cannot open {self.path} for writing")
+        return writer
+
+    def write(self, frame: Frame) -> None:
+        image = frame.output
+        if image.ndim == 3 and image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        if self._writer is None:
+            self._writer = self._open(image)
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self, ok: bool = True) -> None:
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if ok:
+            os.replace(self.partial_path, self.path)
+
+
+class ImageSequenceSink:
+    """One PNG per frame in a directory; frames from image files keep their input's stem."""
+
+    def __init__(self, path: Path, overwrite: bool = False) -> None:
+        check_output(path, overwrite)
+        self.path = path
+        self.partial_path = partial_name(path)
+        self.frames = 0
+        if self.partial_path.exists():
+            shutil.rmtree(self.partial_path)
+        self.partial_path.mkdir()
+
+    def write(self, frame: Frame) -> None:
+        name = frame.name if frame.name is not None else f"{frame.seq:06d}"
+        target = self.partial_path / f"{name}.png"
+        if not cv2.imwrite(str(target), frame.output):
+            raise RtsegError(f"cannot write {target}")
+        self.frames += 1
+
+    def close(self, ok: bool = True) -> None:
+        if not ok or not self.partial_path.exists():
+            return
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        os.replace(self.partial_path, self.path)
+
+
+def has_display() -> bool:
+    """Whether a window can open: always on Windows and macOS, with X11/Wayland on Linux."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+KEYS = {ord("q"): "quit", 27: "quit", ord("e"): "effect", ord("m"): "mask", ord("h"): "hud"}
+
+
+class WindowSink:
+    """An OpenCV window. Keys: q/Esc quit, e next effect, m mask view, h HUD on/off.
+
+    HighGUI (its Qt build above all) must run in the main thread, so `write()` only leaves
+    the newest frame in a slot and the pipeline's main-thread loop calls `pump()` to show it.
+    """
+
+    def __init__(
+        self,
+        title: str = "rtseg",
+        on_key: Callable[[str], None] | None = None,
+        hud: Callable[[], list[str]] | None = None,
+    ) -> None:
+        if not has_display():
+            raise RtsegError("no display for a window; write a file instead, e.g. --sink out.mp4")
+        self.title = title
+        self.frames = 0
+        self.show_hud = hud is not None
+        self._on_key = on_key
+        self._hud = hud
+        self._opened = False
+        self._latest: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def write(self, frame: Frame) -> None:
+        with self._lock:
+            self._latest = frame.output
+
+    def pump(self) -> None:
+        """Show the newest frame and handle keys; call from the main thread."""
+        with self._lock:
+            image, self._latest = self._latest, None
+        if image is not None:
+            self._show(image)
+        if self._opened:
+            self._handle(cv2.waitKey(1))
+
+    def _show(self, image: np.ndarray) -> None:
+        if self.show_hud and self._hud is not None:
+            image = image.copy()
+            for i, line in enumerate(self._hud()):
+                org = (10, 24 + 22 * i)
+                cv2.putText(image, line, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3)
+                cv2.putText(image, line, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
+        if not self._opened:
+            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+            cv2.resizeWindow(self.title, image.shape[1], image.shape[0])
+            self._opened = True
+        cv2.imshow(self.title, image)
+        self.frames += 1
+
+    def _handle(self, key: int) -> None:
+        action = KEYS.get(key & 0xFF) if key >= 0 else None
+        if action == "hud":
+            self.show_hud = not self.show_hud
+        elif action and self._on_key is not None:
+            self._on_key(action)
+
+    def close(self, ok: bool = True) -> None:
+        if self._opened:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)
+            self._opened = False

@@ -1,0 +1,221 @@
+"""The `rtseg` command end to end, in a real subprocess, on real encoded files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, shared_file, write_clip
+
+
+def rtseg(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rtseg", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=kwargs.pop("cwd", ROOT),
+        **kwargs,
+    )
+
+
+def count_frames(path: Path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+def frames_of(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
+    cap.release()
+    return frames
+
+
+def test_file_to_file_keeps_every_frame_and_blurs_only_the_background(tmp_path, clip, bright_model):
+    out = tmp_path / "out.mp4"
+    stats = tmp_path / "s.json"
+    result = rtseg(
+        "run",
+        "--source",
+        str(clip),
+        "--model",
+        str(bright_model),
+        "--sink",
+        str(out),
+        "--stats-json",
+        str(stats),
+    )
+    assert result.returncode == 0, result.stderr
+    assert count_frames(out) == count_frames(clip) == 24
+    summary = json.loads(stats.read_text())
+    assert summary["frames_in"] == summary["frames_out"] == 24
+    assert summary["drops"] == 0
+    for key in ("fps_out", "latency_ms", "stages", "providers", "model"):
+        assert key in summary
+    assert set(summary["stages"]) >= {"preprocess", "infer", "postprocess", "sink"}
+    src, dst = frames_of(clip)[5], frames_of(out)[5]
+    diff = cv2.absdiff(src, dst).mean(axis=2)
+    bright = src.mean(axis=2) > 200  # the "person" of the brightness model
+    inner = cv2.erode(bright.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    background = cv2.erode((~bright).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert diff[inner].mean() < 10
+    assert diff[background].mean() > diff[inner].mean() + 3
+
+
+def test_real_clip_with_the_default_model(tmp_path):
+    video = shared_file("videos/thoughtful_640x360.mp4")
+    out = tmp_path / "out.mp4"
+    result = rtseg("run", "--source", str(video), "--sink", str(out), "--max-frames", "60", "-q")
+    assert result.returncode == 0, result.stderr
+    assert count_frames(out) == 60
+
+
+def test_existing_output_is_not_overwritten_without_the_flag(tmp_path, clip, bright_model):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    args = ["run", "--source", str(clip), "--model", str(bright_model), "--sink", str(out), "-q"]
+    result = rtseg(*args)
+    assert result.returncode == 2
+    assert "already exists" in result.stderr and "--overwrite" in result.stderr
+    assert out.read_bytes() == b"precious"
+    assert rtseg(*args, "--overwrite").returncode == 0
+    assert count_frames(out) == 24
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--source", "missing.mp4"], "input not found"),
+        (["--source", "sample", "--model", "nope"], "unknown model"),
+        (["--source", "sample", "--model", "missing.onnx"], "model file not found"),
+        (["--source", "/dev/video99"], "cannot open camera"),
+        (["--source", "sample", "--sink", "/nonexistent-dir/out.mp4"], "does not exist"),
+        (["--source", "sample", "--effect", "sparkles"], "unknown effect"),
+    ],
+)
+def test_expected_failures_print_one_line_and_exit_2(args, message, tmp_path):
+    result = rtseg("run", "--sink", "null", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("rtseg: error:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_window_without_a_display_suggests_a_file_sink(clip, bright_model):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = rtseg("run", "--source", str(clip), "--model", str(bright_model), env=env)
+    assert result.returncode == 2
+    assert "no display" in result.stderr and "--sink out.mp4" in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_file_leaves_a_playable_output_with_every_processed_frame(tmp_path, sig):
+    out = tmp_path / "out.mp4"
+    stats = tmp_path / "s.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rtseg",
+            "run",
+            "--source",
+            "sample",
+            "--max-frames",
+            "100000",
+            "--sink",
+            str(out),
+            "--stats-json",
+            str(stats),
+            "-q",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    partial = tmp_path / "out.partial.mp4"
+    deadline = time.monotonic() + 60
+    while not (partial.exists() and partial.stat().st_size > 20000):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130)
+    assert out.exists() and not partial.exists()
+    written = json.loads(stats.read_text())["frames_out"]
+    assert written > 0
+    assert count_frames(out) == written
+
+
+def test_models_lists_the_user_directory(tmp_path, bright_model):
+    (tmp_path / "mine.onnx").write_bytes(bright_model.read_bytes())
+    result = rtseg("models", env={**os.environ, "RTSEG_MODELS": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("mine"))
+    assert "32x32" in line and "fp32" in line
+
+
+def test_image_directory_to_png_directory_keeps_stems(tmp_path, bright_model):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("cat", "dog"):
+        cv2.imwrite(str(src / f"{name}.jpg"), np.full((40, 60, 3), 128, np.uint8))
+    out = tmp_path / "out"
+    result = rtseg(
+        "run",
+        "--source",
+        str(src),
+        "--model",
+        str(bright_model),
+        "--effect",
+        "alpha",
+        "--sink",
+        str(out),
+        "-q",
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["cat.png", "dog.png"]
+    rgba = cv2.imread(str(out / "cat.png"), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (40, 60, 4)
+    assert abs(int(rgba[20, 30, 3]) - 128) <= 2  # alpha = brightness of the grey input
+
+
+def test_realtime_reports_drops_and_bounded_latency(tmp_path, bright_model):
+    clip = write_clip(tmp_path / "c.mp4", frames=60, fps=60.0, size=(320, 240))
+    stats = tmp_path / "s.json"
+    result = rtseg(
+        "run",
+        "--source",
+        str(clip),
+        "--model",
+        str(bright_model),
+        "--realtime",
+        "--sink",
+        "null",
+        "--stats-json",
+        str(stats),
+        "-q",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(stats.read_text())
+    assert summary["frames_out"] + summary["drops"] == 60
+    assert "drops_by_channel" in summary
+    assert summary["latency_ms"]["p99"] < 250
