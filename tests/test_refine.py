@@ -28,6 +28,23 @@ def guided_filter_reference(guide: np.ndarray, p: np.ndarray, radius: int, eps: 
     return window_mean(a, radius) * guide + window_mean(b, radius)
 
 
+def color_guided_filter_reference(guide: np.ndarray, p: np.ndarray, radius: int, eps: float):
+    """The colour-guide variant: a 3x3 solve per pixel, numpy's own solver, float64."""
+    mean_i = np.stack([window_mean(guide[..., c], radius) for c in range(3)], axis=-1)
+    mean_p = window_mean(p, radius)
+    cov = np.stack([window_mean(guide[..., c] * p, radius) for c in range(3)], axis=-1)
+    cov -= mean_i * mean_p[..., None]
+    sigma = np.empty((*p.shape, 3, 3))
+    for r in range(3):
+        for c in range(3):
+            sigma[..., r, c] = window_mean(guide[..., r] * guide[..., c], radius)
+            sigma[..., r, c] -= mean_i[..., r] * mean_i[..., c]
+    a = np.linalg.solve(sigma + eps * np.eye(3), cov[..., None])[..., 0]
+    b = mean_p - (a * mean_i).sum(axis=-1)
+    mean_a = np.stack([window_mean(a[..., c], radius) for c in range(3)], axis=-1)
+    return (mean_a * guide).sum(axis=-1) + window_mean(b, radius)
+
+
 def test_window_mean_matches_explicit_loops():
     x = np.random.default_rng(0).random((7, 9))
     r = 2
@@ -56,6 +73,20 @@ def test_guided_filter_matches_reference_at_full_resolution(radius, eps):
     np.testing.assert_allclose(got, expected, atol=2e-4)
 
 
+@pytest.mark.parametrize(("radius", "eps"), [(2, 1e-3), (4, 1e-2)])
+def test_colour_guided_filter_matches_reference_at_full_resolution(radius, eps):
+    rng = np.random.default_rng(radius)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), (5, 5), 1)
+    alpha = rng.random((40, 50), dtype=np.float32)
+    refiner = EdgeRefiner(radius=radius, eps=eps, work_short_side=None, color=True)
+
+    got = refiner.refine(image, alpha)
+
+    guide = image.astype(np.float64) / 255.0
+    expected = color_guided_filter_reference(guide, alpha.astype(np.float64), radius, eps)
+    np.testing.assert_allclose(got, np.clip(expected, 0, 1), atol=2e-4)
+
+
 def disc_scene(height: int = 360, width: int = 640):
     """A bright disc on a dark, slightly textured background, and its true mask."""
     yy, xx = np.mgrid[0:height, 0:width]
@@ -71,13 +102,15 @@ def edge_band(truth: np.ndarray, width: int = 12) -> np.ndarray:
     return cv2.dilate(mask, kernel) != cv2.erode(mask, kernel)
 
 
-def test_refinement_snaps_a_blocky_mask_to_the_image_edge():
+@pytest.mark.parametrize("color", [False, True])
+def test_refinement_snaps_a_blocky_mask_to_the_image_edge(color):
     image, truth = disc_scene()
     h, w = truth.shape
     # What a model returns: a 32x32 mask, which stretched back to 640x360 is blocky and soft.
     small = cv2.resize(truth, (32, 32), interpolation=cv2.INTER_AREA)
     raw = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    refined = EdgeRefiner(radius=8, eps=1e-3, work_short_side=90).refine(image, small)
+    refiner = EdgeRefiner(radius=8, eps=1e-3, work_short_side=90, color=color)
+    refined = refiner.refine(image, small)
 
     band = edge_band(truth)
     raw_error = np.abs(raw - truth)[band].mean()
@@ -102,13 +135,16 @@ def test_feather_softens_the_steepest_step():
     assert soft.min() >= 0.0 and soft.max() <= 1.0
 
 
-def test_repeated_calls_do_not_share_output_buffers():
+@pytest.mark.parametrize("color", [False, True])
+def test_repeated_calls_do_not_share_output_buffers(color):
     image, truth = disc_scene(120, 160)
-    refiner = EdgeRefiner(work_short_side=30)
+    refiner = EdgeRefiner(work_short_side=30, color=color)
     first = refiner.refine(image, truth)
     kept = first.copy()
     refiner.refine(image, 1.0 - truth)
+    refiner.refine(image[:100, :150].copy(), truth[:100, :150].copy())  # a new frame size
     np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(refiner.refine(image, truth), kept)
 
 
 @pytest.mark.parametrize(
