@@ -233,12 +233,20 @@ def portrait_picture(image: np.ndarray, alphas: dict[str, np.ndarray]) -> np.nda
         blend(image, plain_bg, refined),
         blur_background(image, refined),
     ]
-    height = 360
-    return np.hstack([_fit_height(p, height) for p in panels])
+    names = ("input", "raw alpha", "refined alpha", "plain blur", "foreground-aware blur")
+    return np.hstack([_label(_fit_height(p, 360), n) for p, n in zip(panels, names, strict=True)])
 
 
 def _grey(alpha: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.convertScaleAbs(alpha, alpha=255.0), cv2.COLOR_GRAY2BGR)
+
+
+def _label(image: np.ndarray, text: str) -> np.ndarray:
+    """`text` in the top-left corner, white on a dark outline so it reads on any picture."""
+    out = image.copy()
+    for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thickness)
+    return out
 
 
 def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
@@ -291,7 +299,11 @@ def bench_clip(
         if strip and index % every == 0 and len(thumbs) < 8:
             thumbs.append([frame, _grey(alphas["raw"]), _grey(alphas["refined+smoothed"])])
     if strip and thumbs:
-        rows = [np.hstack([_fit_height(t[row], 120) for t in thumbs]) for row in range(3)]
+        names = ("frame", "raw", "refined+smoothed")
+        rows = []
+        for row, name in enumerate(names):
+            cells = [_fit_height(t[row], 120) for t in thumbs]
+            rows.append(np.hstack([_label(cells[0], name), *cells[1:]]))
         cv2.imwrite(str(out / f"strip_{path.stem}.png"), np.vstack(rows))
     return {
         "frames": len(frames),

@@ -30,8 +30,8 @@ class TemporalSmoother:
 
     def __init__(
         self,
-        still_weight: float = 0.25,
-        motion_levels: tuple[float, float] = (3.0, 12.0),
+        still_weight: float = 0.15,
+        motion_levels: tuple[float, float] = (2.0, 8.0),
         jump_levels: tuple[float, float] = (0.3, 0.6),
         window: int = 5,
     ) -> None:
