@@ -351,6 +351,7 @@ def bench_latency(engine: Engine, options: Options, frame: np.ndarray, runs: int
         "smooth (model size)": lambda: options.smoother.update(tensor[0], small),
         "blur_background": lambda: blur_background(frame, alpha),
         "blend": lambda: blend(frame, black, alpha),
+        "cv2.blendLinear (for comparison)": lambda: cv2.blendLinear(frame, black, alpha, 1 - alpha),
     }
     ms = time_steps(steps, runs)
     ms["refine + smooth, added over raw"] = {
