@@ -27,6 +27,8 @@ from rtseg.errors import RtsegError
 class EdgeRefiner:
     """Guided-filter refinement of alpha with the frame as guide.
 
+    It keeps full-size scratch buffers between calls: use one refiner per thread.
+
     radius: window radius in working-resolution pixels (the window is 2*radius+1 wide).
     eps: regularisation, in units of (brightness in [0, 1])^2; larger keeps alpha smoother
         where the frame has weak edges, smaller follows every edge.
