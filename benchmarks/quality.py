@@ -316,7 +316,7 @@ def bench_clip(
 def time_steps(steps: dict[str, Callable[[], object]], runs: int) -> dict[str, dict[str, float]]:
     """Median wall and CPU ms of each step, OpenCV on one thread (the pipeline gives each
     stage a thread of its own). Steps take turns, so a burst of load from other processes
-    hits all of them alike; CPU time (this thread's) barely moves under such load at all."""
+    hits all of them alike; CPU time leaves out the time spent waiting for a core."""
     wall: dict[str, list[float]] = {name: [] for name in steps}
     cpu: dict[str, list[float]] = {name: [] for name in steps}
     threads = cv2.getNumThreads()
@@ -391,7 +391,7 @@ def markdown(result: dict) -> str:
     latency = result["latency"]
     lines += [
         f"Cost per 1280x720 frame, OpenCV on one thread (median of {latency['runs']} runs, "
-        f"load average {latency['load_average']:.1f}; CPU time is robust to other load):",
+        f"load average {latency['load_average']:.1f}; on a busy machine both figures run high):",
         "",
         "| step | wall ms | CPU ms |",
         "|---|---|---|",
