@@ -27,8 +27,8 @@ REQUIRED_META = (
 )
 PRECISIONS = ("fp32", "fp16")
 # How a frame is brought to the model's input size:
-# - "corners_linear": stretch the whole frame, mapping its outer pixel corners onto the
-#   input's (MediaPipe's warp), bilinear; masks then match MediaPipe's own.
+# - "corners_linear": stretch the whole frame as MediaPipe does: output pixel (y, x) samples
+#   the frame at (y*H/h, x*W/w), rounded to 1/32 pixel, bilinear, zero border.
 # - "linear": stretch with cv2.resize INTER_LINEAR (half-pixel centres).
 RESIZE_MODES = ("corners_linear", "linear")
 

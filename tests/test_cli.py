@@ -94,7 +94,7 @@ def test_existing_output_is_not_overwritten_without_the_flag(tmp_path, clip, bri
     args = ["run", "--source", str(clip), "--model", str(bright_model), "--sink", str(out), "-q"]
     result = rtseg(*args)
     assert result.returncode == 2
-    assert "already exists" in result.stderr and "--overwrite" in result.stderr
+    assert "exists" in result.stderr and "--overwrite" in result.stderr
     assert out.read_bytes() == b"precious"
     assert rtseg(*args, "--overwrite").returncode == 0
     assert count_frames(out) == 24
