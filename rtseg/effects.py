@@ -13,6 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from rtseg.compose import blend, blur_background
 from rtseg.errors import RtsegError
 
 
@@ -22,38 +23,21 @@ class Effect(Protocol):
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
 
 
-def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """alpha * foreground + (1 - alpha) * background, per pixel, uint8 in and out."""
-    return cv2.blendLinear(foreground, background, alpha, 1.0 - alpha)
-
-
 class Blur:
     """Background blur that keeps the person's colours out of the blurred background.
 
-    A plain blur of the whole frame smears the person into a halo around them. Here the
-    background is blurred with the person weighted out and renormalised by the blurred weights,
-    at quarter resolution (a full-resolution wide Gaussian costs 7-14 ms a frame).
+    See `rtseg.compose.blur_background`: a plain blur smears the person into a halo.
     """
 
     name = "blur"
 
-    def __init__(self, strength: int = 21, scale: float = 0.25) -> None:
-        self.strength = strength | 1
-        self.scale = scale
+    def __init__(self, strength: int = 21) -> None:
+        if strength < 1:
+            raise RtsegError(f"blur strength must be >= 1, got {strength}")
+        self.strength = strength
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
-        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-        weight = 1.0 - cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
-        k = (self.strength, self.strength)
-        num = cv2.GaussianBlur(small * weight[..., None], k, 0)
-        den = cv2.GaussianBlur(weight, k, 0)
-        plain = cv2.GaussianBlur(small, k, 0)
-        ok = den > 1e-3
-        bg = np.where(ok[..., None], num / np.maximum(den, 1e-3)[..., None], plain)
-        bg = cv2.resize(bg.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
-        return blend(image, bg, alpha)
+        return blur_background(image, alpha, self.strength)
 
 
 class Replace:
@@ -74,12 +58,10 @@ class Replace:
         self._video = cv2.VideoCapture(path)
         if not self._video.isOpened():
             raise RtsegError(f"cannot read background {path} as an image or a video")
-        self._sized: dict[tuple[int, int], np.ndarray] = {}
 
     def _next_background(self) -> np.ndarray:
-        if self._still is not None:
+        if self._video is None:
             return self._still
-        assert self._video is not None
         ok, image = self._video.read()
         if not ok:
             self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
