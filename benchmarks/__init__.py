@@ -1,0 +1,1 @@
+"""Engine, pipeline, live and overload benchmarks: `python -m benchmarks` (or `rtseg bench`)."""
