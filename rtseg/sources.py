@@ -76,6 +76,7 @@ class VideoSource:
             if path.stat().st_size == 0:
                 raise RtsegError(f"input is empty (0 bytes): {spec}")
         self.spec = spec
+        self.path = None if is_url else Path(spec)  # where sinks find the audio to keep
         self._cap = cv2.VideoCapture(spec)
         if not self._cap.isOpened():
             self._cap.release()
