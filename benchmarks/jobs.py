@@ -75,7 +75,10 @@ def run_sequential(job: Job) -> SequentialRun:
         elapsed_s = (time.perf_counter_ns() - started) / 1e9
     finally:
         for sink in pipe.sinks:
-            sink.close(ok)
+            if ok:
+                sink.close()
+            else:
+                sink.abort()
         pipe.source.close()
     return SequentialRun(times, elapsed_s)
 

@@ -16,7 +16,10 @@ class SeqSink:
     def write(self, frame):
         self.seqs.append(frame.seq)
 
-    def close(self, ok=True):
+    def close(self):
+        pass
+
+    def abort(self):
         pass
 
 
