@@ -1,1 +1,2 @@
-"""Benchmarks: figures printed and written as JSON + Markdown, never asserted."""
+"""Benchmarks (`rtseg bench`, `python -m benchmarks`): figures printed and written as JSON,
+Markdown and plots, never asserted."""
