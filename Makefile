@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint bench bench-gpu clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+bench: $(STAMP)
+	$(PY) -m benchmarks all --out bench-results
+
+bench-gpu:
+	bash benchmarks/gpu.sh bench-results/gpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,8 +1,8 @@
 """Building the jobs the benchmarks run: the CLI's own `Job`, with the benchmark's source.
 
-`Job` opens `config.source` itself; the benchmarks wrap that source (to upscale, time or pace
-it) and put the wrapper in its place before anything runs, so the stages, engine, effect and
-sinks are exactly the ones `rtseg run` uses.
+The benchmarks wrap the source `config.source` names (to upscale, time or pace it) and hand
+the wrapper to `Job`, so the stages, engine, effect and sinks are exactly the ones
+`rtseg run` uses.
 """
 
 from __future__ import annotations
@@ -13,19 +13,26 @@ from dataclasses import dataclass
 
 from benchmarks.timing import summarize
 from rtseg.job import Job, JobConfig
-from rtseg.sources import Source
+from rtseg.sources import Source, open_source
 
 
 def open_job(config: JobConfig, wrap: Callable[[Source], Source]) -> Job:
-    """`Job(config)` whose source is `wrap(the source it opened)`."""
-    job = Job(config)
+    """`Job(config)` whose source is `wrap(the source config names)`."""
+    inner = open_source(
+        config.source,
+        realtime=config.realtime,
+        width=config.width,
+        height=config.height,
+        fps=config.fps,
+        mjpg=config.mjpg,
+        max_frames=config.max_frames,
+    )
     try:
-        source = wrap(job.source)
+        source = wrap(inner)
     except BaseException:
-        job.source.close()
+        inner.close()
         raise
-    job.source = job.pipeline.source = source
-    return job
+    return Job(config, source=source)
 
 
 @dataclass

@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="segment a camera, file or sample and show or write it")
     _add_run_args(run)
     sub.add_parser("models", help="list bundled and user models with their metadata")
+    sub.add_parser(
+        "bench", add_help=False, help="latency and throughput benchmarks (rtseg bench --help)"
+    )
     return parser
 
 
@@ -218,6 +221,11 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rtseg` console script and `python -m rtseg`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from benchmarks.__main__ import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     _setup_logging()
     try:

@@ -72,14 +72,16 @@ class JobConfig:
 class Job:
     """A pipeline ready to `run()`; closes what it opened if setting up fails half-way."""
 
-    def __init__(self, config: JobConfig) -> None:
+    def __init__(self, config: JobConfig, source: Source | None = None) -> None:
+        """Set up `config`; `source`, when given, replaces opening `config.source` (the
+        benchmarks pass wrapped sources this way)."""
         self.config = config
         self.engine = Engine(resolve(config.model), config.device, config.threads)
         self.effects: list[Effect] = [parse_effect(config.effect)]
         self.effects += [parse_effect(e) for e in CYCLE if e != config.effect]
         self.effect_index = 0
         self.show_mask = False
-        self.source: Source = open_source(
+        self.source: Source = source or open_source(
             config.source,
             realtime=config.realtime,
             width=config.width,
