@@ -14,8 +14,13 @@ difference; FP16 pays on a GPU, while ONNX Runtime's CPU provider casts back to 
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import onnx
 from onnxconverter_common import float16
+
+from rtseg.contract import META_PREFIX
 
 FP32_OPS = ("Softmax", "Sigmoid", "ReduceMean", "Resize")
 
@@ -25,9 +30,11 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     block = sorted(set(float16.DEFAULT_OP_BLOCK_LIST) | set(FP32_OPS))
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
-    converted = float16.convert_float_to_float16(
-        copy, keep_io_types=True, op_block_list=block, node_block_list=_casts_to_float(copy)
-    )
+    with warnings.catch_warnings():  # one warning per weight clamped to the fp16 range
+        warnings.simplefilter("ignore", UserWarning)
+        converted = float16.convert_float_to_float16(
+            copy, keep_io_types=True, op_block_list=block, node_block_list=_casts_to_float(copy)
+        )
     _keep_float_outputs(converted, [o.name for o in model.graph.output if _is_float(o)])
     return converted
 
@@ -71,3 +78,12 @@ def _casts_to_float(model: onnx.ModelProto) -> list[str]:
         if node.op_type == "Cast"
         and any(a.name == "to" and a.i == onnx.TensorProto.FLOAT for a in node.attribute)
     ]
+
+
+def convert_file(src: Path, dst: Path) -> None:
+    """Write an fp16 copy of the fp32 contract model `src` to `dst`, metadata included."""
+    model = to_fp16(onnx.load(str(src)))
+    for prop in model.metadata_props:
+        if prop.key == META_PREFIX + "precision":
+            prop.value = "fp16"
+    onnx.save(model, str(dst))
