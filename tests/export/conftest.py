@@ -1,9 +1,10 @@
 """Shared inputs for the exporter tests: images the tests make, real photos, decisive weights.
 
-Random weights give torchvision heads a near-constant alpha (about 1/21 everywhere), which
-would make every mask comparison pass trivially; `decisive_state` rescales only the final
-classifier so alpha spans 0..1 and about half the pixels are "person", so parity checks at
-0.5 really compare masks.
+Fresh random weights give torchvision heads a near-constant alpha (about 1/21 everywhere;
+DeepLabV3-MobileNet's output does not vary at all across a 64x64 image), which would make every
+mask comparison pass trivially. `decisive_state` stays random but gives the BatchNorm layers
+random statistics (as trained ones have) and rescales the final classifier so alpha spans
+0..1 with about half the pixels "person": parity checks at 0.5 then really compare masks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def made_images(size: tuple[int, int], count: int = 2, seed: int = 0) -> list[np
     height, width = size
     images = []
     for _ in range(count):
-        yy, xx = np.mgrid[0:height, 0:width]
+        xx = np.mgrid[0:height, 0:width][1]
         bg = rng.integers(0, 256, 3)
         image = np.zeros((height, width, 3), np.float32)
         image[:] = bg * (0.5 + 0.5 * xx[..., None] / width)
@@ -57,6 +58,11 @@ def decisive_state(family, images: list[np.ndarray], seed: int = 0) -> dict:
 
     torch.manual_seed(seed)
     net = family.build(None).eval()
+    for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.normal_(0, 0.1)
+        bn.running_var.uniform_(0.1, 0.3)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.normal_(0, 0.2)
     classes = 21 if family.head == HEAD_VOC21 else 1
     finals = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     finals = [m for m in finals if m.out_channels == classes]
