@@ -60,7 +60,7 @@ def decisive_state(family, images: list[np.ndarray], seed: int = 0) -> dict:
     net = family.build(None).eval()
     for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         bn.running_mean.normal_(0, 0.1)
-        bn.running_var.uniform_(0.1, 0.3)
+        bn.running_var.uniform_(0.5, 1.5)
         bn.weight.data.uniform_(0.5, 1.5)
         bn.bias.data.normal_(0, 0.2)
     classes = 21 if family.head == HEAD_VOC21 else 1
@@ -72,7 +72,7 @@ def decisive_state(family, images: list[np.ndarray], seed: int = 0) -> dict:
         per_class = logits.transpose(0, 1).reshape(classes, -1)
         person = PERSON_CLASS if classes > 1 else 0
         spread = float(per_class[person].std()) + 1e-12
-        scale = 4.0 / spread
+        scale = 3.0 / spread
         centre = per_class.median(dim=1).values * scale
         for conv in finals:
             conv.weight.mul_(scale)

@@ -24,7 +24,7 @@ def empty_hub(tmp_path, monkeypatch):
         raise urllib.error.URLError("network is unreachable")
 
     monkeypatch.setattr("torch.hub.download_url_to_file", offline)
-    return tmp_path / "hub" / "checkpoints"
+    return tmp_path / "hub" / "hub" / "checkpoints"
 
 
 def test_missing_published_weights_name_the_file_and_where_it_goes(empty_hub):
