@@ -75,6 +75,7 @@ def _train(args: argparse.Namespace) -> str:
         raise RtsegError("give either --data DIR, or --teacher MODEL.onnx with --frames SRC")
     if distil and (args.teacher is None or args.frames is None):
         raise RtsegError("distillation needs both --teacher MODEL.onnx and --frames SRC")
+    size = _size(args.size)
     if distil:
         frames = read_frames(args.frames, args.every, args.max_frames)
         samples = label_with_teacher(args.teacher, frames)
@@ -84,7 +85,7 @@ def _train(args: argparse.Namespace) -> str:
     val = [s for k, s in enumerate(samples) if hold and k % hold == hold - 1]
     fit = [s for k, s in enumerate(samples) if not (hold and k % hold == hold - 1)]
     config = TrainConfig(
-        size=_size(args.size),
+        size=size,
         epochs=args.epochs,
         batch=args.batch,
         lr=args.lr,
