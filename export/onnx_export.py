@@ -18,12 +18,18 @@ from export.fp16 import to_fp16
 from export.parity import contract_info, open_session
 from export.weights import Weights, load_into, resolve
 from export.wrapper import ContractWrapper
-from rtseg.contract import INPUT_NAME, LABELS_NAME, OUTPUT_NAME, ModelInfo, metadata_dict
+from rtseg.contract import (
+    CLASS_NAMES_KEY,
+    INPUT_NAME,
+    LABELS_NAME,
+    OUTPUT_NAME,
+    ModelInfo,
+    metadata_dict,
+)
 from rtseg.errors import RtsegError
 
 OPSET = 18
 PRECISIONS = ("fp32", "fp16")
-CLASS_NAMES_KEY = "rtseg.class_names"  # extra metadata: the legend for `labels`
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ CONTRACT_VERSION = "1"
 INPUT_NAME = "image"
 OUTPUT_NAME = "alpha"
 LABELS_NAME = "labels"
+CLASS_NAMES_KEY = "rtseg.class_names"  # optional: comma-separated legend for `labels`
 
 META_PREFIX = "rtseg."
 REQUIRED_META = (
@@ -46,6 +47,7 @@ class ModelInfo:
     precision: str
     trained: bool
     has_labels: bool = False
+    class_names: tuple[str, ...] = ()
 
     @property
     def input_size(self) -> str:
@@ -163,4 +165,5 @@ def _info_from_meta(meta: dict[str, str], height: int, width: int, has_labels: b
         precision=get("precision"),
         trained=get("trained") == "true",
         has_labels=has_labels,
+        class_names=tuple(meta.get(CLASS_NAMES_KEY, "").split(",")) if has_labels else (),
     )

@@ -121,7 +121,50 @@ class AlphaOut:
         return bgra
 
 
-EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha"
+def voc_palette(n: int = 256) -> np.ndarray:
+    """The PASCAL VOC colour map (class id -> RGB): the bits of the id spread over R, G, B."""
+    palette = np.zeros((n, 3), np.uint8)
+    for cid in range(n):
+        c, r, g, b = cid, 0, 0, 0
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette[cid] = (r, g, b)
+    return palette
+
+
+class Classes:
+    """Every class painted in its own VOC colour over the frame, with a legend.
+
+    Only models with a `labels` output (the 21-class DeepLabV3/FCN/LRASPP exports) have
+    classes; the job refuses this effect for person-only models.
+    """
+
+    name = "classes"
+
+    def __init__(self, class_names: tuple[str, ...] = ()) -> None:
+        self.class_names = class_names
+        self._lut = voc_palette()[:, ::-1].copy()  # BGR, for OpenCV images
+
+    def paint(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        big = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+        colours = self._lut[big]
+        out = cv2.addWeighted(image, 0.4, colours, 0.6, 0.0)
+        for row, cid in enumerate(int(c) for c in np.unique(labels) if c != 0):
+            name = self.class_names[cid] if cid < len(self.class_names) else str(cid)
+            y = 20 + 22 * row
+            cv2.rectangle(out, (8, y - 12), (24, y + 4), tuple(int(v) for v in self._lut[cid]), -1)
+            cv2.putText(out, name, (30, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
+        return out
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        raise RtsegError("the classes effect needs a model with a 'labels' output")
+
+
+EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
 
 
 def parse_effect(spec: str) -> Effect:
@@ -139,4 +182,6 @@ def parse_effect(spec: str) -> Effect:
         return MaskView()
     if kind == "alpha" and not arg:
         return AlphaOut()
+    if kind == "classes" and not arg:
+        return Classes()
     raise RtsegError(f"unknown effect {spec!r}; choose from {EFFECT_HELP}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtseg.channels import Policy
-from rtseg.effects import AlphaOut, Effect, MaskView, parse_effect
+from rtseg.effects import AlphaOut, Classes, Effect, MaskView, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.ffmpeg import FfmpegVideoSink, has_ffmpeg, holds_alpha
@@ -77,7 +77,15 @@ class Job:
         benchmarks pass wrapped sources this way)."""
         self.config = config
         self.engine = Engine(resolve(config.model), config.device, config.threads)
-        self.effects: list[Effect] = [parse_effect(config.effect)]
+        first = parse_effect(config.effect)
+        if isinstance(first, Classes):
+            if not self.engine.info.has_labels:
+                raise RtsegError(
+                    f"model {self.engine.info.name} segments people only; --effect classes "
+                    "needs a semantic model exported with --labels (e.g. deeplabv3_*)"
+                )
+            first = Classes(self.engine.info.class_names)
+        self.effects: list[Effect] = [first]
         self.effects += [parse_effect(e) for e in CYCLE if e != config.effect]
         self.effect_index = 0
         self.show_mask = False
@@ -234,7 +242,10 @@ class Job:
         else:
             frame.alpha = upscale_alpha(frame.alpha, h, w)
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
-        frame.output = effect.apply(frame.image, frame.alpha)
+        if isinstance(effect, Classes) and frame.labels is not None:
+            frame.output = effect.paint(frame.image, frame.labels)
+        else:
+            frame.output = effect.apply(frame.image, frame.alpha)
 
     # -- running --------------------------------------------------------------------------
     def run(self) -> Stats:
