@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 
 pytest.importorskip("torch", reason="torch (the export extra) is not installed")
@@ -76,3 +77,30 @@ def test_the_module_entry_point_exports_fp16_and_fails_without_a_traceback(tmp_p
     )
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    ("name", "precision", "effect"),
+    [("lraspp_mobilenet_v3_large", "fp16", "classes"), ("unet", "fp32", "blur")],
+)
+def test_exported_models_run_through_rtseg_run(tmp_path, name, precision, effect):
+    from export.onnx_export import export
+    from tests.conftest import write_clip
+
+    model = tmp_path / f"{name}.onnx"
+    export(name, model, "none", precision, (64, 64), labels=effect == "classes")
+    clip = write_clip(tmp_path / "clip.mp4", frames=8)
+    out = tmp_path / "out.mp4"
+    done = subprocess.run(
+        [sys.executable, "-m", "rtseg", "run", "--source", str(clip), "--model", str(model),
+         "--effect", effect, "--sink", str(out), "-q"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "random weights" in done.stderr  # the untrained model is called out on every run
+    cap = cv2.VideoCapture(str(out))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    assert frames == 8
