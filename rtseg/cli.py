@@ -72,6 +72,14 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--height", type=_positive_int, help="camera capture height")
     p.add_argument("--fps", type=float, help="camera capture rate")
     p.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
+    p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
+    p.add_argument("--preview-host", default="127.0.0.1", help="interface for --sink http")
+    p.add_argument(
+        "--preview-remote",
+        action="store_true",
+        help="allow --preview-host to be a non-loopback interface (needs a token)",
+    )
+    p.add_argument("--preview-token", help="token every preview request must carry")
     p.add_argument("-q", "--quiet", action="store_true", help="print no stats table")
 
 
@@ -100,6 +108,10 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         fps=args.fps,
         mjpg=args.mjpg,
         policy=Policy(args.policy) if args.policy else None,
+        crf=args.crf,
+        preview_host=args.preview_host,
+        preview_remote=args.preview_remote,
+        preview_token=args.preview_token,
     )
 
 

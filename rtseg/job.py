@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtseg.channels import Policy
-from rtseg.effects import Effect, MaskView, parse_effect
+from rtseg.effects import AlphaOut, Effect, MaskView, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
+from rtseg.ffmpeg import FfmpegVideoSink, has_ffmpeg, holds_alpha
 from rtseg.frame import Frame
 from rtseg.models import DEFAULT_MODEL, resolve
+from rtseg.models import available as available_models
 from rtseg.pipeline import Pipeline, Stage
 from rtseg.sinks import (
     VIDEO_SUFFIXES,
@@ -26,7 +28,7 @@ from rtseg.sinks import (
     WindowSink,
 )
 from rtseg.sources import Source, open_source
-from rtseg.stats import Stats
+from rtseg.stats import Stats, percentiles
 from rtseg.transforms import to_model_input, upscale_alpha
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ class JobConfig:
     mjpg: bool = False
     policy: Policy | None = None  # None: LATEST for live sources, BLOCK otherwise
     capacity: int = 4
+    crf: int | None = None  # FFmpeg quality for video files; None: the codec's default
+    preview_host: str = "127.0.0.1"
+    preview_remote: bool = False
+    preview_token: str | None = None
 
 
 class Job:
@@ -92,19 +98,88 @@ class Job:
 
     # -- sinks ----------------------------------------------------------------------------
     def _open_sink(self, spec: str) -> Sink:
+        kind, _, arg = spec.partition(":")
         if spec == "null":
             return NullSink()
         if spec == "window":
             return WindowSink(on_key=self._on_key, hud=self.hud_lines)
+        if kind == "virtualcam":
+            from rtseg.virtualcam import VirtualCamSink
+
+            return VirtualCamSink(self.source.fps, device=arg or None)
+        if kind == "http":
+            return self._open_preview(arg)
         path = Path(spec)
         if path.suffix.lower() in VIDEO_SUFFIXES:
-            return VideoFileSink(path, self.source.fps, self.config.overwrite)
+            return self._open_video_file(path)
         if path.suffix == "":
             return ImageSequenceSink(path, self.config.overwrite)
         raise RtsegError(
-            f"unknown sink {spec!r}: use window, null, a video file "
-            f"({', '.join(sorted(VIDEO_SUFFIXES))}) or a directory for PNG frames"
+            f"unknown sink {spec!r}: use window, null, virtualcam[:DEVICE], http[:PORT], "
+            f"a video file ({', '.join(sorted(VIDEO_SUFFIXES))}) or a directory for PNG frames"
         )
+
+    def _open_video_file(self, path: Path) -> Sink:
+        wants_alpha = isinstance(self.effects[0], AlphaOut)
+        if not has_ffmpeg():
+            if wants_alpha or path.suffix.lower() != ".mp4":
+                raise RtsegError(f"writing {path.suffix} needs FFmpeg: pip install imageio-ffmpeg")
+            log.warning("FFmpeg not found: writing %s with OpenCV's mp4v, without audio", path)
+            return VideoFileSink(path, self.source.fps, self.config.overwrite)
+        if wants_alpha and not holds_alpha(path):
+            raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
+        audio = getattr(self.source, "path", None)
+        return FfmpegVideoSink(
+            path,
+            self.source.fps,
+            crf=self.config.crf,
+            audio_from=audio,
+            overwrite=self.config.overwrite,
+        )
+
+    def _open_preview(self, port: str) -> Sink:
+        from rtseg.preview import HttpPreviewSink
+
+        if port and not port.isdigit():
+            raise RtsegError(f"http sink port must be a number, got {port!r}")
+        sink = HttpPreviewSink(
+            int(port or 8080),
+            host=self.config.preview_host,
+            allow_remote=self.config.preview_remote,
+            token=self.config.preview_token,
+            stats=self.live_stats,
+            on_control=self.control,
+            choices={
+                "effect": [e.name for e in self.effects],
+                "model": [m.name for m in available_models()],
+            },
+        )
+        log.info("preview at %s", sink.url)
+        return sink
+
+    def live_stats(self) -> dict:
+        """The running figures the preview page shows."""
+        stats = self.pipeline.stats
+        return {
+            "fps": round(stats.live_fps(), 1),
+            "latency_ms": percentiles(stats.latency_ms[-300:]),
+            "drops": sum(self.pipeline.drops.values()),
+            "provider": self.engine.provider,
+            "model": self.engine.info.name,
+            "effect": self.effects[self.effect_index].name,
+        }
+
+    def control(self, key: str, value: str) -> None:
+        """Switch the effect or the model while running (from the preview page)."""
+        if key == "effect":
+            names = [e.name for e in self.effects]
+            if value not in names:
+                raise RtsegError(f"unknown effect {value!r}")
+            self.effect_index = names.index(value)
+        elif key == "model":
+            self.engine = Engine(resolve(value), self.config.device, self.config.threads)
+        else:
+            raise RtsegError(f"unknown control {key!r}")
 
     def _on_key(self, action: str) -> None:
         if action == "quit":
@@ -129,7 +204,10 @@ class Job:
         frame.tensor = to_model_input(frame.image, self.engine.info)
 
     def _infer(self, frame: Frame) -> None:
-        frame.alpha, frame.labels = self.engine.run(frame.tensor)
+        engine = self.engine  # the preview page may swap it between two frames
+        if frame.tensor.shape[1:3] != (engine.info.height, engine.info.width):
+            frame.tensor = to_model_input(frame.image, engine.info)
+        frame.alpha, frame.labels = engine.run(frame.tensor)
         frame.mask_seq = frame.seq
 
     def _postprocess(self, frame: Frame) -> None:

@@ -138,7 +138,10 @@ class Pipeline:
         ok = not self._errors
         for sink in self.sinks:
             try:
-                sink.close(ok)
+                if ok:
+                    sink.close()
+                else:
+                    sink.abort()
             except Exception as exc:
                 self._errors.append(("sink close", exc))
         self.source.close()

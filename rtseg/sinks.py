@@ -1,9 +1,9 @@
 """Where frames go: a window, a video file, an image sequence, or nowhere (benchmarks).
 
-Sinks set themselves up from the first frame they get. `close(ok)` finalises: file sinks
-write under a temporary name and move it onto the final name only when `ok`, so an existing
-output is never overwritten half-way; after a failure the playable partial output stays
-under the temporary name (`partial_path`).
+Sinks set themselves up from the first frame they get. `close()` finalises a run that ended
+well; `abort()` one that failed. File sinks write under a temporary name and move it onto the
+final name only in `close()`, so an existing output is never overwritten half-way; after
+`abort()` the playable partial output stays under the temporary name (`partial_path`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm"}
 class Sink(Protocol):
     def write(self, frame: Frame) -> None: ...
 
-    def close(self, ok: bool = True) -> None: ...
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 class MainThreadSink(Sink, Protocol):
@@ -72,7 +74,10 @@ class NullSink:
     def write(self, frame: Frame) -> None:
         pass
 
-    def close(self, ok: bool = True) -> None:
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
         pass
 
 
@@ -137,13 +142,16 @@ class VideoFileSink:
         self.frames += 1
         self._check_space(self.partial_path.stat().st_size - before)
 
-    def close(self, ok: bool = True) -> None:
-        if self._writer is None:
-            return
-        self._writer.release()
-        self._writer = None
-        if ok:
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
             os.replace(self.partial_path, self.path)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
 
 
 class ImageSequenceSink:
@@ -173,16 +181,17 @@ class ImageSequenceSink:
             ) from None
         self.frames += 1
 
-    def close(self, ok: bool = True) -> None:
+    def close(self) -> None:
         if not self.partial_path.exists():
-            return
-        if not ok:
-            if not self.frames:
-                shutil.rmtree(self.partial_path)
             return
         if self.path.is_dir():
             shutil.rmtree(self.path)
         os.replace(self.partial_path, self.path)
+
+    def abort(self) -> None:
+        """Leave the frames written so far in `partial_path` (nothing, when there are none)."""
+        if not self.frames and self.partial_path.exists():
+            shutil.rmtree(self.partial_path)
 
 
 def has_display() -> bool:
@@ -253,8 +262,10 @@ class WindowSink:
         elif action and self._on_key is not None:
             self._on_key(action)
 
-    def close(self, ok: bool = True) -> None:
+    def close(self) -> None:
         if self._opened:
             cv2.destroyWindow(self.title)
             cv2.waitKey(1)
             self._opened = False
+
+    abort = close

@@ -121,6 +121,7 @@ class VideoSource:
             if path.stat().st_size == 0:
                 raise RtsegError(f"input is empty (0 bytes): {spec}")
         self.spec = spec
+        self.path = None if self.is_url else Path(spec)  # where sinks find the audio to keep
         self._timeout_ms = int(stall_timeout_s * 1000)
         self._backoff_s = backoff_s
         cap = self._open()

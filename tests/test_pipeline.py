@@ -40,8 +40,11 @@ class ListSink:
     def write(self, frame: Frame) -> None:
         self.seqs.append(frame.seq)
 
-    def close(self, ok: bool = True) -> None:
-        self.closed_ok = ok
+    def close(self) -> None:
+        self.closed_ok = True
+
+    def abort(self) -> None:
+        self.closed_ok = False
 
 
 def identity(frame: Frame) -> None:

@@ -1,0 +1,1 @@
+"""Exporters: turn source models into ONNX files that follow the rtseg model contract."""

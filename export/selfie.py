@@ -1,0 +1,252 @@
+"""Convert MediaPipe's selfie segmenter (general and landscape) into rtseg's ONNX contract.
+
+The source is the `mediapipe` wheel on PyPI, pinned by version and sha256. tf2onnx converts
+the TFLite graph except for MediaPipe's custom `Convolution2DTransposeBias` (the last
+upsampling layer), which is replaced here by a standard `ConvTranspose`; the graph is then
+wrapped to take uint8 RGB and to give an NCHW alpha. tf2onnx's graph optimizer is not
+deterministic, so a rebuild may lay the graph out differently with the same outputs
+(tests/export/test_selfie.py checks them against the TFLite interpreter).
+
+Run inside the conversion venv (export/requirements-selfie.txt):
+    python -m export.selfie --out rtseg/models
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import onnx
+import tensorflow as tf
+import tf2onnx
+from onnx import helper, numpy_helper
+from tf2onnx.tflite import Model as TFLiteModel
+
+from rtseg.contract import INPUT_NAME, OUTPUT_NAME, ModelInfo, metadata_dict
+
+WHEEL_VERSION = "0.10.14"
+WHEEL_NAME = f"mediapipe-{WHEEL_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+WHEEL_SHA256 = "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4"
+MODEL_DIR = "mediapipe/modules/selfie_segmentation"
+OPSET = 17
+CUSTOM_OP = "TFL_Convolution2DTransposeBias"
+# TfLitePadding values in the custom op's options (a packed TfLiteTransposeConvParams).
+PADDING_SAME, PADDING_VALID = 1, 2
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SelfieModel:
+    """One model of the wheel and the contract name it is bundled under."""
+
+    name: str
+    tflite: str
+    height: int
+    width: int
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            name=self.name,
+            height=self.height,
+            width=self.width,
+            resize="corners_linear",
+            source=f"{WHEEL_NAME} ({MODEL_DIR}/{self.tflite})",
+            license="Apache-2.0",
+            precision="fp32",
+            trained=True,
+        )
+
+
+MODELS = (
+    SelfieModel("selfie_general", "selfie_segmentation.tflite", 256, 256),
+    SelfieModel("selfie_landscape", "selfie_segmentation_landscape.tflite", 144, 256),
+)
+
+
+def download_wheel(dest: Path) -> Path:
+    """Fetch the pinned wheel with pip (whatever Python runs this) and check its sha256."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
+         "--implementation", "cp", "--abi", "cp311",
+         f"mediapipe=={WHEEL_VERSION}", "--dest", str(dest)],
+        check=True,
+    )  # fmt: skip
+    wheel = dest / WHEEL_NAME
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != WHEEL_SHA256:
+        raise RuntimeError(f"{WHEEL_NAME}: sha256 {digest}, expected {WHEEL_SHA256}")
+    return wheel
+
+
+def transpose_conv_options(tflite_path: Path) -> tuple[int, int, int]:
+    """(padding, stride_h, stride_w) of the one Convolution2DTransposeBias op in the file.
+
+    tf2onnx cannot read these options, so they are taken from the flatbuffer itself.
+    """
+    model = TFLiteModel.Model.GetRootAsModel(tflite_path.read_bytes(), 0)
+    graph = model.Subgraphs(0)
+    found = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        if model.OperatorCodes(op.OpcodeIndex()).CustomCode() == CUSTOM_OP[4:].encode():
+            padding, stride_w, stride_h = struct.unpack("<3i", op.CustomOptionsAsNumpy().tobytes())
+            found.append((padding, stride_h, stride_w))
+    if len(found) != 1:
+        raise RuntimeError(f"{tflite_path.name}: expected one {CUSTOM_OP[4:]}, found {len(found)}")
+    return found[0]
+
+
+def replace_transpose_conv(graph: onnx.GraphProto, options: tuple[int, int, int]) -> None:
+    """Swap tf2onnx's leftover custom node for ConvTranspose, in NCHW, ending in the output.
+
+    The custom node reads NHWC (behind a Transpose from NCHW) with an OHWI kernel [1, kh, kw, C]
+    and one bias; ConvTranspose reads the NCHW tensor directly with the kernel as [C, 1, kh, kw].
+    With kernel == stride, SAME and VALID padding both mean no padding.
+    """
+    padding, stride_h, stride_w = options
+    node = _single(n for n in graph.node if n.op_type == CUSTOM_OP)
+    to_nhwc = _single(n for n in graph.node if node.input[0] in n.output)
+    perm = next(a.ints for a in to_nhwc.attribute if a.name == "perm")
+    if to_nhwc.op_type != "Transpose" or list(perm) != [0, 2, 3, 1]:
+        raise RuntimeError(f"{CUSTOM_OP} is not fed by an NCHW->NHWC Transpose")
+    inits = {t.name: t for t in graph.initializer}
+    kernel = numpy_helper.to_array(inits[node.input[1]])
+    _, kh, kw, _ = kernel.shape
+    no_padding = (kh, kw) == (stride_h, stride_w) and padding in (PADDING_SAME, PADDING_VALID)
+    if kernel.shape[0] != 1 or not no_padding:
+        raise RuntimeError(f"unexpected {CUSTOM_OP}: kernel {kernel.shape}, options {options}")
+    weight = numpy_helper.from_array(
+        np.ascontiguousarray(kernel.transpose(3, 0, 1, 2)), node.input[1] + "_oihw"
+    )
+    graph.initializer.append(weight)
+    deconv = helper.make_node(
+        "ConvTranspose",
+        [to_nhwc.input[0], weight.name, node.input[2]],
+        list(node.output),
+        name=node.name,
+        kernel_shape=[kh, kw],
+        strides=[stride_h, stride_w],
+        pads=[0, 0, 0, 0],
+    )
+    consumers = [n for n in graph.node if node.output[0] in n.input]
+    if [c.op_type for c in consumers] != ["Sigmoid"] or consumers[0].output[0] != (
+        graph.output[0].name
+    ):
+        raise RuntimeError(f"{CUSTOM_OP} must feed only the final Sigmoid")
+    index = list(graph.node).index(node)
+    graph.node.remove(node)
+    graph.node.insert(index, deconv)
+    if not any(to_nhwc.output[0] in n.input for n in graph.node):
+        graph.node.remove(to_nhwc)
+    _drop_unused_initializers(graph)
+
+
+def wrap_contract(model: onnx.ModelProto, info: ModelInfo) -> onnx.ModelProto:
+    """Give the graph the contract's I/O: uint8 NHWC RGB in, float [1, 1, H, W] alpha out."""
+    graph = model.graph
+    source_input = _single(graph.input)
+    source_output = _single(graph.output)
+    graph.node.insert(
+        0, helper.make_node("Cast", [INPUT_NAME], ["image_float"], "Cast_image", to=1)
+    )
+    graph.node.insert(
+        1, helper.make_node("Div", ["image_float", "u8_scale"], [source_input.name], "Div_image")
+    )
+    graph.initializer.append(numpy_helper.from_array(np.array(255.0, np.float32), "u8_scale"))
+    for node in graph.node:
+        node.output[:] = [OUTPUT_NAME if o == source_output.name else o for o in node.output]
+    del graph.input[:]
+    del graph.output[:]
+    shape_in = [1, info.height, info.width, 3]
+    graph.input.append(helper.make_tensor_value_info(INPUT_NAME, onnx.TensorProto.UINT8, shape_in))
+    shape_out = [1, 1, info.height, info.width]
+    graph.output.append(
+        helper.make_tensor_value_info(OUTPUT_NAME, onnx.TensorProto.FLOAT, shape_out)
+    )
+    del graph.value_info[:]
+    graph.name = info.name
+    onnx.helper.set_model_props(model, metadata_dict(info))
+    model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def convert(tflite_path: Path, info: ModelInfo) -> onnx.ModelProto:
+    """One tflite file to one contract ONNX model."""
+    model, _ = tf2onnx.convert.from_tflite(str(tflite_path), opset=OPSET)
+    replace_transpose_conv(model.graph, transpose_conv_options(tflite_path))
+    return wrap_contract(model, info)
+
+
+def notice(wheel_sha256: str, tflite_sha256: dict[str, str]) -> str:
+    """The licence notice bundled beside the converted files."""
+    lines = [
+        "selfie_general.onnx and selfie_landscape.onnx are MediaPipe's selfie segmentation",
+        "models, converted to ONNX and wrapped into rtseg's model contract (uint8 RGB input,",
+        "NCHW alpha output); the custom Convolution2DTransposeBias layer was rewritten as a",
+        "standard ConvTranspose with the same weights. No weights were retrained or changed.",
+        "",
+        "Copyright The MediaPipe Authors.",
+        "Licensed under the Apache License, Version 2.0:",
+        "https://www.apache.org/licenses/LICENSE-2.0",
+        "",
+        f"Source: {WHEEL_NAME} (PyPI)",
+        f"  sha256 {wheel_sha256}",
+    ]
+    lines += [f"  {MODEL_DIR}/{name} sha256 {digest}" for name, digest in tflite_sha256.items()]
+    lines += [
+        "",
+        f"Converted with tf2onnx {tf2onnx.__version__} (ONNX opset {OPSET}), "
+        f"tensorflow {tf.__version__}, onnx {onnx.__version__}:",
+        "  python -m export.selfie --out rtseg/models",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder for the .onnx and NOTICE")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = download_wheel(Path(tmp))
+        digests = {}
+        with zipfile.ZipFile(wheel) as archive:
+            for spec in MODELS:
+                tflite = Path(tmp) / spec.tflite
+                tflite.write_bytes(archive.read(f"{MODEL_DIR}/{spec.tflite}"))
+                digests[spec.tflite] = hashlib.sha256(tflite.read_bytes()).hexdigest()
+                model = convert(tflite, spec.info())
+                onnx.save_model(model, args.out / f"{spec.name}.onnx")
+                print(f"wrote {args.out / spec.name}.onnx")
+    (args.out / "NOTICE").write_text(notice(WHEEL_SHA256, digests))
+    print(f"wrote {args.out / 'NOTICE'}")
+
+
+def _single(items: Iterable[T]) -> T:
+    found = list(items)
+    if len(found) != 1:
+        raise RuntimeError(f"expected exactly one, found {len(found)}: {found}")
+    return found[0]
+
+
+def _drop_unused_initializers(graph: onnx.GraphProto) -> None:
+    used = {name for node in graph.node for name in node.input}
+    for init in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(init)
+
+
+if __name__ == "__main__":
+    main()

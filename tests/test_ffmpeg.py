@@ -1,0 +1,273 @@
+"""FfmpegVideoSink on real encoded files: H.264, audio passthrough, alpha, temporary names."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from rtseg.errors import RtsegError
+from rtseg.ffmpeg import FfmpegVideoSink, find_ffmpeg, fps_fraction, holds_alpha, probe_audio_codec
+from rtseg.frame import Frame
+
+FPS = 30
+FRAMES = 45  # 1.5 s of video
+SIZE = (96, 64)  # width, height
+
+
+def ffmpeg_run(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [find_ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", *args],
+        capture_output=True,
+        check=True,
+    )
+
+
+def make_clip(path: Path, audio_seconds: float | None) -> Path:
+    """An H.264 clip of FRAMES frames, with a sine audio track when `audio_seconds` is set."""
+    w, h = SIZE
+    args = ["-f", "lavfi", "-i", f"testsrc=size={w}x{h}:rate={FPS}:duration={FRAMES / FPS}"]
+    if audio_seconds is not None:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={audio_seconds}"]
+        args += ["-c:a", "aac"]
+    args += ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
+    ffmpeg_run(*args)
+    if audio_seconds is not None:
+        assert abs(measure_audio_seconds(path) - audio_seconds) < 0.05
+    return path
+
+
+def decode_bgr(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
+    cap.release()
+    return frames
+
+
+def stream_info(path: Path) -> str:
+    """FFmpeg's stream listing for `path` (it exits non-zero without an output; expected)."""
+    done = subprocess.run(
+        [find_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stderr
+
+
+def measure_audio_seconds(path: Path, rate: int = 48000) -> float:
+    """Duration of the audio stream, measured by decoding every sample."""
+    pcm = ffmpeg_run("-i", str(path), "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar", str(rate),
+                     "-")  # fmt: skip
+    return len(pcm.stdout) / 2 / rate
+
+
+def write_all(sink: FfmpegVideoSink, images: list[np.ndarray]) -> None:
+    for seq, image in enumerate(images):
+        sink.write(Frame(seq=seq, image=image[..., :3], output=image))
+
+
+def leftovers(directory: Path, keep: set[str]) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name not in keep)
+
+
+def test_mp4_is_h264_decodable_by_opencv_with_the_same_frame_count(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio_seconds=None)
+    frames = decode_bgr(clip)
+    out = tmp_path / "out.mp4"
+    sink = FfmpegVideoSink(out, FPS)
+    write_all(sink, frames)
+    sink.close()
+    assert "Video: h264" in stream_info(out)
+    decoded = decode_bgr(out)
+    assert len(decoded) == len(frames) == FRAMES
+    # CRF 20 keeps the picture: the mean error against the input stays small.
+    assert np.abs(decoded[10].astype(int) - frames[10].astype(int)).mean() < 4
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []
+
+
+@pytest.mark.parametrize(("suffix", "audio_codec"), [(".mp4", "aac"), (".webm", "opus")])
+def test_audio_is_kept_with_the_video_duration(tmp_path: Path, suffix: str, audio_codec: str):
+    # The source audio runs 0.5 s past the video: the output's must stop with the video.
+    clip = make_clip(tmp_path / "in.mp4", audio_seconds=2.0)
+    assert probe_audio_codec(clip) == "aac"
+    out = tmp_path / f"out{suffix}"
+    sink = FfmpegVideoSink(out, FPS, audio_from=clip)
+    write_all(sink, decode_bgr(clip))
+    sink.close()
+    assert f"Audio: {audio_codec}" in stream_info(out)
+    count = sum(1 for _ in decode_bgr(out))
+    assert count == FRAMES
+    assert abs(measure_audio_seconds(out) - FRAMES / FPS) <= 1 / FPS
+    assert leftovers(tmp_path, {"in.mp4", out.name}) == []
+
+
+def test_source_without_audio_gives_video_only(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio_seconds=None)
+    assert probe_audio_codec(clip) is None
+    out = tmp_path / "out.mp4"
+    sink = FfmpegVideoSink(out, FPS, audio_from=clip)
+    write_all(sink, decode_bgr(clip))
+    sink.close()
+    info = stream_info(out)
+    assert "Video: h264" in info
+    assert "Audio:" not in info
+
+
+def alpha_mask(height: int, width: int, seq: int) -> np.ndarray:
+    """A moving soft-edged disc: flat regions and gradients, different in every frame."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    cx = width * (0.3 + 0.02 * seq)
+    dist = np.hypot(xx - cx, yy - height / 2)
+    return np.clip((height * 0.35 - dist) * 12 + 128, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".mov"])
+def test_alpha_round_trip(tmp_path: Path, suffix: str) -> None:
+    w, h = SIZE
+    frames, masks = [], []
+    for seq in range(10):
+        bgr = np.full((h, w, 3), (40, 160, 220), np.uint8)
+        masks.append(alpha_mask(h, w, seq))
+        frames.append(np.dstack([bgr, masks[-1]]))
+    out = tmp_path / f"alpha{suffix}"
+    assert holds_alpha(out)
+    sink = FfmpegVideoSink(out, FPS)
+    write_all(sink, frames)
+    sink.close()
+    # FFmpeg's built-in VP9 decoder drops alpha; libvpx's keeps it.
+    decoder = ["-c:v", "libvpx-vp9"] if suffix == ".webm" else []
+    raw = ffmpeg_run(*decoder, "-i", str(out), "-f", "rawvideo", "-pix_fmt", "rgba", "-").stdout
+    decoded = np.frombuffer(raw, np.uint8).reshape(-1, h, w, 4)
+    assert len(decoded) == len(masks)
+    for got, want in zip(decoded[..., 3], masks, strict=True):
+        err = np.abs(got.astype(int) - want.astype(int))
+        assert err.mean() < 3
+        assert (err > 32).mean() < 0.01
+
+
+def test_mp4_refuses_alpha(tmp_path: Path) -> None:
+    sink = FfmpegVideoSink(tmp_path / "out.mp4", FPS)
+    bgra = np.zeros((SIZE[1], SIZE[0], 4), np.uint8)
+    with pytest.raises(RtsegError, match=r"\.webm or \.mov"):
+        sink.write(Frame(seq=0, image=bgra[..., :3], output=bgra))
+    sink.abort()
+    assert leftovers(tmp_path, set()) == []
+
+
+def test_existing_output_is_refused_unless_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"keep me")
+    with pytest.raises(RtsegError, match="--overwrite"):
+        FfmpegVideoSink(out, FPS)
+    assert out.read_bytes() == b"keep me"
+    sink = FfmpegVideoSink(out, FPS, overwrite=True)
+    write_all(sink, [np.zeros((SIZE[1], SIZE[0], 3), np.uint8)] * 3)
+    sink.close()
+    assert len(decode_bgr(out)) == 3
+
+
+def test_unwritable_directory_is_refused_up_front(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_bytes(b"")
+    with pytest.raises(RtsegError, match="not a directory"):
+        FfmpegVideoSink(a_file / "out.mp4", FPS)
+    with pytest.raises(RtsegError, match="not a directory"):
+        FfmpegVideoSink(tmp_path / "missing" / "out.mp4", FPS)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into a read-only directory")
+def test_read_only_directory_is_refused_up_front(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    with pytest.raises(RtsegError, match="cannot write into"):
+        FfmpegVideoSink(locked / "out.mp4", FPS)
+
+
+@pytest.mark.parametrize("with_audio", [False, True])
+def test_abort_leaves_a_playable_partial_file(tmp_path: Path, with_audio: bool) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio_seconds=2.0 if with_audio else None)
+    out = tmp_path / "out.mp4"
+    sink = FfmpegVideoSink(out, FPS, audio_from=clip)
+    write_all(sink, decode_bgr(clip)[:20])  # the run fails after 20 frames
+    sink.abort()
+    sink.close()  # the pipeline's `finally`: a no-op after abort
+    assert not out.exists()
+    partial = sink.partial_path
+    assert partial is not None and partial.parent == tmp_path
+    assert partial.name.startswith("out.") and partial.suffix == ".mp4"
+    assert len(decode_bgr(partial)) == 20
+    assert ("Audio: aac" in stream_info(partial)) == with_audio
+    assert leftovers(tmp_path, {"in.mp4", partial.name}) == []
+
+
+def test_ffmpeg_error_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    sink = FfmpegVideoSink(tmp_path / "odd.mp4", FPS)
+    odd = np.zeros((63, 95, 3), np.uint8)  # H.264 4:2:0 needs even sizes
+    with pytest.raises(RtsegError) as caught:
+        for seq in range(30):
+            sink.write(Frame(seq=seq, image=odd, output=odd))
+        sink.close()
+    message = str(caught.value)
+    assert "divisible by 2" in message
+    assert "\n" not in message
+    sink.abort()  # safe after the error
+    assert leftovers(tmp_path, set()) == []
+
+
+def test_no_frames_leaves_no_file(tmp_path: Path) -> None:
+    sink = FfmpegVideoSink(tmp_path / "out.webm", FPS)
+    sink.close()
+    assert leftovers(tmp_path, set()) == []
+
+
+def test_size_change_and_write_after_close_are_refused(tmp_path: Path) -> None:
+    sink = FfmpegVideoSink(tmp_path / "out.mp4", FPS)
+    image = np.zeros((64, 96, 3), np.uint8)
+    sink.write(Frame(seq=0, image=image, output=image))
+    bigger = np.zeros((128, 96, 3), np.uint8)
+    with pytest.raises(RtsegError, match="earlier frames"):
+        sink.write(Frame(seq=1, image=bigger, output=bigger))
+    sink.close()
+    with pytest.raises(RtsegError, match="already closed"):
+        sink.write(Frame(seq=2, image=image, output=image))
+
+
+def test_non_contiguous_frames_are_written(tmp_path: Path) -> None:
+    # A view (e.g. a crop) is not C-contiguous; it must still be sent as whole rows.
+    big = np.zeros((64, 192, 3), np.uint8)
+    big[:, ::2] = 255
+    view = big[:, ::2]
+    out = tmp_path / "out.mp4"
+    sink = FfmpegVideoSink(out, FPS)
+    sink.write(Frame(seq=0, image=view, output=view))
+    sink.close()
+    assert decode_bgr(out)[0].mean() > 240
+
+
+@pytest.mark.parametrize(
+    ("fps", "text"), [(30.0, "30"), (30000 / 1001, "30000/1001"), (12.5, "25/2")]
+)
+def test_fps_fraction(fps: float, text: str) -> None:
+    assert fps_fraction(fps) == text
+
+
+@pytest.mark.parametrize("bad", [("out.avi", 30), ("out.mp4", 0), ("out.mov", 30, 18)])
+def test_bad_settings_are_refused(tmp_path: Path, bad: tuple) -> None:
+    name, fps, *crf = bad
+    with pytest.raises(RtsegError):
+        FfmpegVideoSink(tmp_path / name, fps, crf=crf[0] if crf else None)
+
+
+def test_missing_audio_source_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RtsegError, match="does not exist"):
+        FfmpegVideoSink(tmp_path / "out.mp4", FPS, audio_from=tmp_path / "nope.mp4")
