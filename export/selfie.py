@@ -5,7 +5,8 @@ the TFLite graph except for MediaPipe's custom `Convolution2DTransposeBias` (the
 upsampling layer), which is replaced here by a standard `ConvTranspose`; the graph is then
 wrapped to take uint8 RGB and to give an NCHW alpha. tf2onnx's graph optimizer is not
 deterministic, so a rebuild may lay the graph out differently with the same outputs
-(tests/export/test_selfie.py checks them against the TFLite interpreter).
+(tests/export/test_selfie.py checks them against the TFLite interpreter). tf2onnx logs the
+custom op as unsupported: expected, it is replaced right after.
 
 Run inside the conversion venv (export/requirements-selfie.txt):
     python -m export.selfie --out rtseg/models
@@ -39,7 +40,8 @@ WHEEL_NAME = f"mediapipe-{WHEEL_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manyl
 WHEEL_SHA256 = "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4"
 MODEL_DIR = "mediapipe/modules/selfie_segmentation"
 OPSET = 17
-CUSTOM_OP = "TFL_Convolution2DTransposeBias"
+TFLITE_CUSTOM_OP = "Convolution2DTransposeBias"
+CUSTOM_OP = "TFL_" + TFLITE_CUSTOM_OP  # as tf2onnx leaves it in the graph
 # TfLitePadding values in the custom op's options (a packed TfLiteTransposeConvParams).
 PADDING_SAME, PADDING_VALID = 1, 2
 T = TypeVar("T")
@@ -82,11 +84,23 @@ def download_wheel(dest: Path) -> Path:
          f"mediapipe=={WHEEL_VERSION}", "--dest", str(dest)],
         check=True,
     )  # fmt: skip
-    wheel = dest / WHEEL_NAME
+    return verified_wheel(dest / WHEEL_NAME)
+
+
+def verified_wheel(wheel: Path) -> Path:
+    """`wheel`, once its sha256 is the pinned one."""
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if digest != WHEEL_SHA256:
-        raise RuntimeError(f"{WHEEL_NAME}: sha256 {digest}, expected {WHEEL_SHA256}")
+        raise RuntimeError(f"{wheel}: sha256 {digest}, expected {WHEEL_SHA256}")
     return wheel
+
+
+def extract_tflite(wheel: Path, spec: SelfieModel, dest: Path) -> Path:
+    """Copy one model out of the wheel into `dest`."""
+    with zipfile.ZipFile(wheel) as archive:
+        path = dest / spec.tflite
+        path.write_bytes(archive.read(f"{MODEL_DIR}/{spec.tflite}"))
+    return path
 
 
 def transpose_conv_options(tflite_path: Path) -> tuple[int, int, int]:
@@ -99,11 +113,13 @@ def transpose_conv_options(tflite_path: Path) -> tuple[int, int, int]:
     found = []
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
-        if model.OperatorCodes(op.OpcodeIndex()).CustomCode() == CUSTOM_OP[4:].encode():
+        if model.OperatorCodes(op.OpcodeIndex()).CustomCode() == TFLITE_CUSTOM_OP.encode():
             padding, stride_w, stride_h = struct.unpack("<3i", op.CustomOptionsAsNumpy().tobytes())
             found.append((padding, stride_h, stride_w))
     if len(found) != 1:
-        raise RuntimeError(f"{tflite_path.name}: expected one {CUSTOM_OP[4:]}, found {len(found)}")
+        raise RuntimeError(
+            f"{tflite_path.name}: expected one {TFLITE_CUSTOM_OP}, found {len(found)}"
+        )
     return found[0]
 
 
@@ -117,8 +133,8 @@ def replace_transpose_conv(graph: onnx.GraphProto, options: tuple[int, int, int]
     padding, stride_h, stride_w = options
     node = _single(n for n in graph.node if n.op_type == CUSTOM_OP)
     to_nhwc = _single(n for n in graph.node if node.input[0] in n.output)
-    perm = next(a.ints for a in to_nhwc.attribute if a.name == "perm")
-    if to_nhwc.op_type != "Transpose" or list(perm) != [0, 2, 3, 1]:
+    perm = [list(a.ints) for a in to_nhwc.attribute if a.name == "perm"]
+    if to_nhwc.op_type != "Transpose" or perm != [[0, 2, 3, 1]]:
         raise RuntimeError(f"{CUSTOM_OP} is not fed by an NCHW->NHWC Transpose")
     inits = {t.name: t for t in graph.initializer}
     kernel = numpy_helper.to_array(inits[node.input[1]])
@@ -139,10 +155,8 @@ def replace_transpose_conv(graph: onnx.GraphProto, options: tuple[int, int, int]
         strides=[stride_h, stride_w],
         pads=[0, 0, 0, 0],
     )
-    consumers = [n for n in graph.node if node.output[0] in n.input]
-    if [c.op_type for c in consumers] != ["Sigmoid"] or consumers[0].output[0] != (
-        graph.output[0].name
-    ):
+    sigmoid = _single(n for n in graph.node if node.output[0] in n.input)
+    if sigmoid.op_type != "Sigmoid" or sigmoid.output[0] != graph.output[0].name:
         raise RuntimeError(f"{CUSTOM_OP} must feed only the final Sigmoid")
     index = list(graph.node).index(node)
     graph.node.remove(node)
@@ -218,19 +232,17 @@ def notice(wheel_sha256: str, tflite_sha256: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the .onnx and NOTICE")
+    parser.add_argument("--wheel", type=Path, help=f"a local {WHEEL_NAME} instead of pip download")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = download_wheel(Path(tmp))
+        wheel = verified_wheel(args.wheel) if args.wheel else download_wheel(Path(tmp))
         digests = {}
-        with zipfile.ZipFile(wheel) as archive:
-            for spec in MODELS:
-                tflite = Path(tmp) / spec.tflite
-                tflite.write_bytes(archive.read(f"{MODEL_DIR}/{spec.tflite}"))
-                digests[spec.tflite] = hashlib.sha256(tflite.read_bytes()).hexdigest()
-                model = convert(tflite, spec.info())
-                onnx.save_model(model, args.out / f"{spec.name}.onnx")
-                print(f"wrote {args.out / spec.name}.onnx")
+        for spec in MODELS:
+            tflite = extract_tflite(wheel, spec, Path(tmp))
+            digests[spec.tflite] = hashlib.sha256(tflite.read_bytes()).hexdigest()
+            onnx.save_model(convert(tflite, spec.info()), args.out / f"{spec.name}.onnx")
+            print(f"wrote {args.out / spec.name}.onnx")
     (args.out / "NOTICE").write_text(notice(WHEEL_SHA256, digests))
     print(f"wrote {args.out / 'NOTICE'}")
 

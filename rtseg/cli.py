@@ -72,6 +72,32 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--height", type=_positive_int, help="camera capture height")
     p.add_argument("--fps", type=float, help="camera capture rate")
     p.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
+    p.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="snap mask edges to the frame's edges (default: on)",
+    )
+    p.add_argument(
+        "--smooth",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="motion-adaptive temporal smoothing of the mask (default: on)",
+    )
+    p.add_argument(
+        "--mask-every",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="run the model on every Nth frame and reuse its mask in between",
+    )
+    p.add_argument(
+        "--sync",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="delay each frame until its own mask is ready (default: on for files, "
+        "off for live sources, where the video keeps its rate and the mask may lag)",
+    )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
     p.add_argument("--preview-host", default="127.0.0.1", help="interface for --sink http")
     p.add_argument(
@@ -89,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="segment a camera, file or sample and show or write it")
     _add_run_args(run)
     sub.add_parser("models", help="list bundled and user models with their metadata")
+    sub.add_parser(
+        "bench", add_help=False, help="latency and throughput benchmarks (rtseg bench --help)"
+    )
     return parser
 
 
@@ -108,6 +137,10 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         fps=args.fps,
         mjpg=args.mjpg,
         policy=Policy(args.policy) if args.policy else None,
+        refine=args.refine,
+        smooth=args.smooth,
+        mask_every=args.mask_every,
+        sync=args.sync,
         crf=args.crf,
         preview_host=args.preview_host,
         preview_remote=args.preview_remote,
@@ -188,6 +221,11 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rtseg` console script and `python -m rtseg`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from benchmarks.__main__ import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     _setup_logging()
     try:

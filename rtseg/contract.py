@@ -13,6 +13,7 @@ CONTRACT_VERSION = "1"
 INPUT_NAME = "image"
 OUTPUT_NAME = "alpha"
 LABELS_NAME = "labels"
+CLASS_NAMES_KEY = "rtseg.class_names"  # optional: comma-separated legend for `labels`
 
 META_PREFIX = "rtseg."
 REQUIRED_META = (
@@ -27,8 +28,8 @@ REQUIRED_META = (
 )
 PRECISIONS = ("fp32", "fp16")
 # How a frame is brought to the model's input size:
-# - "corners_linear": stretch the whole frame, mapping its outer pixel corners onto the
-#   input's (MediaPipe's warp), bilinear; masks then match MediaPipe's own.
+# - "corners_linear": stretch the whole frame as MediaPipe does: output pixel (y, x) samples
+#   the frame at (y*H/h, x*W/w), rounded to 1/32 pixel, bilinear, zero border.
 # - "linear": stretch with cv2.resize INTER_LINEAR (half-pixel centres).
 RESIZE_MODES = ("corners_linear", "linear")
 
@@ -46,6 +47,7 @@ class ModelInfo:
     precision: str
     trained: bool
     has_labels: bool = False
+    class_names: tuple[str, ...] = ()
 
     @property
     def input_size(self) -> str:
@@ -163,4 +165,5 @@ def _info_from_meta(meta: dict[str, str], height: int, width: int, has_labels: b
         precision=get("precision"),
         trained=get("trained") == "true",
         has_labels=has_labels,
+        class_names=tuple(meta.get(CLASS_NAMES_KEY, "").split(",")) if has_labels else (),
     )

@@ -13,6 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from rtseg.compose import blend, blur_background
 from rtseg.errors import RtsegError
 
 
@@ -22,38 +23,21 @@ class Effect(Protocol):
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
 
 
-def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """alpha * foreground + (1 - alpha) * background, per pixel, uint8 in and out."""
-    return cv2.blendLinear(foreground, background, alpha, 1.0 - alpha)
-
-
 class Blur:
     """Background blur that keeps the person's colours out of the blurred background.
 
-    A plain blur of the whole frame smears the person into a halo around them. Here the
-    background is blurred with the person weighted out and renormalised by the blurred weights,
-    at quarter resolution (a full-resolution wide Gaussian costs 7-14 ms a frame).
+    See `rtseg.compose.blur_background`: a plain blur smears the person into a halo.
     """
 
     name = "blur"
 
-    def __init__(self, strength: int = 21, scale: float = 0.25) -> None:
-        self.strength = strength | 1
-        self.scale = scale
+    def __init__(self, strength: int = 21) -> None:
+        if strength < 1:
+            raise RtsegError(f"blur strength must be >= 1, got {strength}")
+        self.strength = strength
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
-        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-        weight = 1.0 - cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
-        k = (self.strength, self.strength)
-        num = cv2.GaussianBlur(small * weight[..., None], k, 0)
-        den = cv2.GaussianBlur(weight, k, 0)
-        plain = cv2.GaussianBlur(small, k, 0)
-        ok = den > 1e-3
-        bg = np.where(ok[..., None], num / np.maximum(den, 1e-3)[..., None], plain)
-        bg = cv2.resize(bg.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
-        return blend(image, bg, alpha)
+        return blur_background(image, alpha, self.strength)
 
 
 class Replace:
@@ -74,12 +58,10 @@ class Replace:
         self._video = cv2.VideoCapture(path)
         if not self._video.isOpened():
             raise RtsegError(f"cannot read background {path} as an image or a video")
-        self._sized: dict[tuple[int, int], np.ndarray] = {}
 
     def _next_background(self) -> np.ndarray:
-        if self._still is not None:
+        if self._video is None:
             return self._still
-        assert self._video is not None
         ok, image = self._video.read()
         if not ok:
             self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -139,7 +121,50 @@ class AlphaOut:
         return bgra
 
 
-EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha"
+def voc_palette(n: int = 256) -> np.ndarray:
+    """The PASCAL VOC colour map (class id -> RGB): the bits of the id spread over R, G, B."""
+    palette = np.zeros((n, 3), np.uint8)
+    for cid in range(n):
+        c, r, g, b = cid, 0, 0, 0
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette[cid] = (r, g, b)
+    return palette
+
+
+class Classes:
+    """Every class painted in its own VOC colour over the frame, with a legend.
+
+    Only models with a `labels` output (the 21-class DeepLabV3/FCN/LRASPP exports) have
+    classes; the job refuses this effect for person-only models.
+    """
+
+    name = "classes"
+
+    def __init__(self, class_names: tuple[str, ...] = ()) -> None:
+        self.class_names = class_names
+        self._lut = voc_palette()[:, ::-1].copy()  # BGR, for OpenCV images
+
+    def paint(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        big = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+        colours = self._lut[big]
+        out = cv2.addWeighted(image, 0.4, colours, 0.6, 0.0)
+        for row, cid in enumerate(int(c) for c in np.unique(labels) if c != 0):
+            name = self.class_names[cid] if cid < len(self.class_names) else str(cid)
+            y = 20 + 22 * row
+            cv2.rectangle(out, (8, y - 12), (24, y + 4), tuple(int(v) for v in self._lut[cid]), -1)
+            cv2.putText(out, name, (30, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
+        return out
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        raise RtsegError("the classes effect needs a model with a 'labels' output")
+
+
+EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
 
 
 def parse_effect(spec: str) -> Effect:
@@ -157,4 +182,6 @@ def parse_effect(spec: str) -> Effect:
         return MaskView()
     if kind == "alpha" and not arg:
         return AlphaOut()
+    if kind == "classes" and not arg:
+        return Classes()
     raise RtsegError(f"unknown effect {spec!r}; choose from {EFFECT_HELP}")

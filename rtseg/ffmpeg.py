@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -23,6 +23,7 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
+from rtseg.outputs import SpaceGuard, check_output, partial_name, size_changed
 
 
 @lru_cache(maxsize=1)
@@ -183,31 +184,24 @@ class FfmpegVideoSink:
         if crf is not None and self.spec.default_crf is None:
             raise RtsegError(f"{self.path.suffix} (ProRes) has no CRF setting; leave --crf out")
         self.crf = crf if crf is not None else self.spec.default_crf
-        if self.path.exists() and not overwrite:
-            raise RtsegError(f"{self.path} exists; pass --overwrite to replace it")
+        check_output(self.path, overwrite)
         self.ffmpeg = find_ffmpeg()
         self.audio_from = Path(audio_from) if audio_from is not None else None
         self.audio_codec = probe_audio_codec(self.audio_from) if self.audio_from else None
-        self._tmp = self._reserve(".part")
-        self._log = self._reserve(".log")
-        self._video_tmp = self._reserve(".video") if self.audio_codec else self._tmp
+        self._tmp = partial_name(self.path)
+        self._video_tmp = (
+            partial_name(self.path, "partial-video") if self.audio_codec else self._tmp
+        )
+        # FFmpeg's log lives outside the output's directory, so a full disk can't silence it.
+        handle, log = tempfile.mkstemp(prefix="rtseg-ffmpeg-", suffix=".log")
+        os.close(handle)
+        self._log = Path(log)
+        self._space = SpaceGuard(self._video_tmp, self.path, copies_on_close=bool(self.audio_codec))
         self._proc: subprocess.Popen[bytes] | None = None
         self._shape: tuple[int, ...] | None = None
         self.frames = 0
         self.partial_path: Path | None = None
         self._done = False
-
-    def _reserve(self, tag: str) -> Path:
-        """Create an empty file beside the output; proves the directory is writable up front."""
-        directory = self.path.parent
-        if not directory.is_dir():
-            raise RtsegError(f"cannot write {self.path}: {directory} is not a directory")
-        name = directory / f"{self.path.stem}.{secrets.token_hex(4)}{tag}{self.path.suffix}"
-        try:  # O_EXCL: never clobber; mode 0o666 so the umask applies as for any new file
-            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except OSError as exc:
-            raise RtsegError(f"cannot write into {directory}: {exc.strerror}") from None
-        return name
 
     def _start(self, frame: np.ndarray) -> None:
         height, width = frame.shape[:2]
@@ -246,7 +240,8 @@ class FfmpegVideoSink:
         if self._proc is None:
             self._start(image)
         elif image.shape != self._shape:
-            raise RtsegError(f"frame {frame.seq} is {image.shape}, earlier frames {self._shape}")
+            size, first = image.shape[1::-1], self._shape[1::-1]
+            raise size_changed(frame.seq, size, first, self.path)
         assert self._proc is not None and self._proc.stdin is not None
         try:
             self._proc.stdin.write(np.ascontiguousarray(image).data)
@@ -254,6 +249,7 @@ class FfmpegVideoSink:
             self._proc.wait()
             raise RtsegError(f"FFmpeg stopped writing {self.path}: {self._error()}") from None
         self.frames += 1
+        self._space.check(self.frames)
 
     def _error(self) -> str:
         return first_error_line(self._log)

@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtseg.channels import Policy
-from rtseg.effects import AlphaOut, Effect, MaskView, parse_effect
+from rtseg.effects import AlphaOut, Classes, Effect, MaskView, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.ffmpeg import FfmpegVideoSink, has_ffmpeg, holds_alpha
 from rtseg.frame import Frame
+from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.models import available as available_models
 from rtseg.pipeline import Pipeline, Stage
+from rtseg.refine import EdgeRefiner
 from rtseg.sinks import (
     VIDEO_SUFFIXES,
     ImageSequenceSink,
@@ -29,6 +31,7 @@ from rtseg.sinks import (
 )
 from rtseg.sources import Source, open_source
 from rtseg.stats import Stats, percentiles
+from rtseg.temporal import TemporalSmoother
 from rtseg.transforms import to_model_input, upscale_alpha
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,10 @@ class JobConfig:
     mjpg: bool = False
     policy: Policy | None = None  # None: LATEST for live sources, BLOCK otherwise
     capacity: int = 4
+    refine: bool = True  # snap mask edges to the frame's edges (guided filter)
+    smooth: bool = True  # motion-adaptive temporal smoothing of the mask
+    mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
+    sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # FFmpeg quality for video files; None: the codec's default
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
@@ -65,14 +72,24 @@ class JobConfig:
 class Job:
     """A pipeline ready to `run()`; closes what it opened if setting up fails half-way."""
 
-    def __init__(self, config: JobConfig) -> None:
+    def __init__(self, config: JobConfig, source: Source | None = None) -> None:
+        """Set up `config`; `source`, when given, replaces opening `config.source` (the
+        benchmarks pass wrapped sources this way)."""
         self.config = config
         self.engine = Engine(resolve(config.model), config.device, config.threads)
-        self.effects: list[Effect] = [parse_effect(config.effect)]
+        first = parse_effect(config.effect)
+        if isinstance(first, Classes):
+            if not self.engine.info.has_labels:
+                raise RtsegError(
+                    f"model {self.engine.info.name} segments people only; --effect classes "
+                    "needs a semantic model exported with --labels (e.g. deeplabv3_*)"
+                )
+            first = Classes(self.engine.info.class_names)
+        self.effects: list[Effect] = [first]
         self.effects += [parse_effect(e) for e in CYCLE if e != config.effect]
         self.effect_index = 0
         self.show_mask = False
-        self.source: Source = open_source(
+        self.source: Source = source or open_source(
             config.source,
             realtime=config.realtime,
             width=config.width,
@@ -86,6 +103,10 @@ class Job:
         except BaseException:
             self.source.close()
             raise
+        self.refiner = EdgeRefiner() if config.refine else None
+        sync = config.sync if config.sync is not None else not self.source.live
+        smoother = TemporalSmoother() if config.smooth else None
+        self.masks = MaskSource(sync=sync, every=config.mask_every, smoother=smoother)
         policy = config.policy or (Policy.LATEST if self.source.live else Policy.BLOCK)
         stages = [
             Stage("preprocess", self._preprocess),
@@ -95,6 +116,7 @@ class Job:
         self.pipeline = Pipeline(
             self.source, stages, self.sinks, policy, config.capacity, config.max_frames
         )
+        self._mask_view = MaskView()
 
     # -- sinks ----------------------------------------------------------------------------
     def _open_sink(self, spec: str) -> Sink:
@@ -193,8 +215,10 @@ class Job:
         """Text for the window's heads-up display."""
         stats = self.pipeline.stats
         drops = sum(self.pipeline.drops.values())
+        lag = f"  mask lag {stats.mask_lag} frames" if stats.mask_lag else ""
+        latency = percentiles(stats.latency_ms[-60:])["p50"]
         return [
-            f"{stats.live_fps():5.1f} fps  drops {drops}",
+            f"{stats.live_fps():5.1f} fps  latency {latency:.0f} ms  drops {drops}{lag}",
             f"{self.engine.info.name} on {self.engine.provider.replace('ExecutionProvider', '')}",
             f"effect {self.effects[self.effect_index].name}  (e: next, m: mask, h: HUD, q: quit)",
         ]
@@ -207,19 +231,29 @@ class Job:
         engine = self.engine  # the preview page may swap it between two frames
         if frame.tensor.shape[1:3] != (engine.info.height, engine.info.width):
             frame.tensor = to_model_input(frame.image, engine.info)
-        frame.alpha, frame.labels = engine.run(frame.tensor)
-        frame.mask_seq = frame.seq
+        frame.alpha, frame.labels, frame.mask_seq = self.masks.mask_for(
+            engine, frame.tensor, frame.seq
+        )
 
     def _postprocess(self, frame: Frame) -> None:
         h, w = frame.image.shape[:2]
-        frame.alpha = upscale_alpha(frame.alpha, h, w)
-        effect = MaskView() if self.show_mask else self.effects[self.effect_index]
-        frame.output = effect.apply(frame.image, frame.alpha)
+        if self.refiner is not None:
+            frame.alpha = self.refiner.refine(frame.image, frame.alpha)
+        else:
+            frame.alpha = upscale_alpha(frame.alpha, h, w)
+        effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
+        if isinstance(effect, Classes) and frame.labels is not None:
+            frame.output = effect.paint(frame.image, frame.labels)
+        else:
+            frame.output = effect.apply(frame.image, frame.alpha)
 
     # -- running --------------------------------------------------------------------------
     def run(self) -> Stats:
         """Run to the end of the source (or a stop), then return the collected stats."""
-        return self.pipeline.run()
+        try:
+            return self.pipeline.run()
+        finally:
+            self.masks.close()
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

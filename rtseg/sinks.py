@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
+from rtseg.outputs import SpaceGuard, check_output, partial_name, size_changed
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm"}
 
@@ -40,34 +40,6 @@ class MainThreadSink(Sink, Protocol):
     def pump(self) -> None: ...
 
 
-def check_output(path: Path, overwrite: bool) -> None:
-    """Refuse, before any work, an output that exists (without `overwrite`) or can't be written.
-
-    Writability is probed by creating a file, since permission bits say nothing for root,
-    read-only mounts or ACLs.
-    """
-    if path.exists() and not overwrite:
-        raise RtsegError(f"{path} already exists; pass --overwrite to replace it")
-    parent = path.parent if str(path.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise RtsegError(f"cannot write {path}: {parent} is a file, not a directory")
-    if not parent.is_dir():
-        raise RtsegError(f"cannot write {path}: directory {parent} does not exist")
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise RtsegError(
-            f"cannot write {path}: directory {parent} is not writable ({exc.strerror}); "
-            "choose another output"
-        ) from None
-
-
-def partial_name(path: Path) -> Path:
-    """The temporary name an output is written under until it is complete."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
-
-
 class NullSink:
     """Discards frames; the pipeline's stats still count them."""
 
@@ -79,12 +51,6 @@ class NullSink:
 
     def abort(self) -> None:
         pass
-
-
-# Space kept free while writing a video, so the container's index (written on close) still
-# fits and the partial output stays playable: fixed headroom plus a margin per frame.
-RESERVE_BYTES = 64 * 1024
-RESERVE_PER_FRAME_BYTES = 64
 
 
 class VideoFileSink:
@@ -101,7 +67,7 @@ class VideoFileSink:
         self.partial_path = partial_name(path)
         self.frames = 0
         self._size: tuple[int, int] | None = None
-        self._largest_frame = 0
+        self._space = SpaceGuard(self.partial_path, path)
         self._writer: cv2.VideoWriter | None = None
 
     def _open(self, image: np.ndarray) -> cv2.VideoWriter:
@@ -115,16 +81,6 @@ class VideoFileSink:
         self._size = (w, h)
         return writer
 
-    def _check_space(self, written: int) -> None:
-        self._largest_frame = max(self._largest_frame, written)
-        reserve = RESERVE_BYTES + 4 * self._largest_frame + RESERVE_PER_FRAME_BYTES * self.frames
-        free = shutil.disk_usage(self.partial_path.parent).free
-        if free < reserve:
-            raise RtsegError(
-                f"disk full while writing {self.path}: {free // 1024} KiB left after "
-                f"{self.frames} frames; free some space and run again"
-            )
-
     def write(self, frame: Frame) -> None:
         image = frame.output
         if image.ndim == 3 and image.shape[2] == 4:
@@ -133,14 +89,10 @@ class VideoFileSink:
             self._writer = self._open(image)
         h, w = image.shape[:2]
         if (w, h) != self._size:
-            raise RtsegError(
-                f"frame {frame.seq} is {w}x{h} but {self.path} is {self._size[0]}x"
-                f"{self._size[1]}: a video holds one frame size; write PNGs to a directory instead"
-            )
-        before = self.partial_path.stat().st_size
+            raise size_changed(frame.seq, (w, h), self._size, self.path)
         self._writer.write(image)
         self.frames += 1
-        self._check_space(self.partial_path.stat().st_size - before)
+        self._space.check(self.frames)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -189,8 +141,8 @@ class ImageSequenceSink:
         os.replace(self.partial_path, self.path)
 
     def abort(self) -> None:
-        """Leave the frames written so far in `partial_path` (nothing, when there are none)."""
-        if not self.frames and self.partial_path.exists():
+        """Leave the frames written so far in `partial_path` (nothing, if there are none)."""
+        if self.partial_path.exists() and not self.frames:
             shutil.rmtree(self.partial_path)
 
 

@@ -39,7 +39,8 @@ class Stats:
         self.frames_out = 0
         # What the source said it holds, set when it ends (a file's container frame count).
         self.frames_expected: int | None = None
-        self.mask_lag = 0
+        self.mask_lag = 0  # frames between a frame and the one its mask came from: the last
+        self.mask_lag_max = 0  # and the largest
         self.started_ns = time.monotonic_ns()
         self.finished_ns = 0
         self._lock = threading.Lock()
@@ -54,6 +55,7 @@ class Stats:
         self.frames_out += 1
         if frame.mask_seq is not None:
             self.mask_lag = frame.seq - frame.mask_seq
+            self.mask_lag_max = max(self.mask_lag_max, self.mask_lag)
         with self._lock:
             self._recent.append(now_ns)
             if len(self._recent) > 60:
@@ -91,6 +93,7 @@ class Stats:
             "frames_lost": self.frames_lost,
             "drops": sum(drops.values()),
             "drops_by_channel": drops,
+            "mask_lag_max": self.mask_lag_max,
             "elapsed_s": round(elapsed, 3),
             "fps_out": round(self.frames_out / elapsed, 2) if elapsed > 0 else 0.0,
             "latency_ms": percentiles(self.latency_ms),

@@ -2,8 +2,18 @@ import cv2
 import numpy as np
 import pytest
 
-from rtseg.effects import AlphaOut, Blur, Color, MaskView, Replace, parse_effect
+from rtseg.effects import (
+    AlphaOut,
+    Blur,
+    Classes,
+    Color,
+    MaskView,
+    Replace,
+    parse_effect,
+    voc_palette,
+)
 from rtseg.errors import RtsegError
+from rtseg.job import Job, JobConfig
 
 
 def scene(h: int = 120, w: int = 160) -> tuple[np.ndarray, np.ndarray]:
@@ -90,3 +100,29 @@ def test_mask_and_alpha_views():
 def test_bad_effect_specs(spec, message):
     with pytest.raises(RtsegError, match=message):
         parse_effect(spec)
+
+
+def test_voc_palette_matches_the_published_colours():
+    palette = voc_palette()
+    assert tuple(palette[0]) == (0, 0, 0)
+    assert tuple(palette[1]) == (128, 0, 0)  # aeroplane
+    assert tuple(palette[15]) == (192, 128, 128)  # person
+
+
+def test_classes_paints_each_class_and_names_it():
+    image = np.zeros((60, 80, 3), np.uint8)
+    labels = np.zeros((6, 8), np.uint8)
+    labels[:, 4:] = 15
+    names = (*(f"c{i}" for i in range(15)), "person")
+    out = Classes(names).paint(image, labels)
+    assert tuple(out[50, 70]) == tuple(int(v * 0.6 + 0.5) for v in (128, 128, 192))  # BGR
+    assert tuple(out[50, 10]) == (0, 0, 0)
+    assert out[:30, 30:70].any()  # the legend's text
+
+
+def test_classes_is_refused_for_a_person_only_model(tmp_path):
+    from tests.conftest import write_clip
+
+    clip = write_clip(tmp_path / "c.mp4", frames=2)
+    with pytest.raises(RtsegError, match="segments people only"):
+        Job(JobConfig(source=str(clip), effect="classes", sinks=["null"]))

@@ -86,7 +86,8 @@ def test_latest_mode_drops_when_a_stage_is_slower_than_the_source():
     assert stats.frames_out + dropped == 60
     assert sink.seqs == sorted(set(sink.seqs))  # no duplicates, no reordering
     # latency stays bounded: a frame waits for at most one slow step, never a queue of them
-    assert max(stats.latency_ms) < 0.02 * 1000 * 4
+    # (a FIFO would let it grow to the whole backlog, about 1 s here)
+    assert max(stats.latency_ms) < 250
 
 
 @pytest.mark.parametrize("where", ["capture", "a", "b", "sink"])

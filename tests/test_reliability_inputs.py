@@ -139,7 +139,10 @@ def test_gray_bgra_and_16bit_images_run_end_to_end(tmp_path, bright_model, image
     src = tmp_path / "x.png"
     assert cv2.imwrite(str(src), image)
     out = tmp_path / "out"
-    outcome = run_to(src, bright_model, out, "--effect", "alpha", "-q")
+    # raw masks (no refinement, no smoothing): alpha is then exactly the brightness model's
+    outcome = run_to(
+        src, bright_model, out, "--effect", "alpha", "--no-refine", "--no-smooth", "-q"
+    )
     assert outcome.returncode == 0, outcome.stderr
     rgba = cv2.imread(str(out / "x.png"), cv2.IMREAD_UNCHANGED)
     assert rgba.shape == (48, 64, 4)

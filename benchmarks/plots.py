@@ -1,0 +1,59 @@
+"""PNG plots from a results dict: per-stage latency CDFs, and fps against resolution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def latency_cdfs(runs: list[dict], path: Path) -> Path | None:
+    """One panel per live run: the CDF of each stage's time and of capture-to-sink latency."""
+    runs = [r for r in runs if r.get("samples_ms")]
+    if not runs:
+        return None
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 4), squeeze=False)
+    for ax, run in zip(axes[0], runs, strict=True):
+        for name, samples in run["samples_ms"].items():
+            if samples:
+                x = np.sort(samples)
+                ax.plot(x, np.arange(1, len(x) + 1) / len(x), label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("ms")
+        ax.set_ylabel("fraction of frames")
+        ax.set_title(f"{run.get('label', 'live')}: {run['size']} @ {run['fps_target']:g} fps")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fps_by_resolution(rows: list[dict], path: Path) -> Path | None:
+    """Pipeline and sequential fps against frame height, one line pair per clip."""
+    rows = [r for r in rows if "pipeline_fps" in r]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for source in sorted({r["source"] for r in rows}):
+        mine = sorted((r for r in rows if r["source"] == source), key=lambda r: _height(r))
+        heights = [_height(r) for r in mine]
+        ax.plot(heights, [r["pipeline_fps"] for r in mine], "o-", label=f"{source} pipeline")
+        ax.plot(heights, [r["sequential_fps"] for r in mine], "s--", label=f"{source} sequential")
+    ax.set_xlabel("frame height (px)")
+    ax.set_ylabel("frames per second (decode to encode)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _height(row: dict) -> int:
+    return int(row["size"].split("x")[1])

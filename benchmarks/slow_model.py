@@ -1,0 +1,52 @@
+"""A contract model that is slow on purpose, for the overload benchmark and its tests.
+
+A real ONNX graph (a chain of 3x3 convolutions at the input size), so the overload run
+measures ONNX Runtime doing heavy work, not a sleep; `depth` and `channels` set its cost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from rtseg.contract import ModelInfo, metadata_dict
+
+
+def slow_model(path: Path, size: int = 128, channels: int = 32, depth: int = 8) -> Path:
+    """Write a [1, size, size, 3] uint8 -> alpha model of `depth` convolutions; returns `path`."""
+    rng = np.random.default_rng(0)
+    nodes = [
+        helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Transpose", ["f"], ["x0"], perm=[0, 3, 1, 2]),
+    ]
+    inits = []
+    c_in = 3
+    for i in range(depth):
+        w = rng.normal(0, 0.05, (channels, c_in, 3, 3)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes.append(helper.make_node("Conv", [f"x{i}", f"w{i}"], [f"c{i}"], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("Relu", [f"c{i}"], [f"x{i + 1}"]))
+        c_in = channels
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), "axes"))
+    nodes += [
+        helper.make_node("ReduceMean", [f"x{depth}", "axes"], ["m"], keepdims=1),
+        helper.make_node("Sigmoid", ["m"], ["alpha"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "slow",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, size, size, 3])],
+        [helper.make_tensor_value_info("alpha", TensorProto.FLOAT, [1, 1, size, size])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    info = ModelInfo(
+        "slow_convs", size, size, "linear", "rtseg benchmarks", "Apache-2.0", "fp32", False
+    )
+    helper.set_model_props(model, metadata_dict(info))
+    onnx.save(model, path)
+    return path

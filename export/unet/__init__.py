@@ -1,0 +1,1 @@
+"""The portrait U-Net: model, data, training and distillation from any contract model."""

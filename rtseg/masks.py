@@ -1,0 +1,69 @@
+"""Where each frame's mask comes from: its own inference, or the newest one available.
+
+In sync mode every frame waits for the mask computed from that same frame, so the person and
+their mask never drift apart (the video is delayed by the inference instead). Without sync,
+inference runs beside the video on the newest frame and each frame takes the newest finished
+mask: the video keeps the camera's rate on a slow model, and the mask lags by a few frames
+(`Frame.mask_seq` says which frame a mask came from, so the lag is measured and shown).
+`every` reuses a mask for that many frames, for weak CPUs.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from rtseg.engine import Engine
+from rtseg.temporal import TemporalSmoother
+
+Mask = tuple[np.ndarray, np.ndarray | None, int]  # alpha at model size, labels, source seq
+
+
+class MaskSource:
+    """Gives each frame a mask according to the sync mode; `close()` joins its worker."""
+
+    def __init__(
+        self, sync: bool = True, every: int = 1, smoother: TemporalSmoother | None = None
+    ) -> None:
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        self.sync = sync
+        self.every = every
+        self.smoother = smoother
+        self._last: Mask | None = None
+        self._pending: Future[Mask] | None = None
+        self._pool = (
+            None
+            if sync
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtseg-infer-async")
+        )
+
+    def _compute(self, engine: Engine, tensor: np.ndarray, seq: int) -> Mask:
+        alpha, labels = engine.run(tensor)
+        if self.smoother is not None:
+            alpha = self.smoother.update(tensor[0], alpha)
+        return alpha, labels, seq
+
+    def _due(self, seq: int) -> bool:
+        return self._last is None or seq - self._last[2] >= self.every
+
+    def mask_for(self, engine: Engine, tensor: np.ndarray, seq: int) -> Mask:
+        """The mask frame `seq` (whose model input is `tensor`) is composed with."""
+        if self._pool is None:
+            if self._due(seq):
+                self._last = self._compute(engine, tensor, seq)
+            return self._last
+        if self._pending is not None and (self._pending.done() or self._last is None):
+            self._last = self._pending.result()  # re-raises an inference error here
+            self._pending = None
+        if self._pending is None and self._due(seq):
+            self._pending = self._pool.submit(self._compute, engine, tensor, seq)
+            if self._last is None:
+                self._last = self._pending.result()
+                self._pending = None
+        return self._last
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

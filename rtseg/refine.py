@@ -1,0 +1,193 @@
+"""Edge refinement: snap a coarse model alpha to the frame's own edges.
+
+A segmentation model sees a 256x256 squeeze of the frame, so its mask, stretched back to
+720p, has soft, blocky edges that ignore the hair and shoulder lines the frame shows. A guided
+filter (He, Sun and Tang) fits, in every small window, alpha as a linear function of the
+frame's brightness; edges in the frame then become edges in alpha. The "fast" variant fits
+those linear coefficients at a reduced resolution (they vary slowly) and applies them to the
+full-resolution frame, so the only full-size work is two resizes, a multiply and an add. The
+same step brings a model-size alpha to frame size, so no separate full-size resize is needed.
+
+A grey guide by default. A colour guide (`color=True`) also finds edges between regions of
+equal brightness; on the P3M portraits it scores about 0.04 higher in boundary F-score, but
+its per-pixel 3x3 solve and three-channel full-size step cost about three times as much, which
+breaks the 2 ms budget on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from rtseg.errors import RtsegError
+
+
+class EdgeRefiner:
+    """Guided-filter refinement of alpha with the frame as guide.
+
+    It keeps full-size scratch buffers between calls: use one refiner per thread.
+
+    radius: window radius in working-resolution pixels (the window is 2*radius+1 wide).
+    eps: regularisation, in units of (brightness in [0, 1])^2; larger keeps alpha smoother
+        where the frame has weak edges, smaller follows every edge.
+    work_short_side: the fit runs at the frame halved until its short side would drop below
+        this (720p -> 180 for 180); None fits at full resolution (slow, used by tests).
+    feather: width in full-resolution pixels of a box blur on the result; 0 turns it off.
+        It softens edges that come out too hard, at about 0.6 ms per 720p frame.
+    threshold: (lo, hi): the result is remapped to clamp((alpha - lo) / (hi - lo), 0, 1),
+        which hardens a mask that is too soft; (0, 1) leaves it as is. It costs nothing: the
+        remap is folded into the low-resolution coefficients.
+    color: fit alpha to the frame's colour instead of its brightness; edges between
+        regions of equal brightness but different colour are found too, at a higher cost.
+    """
+
+    def __init__(
+        self,
+        radius: int = 4,
+        eps: float = 1e-3,
+        work_short_side: int | None = 180,
+        feather: int = 0,
+        threshold: tuple[float, float] = (0.0, 1.0),
+        color: bool = False,
+    ) -> None:
+        lo, hi = threshold
+        if radius < 1:
+            raise RtsegError(f"refine radius must be >= 1, got {radius}")
+        if eps <= 0:
+            raise RtsegError(f"refine eps must be > 0, got {eps}")
+        if work_short_side is not None and work_short_side < 8:
+            raise RtsegError(f"refine working size must be >= 8 pixels, got {work_short_side}")
+        if feather < 0:
+            raise RtsegError(f"feather must be >= 0 pixels, got {feather}")
+        if not 0.0 <= lo < hi <= 1.0:
+            raise RtsegError(f"threshold must satisfy 0 <= lo < hi <= 1, got ({lo}, {hi})")
+        self.radius = radius
+        self.eps = eps
+        self.work_short_side = work_short_side
+        self.feather = feather
+        self.threshold = (float(lo), float(hi))
+        self.color = color
+        self._full: dict[tuple[object, ...], np.ndarray] = {}
+
+    def refine(self, image_bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Alpha at the frame's size, its edges moved onto the frame's edges.
+
+        `alpha` is float32 in [0, 1], at any size (model size or frame size).
+        """
+        _check_inputs(image_bgr, alpha)
+        height, width = image_bgr.shape[:2]
+        full = image_bgr if self.color else cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+        guide = self._shrink(full)
+        gh, gw = guide.shape[:2]
+        if alpha.shape != (gh, gw):
+            alpha = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_LINEAR)
+        i = guide.astype(np.float32) * np.float32(1.0 / 255.0)
+        p = alpha.astype(np.float32, copy=False)
+        a, b = _color_fit(i, p, self._box, self.eps) if self.color else self._gray_fit(i, p)
+        # Smooth the coefficients, fold in the threshold remap and the 1/255 of the full-size
+        # guide, so the full-size work is q = a * I + b with I in 0..255, then a clamp.
+        lo, hi = self.threshold
+        scale = np.float32(1.0 / (hi - lo))
+        a = self._box(a) * (scale / np.float32(255.0))
+        b = (self._box(b) - np.float32(lo)) * scale
+        a_full = self._buffer("a", a.shape[2:], height, width)
+        b_full = self._buffer("b", (), height, width)
+        cv2.resize(a, (width, height), dst=a_full, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(b, (width, height), dst=b_full, interpolation=cv2.INTER_LINEAR)
+        if self.color:
+            # Per-pixel dot product of a and the colour: one multiply, one channel sum.
+            out = cv2.transform(cv2.multiply(a_full, full, dtype=cv2.CV_32F), _ONES)
+        else:
+            out = np.empty((height, width), np.float32)
+            np.multiply(a_full, full, out=out)
+        np.add(out, b_full, out=out)
+        # Clamp to [0, 1]: two in-place thresholds beat np.clip by about 2x.
+        cv2.threshold(out, 1.0, 1.0, cv2.THRESH_TRUNC, dst=out)
+        cv2.threshold(out, 0.0, 0.0, cv2.THRESH_TOZERO, dst=out)
+        if self.feather > 1:
+            cv2.blur(out, (self.feather, self.feather), dst=out)
+        return out
+
+    def _shrink(self, image: np.ndarray) -> np.ndarray:
+        """Halve with INTER_AREA (fast and alias-free at exactly 2x) down to the working size."""
+        if self.work_short_side is None:
+            return image
+        while min(image.shape[:2]) // 2 >= self.work_short_side:
+            h, w = image.shape[:2]
+            image = cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        return image
+
+    def _box(self, x: np.ndarray) -> np.ndarray:
+        """Mean over the (2r+1)^2 window; edges mirrored."""
+        size = (2 * self.radius + 1, 2 * self.radius + 1)
+        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
+
+    def _gray_fit(self, i: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-window least squares p ~ a * i + b, a grey guide."""
+        mean_i = self._box(i)
+        mean_p = self._box(p)
+        var_i = self._box(i * i) - mean_i * mean_i
+        cov_ip = self._box(i * p) - mean_i * mean_p
+        a = cov_ip / (var_i + np.float32(self.eps))
+        return a, mean_p - a * mean_i
+
+    def _buffer(self, name: str, channels: tuple[int, ...], height: int, width: int) -> np.ndarray:
+        """A full-size scratch array, reused across frames of the same size."""
+        if any(k[1:3] != (height, width) for k in self._full):
+            self._full.clear()  # a new frame size: drop the old buffers
+        key = (name, height, width, *channels)
+        if key not in self._full:
+            self._full[key] = np.empty((height, width, *channels), np.float32)
+        return self._full[key]
+
+
+_ONES = np.ones((1, 3), np.float32)
+
+
+def _color_fit(
+    i: np.ndarray, p: np.ndarray, box: Callable[[np.ndarray], np.ndarray], eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window least squares p ~ a . i + b, a colour guide: a 3x3 solve per pixel written
+    out with cofactors (numpy's batched solve is several times slower at this size)."""
+    mean_i = box(i)
+    mean_p = box(p)
+    cov = box(i * p[..., None]) - mean_i * mean_p[..., None]
+    e = np.float32(eps)
+    m0, m1, m2 = mean_i[..., 0], mean_i[..., 1], mean_i[..., 2]
+    i0, i1, i2 = i[..., 0], i[..., 1], i[..., 2]
+    s00 = box(i0 * i0) - m0 * m0 + e
+    s11 = box(i1 * i1) - m1 * m1 + e
+    s22 = box(i2 * i2) - m2 * m2 + e
+    s01 = box(i0 * i1) - m0 * m1
+    s02 = box(i0 * i2) - m0 * m2
+    s12 = box(i1 * i2) - m1 * m2
+    # The inverse of the symmetric covariance, times its determinant.
+    c00 = s11 * s22 - s12 * s12
+    c01 = s02 * s12 - s01 * s22
+    c02 = s01 * s12 - s02 * s11
+    c11 = s00 * s22 - s02 * s02
+    c12 = s01 * s02 - s00 * s12
+    c22 = s00 * s11 - s01 * s01
+    det = s00 * c00 + s01 * c01 + s02 * c02
+    v0, v1, v2 = cov[..., 0], cov[..., 1], cov[..., 2]
+    a = np.empty_like(mean_i)
+    a[..., 0] = c00 * v0 + c01 * v1 + c02 * v2
+    a[..., 1] = c01 * v0 + c11 * v1 + c12 * v2
+    a[..., 2] = c02 * v0 + c12 * v1 + c22 * v2
+    a /= det[..., None]
+    b = mean_p - (a * mean_i).sum(axis=2)
+    return a, b
+
+
+def _check_inputs(image_bgr: np.ndarray, alpha: np.ndarray) -> None:
+    if image_bgr.dtype != np.uint8 or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        raise RtsegError(
+            f"refine needs a BGR uint8 H x W x 3 frame, got {image_bgr.dtype} {image_bgr.shape}"
+        )
+    if alpha.ndim != 2 or alpha.dtype != np.float32:
+        raise RtsegError(
+            f"refine needs a float32 H x W alpha, got {alpha.dtype} {alpha.shape}; "
+            "squeeze the model output to 2-D"
+        )

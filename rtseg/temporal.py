@@ -1,0 +1,102 @@
+"""Temporal smoothing of alpha that holds still regions steady without making motion lag.
+
+A model run on each frame on its own gives masks that jitter by a few percent from frame to
+frame even when nothing moves (sensor noise is enough), which shows as flicker along the
+edges. A plain moving average removes the flicker but drags the mask behind a moving person.
+So the average here is per pixel and its weight on the new alpha adapts: low where the image
+stayed the same, full where the image changed (the person moved) or where alpha jumped by a
+lot (the model saw something new). All of it runs at model resolution, a fraction of a ms.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rtseg.errors import RtsegError
+
+
+class TemporalSmoother:
+    """Motion-adaptive exponential moving average of alpha, one stream at a time.
+
+    still_weight: weight of the new alpha where nothing changed (1 turns smoothing off).
+    motion_levels: (lo, hi) mean grey-level change (0..255, over a small window) from which the
+        weight starts to rise, and at which it reaches 1.
+    jump_levels: (lo, hi) change of alpha against the smoothed value from which the weight
+        starts to rise, and at which it reaches 1.
+    window: side of the box that averages the image change, in pixels at the working size;
+        it suppresses sensor noise and widens the moving area a little.
+    """
+
+    def __init__(
+        self,
+        still_weight: float = 0.15,
+        motion_levels: tuple[float, float] = (2.0, 8.0),
+        jump_levels: tuple[float, float] = (0.3, 0.6),
+        window: int = 5,
+    ) -> None:
+        if not 0.0 < still_weight <= 1.0:
+            raise RtsegError(f"still_weight must be in (0, 1], got {still_weight}")
+        for name, (lo, hi) in (("motion_levels", motion_levels), ("jump_levels", jump_levels)):
+            if not 0.0 <= lo < hi:
+                raise RtsegError(f"{name} must satisfy 0 <= lo < hi, got ({lo}, {hi})")
+        if window < 1:
+            raise RtsegError(f"window must be >= 1 pixel, got {window}")
+        self.still_weight = still_weight
+        self.window = window
+        lo, hi = motion_levels
+        ramp = np.clip((np.arange(256, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
+        # Image change (uint8) -> weight of the new alpha, in one table lookup.
+        self._motion_lut = (still_weight + (1.0 - still_weight) * ramp).astype(np.float32)
+        self._jump_scale = np.float32((1.0 - still_weight) / (jump_levels[1] - jump_levels[0]))
+        self._jump_offset = np.float32(still_weight - jump_levels[0] * self._jump_scale)
+        self._gray: np.ndarray | None = None
+        self._alpha: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the past: the next frame starts a new stream."""
+        self._gray = None
+        self._alpha = None
+
+    def update(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The smoothed alpha for this frame (float32, alpha's shape).
+
+        `image` is the frame (grey, BGR or RGB uint8), best at or near alpha's size: pass the
+        model input, not the full frame; it is resized to alpha's size when it differs.
+        """
+        gray = self._gray_at(image, alpha)
+        if self._alpha is None or self._alpha.shape != alpha.shape:
+            self._gray = gray
+            self._alpha = alpha.astype(np.float32, copy=True)
+            return self._alpha.copy()
+        change = cv2.blur(cv2.absdiff(gray, self._gray), (self.window, self.window))
+        weight = cv2.LUT(change, self._motion_lut)
+        delta = alpha - self._alpha
+        jump = np.abs(delta)
+        jump *= self._jump_scale
+        jump += self._jump_offset
+        np.maximum(weight, jump, out=weight)
+        np.minimum(weight, 1.0, out=weight)
+        delta *= weight
+        self._alpha += delta
+        self._gray = gray
+        return self._alpha.copy()
+
+    @staticmethod
+    def _gray_at(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        if alpha.ndim != 2 or alpha.dtype != np.float32:
+            raise RtsegError(
+                f"smoothing needs a float32 H x W alpha, got {alpha.dtype} {alpha.shape}"
+            )
+        if image.dtype != np.uint8 or not (
+            image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)
+        ):
+            raise RtsegError(
+                f"smoothing needs a uint8 grey or 3-channel image, got {image.dtype} {image.shape}"
+            )
+        # A new array every time: the caller may reuse its buffer for the next frame.
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image.copy()
+        if gray.shape != alpha.shape:
+            h, w = alpha.shape
+            gray = cv2.resize(gray, (w, h), interpolation=cv2.INTER_LINEAR)
+        return gray

@@ -1,0 +1,50 @@
+from benchmarks.targets import evaluate
+
+
+def _stages(**means):
+    return {k: {"p50": v, "p99": v, "mean": v} for k, v in means.items()}
+
+
+def test_file_target_uses_the_720p_rows_and_names_the_bottleneck():
+    rows = [
+        {"height": "native", "ratio": 1.0},
+        {
+            "height": "720",
+            "source": "a.mp4",
+            "ratio": 1.7,
+            "pipeline_fps": 85.0,
+            "sequential_fps": 50.0,
+            "stages_ms": _stages(capture=2, infer=5, sink=9),
+        },
+    ]
+    [t] = evaluate({"pipeline": rows})
+    assert t["met"] and "sink" in t["why"]
+
+
+def test_live_target_needs_no_drops_and_a_low_p99():
+    run = {
+        "fps_target": 30.0,
+        "size": "1280x720",
+        "source": "a.mp4",
+        "drops": 1,
+        "latency_ms": {"p99": 10.0},
+        "stages_ms": _stages(infer=4, postprocess=3),
+    }
+    assert not evaluate({"live": [run]})[0]["met"]
+    assert evaluate({"live": [run | {"drops": 0}]})[0]["met"]
+    assert not evaluate({"live": [run | {"drops": 0, "latency_ms": {"p99": 30.0}}]})[0]["met"]
+
+
+def test_overload_target_needs_a_real_overload():
+    check = {
+        "p99_ms": 50.0,
+        "bound_ms": 90.0,
+        "drops": 4,
+        "max_high_water": 1,
+        "bounded": True,
+        "queues_bounded": True,
+        "overloaded": False,
+    }
+    [t] = evaluate({"overload": {"check": check}})
+    assert not t["met"] and "not an overload" in t["why"]
+    assert evaluate({"overload": {"check": check | {"overloaded": True}}})[0]["met"]
