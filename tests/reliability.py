@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import socketserver
 import subprocess
 import threading
@@ -57,6 +58,13 @@ def assert_clean_failure(
     assert [line for line in lines if not line.startswith("rtseg: ")] == [], outcome.stderr
     assert message in outcome.error_lines[0], outcome.stderr
     return outcome.error_lines[0]
+
+
+def kept_partial(line: str) -> Path:
+    """The partial output an error line says was kept."""
+    match = re.search(r"partial output is kept as (\S+?)\)", line)
+    assert match, line
+    return Path(match.group(1))
 
 
 def ffmpeg(*args: str) -> None:

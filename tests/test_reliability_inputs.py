@@ -18,6 +18,7 @@ from tests.reliability import (
     StreamServer,
     assert_clean_failure,
     ffmpeg,
+    kept_partial,
     mpegts_of,
     run_cli,
 )
@@ -119,10 +120,9 @@ def test_mixed_size_images_become_pngs_each_at_its_own_size(tmp_path, bright_mod
 @pytest.mark.timeout(60)
 def test_mixed_size_images_into_one_video_are_refused_and_the_partial_kept(tmp_path, bright_model):
     out = tmp_path / "out.mp4"
-    line = assert_clean_failure(run_to(mixed_size_dir(tmp_path), bright_model, out), "100x30")
-    assert "one frame size" in line and "out.partial.mp4" in line
+    line = assert_clean_failure(run_to(mixed_size_dir(tmp_path), bright_model, out), "frame 1 is")
     assert not out.exists()
-    assert count_frames(tmp_path / "out.partial.mp4") == 1
+    assert count_frames(kept_partial(line)) == 1
 
 
 @pytest.mark.timeout(60)
@@ -222,6 +222,6 @@ def test_a_stream_that_dies_mid_run_ends_the_cli_with_one_line_and_the_output_ke
         outcome = run_to(server.url, bright_model, out)
         watcher.join()
     line = assert_clean_failure(outcome, "stopped delivering frames")
-    assert "reconnect attempts" in line and "out.partial.mp4" in line
+    assert "reconnect attempts" in line
     assert not out.exists()
-    assert count_frames(tmp_path / "out.partial.mp4") > 0
+    assert count_frames(kept_partial(line)) > 0

@@ -11,6 +11,12 @@ from pathlib import Path
 import cv2
 import pytest
 
+from rtseg.channels import Policy
+from rtseg.errors import RtsegError
+from rtseg.frame import Frame
+from rtseg.pipeline import Pipeline, Stage
+from rtseg.sinks import VideoFileSink
+from rtseg.sources import SampleSource
 from tests.reliability import assert_clean_failure, run_cli
 from tests.test_cli import count_frames
 
@@ -20,6 +26,10 @@ def run_sample_to(sink: Path | str, model: Path, *extra: str, frames: int = 10):
         "run", "--source", "sample", "--width", "320", "--height", "240",
         "--max-frames", str(frames), "--model", str(model), "--sink", str(sink), *extra,
     )  # fmt: skip
+
+
+def copy_image(frame: Frame) -> None:
+    frame.output = frame.image
 
 
 @contextmanager
@@ -44,7 +54,7 @@ def tmpfs(where: Path, size: str, *options: str) -> Iterator[Path]:
 def test_a_file_where_the_output_directory_should_be(tmp_path, bright_model):
     (tmp_path / "some_file").write_text("x")
     line = assert_clean_failure(
-        run_sample_to(tmp_path / "some_file" / "out.mp4", bright_model), "is a file"
+        run_sample_to(tmp_path / "some_file" / "out.mp4", bright_model), "cannot write"
     )
     assert "not a directory" in line
 
@@ -53,7 +63,8 @@ def test_a_file_where_the_output_directory_should_be(tmp_path, bright_model):
 def test_a_read_only_filesystem(tmp_path, bright_model):
     with tmpfs(tmp_path / "ro", "1m", "ro") as ro:
         out = ro / "out.mp4"
-        assert_clean_failure(run_sample_to(out, bright_model), "not writable")
+        line = assert_clean_failure(run_sample_to(out, bright_model), "cannot write")
+        assert "Read-only file system" in line
         assert not out.exists()
 
 
@@ -81,15 +92,20 @@ def test_an_existing_output_is_never_clobbered(tmp_path, bright_model, kind):
 
 
 @pytest.mark.timeout(90)
-def test_a_disk_filling_up_mid_run_stops_and_keeps_a_playable_partial(tmp_path, bright_model):
+def test_a_disk_filling_up_mid_run_stops_and_keeps_a_playable_partial(tmp_path):
+    """OpenCV's writer (the sink without FFmpeg) drops frames silently on a full disk."""
     with tmpfs(tmp_path / "small", "600k") as small:
         out = small / "out.mp4"
-        outcome = run_sample_to(out, bright_model, "--effect", "color:#ff00ff", frames=5000)
-        line = assert_clean_failure(outcome, "disk full")
-        partial = small / "out.partial.mp4"
-        assert str(partial) in line and "free some space" in line
+        source = SampleSource(frames=5000, width=320, height=240)
+        sink = VideoFileSink(out, source.fps)
+        pipeline = Pipeline(source, [Stage("copy", copy_image)], [sink], Policy.BLOCK)
+        with pytest.raises(RtsegError) as info:
+            pipeline.run()
+        line = str(info.value)
+        assert "disk full" in line and "free some space" in line
+        assert str(sink.partial_path) in line
         assert not out.exists()
-        assert count_frames(partial) > 10
+        assert count_frames(sink.partial_path) == sink.frames > 10
 
 
 @pytest.mark.timeout(90)
