@@ -12,21 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks.timing import summarize
-from rtseg.job import Job, JobConfig
-from rtseg.sources import Source, open_source
+from rtseg.job import Job, JobConfig, open_config_source
+from rtseg.sources import Source
 
 
 def open_job(config: JobConfig, wrap: Callable[[Source], Source]) -> Job:
     """`Job(config)` whose source is `wrap(the source config names)`."""
-    inner = open_source(
-        config.source,
-        realtime=config.realtime,
-        width=config.width,
-        height=config.height,
-        fps=config.fps,
-        mjpg=config.mjpg,
-        max_frames=config.max_frames,
-    )
+    inner = open_config_source(config)
     try:
         source = wrap(inner)
     except BaseException:

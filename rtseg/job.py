@@ -69,6 +69,19 @@ class JobConfig:
     preview_token: str | None = None
 
 
+def open_config_source(config: JobConfig) -> Source:
+    """The source `config` names, opened with its capture settings."""
+    return open_source(
+        config.source,
+        realtime=config.realtime,
+        width=config.width,
+        height=config.height,
+        fps=config.fps,
+        mjpg=config.mjpg,
+        max_frames=config.max_frames,
+    )
+
+
 class Job:
     """A pipeline ready to `run()`; closes what it opened if setting up fails half-way."""
 
@@ -89,15 +102,7 @@ class Job:
         self.effects += [parse_effect(e) for e in CYCLE if e != config.effect]
         self.effect_index = 0
         self.show_mask = False
-        self.source: Source = source or open_source(
-            config.source,
-            realtime=config.realtime,
-            width=config.width,
-            height=config.height,
-            fps=config.fps,
-            mjpg=config.mjpg,
-            max_frames=config.max_frames,
-        )
+        self.source: Source = source or open_config_source(config)
         try:
             self.sinks = [self._open_sink(spec) for spec in config.sinks]
         except BaseException:

@@ -38,6 +38,19 @@ def write_clip(path: Path, frames: int = 24, size: tuple[int, int] = (160, 120),
     return path
 
 
+def decode_frames(path: Path) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from a video file."""
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
+    cap.release()
+    return frames
+
+
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
     return write_clip(tmp_path / "clip.mp4")

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, shared_file, write_clip
+from tests.conftest import ROOT, decode_frames, shared_file, write_clip
 
 
 def rtseg(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
@@ -26,27 +25,6 @@ def rtseg(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedPro
         cwd=kwargs.pop("cwd", ROOT),
         **kwargs,
     )
-
-
-def count_frames(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
-
-
-def frames_of(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
 
 
 def test_file_to_file_keeps_every_frame_and_blurs_only_the_background(tmp_path, clip, bright_model):
@@ -64,14 +42,14 @@ def test_file_to_file_keeps_every_frame_and_blurs_only_the_background(tmp_path, 
         str(stats),
     )
     assert result.returncode == 0, result.stderr
-    assert count_frames(out) == count_frames(clip) == 24
+    assert len(decode_frames(out)) == len(decode_frames(clip)) == 24
     summary = json.loads(stats.read_text())
     assert summary["frames_in"] == summary["frames_out"] == 24
     assert summary["drops"] == 0
     for key in ("fps_out", "latency_ms", "stages", "providers", "model"):
         assert key in summary
     assert set(summary["stages"]) >= {"preprocess", "infer", "postprocess", "sink"}
-    src, dst = frames_of(clip)[5], frames_of(out)[5]
+    src, dst = decode_frames(clip)[5], decode_frames(out)[5]
     diff = cv2.absdiff(src, dst).mean(axis=2)
     bright = src.mean(axis=2) > 200  # the "person" of the brightness model
     inner = cv2.erode(bright.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
@@ -85,7 +63,7 @@ def test_real_clip_with_the_default_model(tmp_path):
     out = tmp_path / "out.mp4"
     result = rtseg("run", "--source", str(video), "--sink", str(out), "--max-frames", "60", "-q")
     assert result.returncode == 0, result.stderr
-    assert count_frames(out) == 60
+    assert len(decode_frames(out)) == 60
 
 
 def test_existing_output_is_not_overwritten_without_the_flag(tmp_path, clip, bright_model):
@@ -97,7 +75,7 @@ def test_existing_output_is_not_overwritten_without_the_flag(tmp_path, clip, bri
     assert "exists" in result.stderr and "--overwrite" in result.stderr
     assert out.read_bytes() == b"precious"
     assert rtseg(*args, "--overwrite").returncode == 0
-    assert count_frames(out) == 24
+    assert len(decode_frames(out)) == 24
 
 
 @pytest.mark.parametrize(
@@ -165,7 +143,7 @@ def test_a_signal_mid_file_leaves_a_playable_output_with_every_processed_frame(t
     assert [p.name for p in tmp_path.glob("out*.mp4")] == ["out.mp4"]  # no temporary left
     written = json.loads(stats.read_text())["frames_out"]
     assert written > 0
-    assert count_frames(out) == written
+    assert len(decode_frames(out)) == written
 
 
 def test_models_lists_the_user_directory(tmp_path, bright_model):
@@ -232,7 +210,7 @@ def test_several_sinks_are_fed_from_one_pipeline(tmp_path, clip, bright_model):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     pngs = sorted(frames_dir.iterdir())
-    assert count_frames(video) == len(pngs) == 24
-    decoded = frames_of(video)[10]
+    assert len(decode_frames(video)) == len(pngs) == 24
+    decoded = decode_frames(video)[10]
     written = cv2.imread(str(pngs[10]))
     assert cv2.absdiff(decoded, written).mean() < 4  # the same composed frame went to both

@@ -6,13 +6,13 @@ import os
 import subprocess
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from rtseg.errors import RtsegError
 from rtseg.ffmpeg import FfmpegVideoSink, find_ffmpeg, fps_fraction, holds_alpha, probe_audio_codec
 from rtseg.frame import Frame
+from tests.conftest import decode_frames
 
 FPS = 30
 FRAMES = 45  # 1.5 s of video
@@ -39,18 +39,6 @@ def make_clip(path: Path, audio_seconds: float | None) -> Path:
     if audio_seconds is not None:
         assert abs(measure_audio_seconds(path) - audio_seconds) < 0.05
     return path
-
-
-def decode_bgr(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
 
 
 def stream_info(path: Path) -> str:
@@ -82,13 +70,13 @@ def leftovers(directory: Path, keep: set[str]) -> list[str]:
 
 def test_mp4_is_h264_decodable_by_opencv_with_the_same_frame_count(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=None)
-    frames = decode_bgr(clip)
+    frames = decode_frames(clip)
     out = tmp_path / "out.mp4"
     sink = FfmpegVideoSink(out, FPS)
     write_all(sink, frames)
     sink.close()
     assert "Video: h264" in stream_info(out)
-    decoded = decode_bgr(out)
+    decoded = decode_frames(out)
     assert len(decoded) == len(frames) == FRAMES
     # CRF 20 keeps the picture: the mean error against the input stays small.
     assert np.abs(decoded[10].astype(int) - frames[10].astype(int)).mean() < 4
@@ -102,10 +90,10 @@ def test_audio_is_kept_with_the_video_duration(tmp_path: Path, suffix: str, audi
     assert probe_audio_codec(clip) == "aac"
     out = tmp_path / f"out{suffix}"
     sink = FfmpegVideoSink(out, FPS, audio_from=clip)
-    write_all(sink, decode_bgr(clip))
+    write_all(sink, decode_frames(clip))
     sink.close()
     assert f"Audio: {audio_codec}" in stream_info(out)
-    count = sum(1 for _ in decode_bgr(out))
+    count = sum(1 for _ in decode_frames(out))
     assert count == FRAMES
     assert abs(measure_audio_seconds(out) - FRAMES / FPS) <= 1 / FPS
     assert leftovers(tmp_path, {"in.mp4", out.name}) == []
@@ -116,7 +104,7 @@ def test_source_without_audio_gives_video_only(tmp_path: Path) -> None:
     assert probe_audio_codec(clip) is None
     out = tmp_path / "out.mp4"
     sink = FfmpegVideoSink(out, FPS, audio_from=clip)
-    write_all(sink, decode_bgr(clip))
+    write_all(sink, decode_frames(clip))
     sink.close()
     info = stream_info(out)
     assert "Video: h264" in info
@@ -173,7 +161,7 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path: Path) -> None:
     sink = FfmpegVideoSink(out, FPS, overwrite=True)
     write_all(sink, [np.zeros((SIZE[1], SIZE[0], 3), np.uint8)] * 3)
     sink.close()
-    assert len(decode_bgr(out)) == 3
+    assert len(decode_frames(out)) == 3
 
 
 def test_unwritable_directory_is_refused_up_front(tmp_path: Path) -> None:
@@ -198,14 +186,14 @@ def test_abort_leaves_a_playable_partial_file(tmp_path: Path, with_audio: bool) 
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=2.0 if with_audio else None)
     out = tmp_path / "out.mp4"
     sink = FfmpegVideoSink(out, FPS, audio_from=clip)
-    write_all(sink, decode_bgr(clip)[:20])  # the run fails after 20 frames
+    write_all(sink, decode_frames(clip)[:20])  # the run fails after 20 frames
     sink.abort()
     sink.close()  # the pipeline's `finally`: a no-op after abort
     assert not out.exists()
     partial = sink.partial_path
     assert partial is not None and partial.parent == tmp_path
     assert partial.name == "out.partial.mp4"
-    assert len(decode_bgr(partial)) == 20
+    assert len(decode_frames(partial)) == 20
     assert ("Audio: aac" in stream_info(partial)) == with_audio
     assert leftovers(tmp_path, {"in.mp4", partial.name}) == []
 
@@ -251,7 +239,7 @@ def test_non_contiguous_frames_are_written(tmp_path: Path) -> None:
     sink = FfmpegVideoSink(out, FPS)
     sink.write(Frame(seq=0, image=view, output=view))
     sink.close()
-    assert decode_bgr(out)[0].mean() > 240
+    assert decode_frames(out)[0].mean() > 240
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,12 @@
 """File mode through the real Job: every frame, in order, and the baseline does the same work."""
 
-import cv2
 import numpy as np
 
 from benchmarks.jobs import bottleneck, open_job, run_sequential
 from benchmarks.sources import TimedSource
 from rtseg.channels import Policy
 from rtseg.job import JobConfig
+from tests.conftest import decode_frames
 
 
 class SeqSink:
@@ -21,18 +21,6 @@ class SeqSink:
 
     def abort(self):
         pass
-
-
-def decode(path):
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
 
 
 def config(clip, model, out):
@@ -58,7 +46,7 @@ def test_file_mode_keeps_every_frame_in_order_and_matches_the_baseline(
     assert seen.seqs == list(range(24))
     run = run_sequential(open_job(config(clip, bright_model, sequential), TimedSource))
     assert run.frames == 24 and run.fps > 0
-    a, b = decode(piped), decode(sequential)
+    a, b = decode_frames(piped), decode_frames(sequential)
     assert len(a) == len(b) == 24
     assert a[0].shape == (240, 320, 3) and b[0].shape == (120, 160, 3)
     # Same components, same work: the baseline's frames equal the pipeline's at equal size.
@@ -68,7 +56,9 @@ def test_file_mode_keeps_every_frame_in_order_and_matches_the_baseline(
         )
     )
     assert same.frames == 24
-    assert all(np.array_equal(x, y) for x, y in zip(a, decode(tmp_path / "same.mp4"), strict=True))
+    assert all(
+        np.array_equal(x, y) for x, y in zip(a, decode_frames(tmp_path / "same.mp4"), strict=True)
+    )
 
 
 def test_bottleneck_is_the_step_with_the_highest_mean():
