@@ -115,7 +115,9 @@ def load_session(
     if not path.is_file():
         raise RtsegError(f"model file not found: {path}")
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    # Errors reach the caller as exceptions; ONNX Runtime's own log lines would only repeat
+    # them on stderr around rtseg's one-line message.
+    options.log_severity_level = 4
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

@@ -35,25 +35,11 @@ def run_cli(*args: str, timeout: float = 60, **kwargs) -> Outcome:
     return Outcome(result.returncode, result.stderr, result.stdout, time.monotonic() - started)
 
 
-# ONNX Runtime logs a failing kernel itself, at error level, from the session's own logger.
-ORT_KERNEL_LOG = "[E:onnxruntime:"
-
-
-def assert_clean_failure(
-    outcome: Outcome, message: str, code: int = 2, ort_kernel_log: bool = False
-) -> str:
-    """A non-zero exit with exactly one error line holding `message`, nothing else, no traceback.
-
-    `ort_kernel_log` lets ONNX Runtime's own log of a kernel failure through, for as long as
-    the engine's sessions log at error level.
-    """
+def assert_clean_failure(outcome: Outcome, message: str, code: int = 2) -> str:
+    """A non-zero exit with exactly one error line holding `message`, nothing else, no traceback."""
     assert outcome.returncode == code, outcome.stderr
     assert "Traceback" not in outcome.stderr, outcome.stderr
-    lines = [
-        line
-        for line in outcome.stderr.splitlines()
-        if line.strip("\x1b[m \n") and not (ort_kernel_log and ORT_KERNEL_LOG in line)
-    ]
+    lines = [line for line in outcome.stderr.splitlines() if line.strip("\x1b[m \n")]
     assert len(outcome.error_lines) == 1, outcome.stderr
     assert [line for line in lines if not line.startswith("rtseg: ")] == [], outcome.stderr
     assert message in outcome.error_lines[0], outcome.stderr

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from rtseg.job import Job, JobConfig
+from tests.conftest import decode_frames
 from tests.onnx_models import failing_model
 from tests.reliability import assert_clean_failure, kept_partial, run_cli
-from tests.test_cli import count_frames
 
 
 def dark_then_bright_clip(path: Path, dark: int = 12, bright: int = 12) -> Path:
@@ -33,10 +33,10 @@ def test_a_stage_failing_mid_run_stops_the_cli_with_its_cause(tmp_path):
         "run", "--source", str(dark_then_bright_clip(tmp_path / "c.mp4")),
         "--model", str(model), "--sink", str(out),
     )  # fmt: skip
-    line = assert_clean_failure(outcome, "stage infer failed", code=1, ort_kernel_log=True)
+    line = assert_clean_failure(outcome, "stage infer failed", code=1)
     assert "Reshape" in line
     assert not out.exists()
-    kept = count_frames(kept_partial(line))
+    kept = len(decode_frames(kept_partial(line)))
     assert 0 < kept <= 12
 
 
@@ -70,6 +70,6 @@ def test_a_hundred_job_cycles_leak_no_threads_fds_or_memory(tmp_path, bright_mod
     for i in range(100):
         cycle(i)
     gc.collect()
-    assert threading.active_count() == threads
+    assert threading.active_count() <= threads  # threads of earlier tests may end meanwhile
     assert open_fds() <= fds
     assert rss_kb() - rss < 30 * 1024, f"RSS grew {(rss_kb() - rss) / 1024:.1f} MB"

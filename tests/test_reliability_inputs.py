@@ -13,7 +13,7 @@ import pytest
 
 from rtseg.errors import RtsegError
 from rtseg.sources import VideoSource
-from tests.conftest import write_clip
+from tests.conftest import decode_frames, write_clip
 from tests.reliability import (
     StreamServer,
     assert_clean_failure,
@@ -22,7 +22,6 @@ from tests.reliability import (
     mpegts_of,
     run_cli,
 )
-from tests.test_cli import count_frames
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg tool")
 
@@ -65,14 +64,14 @@ def test_a_truncated_download_is_processed_and_the_lost_frames_reported(tmp_path
     ffmpeg("-i", str(clip), "-c", "copy", "-movflags", "+faststart", str(whole))
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])
-    decodable = count_frames(cut)
+    decodable = len(decode_frames(cut))
     assert 0 < decodable < 60
     out, stats = tmp_path / "out.mp4", tmp_path / "s.json"
     outcome = run_to(cut, bright_model, out, "--stats-json", str(stats), "-q")
     assert outcome.returncode == 0, outcome.stderr
     summary = json.loads(stats.read_text())
     assert summary["frames_expected"] == 60
-    assert summary["frames_out"] == decodable == count_frames(out)
+    assert summary["frames_out"] == decodable == len(decode_frames(out))
     assert summary["frames_lost"] == 60 - decodable
     warning = [line for line in outcome.stderr.splitlines() if "lost at the end" in line]
     assert len(warning) == 1 and f"{60 - decodable} lost" in warning[0], outcome.stderr
@@ -122,7 +121,7 @@ def test_mixed_size_images_into_one_video_are_refused_and_the_partial_kept(tmp_p
     out = tmp_path / "out.mp4"
     line = assert_clean_failure(run_to(mixed_size_dir(tmp_path), bright_model, out), "frame 1 is")
     assert not out.exists()
-    assert count_frames(kept_partial(line)) == 1
+    assert len(decode_frames(kept_partial(line))) == 1
 
 
 @pytest.mark.timeout(60)
@@ -161,7 +160,7 @@ def test_tiny_and_4k_frames_run_end_to_end(tmp_path, bright_model, w, h):
     cap = cv2.VideoCapture(str(out))
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (w, h)
     cap.release()
-    assert count_frames(out) == 3
+    assert len(decode_frames(out)) == 3
 
 
 @pytest.mark.timeout(60)
@@ -224,4 +223,4 @@ def test_a_stream_that_dies_mid_run_ends_the_cli_with_one_line_and_the_output_ke
     line = assert_clean_failure(outcome, "stopped delivering frames")
     assert "reconnect attempts" in line
     assert not out.exists()
-    assert count_frames(kept_partial(line)) > 0
+    assert len(decode_frames(kept_partial(line))) > 0
