@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> dict:
             args.live_frames,
             args.device,
             args.pipeline_threads,
+            sync=True,
         )
         run_["label"] = "overload"
         results["overload"] = {"run": run_, "check": live.overload_check(run_)}

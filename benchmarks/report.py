@@ -76,13 +76,23 @@ def live_section(runs: list[dict], title: str) -> list[str]:
                 f"{r['fps_target']:g}",
                 f"{r['fps_out']:.1f}",
                 str(r["drops"]),
+                "sync" if r.get("sync") else f"newest, lag <= {r.get('mask_lag_max', 0)}",
                 f"{lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f}",
                 stages,
             ]
         )
     out = [title, ""]
     out += _table(
-        ["clip", "size", "fps in", "fps out", "drops", "latency p50/p95/p99 ms", "stage p99 ms"],
+        [
+            "clip",
+            "size",
+            "fps in",
+            "fps out",
+            "drops",
+            "mask",
+            "latency p50/p95/p99 ms",
+            "stage p99 ms",
+        ],
         body,
     )
     return [*out, ""]
