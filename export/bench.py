@@ -9,6 +9,13 @@ faster (ONNX Runtime casts back to FP32); FP16 pays on a GPU.
 
 from __future__ import annotations
 
+import os
+
+# Torch's OpenMP threads busy-wait after each op by default and would steal the cores ONNX
+# Runtime is being timed on (LR-ASPP at 256: 46 ms spinning against a few ms without); this
+# must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import sys
 import tempfile

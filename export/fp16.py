@@ -1,8 +1,9 @@
 """FP16 conversion of an exported contract model, keeping the accuracy-sensitive ops in FP32.
 
 Ops kept in FP32, and why (measured on the families here with random and real inputs):
-- Softmax: the final probabilities are the model's output; its exponentials over 21
-  logits lose most to FP16 rounding exactly near alpha = 0.5, where the mask edge is.
+- Softmax, ReduceLogSumExp, Exp: the final probabilities are the model's output; the
+  exponentials over 21 logits lose most to FP16 rounding exactly near alpha = 0.5, where the
+  mask edge is, and a sum of exponentials overflows FP16 for large logits.
 - Sigmoid: the same for the one-logit heads (U-Net).
 - ReduceMean: the global-average-pooling branch of DeepLab's ASPP and LRASPP's attention sum
   thousands of activations; FP16 accumulation drifts and saturates for large inputs.
@@ -22,7 +23,7 @@ from onnxconverter_common import float16
 
 from rtseg.contract import META_PREFIX
 
-FP32_OPS = ("Softmax", "Sigmoid", "ReduceMean", "Resize")
+FP32_OPS = ("Softmax", "ReduceLogSumExp", "Exp", "Sigmoid", "ReduceMean", "Resize")
 
 
 def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
