@@ -24,6 +24,7 @@ def unavailable_reason() -> str | None:
 def bench_eager(info: ModelInfo, threads: int | None, runs: int, warmup: int = 3) -> dict:
     """Eager forward of the family's bare network (random weights, same input size)."""
     import torch
+
     from export.families import get_family
 
     network = get_family(info.name).build(None).eval()
