@@ -23,11 +23,9 @@ class Frame:
     name: str | None = None  # the input's file stem, for image-sequence outputs
     stamps: dict[str, int] = field(default_factory=dict)
     tensor: np.ndarray | None = None  # model input, uint8 [1, h, w, 3] RGB
-    alpha: np.ndarray | None = None  # person probability at frame size, float32 H x W in [0, 1]
+    # person probability, float32 in [0, 1]: at model size after inference, at frame size
+    # (refined or upscaled) after postprocessing
+    alpha: np.ndarray | None = None
     labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
     mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
     output: np.ndarray | None = None  # what sinks write: BGR (H x W x 3) or BGRA (H x W x 4)
-
-    def stamp(self, stage: str) -> None:
-        """Record that `stage` has finished with this frame, now."""
-        self.stamps[stage] = time.monotonic_ns()

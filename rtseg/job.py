@@ -14,7 +14,7 @@ from rtseg.channels import Policy
 from rtseg.effects import AlphaOut, Classes, Effect, MaskView, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.ffmpeg import FfmpegVideoSink, has_ffmpeg, holds_alpha
+from rtseg.ffmpeg import CONTAINERS, FfmpegVideoSink, has_ffmpeg, holds_alpha
 from rtseg.frame import Frame
 from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
@@ -22,7 +22,6 @@ from rtseg.models import available as available_models
 from rtseg.pipeline import Pipeline, Stage
 from rtseg.refine import EdgeRefiner
 from rtseg.sinks import (
-    VIDEO_SUFFIXES,
     ImageSequenceSink,
     NullSink,
     Sink,
@@ -137,13 +136,13 @@ class Job:
         if kind == "http":
             return self._open_preview(arg)
         path = Path(spec)
-        if path.suffix.lower() in VIDEO_SUFFIXES:
+        if path.suffix.lower() in CONTAINERS:
             return self._open_video_file(path)
         if path.suffix == "":
             return ImageSequenceSink(path, self.config.overwrite)
         raise RtsegError(
             f"unknown sink {spec!r}: use window, null, virtualcam[:DEVICE], http[:PORT], "
-            f"a video file ({', '.join(sorted(VIDEO_SUFFIXES))}) or a directory for PNG frames"
+            f"a video file ({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames"
         )
 
     def _open_video_file(self, path: Path) -> Sink:

@@ -112,6 +112,7 @@ class Pipeline:
         return self.stats
 
     def _wait_interruptibly(self) -> None:
+        # Sinks with GUI work (the window) expose `pump()`, run here in the main thread.
         pumps = [s.pump for s in self.sinks if hasattr(s, "pump")]
         interrupted = False
         while True:

@@ -23,8 +23,6 @@ from rtseg.errors import RtsegError
 from rtseg.frame import Frame
 from rtseg.outputs import SpaceGuard, check_output, partial_name, size_changed
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm"}
-
 
 class Sink(Protocol):
     def write(self, frame: Frame) -> None: ...
@@ -32,12 +30,6 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
     def abort(self) -> None: ...
-
-
-class MainThreadSink(Sink, Protocol):
-    """A sink with work that must run in the main thread (GUI toolkits)."""
-
-    def pump(self) -> None: ...
 
 
 class NullSink:
@@ -71,10 +63,9 @@ class VideoFileSink:
         self._writer: cv2.VideoWriter | None = None
 
     def _open(self, image: np.ndarray) -> cv2.VideoWriter:
-        fourcc = "mp4v" if self.path.suffix.lower() in {".mp4", ".mov"} else "MJPG"
         h, w = image.shape[:2]
         writer = cv2.VideoWriter(
-            str(self.partial_path), cv2.VideoWriter.fourcc(*fourcc), self.fps, (w, h)
+            str(self.partial_path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (w, h)
         )
         if not writer.isOpened():
             raise RtsegError(f"cannot open {self.path} for writing")
