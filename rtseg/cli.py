@@ -23,6 +23,7 @@ from rtseg.engine import DEVICES, load_session
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
 from rtseg.pipeline import StageError
+from rtseg.quality import LEVELS
 from rtseg.sinks import has_display
 from rtseg.stats import format_table, write_json
 
@@ -73,16 +74,22 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, help="camera capture rate")
     p.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
     p.add_argument(
+        "--quality",
+        choices=list(LEVELS),
+        help="mask quality for its cost: fast, balanced (zoom on the person), best (zoom and "
+        "flip) (default: best for files, balanced for live sources)",
+    )
+    p.add_argument(
         "--refine",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="snap mask edges to the frame's edges (default: on)",
+        default=None,
+        help="snap mask edges to the frame's edges (default: as --quality says)",
     )
     p.add_argument(
         "--smooth",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="motion-adaptive temporal smoothing of the mask (default: on)",
+        default=None,
+        help="motion-adaptive temporal smoothing of the mask (default: as --quality says)",
     )
     p.add_argument(
         "--mask-every",
@@ -137,6 +144,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         fps=args.fps,
         mjpg=args.mjpg,
         policy=Policy(args.policy) if args.policy else None,
+        quality=args.quality,
         refine=args.refine,
         smooth=args.smooth,
         mask_every=args.mask_every,

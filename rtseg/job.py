@@ -20,6 +20,7 @@ from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.models import available as available_models
 from rtseg.pipeline import Pipeline, Stage
+from rtseg.quality import FILE_DEFAULT, LIVE_DEFAULT, quality_level
 from rtseg.refine import EdgeRefiner
 from rtseg.sinks import (
     ImageSequenceSink,
@@ -58,8 +59,9 @@ class JobConfig:
     mjpg: bool = False
     policy: Policy | None = None  # None: LATEST for live sources, BLOCK otherwise
     capacity: int = 4
-    refine: bool = True  # snap mask edges to the frame's edges (guided filter)
-    smooth: bool = True  # motion-adaptive temporal smoothing of the mask
+    quality: str | None = None  # fast, balanced or best; None: best for files, balanced live
+    refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
+    smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # FFmpeg quality for video files; None: the codec's default
@@ -107,10 +109,21 @@ class Job:
         except BaseException:
             self.source.close()
             raise
-        self.refiner = EdgeRefiner() if config.refine else None
-        sync = config.sync if config.sync is not None else not self.source.live
-        smoother = TemporalSmoother() if config.smooth else None
-        self.masks = MaskSource(sync=sync, every=config.mask_every, smoother=smoother)
+        live = self.source.live
+        self.quality = quality_level(config.quality or (LIVE_DEFAULT if live else FILE_DEFAULT))
+        self.refiner = self.quality.refiner() if config.refine is None else None
+        if config.refine:
+            self.refiner = EdgeRefiner()
+        smoother = self.quality.smoother() if config.smooth is None else None
+        if config.smooth:
+            smoother = TemporalSmoother()
+        sync = config.sync if config.sync is not None else not live
+        self.masks = MaskSource(
+            sync=sync,
+            every=config.mask_every,
+            smoother=smoother,
+            segmenter=self.quality.segmenter(),
+        )
         policy = config.policy or (Policy.LATEST if self.source.live else Policy.BLOCK)
         stages = [
             Stage("preprocess", self._preprocess),
@@ -236,7 +249,7 @@ class Job:
         if frame.tensor.shape[1:3] != (engine.info.height, engine.info.width):
             frame.tensor = to_model_input(frame.image, engine.info)
         frame.alpha, frame.labels, frame.mask_seq = self.masks.mask_for(
-            engine, frame.tensor, frame.seq
+            engine, frame.tensor, frame.seq, frame.image, new_stream=frame.name is not None
         )
 
     def _postprocess(self, frame: Frame) -> None:

@@ -5,7 +5,8 @@ their mask never drift apart (the video is delayed by the inference instead). Wi
 inference runs beside the video on the newest frame and each frame takes the newest finished
 mask: the video keeps the camera's rate on a slow model, and the mask lags by a few frames
 (`Frame.mask_seq` says which frame a mask came from, so the lag is measured and shown).
-`every` reuses a mask for that many frames, for weak CPUs.
+`every` reuses a mask for that many frames, for weak CPUs. What a mask is made of (flip, zoom)
+is the segmenter's business (`rtseg.segment`).
 """
 
 from __future__ import annotations
@@ -15,22 +16,28 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from rtseg.engine import Engine
+from rtseg.segment import Segmenter
 from rtseg.temporal import TemporalSmoother
 
-Mask = tuple[np.ndarray, np.ndarray | None, int]  # alpha at model size, labels, source seq
+Mask = tuple[np.ndarray, np.ndarray | None, int]  # alpha (model or canvas size), labels, seq
 
 
 class MaskSource:
     """Gives each frame a mask according to the sync mode; `close()` joins its worker."""
 
     def __init__(
-        self, sync: bool = True, every: int = 1, smoother: TemporalSmoother | None = None
+        self,
+        sync: bool = True,
+        every: int = 1,
+        smoother: TemporalSmoother | None = None,
+        segmenter: Segmenter | None = None,
     ) -> None:
         if every < 1:
             raise ValueError("every must be at least 1")
         self.sync = sync
         self.every = every
         self.smoother = smoother
+        self.segmenter = segmenter or Segmenter()
         self._last: Mask | None = None
         self._pending: Future[Mask] | None = None
         self._pool = (
@@ -39,26 +46,47 @@ class MaskSource:
             else ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtseg-infer-async")
         )
 
-    def _compute(self, engine: Engine, tensor: np.ndarray, seq: int) -> Mask:
-        alpha, labels = engine.run(tensor)
+    def _compute(
+        self, engine: Engine, tensor: np.ndarray, seq: int, image: np.ndarray | None, new: bool
+    ) -> Mask:
+        if new:
+            self.reset()
+        alpha, labels, view = self.segmenter.segment(engine, image, tensor)
         if self.smoother is not None:
-            alpha = self.smoother.update(tensor[0], alpha)
+            alpha = self.smoother.update(view, alpha)
         return alpha, labels, seq
+
+    def reset(self) -> None:
+        """The next frame starts a new stream (an unrelated image): no smoothing across, and
+        the zoom looks at the whole frame first."""
+        self.segmenter.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
 
     def _due(self, seq: int) -> bool:
         return self._last is None or seq - self._last[2] >= self.every
 
-    def mask_for(self, engine: Engine, tensor: np.ndarray, seq: int) -> Mask:
-        """The mask frame `seq` (whose model input is `tensor`) is composed with."""
+    def mask_for(
+        self,
+        engine: Engine,
+        tensor: np.ndarray,
+        seq: int,
+        image: np.ndarray | None = None,
+        new_stream: bool = False,
+    ) -> Mask:
+        """The mask frame `seq` is composed with; `tensor` is its whole-frame model input,
+        `image` the frame itself (the zoom crops it), `new_stream` says it is unrelated to
+        the frame before (a photo from a folder)."""
+        args = (engine, tensor, seq, image, new_stream)
         if self._pool is None:
             if self._due(seq):
-                self._last = self._compute(engine, tensor, seq)
+                self._last = self._compute(*args)
             return self._last
         if self._pending is not None and (self._pending.done() or self._last is None):
             self._last = self._pending.result()  # re-raises an inference error here
             self._pending = None
         if self._pending is None and self._due(seq):
-            self._pending = self._pool.submit(self._compute, engine, tensor, seq)
+            self._pending = self._pool.submit(self._compute, *args)
             if self._last is None:
                 self._last = self._pending.result()
                 self._pending = None

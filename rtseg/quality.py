@@ -1,0 +1,56 @@
+"""What each `--quality` level turns on: test-time flip, zoom on the person, edge refinement,
+temporal smoothing. The levels were chosen by measurement (`python -m benchmarks.quality`,
+README "Mask quality") so that each is the best mask found for its cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rtseg.errors import RtsegError
+from rtseg.refine import EdgeRefiner
+from rtseg.roi import RoiSettings
+from rtseg.segment import Segmenter
+from rtseg.temporal import TemporalSmoother
+
+
+@dataclass(frozen=True)
+class Quality:
+    """One combination of the mask options.
+
+    refine_short_side: the guided filter's working short side (see `EdgeRefiner`), or None
+        for no refinement (a bilinear upscale).
+    """
+
+    flip: bool
+    zoom: RoiSettings | None
+    refine_short_side: int | None
+    smooth: bool = True
+    canvas_long: int = 640
+
+    def segmenter(self) -> Segmenter:
+        return Segmenter(self.flip, self.zoom, self.canvas_long)
+
+    def refiner(self) -> EdgeRefiner | None:
+        if self.refine_short_side is None:
+            return None
+        return EdgeRefiner(work_short_side=self.refine_short_side)
+
+    def smoother(self) -> TemporalSmoother | None:
+        return TemporalSmoother() if self.smooth else None
+
+
+LEVELS: dict[str, Quality] = {
+    "fast": Quality(flip=False, zoom=None, refine_short_side=180),
+    "balanced": Quality(flip=False, zoom=RoiSettings(), refine_short_side=180),
+    "best": Quality(flip=True, zoom=RoiSettings(), refine_short_side=180),
+}
+FILE_DEFAULT = "best"  # files favour quality
+LIVE_DEFAULT = "balanced"  # within the live CPU budget at 720p / 30 fps
+
+
+def quality_level(name: str) -> Quality:
+    """The level called `name`, or a clear error."""
+    if name not in LEVELS:
+        raise RtsegError(f"unknown quality {name!r}; choose one of {', '.join(LEVELS)}")
+    return LEVELS[name]
