@@ -1,12 +1,19 @@
-"""Matting quality benchmark: is the refined, smoothed mask really better, and what does it cost?
+"""Mask quality benchmark: each `--quality` level against the plain selfie model and against
+MediaPipe's own masks, with what each costs.
 
-On portraits with reference alphas: IoU at 0.5, boundary F-score (2-pixel tolerance) and mean
-abs alpha error in a band around the edge, for the raw model, refined, and refined + smoothed.
-On clips: flicker (mean abs frame-to-frame alpha change where the image barely changed) and lag
-(where the cross-correlation between alpha change and image change peaks). Plus the cost of
-each option on a 720p frame. Writes quality.json, quality.md and pictures.
+Sets: the P3M portraits against their reference mattes; composites of those portraits pasted
+small into wide person-free backgrounds (one person, two people; the ground truth is exact);
+the shared clips for flicker (mean abs frame-to-frame alpha change where the image barely
+changed) and lag (frames by which alpha change trails image change). Cost: CPU and wall ms of
+the whole mask path (model input, passes, smoothing, refinement or upscale) per frame of the
+first clip scaled to 1280x720, ONNX Runtime and OpenCV on one thread each. Writes
+quality.json and quality.md; `--picture` draws the mask edges of one composite.
 
-    python -m benchmarks.quality --out DIR [--quick] [--model NAME_OR_PATH]
+    python -m benchmarks.quality --out DIR [--quick] [--mediapipe-python PATH] [--picture PNG]
+
+MediaPipe's column needs a Python with mediapipe==0.10.14 (export/requirements-mediapipe.txt),
+given by --mediapipe-python or $RTSEG_MEDIAPIPE_PYTHON; without one the table says so and
+leaves the column out.
 """
 
 from __future__ import annotations
@@ -14,24 +21,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from rtseg.compose import blend, blur_background
+from benchmarks.composites import Portrait, make_sets
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
+from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
-from rtseg.refine import EdgeRefiner
-from rtseg.temporal import TemporalSmoother
+from rtseg.quality import LEVELS, Quality
 from rtseg.transforms import to_model_input, upscale_alpha
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-VARIANTS = ("raw", "refined", "refined+smoothed")
+MEDIAPIPE = "mediapipe"
+PLAIN = "plain model"
+# The plain selfie model as MediaPipe runs it: one whole-frame pass, bilinear upscale.
+ROWS: dict[str, Quality] = {
+    PLAIN: Quality(flip=False, zoom=None, refine_short_side=None, smooth=False),
+    **LEVELS,
+}
+MEDIAPIPE_SCRIPT = Path(__file__).with_name("mediapipe_masks.py")
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -67,16 +84,6 @@ def boundary_fscore(alpha: np.ndarray, reference: np.ndarray, tolerance: float =
     recall = float((_distance_to(a)[r] <= tolerance).mean())
     total = precision + recall
     return 2.0 * precision * recall / total if total else 0.0
-
-
-def edge_band_error(alpha: np.ndarray, reference: np.ndarray, width: int = 10) -> float:
-    """Mean abs alpha error within `width` pixels of the reference edge and in its soft parts
-    (hair); away from the edge every method is right and would only dilute the figure."""
-    r = (reference >= 0.5).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
-    band = cv2.dilate(r, kernel) != cv2.erode(r, kernel)
-    band |= (reference > 0.02) & (reference < 0.98)
-    return float(np.abs(alpha - reference)[band].mean()) if band.any() else 0.0
 
 
 @dataclass(frozen=True)
@@ -140,15 +147,40 @@ def lag(changes: Sequence[FrameChange], max_lag: int = 5) -> float:
     return float(shifts[i] + offset)
 
 
-# --- the benchmark ---------------------------------------------------------------------------
+# --- masks from rtseg ------------------------------------------------------------------------
 
 
 @dataclass
-class Options:
-    """The quality options under test, as the pipeline would configure them."""
+class MaskPath:
+    """The pipeline's mask path for one quality setting: model input, passes and smoothing
+    (`MaskSource`, as `Job` runs it in sync mode), then refinement or upscale."""
 
-    refiner: EdgeRefiner
-    smoother: TemporalSmoother
+    engine: Engine
+    quality: Quality
+
+    def __post_init__(self) -> None:
+        self.masks = MaskSource(
+            sync=True, smoother=self.quality.smoother(), segmenter=self.quality.segmenter()
+        )
+        self.refiner = self.quality.refiner()
+        self.seq = 0
+
+    def alpha(self, image: np.ndarray, new_stream: bool = False) -> np.ndarray:
+        """Alpha at the frame's size; `new_stream` for an image unrelated to the last."""
+        tensor = to_model_input(image, self.engine.info)
+        small, _, _ = self.masks.mask_for(self.engine, tensor, self.seq, image, new_stream)
+        self.seq += 1
+        if self.refiner is not None:
+            return self.refiner.refine(image, small)
+        return upscale_alpha(small, *image.shape[:2])
+
+
+def score(alpha: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    return {"iou": iou(alpha, reference), "boundary_f": boundary_fscore(alpha, reference)}
+
+
+def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
 
 
 def fit_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
@@ -161,97 +193,15 @@ def fit_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def portrait_alphas(
-    engine: Engine, options: Options, image: np.ndarray, still_frames: int, seed: int
-) -> dict[str, np.ndarray]:
-    """The raw, refined and refined + smoothed alpha of one portrait.
-
-    Smoothing needs a stream: the portrait is shown as a still clip of `still_frames` frames
-    with camera-like noise (sigma 3 grey levels), and the last frame is scored.
-    """
-    h, w = image.shape[:2]
-    small = engine.infer(to_model_input(image, engine.info))
-    rng = np.random.default_rng(seed)
-    options.smoother.reset()
-    for _ in range(still_frames):
-        noisy = cv2.add(image, rng.normal(0, 3, image.shape), dtype=cv2.CV_8U)
-        tensor = to_model_input(noisy, engine.info)
-        smoothed = options.smoother.update(tensor[0], engine.infer(tensor))
-    return {
-        "raw": upscale_alpha(small, h, w),
-        "refined": options.refiner.refine(image, small),
-        "refined+smoothed": options.refiner.refine(noisy, smoothed),
-    }
-
-
-def score(alpha: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    return {
-        "iou": iou(alpha, reference),
-        "boundary_f": boundary_fscore(alpha, reference),
-        "edge_mae": edge_band_error(alpha, reference),
-    }
-
-
-def bench_portraits(
-    engine: Engine, options: Options, folder: Path, limit: int | None, out: Path, pictures: int
-) -> dict:
-    originals = sorted((folder / "original").glob("*.jpg"))[:limit]
-    per_image: dict[str, dict[str, dict[str, float]]] = {}
-    for index, path in enumerate(originals):
+def load_portraits(folder: Path, limit: int | None) -> list[Portrait]:
+    """The P3M portraits at long side 1280 with their mattes (float32 in [0, 1])."""
+    portraits = []
+    for path in sorted((folder / "original").glob("*.jpg"))[:limit]:
         image = fit_long_side(cv2.imread(str(path)), 1280)
-        ref_path = folder / "alpha_pred" / f"{path.stem}.png"
-        reference = cv2.imread(str(ref_path), cv2.IMREAD_GRAYSCALE)
-        h, w = image.shape[:2]
-        reference = cv2.resize(reference, (w, h), interpolation=cv2.INTER_AREA)
-        reference = reference.astype(np.float32) / 255.0
-        alphas = portrait_alphas(engine, options, image, still_frames=5, seed=index)
-        per_image[path.stem] = {name: score(a, reference) for name, a in alphas.items()}
-        if index < pictures:
-            cv2.imwrite(str(out / f"portrait_{path.stem}.png"), portrait_picture(image, alphas))
-    mean = {
-        v: {m: float(np.mean([s[v][m] for s in per_image.values()])) for m in score_names()}
-        for v in VARIANTS
-    }
-    return {"images": len(per_image), "long_side": 1280, "mean": mean, "per_image": per_image}
-
-
-def score_names() -> tuple[str, ...]:
-    return ("iou", "boundary_f", "edge_mae")
-
-
-def portrait_picture(image: np.ndarray, alphas: dict[str, np.ndarray]) -> np.ndarray:
-    """Input | raw alpha | refined alpha | plain blur (leaks) | foreground-aware blur."""
-    raw, refined = alphas["raw"], alphas["refined"]
-    small = cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), cv2.INTER_AREA)
-    plain_bg = cv2.resize(
-        cv2.GaussianBlur(small, (21, 21), 0), image.shape[1::-1], interpolation=cv2.INTER_LINEAR
-    )
-    panels = [
-        image,
-        _grey(raw),
-        _grey(refined),
-        blend(image, plain_bg, refined),
-        blur_background(image, refined),
-    ]
-    names = ("input", "raw alpha", "refined alpha", "plain blur", "foreground-aware blur")
-    return np.hstack([_label(_fit_height(p, 360), n) for p, n in zip(panels, names, strict=True)])
-
-
-def _grey(alpha: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(cv2.convertScaleAbs(alpha, alpha=255.0), cv2.COLOR_GRAY2BGR)
-
-
-def _label(image: np.ndarray, text: str) -> np.ndarray:
-    """`text` in the top-left corner, white on a dark outline so it reads on any picture."""
-    out = image.copy()
-    for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thickness)
-    return out
-
-
-def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
+        matte = cv2.imread(str(folder / "alpha_pred" / f"{path.stem}.png"), cv2.IMREAD_GRAYSCALE)
+        matte = cv2.resize(matte, image.shape[1::-1], interpolation=cv2.INTER_AREA)
+        portraits.append(Portrait(image, matte.astype(np.float32) / 255.0))
+    return portraits
 
 
 def read_frames(path: Path, limit: int | None) -> list[np.ndarray]:
@@ -270,185 +220,252 @@ def read_frames(path: Path, limit: int | None) -> list[np.ndarray]:
     return frames
 
 
-def bench_clip(
-    engine: Engine, options: Options, path: Path, limit: int | None, out: Path, strip: bool
-) -> dict:
-    """Flicker and lag of each variant over one clip, every frame inferred in order."""
-    frames = read_frames(path, limit)
-    options.smoother.reset()
-    changes: dict[str, list[FrameChange]] = {v: [] for v in VARIANTS}
-    previous: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
-    thumbs: list[list[np.ndarray]] = []
-    every = max(1, len(frames) // 8)
-    for index, frame in enumerate(frames):
-        h, w = frame.shape[:2]
-        tensor = to_model_input(frame, engine.info)
-        small = engine.infer(tensor)
-        smoothed = options.smoother.update(tensor[0], small)
-        alphas = {
-            "raw": upscale_alpha(small, h, w),
-            "refined": options.refiner.refine(frame, small),
-            "refined+smoothed": options.refiner.refine(frame, smoothed),
-        }
+def clip_figures(frames: list[np.ndarray], alphas: Iterator[np.ndarray]) -> dict[str, float]:
+    """Flicker and lag of a clip's alphas (one per frame, at the frame's size)."""
+    changes: list[FrameChange] = []
+    previous: tuple[np.ndarray, np.ndarray] | None = None
+    for frame, alpha in zip(frames, alphas, strict=True):
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if previous is not None:
-            prev_gray, prev_alphas = previous
-            for v in VARIANTS:
-                changes[v].append(frame_change(prev_gray, gray, prev_alphas[v], alphas[v]))
-        previous = (gray, alphas)
-        if strip and index % every == 0 and len(thumbs) < 8:
-            thumbs.append([frame, _grey(alphas["raw"]), _grey(alphas["refined+smoothed"])])
-    if strip and thumbs:
-        names = ("frame", "raw", "refined+smoothed")
-        rows = []
-        for row, name in enumerate(names):
-            cells = [_fit_height(t[row], 120) for t in thumbs]
-            rows.append(np.hstack([_label(cells[0], name), *cells[1:]]))
-        cv2.imwrite(str(out / f"strip_{path.stem}.png"), np.vstack(rows))
+            changes.append(frame_change(previous[0], gray, previous[1], alpha))
+        previous = (gray, alpha)
+    return {"flicker": flicker(changes), "lag": lag(changes)}
+
+
+def cost(path: MaskPath, frames: list[np.ndarray]) -> dict[str, list[float]]:
+    """Median and p90 ms (wall, CPU) of the mask path per frame, frames in order."""
+    path.alpha(frames[0], new_stream=True)
+    wall, cpu = [], []
+    for frame in frames:
+        w0, c0 = time.perf_counter(), time.process_time()
+        path.alpha(frame)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
     return {
-        "frames": len(frames),
-        "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
-        "flicker": {v: flicker(changes[v]) for v in VARIANTS},
-        "lag_frames": {v: lag(changes[v]) for v in VARIANTS},
+        key: [float(np.median(v) * 1e3), float(np.percentile(v, 90) * 1e3)]
+        for key, v in (("wall", wall), ("cpu", cpu))
     }
 
 
-def time_steps(steps: dict[str, Callable[[], object]], runs: int) -> dict[str, dict[str, float]]:
-    """Median wall and CPU ms of each step, OpenCV on one thread (the pipeline gives each
-    stage a thread of its own). Steps take turns, so a burst of load from other processes
-    hits all of them alike; CPU time leaves out the time spent waiting for a core."""
-    wall: dict[str, list[float]] = {name: [] for name in steps}
-    cpu: dict[str, list[float]] = {name: [] for name in steps}
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
+# --- masks from MediaPipe --------------------------------------------------------------------
+
+
+def mediapipe_python(given: str | None) -> str | None:
+    """The interpreter that has mediapipe: --mediapipe-python, $RTSEG_MEDIAPIPE_PYTHON, or this
+    one if it can import mediapipe."""
+    candidate = given or os.environ.get("RTSEG_MEDIAPIPE_PYTHON") or sys.executable
+    probe = [candidate, "-c", "import mediapipe"]
     try:
-        for _ in range(runs):
-            for name, fn in steps.items():
-                w0, c0 = time.perf_counter(), time.thread_time()
-                fn()
-                cpu[name].append(time.thread_time() - c0)
-                wall[name].append(time.perf_counter() - w0)
-    finally:
-        cv2.setNumThreads(threads)
-    return {
-        name: {"wall": float(np.median(wall[name]) * 1e3), "cpu": float(np.median(cpu[name]) * 1e3)}
-        for name in steps
-    }
+        ok = subprocess.run(probe, capture_output=True, timeout=120).returncode == 0
+    except OSError:
+        ok = False
+    return candidate if ok else None
 
 
-def bench_latency(engine: Engine, options: Options, frame: np.ndarray, runs: int) -> dict:
-    """Cost per 720p frame of each step (the frame is upscaled to 1280x720 if smaller)."""
-    frame = cv2.resize(frame, (1280, 720), interpolation=cv2.INTER_LINEAR)
-    tensor = to_model_input(frame, engine.info)
-    small = engine.infer(tensor)
-    alpha = upscale_alpha(small, 720, 1280)
-    black = np.zeros_like(frame)
-    options.smoother.reset()
-    options.smoother.update(tensor[0], small)
-    steps: dict[str, Callable[[], object]] = {
-        "upscale (raw)": lambda: upscale_alpha(small, 720, 1280),
-        "refine (includes the upscale)": lambda: options.refiner.refine(frame, small),
-        "smooth (model size)": lambda: options.smoother.update(tensor[0], small),
-        "blur_background": lambda: blur_background(frame, alpha),
-        "blend": lambda: blend(frame, black, alpha),
-        "cv2.blendLinear (for comparison)": lambda: cv2.blendLinear(frame, black, alpha, 1 - alpha),
-    }
-    ms = time_steps(steps, runs)
-    ms["refine + smooth, added over raw"] = {
-        key: ms["refine (includes the upscale)"][key]
-        + ms["smooth (model size)"][key]
-        - ms["upscale (raw)"][key]
-        for key in ("wall", "cpu")
-    }
-    return {"runs": runs, "ms": ms, "load_average": os.getloadavg()[0]}
+def read_mask(path: Path) -> np.ndarray:
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 65535.0
 
 
-def markdown(result: dict) -> str:
-    lines = [f"# Matting quality: {result['model']}", ""]
-    portraits = result.get("portraits")
-    if portraits:
-        lines += [
-            f"Portraits: {portraits['images']} (P3M, long side {portraits['long_side']} px), "
-            "against P3M-Net reference mattes.",
-            "",
-            "| variant | IoU@0.5 | boundary F (2 px) | edge-band MAE |",
-            "|---|---|---|---|",
-        ]
-        for v in VARIANTS:
-            m = portraits["mean"][v]
-            lines.append(f"| {v} | {m['iou']:.4f} | {m['boundary_f']:.4f} | {m['edge_mae']:.4f} |")
-        lines.append("")
-    for name, clip in result.get("clips", {}).items():
-        lines += [
-            f"Clip {name} ({clip['size']}, {clip['frames']} frames):",
-            "",
-            "| variant | flicker (mean abs alpha change, still pixels) | lag (frames) |",
-            "|---|---|---|",
-        ]
-        for v in VARIANTS:
-            lines.append(f"| {v} | {clip['flicker'][v]:.5f} | {clip['lag_frames'][v]:+.2f} |")
-        lines.append("")
-    latency = result["latency"]
-    lines += [
-        f"Cost per 1280x720 frame, OpenCV on one thread (median of {latency['runs']} runs, "
-        f"load average {latency['load_average']:.1f}; on a busy machine both figures run high):",
-        "",
-        "| step | wall ms | CPU ms |",
-        "|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {ms['wall']:.2f} | {ms['cpu']:.2f} |" for name, ms in latency["ms"].items()
-    ]
-    lines += ["", *(f"- {note}" for note in result["notes"])]
-    return "\n".join(lines) + "\n"
+class MediaPipeRun:
+    """MediaPipe's masks for the benchmark's images and clips, made in one run of its own
+    interpreter (mediapipe_masks.py) and read back."""
+
+    def __init__(
+        self, python: str, images: dict[str, list[np.ndarray]], clips: list[Path], limit, cost
+    ) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="rtseg-mp-"))
+        job: dict = {"images": [], "videos": [], "cost": cost}
+        for name, items in images.items():
+            for i, image in enumerate(items):
+                source = self.dir / "in" / name / f"{i:04d}.png"
+                source.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(source), image)
+                job["images"].append([str(source), str(self.dir / "out" / name / f"{i:04d}.png")])
+        for clip in clips:
+            job["videos"].append([str(clip), str(self.dir / "clips" / clip.stem), limit])
+        (self.dir / "job.json").write_text(json.dumps(job))
+        result = self.dir / "result.json"
+        subprocess.run([python, str(MEDIAPIPE_SCRIPT), str(self.dir / "job.json"), str(result)],
+                       check=True)  # fmt: skip
+        self.result = json.loads(result.read_text())
+
+    def image(self, name: str, index: int) -> np.ndarray:
+        return read_mask(self.dir / "out" / name / f"{index:04d}.png")
+
+    def clip(self, clip: Path) -> Iterator[np.ndarray]:
+        for path in sorted((self.dir / "clips" / clip.stem).glob("*.png")):
+            yield read_mask(path)
 
 
-def run(out: Path, quick: bool, model: str, data: Path = DATA) -> dict:
-    """Run the benchmark, write quality.json, quality.md and pictures into `out`."""
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+def run(
+    out: Path,
+    quick: bool,
+    model: str,
+    data: Path = DATA,
+    mediapipe: str | None = None,
+    picture: Path | None = None,
+) -> dict:
+    """Run the benchmark, write quality.json and quality.md into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    engine = Engine(resolve(model), device="cpu", threads=2)
-    options = Options(EdgeRefiner(), TemporalSmoother())
+    cv2.setNumThreads(1)
+    engine = Engine(resolve(model), device="cpu", threads=1)
     notes: list[str] = []
-    result: dict = {"model": engine.info.name, "quick": quick, "notes": notes}
-    portraits = data / "portraits" / "p3m"
-    if (portraits / "original").is_dir():
-        result["portraits"] = bench_portraits(
-            engine, options, portraits, 2 if quick else None, out, pictures=1 if quick else 3
+    result: dict = {"model": engine.info.name, "quick": quick, "notes": notes, "rows": list(ROWS)}
+    portraits = load_portraits(data / "portraits" / "p3m", 2 if quick else None)
+    sets: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    if portraits:
+        sets["P3M"] = [(p.image, p.matte) for p in portraits]
+        sets.update({k: v[:2] if quick else v for k, v in make_sets(portraits).items()})
+    else:
+        notes.append(f"portraits skipped: none under {data / 'portraits' / 'p3m'}")
+    clips = sorted((data / "videos").glob("*.mp4"))[: 1 if quick else None]
+    if not clips:
+        notes.append(f"clips skipped: no .mp4 under {data / 'videos'}")
+    limit = 12 if quick else None
+    cost_frames = 5 if quick else 150
+    mp_run = None
+    python = mediapipe_python(mediapipe)
+    if python is None:
+        notes.append(
+            "MediaPipe column skipped: no Python with mediapipe==0.10.14 found "
+            "(pass --mediapipe-python or set RTSEG_MEDIAPIPE_PYTHON)"
         )
     else:
-        notes.append(f"portraits skipped: {portraits} not found")
-    videos = sorted((data / "videos").glob("*.mp4"))
-    if not videos:
-        notes.append(f"clips skipped: no .mp4 under {data / 'videos'}")
-    clips = {}
-    for i, video in enumerate(videos[:1] if quick else videos):
-        clips[video.stem] = bench_clip(
-            engine, options, video, 12 if quick else None, out, strip=i == 0
-        )
-    result["clips"] = clips
-    frame = read_frames(videos[0], 1)[0] if videos else _synthetic_frame()
-    result["latency"] = bench_latency(engine, options, frame, 10 if quick else 200)
-    notes.append("720p cost measured on a clip frame upscaled to 1280x720")
+        images = {name: [image for image, _ in items] for name, items in sets.items()}
+        spec = [str(clips[0]), cost_frames, 1280, 720] if clips else None
+        mp_run = MediaPipeRun(python, images, clips, limit, spec)
+        result["mediapipe"] = mp_run.result["mediapipe"]
+    frames = {clip.stem: read_frames(clip, limit) for clip in clips}
+    hd = [cv2.resize(f, (1280, 720)) for f in read_frames(clips[0], cost_frames)] if clips else []
+    table: dict[str, dict] = {}
+    for row, quality in ROWS.items():
+        figures: dict = {"sets": {}, "clips": {}}
+        for name, items in sets.items():
+            path = MaskPath(engine, quality)
+            scores = [score(path.alpha(image, new_stream=True), truth) for image, truth in items]
+            figures["sets"][name] = mean_scores(scores)
+        for clip in clips:
+            path = MaskPath(engine, quality)
+            alphas = (path.alpha(f) for f in frames[clip.stem])
+            figures["clips"][clip.stem] = clip_figures(frames[clip.stem], alphas)
+        if hd:
+            figures["cost_ms"] = cost(MaskPath(engine, quality), hd)
+        table[row] = figures
+    if mp_run is not None:
+        figures = {"sets": {}, "clips": {}}
+        for name, items in sets.items():
+            scores = [score(mp_run.image(name, i), truth) for i, (_, truth) in enumerate(items)]
+            figures["sets"][name] = mean_scores(scores)
+        for clip in clips:
+            figures["clips"][clip.stem] = clip_figures(frames[clip.stem], mp_run.clip(clip))
+        if "cost_ms" in mp_run.result:
+            figures["cost_ms"] = mp_run.result["cost_ms"]
+        table = {MEDIAPIPE: figures, **table}
+    result["table"] = table
+    if picture is not None and "one person" in sets:
+        image, truth = sets["one person"][1]
+        masks = {row: MaskPath(engine, q).alpha(image, new_stream=True) for row, q in ROWS.items()}
+        if mp_run is not None:
+            masks = {MEDIAPIPE: mp_run.image("one person", 1), **masks}
+        picture.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(picture), edge_picture(image, truth, masks))
+    if clips:
+        notes.append(f"cost on the first {len(hd)} frames of {clips[0].name} scaled to 1280x720")
     (out / "quality.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "quality.md").write_text(markdown(result))
     return result
 
 
-def _synthetic_frame() -> np.ndarray:
-    frame = np.full((720, 1280, 3), 40, np.uint8)
-    cv2.circle(frame, (640, 400), 250, (200, 180, 170), -1)
-    return frame
+EDGE_COLOURS = {  # BGR
+    MEDIAPIPE: (255, 0, 255),
+    PLAIN: (0, 0, 255),
+    "fast": (0, 200, 255),
+    "balanced": (0, 255, 0),
+    "best": (255, 255, 0),
+}
+
+
+def edge_picture(image: np.ndarray, truth: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
+    """One panel per mask: the person's region of the frame with the true edge in white and
+    the mask's edge (alpha 0.5) in colour, labelled."""
+    ys, xs = np.nonzero(truth > 0.5)
+    pad = 20
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad, image.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad, image.shape[1])
+    panels = []
+    for name, alpha in masks.items():
+        panel = image[y0:y1, x0:x1].copy()
+        for mask, colour in (
+            (truth, (255, 255, 255)),
+            (alpha, EDGE_COLOURS.get(name, (0, 0, 255))),
+        ):
+            edge = (mask[y0:y1, x0:x1] >= 0.5).astype(np.uint8)
+            contours, _ = cv2.findContours(edge, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+            cv2.drawContours(panel, contours, -1, colour, 1)
+        panels.append(_label(_fit_height(panel, 360), name))
+    return np.hstack(panels)
+
+
+def _label(image: np.ndarray, text: str) -> np.ndarray:
+    """`text` in the top-left corner, white on a dark outline so it reads on any picture."""
+    out = image.copy()
+    for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thickness)
+    return out
+
+
+def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
+
+
+def markdown(result: dict) -> str:
+    """The table: IoU and boundary F per set, flicker per clip, ms per 720p frame."""
+    table = result["table"]
+    first = next(iter(table.values()))
+    sets, clips = list(first["sets"]), list(first["clips"])
+    head = ["masks"]
+    for name in sets:
+        head += [f"{name} IoU", f"{name} boundary F"]
+    head += [f"flicker {c}" for c in clips]
+    head += ["lag (frames)"] if clips else []
+    head += ["ms per 720p frame, CPU (wall)"]
+    lines = [f"# Mask quality: {result['model']}", ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row, figures in table.items():
+        cells = [row]
+        for s in sets:
+            m = figures["sets"][s]
+            cells += [f"{m['iou']:.3f}", f"{m['boundary_f']:.3f}"]
+        cells += [f"{figures['clips'][c]['flicker']:.5f}" for c in clips]
+        if clips:
+            cells.append(" / ".join(f"{figures['clips'][c]['lag']:+.2f}" for c in clips))
+        if "cost_ms" in figures:
+            c = figures["cost_ms"]
+            cells.append(f"{c['cpu'][0]:.1f} ({c['wall'][0]:.1f}), p90 {c['cpu'][1]:.1f}")
+        else:
+            cells.append("-")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *(f"- {note}" for note in result["notes"])]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__)
-    parser.add_argument("--out", type=Path, required=True, help="folder for JSON, table, PNGs")
+    parser.add_argument("--out", type=Path, required=True, help="folder for JSON and table")
     parser.add_argument("--quick", action="store_true", help="a tiny run, for tests")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="model name or .onnx path")
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
+    parser.add_argument("--mediapipe-python", help="a Python that has mediapipe==0.10.14")
+    parser.add_argument("--picture", type=Path, help="write the mask-edge picture here (PNG)")
     args = parser.parse_args(argv)
     try:
-        result = run(args.out, args.quick, args.model, args.data)
+        result = run(
+            args.out, args.quick, args.model, args.data, args.mediapipe_python, args.picture
+        )
     except RtsegError as exc:
         parser.exit(2, f"error: {exc}\n")
     print(markdown(result))

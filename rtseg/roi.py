@@ -171,7 +171,7 @@ class RoiSettings:
     """
 
     margin: float = 0.3
-    together: bool = True
+    together: bool = False
     full_every: int = 30
     edge: float = 0.04
     area_jump: float = 0.3
