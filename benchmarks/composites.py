@@ -111,3 +111,25 @@ def make_sets(
         others = [(portrait, f0, c0), (portraits[(i + 1) % n], f1, c1)]
         pair.append(composite(grounds[(i + 2) % len(grounds)], others))
     return {"one person": single, "two people": pair}
+
+
+def background_for(portraits: list[Portrait]) -> np.ndarray:
+    """The first usable background, or mid grey without portraits."""
+    for portrait in portraits:
+        ground = background(portrait)
+        if ground is not None:
+            return ground
+    return np.full((SIZE[1], SIZE[0], 3), 128, np.uint8)
+
+
+def inset(frame: np.ndarray, ground: np.ndarray, fraction: float, centre: float) -> np.ndarray:
+    """`frame` scaled to `fraction` of `ground`'s height and put in it, standing on its bottom
+    (a whole clip shown small, so the person in it is small)."""
+    out = ground.copy()
+    height, width = out.shape[:2]
+    scale = fraction * height / frame.shape[0]
+    small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    x0 = int(np.clip(centre * width - w / 2, 0, width - w))
+    out[height - h :, x0 : x0 + w] = small
+    return out

@@ -7,9 +7,10 @@ imports nothing from rtseg:
     python benchmarks/mediapipe_masks.py JOB.json RESULT.json
 
 JOB.json: {"images": [[in.png, out.png], ...], "videos": [[clip.mp4, out_dir, limit], ...],
-"cost": [clip.mp4, frames, width, height]}. Masks are written as 16-bit PNGs (alpha * 65535),
-video frames as out_dir/000000.png, ...; RESULT.json gets the mediapipe version and the cost
-(ms per frame, wall and CPU, of `SelfieSegmentation.process` on the clip scaled to the size).
+"cost": [clip.mp4, frames, width, height]}; a clip may be a folder of numbered PNG frames.
+Masks are written as 16-bit PNGs (alpha * 65535), video frames as out_dir/000000.png, ...;
+RESULT.json gets the mediapipe version and the cost (ms per frame, wall and CPU, of
+`SelfieSegmentation.process` on the clip scaled to the size).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def _write(path: Path, mask: np.ndarray) -> None:
 
 
 def _frames(path: str, limit: int | None):
+    if Path(path).is_dir():  # a clip as numbered PNG frames
+        yield from (cv2.imread(str(p)) for p in sorted(Path(path).glob("*.png"))[:limit])
+        return
     capture = cv2.VideoCapture(path)
     count = 0
     while limit is None or count < limit:

@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.composites import Portrait, make_sets
+from benchmarks.composites import Portrait, background_for, inset, make_sets
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.masks import MaskSource
@@ -48,6 +48,7 @@ ROWS: dict[str, Quality] = {
     PLAIN: Quality(flip=False, zoom=None, refine_short_side=None, smooth=False),
     **LEVELS,
 }
+SMALL = 0.45  # a clip's height in the 720p frame it is inset into, for the zoom to engage
 MEDIAPIPE_SCRIPT = Path(__file__).with_name("mediapipe_masks.py")
 
 
@@ -271,18 +272,30 @@ class MediaPipeRun:
     interpreter (mediapipe_masks.py) and read back."""
 
     def __init__(
-        self, python: str, images: dict[str, list[np.ndarray]], clips: list[Path], limit, cost
+        self,
+        python: str,
+        images: dict[str, list[np.ndarray]],
+        clips: dict[str, list[np.ndarray]],
+        cost: list | None,
     ) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="rtseg-mp-"))
         job: dict = {"images": [], "videos": [], "cost": cost}
-        for name, items in images.items():
-            for i, image in enumerate(items):
-                source = self.dir / "in" / name / f"{i:04d}.png"
-                source.parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(source), image)
-                job["images"].append([str(source), str(self.dir / "out" / name / f"{i:04d}.png")])
-        for clip in clips:
-            job["videos"].append([str(clip), str(self.dir / "clips" / clip.stem), limit])
+        for kind, named in (("images", images), ("clips", clips)):
+            for name, items in named.items():
+                folder = self.dir / "in" / kind / name
+                folder.mkdir(parents=True)
+                for i, image in enumerate(items):
+                    cv2.imwrite(
+                        str(folder / f"{i:06d}.png"), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]
+                    )
+                out = self.dir / "out" / kind / name
+                if kind == "clips":
+                    job["videos"].append([str(folder), str(out), None])
+                else:
+                    job["images"] += [
+                        [str(folder / f"{i:06d}.png"), str(out / f"{i:06d}.png")]
+                        for i in range(len(items))
+                    ]
         (self.dir / "job.json").write_text(json.dumps(job))
         result = self.dir / "result.json"
         subprocess.run([python, str(MEDIAPIPE_SCRIPT), str(self.dir / "job.json"), str(result)],
@@ -290,10 +303,10 @@ class MediaPipeRun:
         self.result = json.loads(result.read_text())
 
     def image(self, name: str, index: int) -> np.ndarray:
-        return read_mask(self.dir / "out" / name / f"{index:04d}.png")
+        return read_mask(self.dir / "out" / "images" / name / f"{index:06d}.png")
 
-    def clip(self, clip: Path) -> Iterator[np.ndarray]:
-        for path in sorted((self.dir / "clips" / clip.stem).glob("*.png")):
+    def clip(self, name: str) -> Iterator[np.ndarray]:
+        for path in sorted((self.dir / "out" / "clips" / name).glob("*.png")):
             yield read_mask(path)
 
 
@@ -325,7 +338,18 @@ def run(
     if not clips:
         notes.append(f"clips skipped: no .mp4 under {data / 'videos'}")
     limit = 12 if quick else None
+    ground = background_for(portraits)
+    frames: dict[str, list[np.ndarray]] = {}
+    for clip in clips:
+        frames[clip.stem] = read_frames(clip, limit)
+        small = [inset(f, ground, SMALL, 0.6) for f in frames[clip.stem]]
+        frames[f"{clip.stem} small"] = small
     cost_frames = 5 if quick else 150
+    costs: dict[str, list[np.ndarray]] = {}
+    if clips:
+        first = read_frames(clips[0], cost_frames)
+        costs["close-up"] = [cv2.resize(f, (1280, 720)) for f in first]
+        costs["small"] = [inset(f, ground, SMALL, 0.6) for f in first]
     mp_run = None
     python = mediapipe_python(mediapipe)
     if python is None:
@@ -336,33 +360,32 @@ def run(
     else:
         images = {name: [image for image, _ in items] for name, items in sets.items()}
         spec = [str(clips[0]), cost_frames, 1280, 720] if clips else None
-        mp_run = MediaPipeRun(python, images, clips, limit, spec)
+        mp_run = MediaPipeRun(python, images, frames, spec)
         result["mediapipe"] = mp_run.result["mediapipe"]
-    frames = {clip.stem: read_frames(clip, limit) for clip in clips}
-    hd = [cv2.resize(f, (1280, 720)) for f in read_frames(clips[0], cost_frames)] if clips else []
     table: dict[str, dict] = {}
     for row, quality in ROWS.items():
-        figures: dict = {"sets": {}, "clips": {}}
+        figures: dict = {"sets": {}, "clips": {}, "cost_ms": {}}
         for name, items in sets.items():
             path = MaskPath(engine, quality)
             scores = [score(path.alpha(image, new_stream=True), truth) for image, truth in items]
             figures["sets"][name] = mean_scores(scores)
-        for clip in clips:
+        for name, clip_frames in frames.items():
             path = MaskPath(engine, quality)
-            alphas = (path.alpha(f) for f in frames[clip.stem])
-            figures["clips"][clip.stem] = clip_figures(frames[clip.stem], alphas)
-        if hd:
-            figures["cost_ms"] = cost(MaskPath(engine, quality), hd)
+            alphas = (path.alpha(f) for f in clip_frames)
+            figures["clips"][name] = clip_figures(clip_frames, alphas)
+        for name, hd in costs.items():
+            figures["cost_ms"][name] = cost(MaskPath(engine, quality), hd)
         table[row] = figures
     if mp_run is not None:
-        figures = {"sets": {}, "clips": {}}
+        figures = {"sets": {}, "clips": {}, "cost_ms": {}}
         for name, items in sets.items():
             scores = [score(mp_run.image(name, i), truth) for i, (_, truth) in enumerate(items)]
             figures["sets"][name] = mean_scores(scores)
-        for clip in clips:
-            figures["clips"][clip.stem] = clip_figures(frames[clip.stem], mp_run.clip(clip))
+        for name, clip_frames in frames.items():
+            figures["clips"][name] = clip_figures(clip_frames, mp_run.clip(name))
         if "cost_ms" in mp_run.result:
-            figures["cost_ms"] = mp_run.result["cost_ms"]
+            # MediaPipe's cost does not depend on where the person is
+            figures["cost_ms"] = dict.fromkeys(costs, mp_run.result["cost_ms"])
         table = {MEDIAPIPE: figures, **table}
     result["table"] = table
     if picture is not None and "one person" in sets:
@@ -373,7 +396,11 @@ def run(
         picture.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(picture), edge_picture(image, truth, masks))
     if clips:
-        notes.append(f"cost on the first {len(hd)} frames of {clips[0].name} scaled to 1280x720")
+        notes.append(
+            f"cost on the first {cost_frames} frames of {clips[0].name}: close-up, scaled to "
+            f"1280x720; small, scaled to {SMALL:.0%} of the height of a 1280x720 background"
+        )
+        notes.append(f"clips marked small: the clip scaled to {SMALL:.0%} of a 1280x720 frame")
     (out / "quality.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "quality.md").write_text(markdown(result))
     return result
@@ -432,7 +459,8 @@ def markdown(result: dict) -> str:
         head += [f"{name} IoU", f"{name} boundary F"]
     head += [f"flicker {c}" for c in clips]
     head += ["lag (frames)"] if clips else []
-    head += ["ms per 720p frame, CPU (wall)"]
+    costs = list(first["cost_ms"])
+    head += [f"ms per 720p frame, {c}: CPU (wall)" for c in costs]
     lines = [f"# Mask quality: {result['model']}", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, figures in table.items():
@@ -443,11 +471,9 @@ def markdown(result: dict) -> str:
         cells += [f"{figures['clips'][c]['flicker']:.5f}" for c in clips]
         if clips:
             cells.append(" / ".join(f"{figures['clips'][c]['lag']:+.2f}" for c in clips))
-        if "cost_ms" in figures:
-            c = figures["cost_ms"]
-            cells.append(f"{c['cpu'][0]:.1f} ({c['wall'][0]:.1f}), p90 {c['cpu'][1]:.1f}")
-        else:
-            cells.append("-")
+        for name in costs:
+            c = figures["cost_ms"].get(name)
+            cells.append(f"{c['cpu'][0]:.1f} ({c['wall'][0]:.1f})" if c else "-")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *(f"- {note}" for note in result["notes"])]
     return "\n".join(lines) + "\n"

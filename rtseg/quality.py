@@ -42,8 +42,8 @@ class Quality:
 
 LEVELS: dict[str, Quality] = {
     "fast": Quality(flip=False, zoom=None, refine_short_side=180),
-    "balanced": Quality(flip=False, zoom=RoiSettings(), refine_short_side=180),
-    "best": Quality(flip=True, zoom=RoiSettings(), refine_short_side=180),
+    "balanced": Quality(flip=False, zoom=RoiSettings(), refine_short_side=360),
+    "best": Quality(flip=True, zoom=RoiSettings(), refine_short_side=360),
 }
 FILE_DEFAULT = "best"  # files favour quality
 LIVE_DEFAULT = "balanced"  # within the live CPU budget at 720p / 30 fps
