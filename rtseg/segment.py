@@ -41,20 +41,28 @@ def crop_input(image: np.ndarray, crop: Box, info: ModelInfo) -> np.ndarray:
     return to_model_input(image[y0:y1, x0:x1], info)
 
 
-def paste(canvas: np.ndarray, alpha: np.ndarray, crop: Box, scale: float, merge: bool) -> None:
-    """Write a model-size `alpha` of `crop` (frame pixels) into `canvas` (the frame times
-    `scale`), exactly where the model's input sampled it: model pixel j of a crop of width c
-    sampled crop pixel j * c / w. `merge` keeps the larger value where something is already
-    pasted (crops that overlap)."""
+def paste(
+    canvas: np.ndarray, alpha: np.ndarray, crop: Box, scale: float, merge: bool, centres: bool
+) -> None:
+    """Write a model-size `alpha` of `crop` (frame pixels) into `canvas` (the frame resized by
+    `scale`, pixel centres aligned), exactly where the model's input sampled it: model pixel j
+    of a crop c pixels wide sampled crop pixel j * c / w (corner-mapped stretch), or
+    (j + 0.5) * c / w - 0.5 with `centres` (a plain resize). `merge` keeps the larger value
+    where something is already pasted (crops that overlap)."""
     h, w = alpha.shape
     ch, cw = canvas.shape
     x0, y0, x1, y1 = (round(v * scale) for v in (crop.x0, crop.y0, crop.x1, crop.y1))
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, cw), min(y1, ch)
     if x1 <= x0 or y1 <= y0:
         return
-    sx, sy = crop.width * scale / w, crop.height * scale / h
+    sx, sy = crop.width / w, crop.height / h
+    ox, oy = (0.5 * sx - 0.5, 0.5 * sy - 0.5) if centres else (0.0, 0.0)
     matrix = np.array(
-        [[sx, 0.0, crop.x0 * scale - x0], [0.0, sy, crop.y0 * scale - y0]], np.float64
+        [
+            [scale * sx, 0.0, scale * (crop.x0 + ox + 0.5) - 0.5 - x0],
+            [0.0, scale * sy, scale * (crop.y0 + oy + 0.5) - 0.5 - y0],
+        ],
+        np.float64,
     )
     patch = cv2.warpAffine(
         alpha, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -104,16 +112,18 @@ class Segmenter:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         canvas = np.zeros((size[1], size[0]), np.float32)
         labels = None
+        centres = engine.info.resize != "corners_linear"
         thumb = cv2.resize(cv2.cvtColor(tensor[0], cv2.COLOR_RGB2GRAY), THUMB, cv2.INTER_AREA)
         if tracker.needs_full(thumb) or engine.info.has_labels:
             full, labels = infer(engine, tensor, self.flip)
             tracker.retarget(full)
             if not tracker.crops:
-                paste(canvas, full, Box(0.0, 0.0, width, height), scale, merge=False)
+                whole = Box(0.0, 0.0, width, height)
+                paste(canvas, full, whole, scale, merge=False, centres=centres)
         for i, crop in enumerate(tracker.crops):
             alpha, _ = infer(engine, crop_input(image, crop, engine.info), self.flip)
             overlaps = any(crop.overlaps(other) for other in tracker.crops[:i])
-            paste(canvas, alpha, crop, scale, merge=overlaps)
+            paste(canvas, alpha, crop, scale, merge=overlaps, centres=centres)
         tracker.follow(canvas)
         view = image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         return canvas, labels, view
