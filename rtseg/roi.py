@@ -85,7 +85,7 @@ class Box:
 
 
 def person_boxes(
-    alpha: np.ndarray, threshold: float = 0.5, min_fraction: float = 5e-4
+    alpha: np.ndarray, threshold: float = 0.5, min_fraction: float = 4e-3
 ) -> list[Box]:
     """Bounding boxes of the blobs where `alpha` >= `threshold`, in alpha's pixels, largest
     first; blobs smaller than `min_fraction` of the image are noise and left out. (Outer
@@ -261,7 +261,10 @@ class RoiTracker:
             if fresh is None:  # somebody too big to zoom on: the whole frame every time
                 self.crops, self._boxes = [], []
                 return
-            inside = old is not None and old.contains(box.grown(s.slack))
+            roomy = box.grown(s.slack)  # clipped: the frame's border is no reason to move
+            roomy = Box(max(roomy.x0, 0), max(roomy.y0, 0), min(roomy.x1, self.width),
+                        min(roomy.y1, self.height))  # fmt: skip
+            inside = old is not None and old.contains(roomy)
             snug = old is not None and old.width <= fresh.width * (1.0 + s.slack * 2.0)
             crops.append(old if inside and snug else fresh)
         self.crops, self._boxes = crops, boxes
