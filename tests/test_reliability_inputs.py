@@ -138,10 +138,12 @@ def test_gray_bgra_and_16bit_images_run_end_to_end(tmp_path, bright_model, image
     src = tmp_path / "x.png"
     assert cv2.imwrite(str(src), image)
     out = tmp_path / "out"
-    # raw masks (no refinement, no smoothing): alpha is then exactly the brightness model's
+    # raw whole-frame masks (no zoom, refinement or smoothing): alpha is then exactly the
+    # brightness model's
     outcome = run_to(
-        src, bright_model, out, "--effect", "alpha", "--no-refine", "--no-smooth", "-q"
-    )
+        src, bright_model, out, "--effect", "alpha", "--quality", "fast", "--no-refine",
+        "--no-smooth", "-q",
+    )  # fmt: skip
     assert outcome.returncode == 0, outcome.stderr
     rgba = cv2.imread(str(out / "x.png"), cv2.IMREAD_UNCHANGED)
     assert rgba.shape == (48, 64, 4)
