@@ -77,7 +77,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "--quality",
         choices=list(LEVELS),
         help="mask quality for its cost: fast, balanced (zoom on the person), best (zoom and "
-        "flip) (default: best for files, balanced for live sources)",
+        "flip) (default: best for images, balanced for video files, fast for live sources)",
     )
     p.add_argument(
         "--refine",

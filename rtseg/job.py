@@ -20,7 +20,7 @@ from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.models import available as available_models
 from rtseg.pipeline import Pipeline, Stage
-from rtseg.quality import FILE_DEFAULT, LIVE_DEFAULT, quality_level
+from rtseg.quality import default_level, quality_level
 from rtseg.refine import EdgeRefiner
 from rtseg.sinks import (
     ImageSequenceSink,
@@ -29,7 +29,7 @@ from rtseg.sinks import (
     VideoFileSink,
     WindowSink,
 )
-from rtseg.sources import Source, open_source
+from rtseg.sources import ImageSource, Source, open_source
 from rtseg.stats import Stats, percentiles
 from rtseg.temporal import TemporalSmoother
 from rtseg.transforms import to_model_input, upscale_alpha
@@ -59,7 +59,7 @@ class JobConfig:
     mjpg: bool = False
     policy: Policy | None = None  # None: LATEST for live sources, BLOCK otherwise
     capacity: int = 4
-    quality: str | None = None  # fast, balanced or best; None: best for files, balanced live
+    quality: str | None = None  # fast, balanced or best; None: by source kind (default_level)
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
@@ -110,7 +110,8 @@ class Job:
             self.source.close()
             raise
         live = self.source.live
-        self.quality = quality_level(config.quality or (LIVE_DEFAULT if live else FILE_DEFAULT))
+        images = isinstance(self.source, ImageSource)
+        self.quality = quality_level(config.quality or default_level(live, images))
         self.refiner = self.quality.refiner() if config.refine is None else None
         if config.refine:
             self.refiner = EdgeRefiner()

@@ -85,7 +85,7 @@ class Box:
 
 
 def person_boxes(
-    alpha: np.ndarray, threshold: float = 0.5, min_fraction: float = 4e-3
+    alpha: np.ndarray, threshold: float = 0.5, min_fraction: float = 2e-3
 ) -> list[Box]:
     """Bounding boxes of the blobs where `alpha` >= `threshold`, in alpha's pixels, largest
     first; blobs smaller than `min_fraction` of the image are noise and left out. (Outer

@@ -8,7 +8,7 @@ from matplotlib import cbook
 from rtseg.cli import build_parser, config_from_args
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
-from rtseg.quality import FILE_DEFAULT, LEVELS, LIVE_DEFAULT, quality_level
+from rtseg.quality import LEVELS, quality_level
 from tests.conftest import decode_frames
 
 
@@ -46,11 +46,11 @@ def test_levels_turn_on_what_they_say(tmp_path):
 
 def test_each_source_kind_gets_its_default(tmp_path):
     clip = walking_clip(tmp_path / "walk.mp4", frames=2)
-    file_job = job_for(clip)
-    live_job = job_for(clip, realtime=True)
-    assert file_job.quality == LEVELS[FILE_DEFAULT]
-    assert live_job.quality == LEVELS[LIVE_DEFAULT]
-    for job in (file_job, live_job):
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), decode_frames(clip)[0])
+    jobs = [job_for(clip), job_for(clip, realtime=True), job_for(photo)]
+    assert [job.quality for job in jobs] == [LEVELS["balanced"], LEVELS["fast"], LEVELS["best"]]
+    for job in jobs:
         job.source.close()
 
 
