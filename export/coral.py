@@ -10,7 +10,7 @@ probability with soft edges, not a 0/1 mask), and `labels`, the ArgMax as uint8.
 The graph stays quantised: tf2onnx writes the uint8 network as QuantizeLinear/
 DequantizeLinear pairs around float ops, which ONNX Runtime's CPU provider runs as int8 kernels
 (QLinearConv). Measured against the same graph with the weights folded to float (`--dequantize`,
-tf2onnx's dequantize): as fast or slightly faster, 3.5x smaller, and much closer to LiteRT.
+tf2onnx's dequantize): 10-15% faster, 3.5x smaller, and much closer to LiteRT.
 The network was trained with fake quantisation, so the float graph, which skips the rounding
 and clipping of every activation, gives other labels (on the dog 93.6% of pixels agree with
 LiteRT, against 99.4% for the int8 graph). README.md, Models, has the figures and commands.

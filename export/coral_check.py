@@ -3,9 +3,12 @@
 For each image: the share of pixels whose ONNX `labels` equal LiteRT's ArgMax, and the IoU of
 the ONNX `alpha > 0.5` with LiteRT's person class; then both pooled over all the images. The
 images are stretched to the model's input as the runtime does (cv2.resize, INTER_LINEAR).
+`--builtin` compares LiteRT with itself instead: its built-in CPU kernels against its default
+XNNPACK ones, to see how much rounding alone moves this network's answers.
 Runs in the conversion venv (export/requirements-selfie.txt):
 
     python -m export.coral_check --tflite SOURCE.tflite MODEL.onnx IMAGE...
+    python -m export.coral_check --tflite SOURCE.tflite --builtin IMAGE...
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 import tensorflow as tf
 
+from export.coral import SOURCE_SIZE
 from export.families import PERSON_CLASS
 
 
@@ -57,9 +61,16 @@ def model_input(path: Path, size: int) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)[np.newaxis]
 
 
-def litert_labels(tflite_path: Path, image: np.ndarray) -> np.ndarray:
-    """The TFLite model's ArgMax [H, W] from LiteRT's default interpreter (XNNPACK on CPU)."""
-    interpreter = tf.lite.Interpreter(model_path=str(tflite_path))
+def litert_labels(tflite_path: Path, image: np.ndarray, builtin: bool = False) -> np.ndarray:
+    """The TFLite model's ArgMax [H, W] from LiteRT's default interpreter (XNNPACK on CPU), or
+    with `builtin` from its built-in kernels alone."""
+    resolver = tf.lite.experimental.OpResolverType
+    interpreter = tf.lite.Interpreter(
+        model_path=str(tflite_path),
+        experimental_op_resolver_type=(
+            resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES if builtin else resolver.AUTO
+        ),
+    )
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image)
     interpreter.invoke()
@@ -90,13 +101,27 @@ def compare(onnx_path: Path, tflite_path: Path, images: list[Path]) -> dict[str,
     return found
 
 
+def builtin_vs_xnnpack(tflite_path: Path, images: list[Path]) -> dict[str, Agreement]:
+    """Per-image agreement of LiteRT's built-in kernels with its default XNNPACK ones."""
+    found = {}
+    for path in images:
+        image = model_input(path, SOURCE_SIZE)
+        builtin = litert_labels(tflite_path, image, builtin=True)
+        alpha = (builtin == PERSON_CLASS).astype(np.float32)
+        found[path.name] = agreement(alpha, builtin, litert_labels(tflite_path, image))
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tflite", type=Path, required=True, help="the source .tflite file")
-    parser.add_argument("model", type=Path, help="its conversion (.onnx), at the same input size")
-    parser.add_argument("images", type=Path, nargs="+")
+    parser.add_argument("--builtin", action="store_true", help="LiteRT's own kernels, no ONNX")
+    parser.add_argument("paths", type=Path, nargs="+", help="[MODEL.onnx] IMAGE...")
     args = parser.parse_args(argv)
-    found = compare(args.model, args.tflite, args.images)
+    if args.builtin:
+        found = builtin_vs_xnnpack(args.tflite, args.paths)
+    else:
+        found = compare(args.paths[0], args.tflite, args.paths[1:])
     print("| image | labels agree | person IoU |\n|---|---|---|")
     for name, a in found.items():
         print(f"| {name} | {a.labels:.4f} | {a.person_iou:.4f} |")
