@@ -15,7 +15,9 @@ import pytest
 from matplotlib import cbook
 
 from rtseg.contract import TensorSpec, check
-from tests.conftest import shared_file
+from rtseg.effects import voc_palette
+from rtseg.job import Job, JobConfig
+from tests.conftest import decode_frames, shared_file
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "rtseg" / "models"
 GOLDEN = Path(__file__).resolve().parent / "data" / "selfie_golden.npz"
@@ -191,3 +193,41 @@ def test_deeplab_sees_the_dog(name: str) -> None:
     assert (expected == 12).mean() > 0.3  # LiteRT's own answer: mostly dog
     assert (labels == expected).mean() >= 0.99
     assert (alpha < 0.5).all()  # no person in the picture
+
+
+@pytest.mark.parametrize("kind", ["image", "video"])
+def test_deeplab_classes_paint_the_dog_in_the_dog_colour(tmp_path: Path, kind: str) -> None:
+    """`--effect classes` end to end: the dog's pixels come out in the VOC dog colour."""
+    dog = cv2.imread(str(shared_file("images/dog_segmentation.png")))
+    if kind == "image":
+        source, sink = shared_file("images/dog_segmentation.png"), tmp_path / "out"
+    else:
+        source, sink = tmp_path / "dog.mp4", tmp_path / "out.mp4"
+        writer = cv2.VideoWriter(str(source), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (128, 128))
+        for _ in range(6):
+            writer.write(dog)
+        writer.release()
+    Job(
+        JobConfig(
+            source=str(source), model="deeplabv3_mnv2_voc", effect="classes", sinks=[str(sink)]
+        )
+    ).run()
+    frames = (
+        [cv2.imread(str(p)) for p in sink.glob("*.png")] if kind == "image" else decode_frames(sink)
+    )
+    assert frames
+    expected = np.load(DEEPLAB_GOLDEN)["deeplabv3_mnv2_voc/dog"]
+    is_dog = cv2.resize(expected, (128, 128), interpolation=cv2.INTER_NEAREST) == 12
+    is_dog = cv2.erode(is_dog.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0  # away from edges
+    dog_bgr = voc_palette()[12][::-1].astype(np.float32)
+    painted = 0.4 * dog.astype(np.float32) + 0.6 * dog_bgr
+    tolerance = 3 if kind == "image" else 24  # mp4 keeps colours only roughly
+    for frame in frames:
+        error = np.abs(frame.astype(np.float32) - painted)[is_dog & ~_legend_area(frame.shape)]
+        assert np.median(error) <= tolerance
+
+
+def _legend_area(shape: tuple[int, ...]) -> np.ndarray:
+    area = np.zeros(shape[:2], bool)
+    area[:40, :] = True  # one legend row for "dog" (and one spare)
+    return area
