@@ -196,6 +196,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 10  # seconds a stalled client may hold a thread
 
+    def setup(self) -> None:
+        # The server starts one thread per request; named like every rtseg thread, so a
+        # leak check (and a reader of a thread dump) knows whose it is.
+        threading.current_thread().name = "rtseg-preview-request"
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: a library does not write to the console."""
 
@@ -331,7 +337,9 @@ class HttpPreviewSink:
             raise RtsegError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="preview"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="rtseg-preview",
         )
         self._thread.start()
 

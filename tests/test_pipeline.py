@@ -143,10 +143,16 @@ def test_stop_drains_frames_in_flight_to_the_sinks():
     source = CountingSource(10**9, live=False, period_s=0.001)
     p = Pipeline(source, [Stage("slow", sleeper(0.005))], [sink], Policy.BLOCK, capacity=4)
     p.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while len(sink.seqs) < 10:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     p.stop()
+    written_at_stop = len(sink.seqs)
     p.close()
     assert sink.closed_ok is True
+    # the frames captured before the stop, queued in the channels, still reached the sink
+    assert len(sink.seqs) > written_at_stop
     assert p.stats.frames_out == p.stats.frames_in == len(sink.seqs)
     assert sink.seqs == list(range(len(sink.seqs)))
     assert not rtseg_threads()
@@ -173,6 +179,7 @@ def test_frames_carry_stage_stamps_in_order():
         Policy.BLOCK,
     )
     p.run()
+    assert len(stamps) == 3
     for s in stamps:
         assert s["capture"] <= s["a"] <= s["b"]
 
