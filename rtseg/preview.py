@@ -107,7 +107,7 @@ async function choose(key, value) {
   const reply = await fetch("/control", { method: "POST", body: JSON.stringify({ [key]: value }),
     headers: { ...auth, "Content-Type": "application/json" } });
   const answer = await reply.json();
-  document.getElementById("error").textContent = reply.ok ? "" : answer.error;
+  document.getElementById("error").textContent = reply.ok ? (answer.note || "") : answer.error;
   await refreshStats();
 }
 
@@ -293,8 +293,9 @@ class HttpPreviewSink:
 
     `stats` returns the dict shown on the page (fps, latency percentiles, drops, provider,
     current effect and model...). `on_control(key, value)` switches setting `key` ("effect"
-    or "model") to `value`, one of `choices[key]`; it may raise RtsegError or ValueError to
-    refuse, and the message is shown to the viewer. The server starts in the constructor so a
+    or "model") to `value`, one of `choices[key]`, and may return a note for the viewer (e.g.
+    that a model is still loading); it may raise RtsegError or ValueError to refuse, and the
+    message is shown to the viewer. The server starts in the constructor so a
     busy port fails at once and the URL can be shown before the first frame.
     """
 
@@ -306,7 +307,7 @@ class HttpPreviewSink:
         allow_remote: bool = False,
         token: str | None = None,
         stats: Callable[[], dict[str, Any]] | None = None,
-        on_control: Callable[[str, str], None] | None = None,
+        on_control: Callable[[str, str], str | None] | None = None,
         choices: Mapping[str, Sequence[str]] | None = None,
         jpeg_quality: int = 80,
     ) -> None:
@@ -394,10 +395,10 @@ class HttpPreviewSink:
         if value not in self.choices[key]:
             return 400, {"error": f"{key} must be one of {self.choices[key]}"}
         try:
-            self.on_control(key, value)
+            note = self.on_control(key, value)
         except (RtsegError, ValueError) as exc:
             return 400, {"error": str(exc)}
-        return 200, {key: value}
+        return 200, {key: value, **({"note": note} if note else {})}
 
     def close(self) -> None:
         """Stop serving: end the streams, close every socket, join every thread."""
