@@ -4,8 +4,9 @@ The sources are `deeplabv3_mnv2_pascal_quant.tflite` and its depth-multiplier-0.
 from google-coral/test_data (the TensorFlow DeepLab model zoo, Apache-2.0): 513x513 uint8 RGB
 in, the 21 VOC classes' logits at 33x33, two bilinear resizes (align corners) to 513x513, and
 an ArgMax. The graph is cut before the ArgMax and given the contract's outputs: `alpha`, the
-person's softmax probability exp(l_person - logsumexp(l)) from the upsampled logits (a real
-probability with soft edges, not a 0/1 mask), and `labels`, the ArgMax as uint8.
+person's probability from the upsampled logits (a softmax with soft edges, not a 0/1 mask;
+`add_voc_head` says which softmax and why), and `labels`, the ArgMax as uint8. The class
+names are PASCAL VOC's, in the order of the Coral labels file.
 
 The graph stays quantised: tf2onnx writes the uint8 network as QuantizeLinear/
 DequantizeLinear pairs around float ops, which ONNX Runtime's CPU provider runs as int8 kernels
@@ -17,11 +18,13 @@ LiteRT, against 99.4% for the int8 graph). README.md, Models, has the figures an
 
 The network is fully convolutional, so a model can be re-exported at a smaller input (16k + 1
 pixels, e.g. 257) by making the 33x33 image pooling global and the resizes' fixed scales
-output sizes: `deeplabv3_mnv2_voc_257` keeps the P3M quality at a quarter of the cost.
+output sizes: `deeplabv3_mnv2_voc_257` keeps most of the P3M IoU at a quarter of the cost.
 
 Run inside the conversion venv (export/requirements-selfie.txt):
     python -m export.coral --coral DIR --out rtseg/models
-DIR holds the two .tflite files (sha256-checked against the pinned hashes).
+DIR holds the two .tflite files (sha256-checked against the pinned hashes). As with
+export/selfie.py, a rebuild may lay the graph out differently with the same outputs
+(tf2onnx's optimizer is not deterministic); tests/export/test_coral.py checks them.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from onnx import helper, numpy_helper
 
 from export import tflite
 from export.families import PERSON_CLASS, VOC_CLASSES
-from rtseg.contract import CLASS_NAMES_KEY, LABELS_NAME, OUTPUT_NAME, ModelInfo
+from rtseg.contract import CLASS_NAMES_KEY, INPUT_NAME, LABELS_NAME, OUTPUT_NAME, ModelInfo
 
 SOURCE = "google-coral/test_data (TensorFlow DeepLab model zoo)"
 SOURCE_SIZE = 513
@@ -179,7 +182,7 @@ def convert(tflite_path: Path, spec: CoralModel, dequantize: bool = False) -> on
     if spec.size != SOURCE_SIZE:
         model = set_input_size(model, spec.size)
     graph = model.graph
-    tflite.rename_tensor(graph, tflite.single(graph.input).name, "image")
+    tflite.rename_tensor(graph, tflite.single(graph.input).name, INPUT_NAME)
     add_voc_head(graph, cut_before_argmax(graph))
     info = spec.info("fp32" if dequantize else "int8")
     side = [info.height, info.width]

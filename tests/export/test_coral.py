@@ -88,6 +88,14 @@ def test_float_graph_is_further_from_litert_than_int8() -> None:
     assert as_int8.labels >= 0.99 and as_float.labels < as_int8.labels - 0.02
 
 
+def test_class_names_are_those_of_the_labels_file() -> None:
+    labels_file = CORAL / "pascal_voc_segmentation_labels.txt"
+    if not labels_file.exists():
+        pytest.skip(f"{labels_file.name} is not under {CORAL}")
+    names = labels_file.read_text().split("\n\n")[0].split()
+    assert tuple(names) == coral.VOC_CLASSES
+
+
 def test_input_size_must_be_16k_plus_1() -> None:
     model = coral.tflite.convert(_tflite("deeplabv3_mnv2_voc"))
     with pytest.raises(ValueError, match="16k"):
