@@ -3,3 +3,7 @@
 
 class RtsegError(Exception):
     """An expected failure (bad input, missing model, unwritable output): no traceback shown."""
+
+
+class CameraUnavailable(RtsegError):
+    """No camera at the index or path asked for (absent, or held by another program)."""

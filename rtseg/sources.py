@@ -15,7 +15,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from rtseg.errors import RtsegError
+from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.frame import Frame
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
+SAMPLE_PERSON = Path(__file__).resolve().parent / "data" / "grace_hopper.jpg"
 
 
 class Source(Protocol):
@@ -100,8 +101,8 @@ class VideoSource:
     """A video file or stream URL, decoded by OpenCV; `realtime` plays it at its own fps.
 
     A file that ends before its container's frame count (a truncated download) is read up to
-    where it breaks, and `frames_lost` says how many frames were missing. A URL that stalls
-    for `stall_timeout_s` is reopened with backoff (see `reconnect`).
+    where it breaks; `frames_expected` lets the run's stats say how many frames were lost. A
+    URL that stalls for `stall_timeout_s` is reopened with backoff (see `reconnect`).
     """
 
     def __init__(
@@ -133,7 +134,6 @@ class VideoSource:
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_url else 0
         self.frame_count = max(count, 0)
         self.live = realtime or self.is_url
-        self.ended = False
         self._counter = _Counter(self.fps, paced=realtime)
 
     def _open(self) -> cv2.VideoCapture | None:
@@ -160,7 +160,6 @@ class VideoSource:
             self._cap.release()
             self._cap, image = reconnect(f"stream {self.spec}", self._open, self._backoff_s)
             return self._counter.frame(image)
-        self.ended = True
         return None
 
     @property
@@ -171,13 +170,6 @@ class VideoSource:
     def frames_expected(self) -> int | None:
         """The container's frame count, when the file says it (files only)."""
         return self.frame_count or None
-
-    @property
-    def frames_lost(self) -> int:
-        """Frames the container promised but that never decoded, once the file has ended."""
-        if not self.ended or not self.frame_count:
-            return 0
-        return max(0, self.frame_count - self.frames_read)
 
     def close(self) -> None:
         self._cap.release()
@@ -204,7 +196,9 @@ class CameraSource:
         self._settings = (width, height, fps, mjpg)
         cap = self._open()
         if cap is None:
-            raise RtsegError(f"cannot open camera {device} (is it connected and not in use?)")
+            raise CameraUnavailable(
+                f"cannot open camera {device} (is it connected and not in use?)"
+            )
         self._cap = cap
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or fps or 30.0
         self.live = True
@@ -284,8 +278,8 @@ class ImageSource:
 class SampleSource:
     """A built-in moving scene, so rtseg runs with no camera and no files.
 
-    A public-domain photograph of a person (Grace Hopper, shipped with matplotlib) drifts and
-    breathes over a background of moving colour bands, so motion and edges are exercised.
+    A public-domain photograph of a person (Grace Hopper, in `rtseg/data`) drifts and breathes
+    over a background of moving colour bands, so motion and edges are exercised.
     """
 
     def __init__(
@@ -306,11 +300,7 @@ class SampleSource:
 
     @staticmethod
     def _load_person(height: int) -> np.ndarray:
-        from matplotlib import cbook  # only the sample needs matplotlib's data
-
-        with cbook.get_sample_data("grace_hopper.jpg") as f:
-            data = np.frombuffer(f.read(), np.uint8)
-        person = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        person = cv2.imread(str(SAMPLE_PERSON), cv2.IMREAD_COLOR)
         scale = 0.8 * height / person.shape[0]
         return cv2.resize(person, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
