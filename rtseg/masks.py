@@ -50,15 +50,15 @@ class MaskSource:
         self, engine: Engine, tensor: np.ndarray, seq: int, image: np.ndarray | None, new: bool
     ) -> Mask:
         if new:
-            self.reset()
+            self._restart()
         alpha, labels, view = self.segmenter.segment(engine, image, tensor)
         if self.smoother is not None:
             alpha = self.smoother.update(view, alpha)
         return alpha, labels, seq
 
-    def reset(self) -> None:
-        """The next frame starts a new stream (an unrelated image): no smoothing across, and
-        the zoom looks at the whole frame first."""
+    def _restart(self) -> None:
+        """The next frame starts a new stream (an unrelated image, a new model): no smoothing
+        across, and the zoom looks at the whole frame first."""
         self.segmenter.reset()
         if self.smoother is not None:
             self.smoother.reset()
@@ -102,8 +102,7 @@ class MaskSource:
             self._pending.exception()  # waits; the old model's outcome no longer matters
             self._pending = None
         self._last = None
-        if self.smoother is not None:
-            self.smoother.reset()
+        self._restart()
 
     def close(self) -> None:
         if self._pool is not None:

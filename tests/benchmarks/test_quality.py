@@ -135,7 +135,7 @@ def test_quick_run_writes_json_table_and_picture_without_mediapipe(tmp_path):
     assert table["best"]["cost_ms"]["small"]["cpu"][0] > 0
     text = (out / "quality.md").read_text()
     assert "| best |" in text and "MediaPipe column skipped" in text
-    assert cv2.imread(str(picture)).shape[0] == 360
+    assert cv2.imread(str(picture)).shape[0] == 300
 
 
 def test_missing_data_is_skipped_with_a_note(tmp_path):
