@@ -10,6 +10,7 @@ first clip scaled to 1280x720, ONNX Runtime and OpenCV on one thread each. Write
 quality.json and quality.md; `--picture` draws the mask edges of one composite.
 
     python -m benchmarks.quality --out DIR [--quick] [--mediapipe-python PATH] [--picture PNG]
+        [--compare]
 
 MediaPipe's column needs a Python with mediapipe==0.10.14 (export/requirements-mediapipe.txt),
 given by --mediapipe-python or $RTSEG_MEDIAPIPE_PYTHON; without one the table says so and
@@ -38,6 +39,7 @@ from rtseg.errors import RtsegError
 from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.quality import LEVELS, Quality
+from rtseg.roi import RoiSettings
 from rtseg.transforms import to_model_input, upscale_alpha
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -49,6 +51,13 @@ ROWS: dict[str, Quality] = {
     **LEVELS,
 }
 SMALL = 0.45  # a clip's height in the 720p frame it is inset into, for the zoom to engage
+# With --compare: the choices behind the levels, each changed alone.
+COMPARE: dict[str, Quality] = {
+    "fast + flip": Quality(flip=True, zoom=None, refine_short_side=180),
+    "balanced, one crop for all": Quality(False, RoiSettings(together=True), 360),
+    "balanced, filter at 1/4 size": Quality(False, RoiSettings(), 180),
+    "balanced, no filter": Quality(False, RoiSettings(), None),
+}
 MEDIAPIPE_SCRIPT = Path(__file__).with_name("mediapipe_masks.py")
 
 
@@ -320,13 +329,15 @@ def run(
     data: Path = DATA,
     mediapipe: str | None = None,
     picture: Path | None = None,
+    compare: bool = False,
 ) -> dict:
     """Run the benchmark, write quality.json and quality.md into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     cv2.setNumThreads(1)
     engine = Engine(resolve(model), device="cpu", threads=1)
     notes: list[str] = []
-    result: dict = {"model": engine.info.name, "quick": quick, "notes": notes, "rows": list(ROWS)}
+    rows = {**ROWS, **(COMPARE if compare else {})}
+    result: dict = {"model": engine.info.name, "quick": quick, "notes": notes, "rows": list(rows)}
     portraits = load_portraits(data / "portraits" / "p3m", 2 if quick else None)
     sets: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     if portraits:
@@ -363,7 +374,7 @@ def run(
         mp_run = MediaPipeRun(python, images, frames, spec)
         result["mediapipe"] = mp_run.result["mediapipe"]
     table: dict[str, dict] = {}
-    for row, quality in ROWS.items():
+    for row, quality in rows.items():
         figures: dict = {"sets": {}, "clips": {}, "cost_ms": {}}
         for name, items in sets.items():
             path = MaskPath(engine, quality)
@@ -497,10 +508,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     parser.add_argument("--mediapipe-python", help="a Python that has mediapipe==0.10.14")
     parser.add_argument("--picture", type=Path, help="write the mask-edge picture here (PNG)")
+    parser.add_argument(
+        "--compare", action="store_true", help="also the variants the levels were chosen over"
+    )
     args = parser.parse_args(argv)
     try:
         result = run(
-            args.out, args.quick, args.model, args.data, args.mediapipe_python, args.picture
+            args.out,
+            args.quick,
+            args.model,
+            args.data,
+            args.mediapipe_python,
+            args.picture,
+            args.compare,
         )
     except RtsegError as exc:
         parser.exit(2, f"error: {exc}\n")

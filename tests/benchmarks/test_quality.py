@@ -121,13 +121,13 @@ def test_quick_run_writes_json_table_and_picture_without_mediapipe(tmp_path):
     picture = tmp_path / "docs" / "edges.png"
     args = ["--out", str(out), "--quick", "--model", str(model), "--data", str(data)]
     # this interpreter has no mediapipe: the column is left out, and the table says why
-    args += ["--mediapipe-python", sys.executable, "--picture", str(picture)]
+    args += ["--mediapipe-python", sys.executable, "--picture", str(picture), "--compare"]
 
     assert quality.main(args) == 0
 
     result = json.loads((out / "quality.json").read_text())
     table = result["table"]
-    assert list(table) == [quality.PLAIN, "fast", "balanced", "best"]
+    assert list(table) == [quality.PLAIN, "fast", "balanced", "best", *quality.COMPARE]
     # The brightness model is a fair segmenter of a bright disc on a dark ground.
     assert table["fast"]["sets"]["P3M"]["iou"] > 0.8
     assert set(table["best"]["sets"]) == {"P3M", "one person", "two people"}
