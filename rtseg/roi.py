@@ -159,7 +159,8 @@ class RoiSettings:
     """How the crop is made and followed.
 
     margin: added on each side of the person's box, as a fraction of its longer side.
-    together: one crop holding everybody (True) or one crop per person (False).
+    together: one crop holding everybody (True) or one crop per person (False, better on the
+        quality benchmark's two-people composites: each person is seen larger).
     full_every: a whole-frame pass at least this often, in frames.
     edge: a person within this fraction of the crop's side from an inner edge of the crop
         (one not on the frame's border) triggers a whole-frame pass.
@@ -167,7 +168,7 @@ class RoiSettings:
     cut: a mean grey-level change (0..255) of the whole frame above this is a scene cut.
     follow: weight of the newest box in the smoothed box the crop is made from (1: no smoothing).
     slack: the crop is kept while the smoothed box, grown by this fraction, stays inside it
-        and the crop is no more than `1 + 2 * margin + slack` times the box's size.
+        and the crop is no more than `1 + 2 * slack` times as wide as a fresh one.
     min_side: the smallest crop, in frame pixels (the model's input then upsamples).
     """
 
