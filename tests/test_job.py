@@ -90,13 +90,12 @@ class Running:
             raise self.error
 
 
-def start(tmp_path: Path, model: Path, effect: str, sinks: list[str] | None = None) -> Running:
+def start(tmp_path: Path, model: Path, effect: str, sinks: tuple[str, ...] = ()) -> Running:
     clip = write_clip(tmp_path / "clip.mp4", frames=FRAMES)
-    config = JobConfig(source=str(clip), model=str(model), effect=effect, sinks=sinks or ["null"])
+    sink = RecordingSink()
+    config = JobConfig(source=clip, model=model, effect=effect, sinks=[*sinks, sink])
     job = Job(config, source=GatedSource(clip, GATE))
     job.switch.wait_s = 60  # the answer, not a "still loading", whatever the machine's load
-    sink = RecordingSink()
-    job.pipeline.sinks.append(sink)
     running = Running(job, sink)
     running.wait_for_frames(GATE)  # frames 0..9 are out; frame 10 waits at the gate
     return running
@@ -162,7 +161,7 @@ def post(url: str, payload: dict) -> tuple[int, dict]:
 def test_the_preview_buttons_refuse_and_switch_without_breaking_the_run(
     tmp_path: Path, labelled: Path
 ) -> None:
-    run = start(tmp_path, labelled, "classes", sinks=["http:0"])
+    run = start(tmp_path, labelled, "classes", sinks=("http:0",))
     preview = run.job.sinks[0]
     url = f"http://127.0.0.1:{preview.port}/control"
     status, reply = post(url, {"model": "selfie_general"})
