@@ -137,7 +137,7 @@ class Job:
 
     def _refusal(self, info: ModelInfo, effect: Effect | None = None) -> str | None:
         """Why model `info` cannot run `effect` (the active one by default), or None."""
-        effect = effect or self.effects[self.effect_index]
+        effect = effect if effect is not None else self.effects[self.effect_index]
         if isinstance(effect, Classes) and not info.has_labels:
             return (
                 f"model {info.name} segments people only; the classes effect needs a semantic "
