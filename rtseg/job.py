@@ -14,24 +14,19 @@ from rtseg.channels import Policy
 from rtseg.effects import AlphaOut, Classes, Effect, MaskView, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.ffmpeg import CONTAINERS, FfmpegVideoSink, has_ffmpeg, holds_alpha
 from rtseg.frame import Frame
 from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.models import available as available_models
+from rtseg.outputs import check_not_input
 from rtseg.pipeline import Pipeline, Stage
 from rtseg.refine import EdgeRefiner
-from rtseg.sinks import (
-    ImageSequenceSink,
-    NullSink,
-    Sink,
-    VideoFileSink,
-    WindowSink,
-)
-from rtseg.sources import Source, open_source
+from rtseg.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
+from rtseg.sources import Source, VideoSource, open_source
 from rtseg.stats import Stats, percentiles
 from rtseg.temporal import TemporalSmoother
 from rtseg.transforms import to_model_input, upscale_alpha
+from rtseg.video_out import CONTAINERS, VideoFileSink, holds_alpha
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +97,13 @@ class Job:
         self.effect_index = 0
         self.show_mask = False
         self.source: Source = source or open_config_source(config)
+        self.sinks: list[Sink] = []
         try:
-            self.sinks = [self._open_sink(spec) for spec in config.sinks]
+            for spec in config.sinks:
+                self.sinks.append(self._open_sink(spec))
         except BaseException:
+            for sink in self.sinks:  # release the outputs already claimed
+                sink.abort()
             self.source.close()
             raise
         self.refiner = EdgeRefiner() if config.refine else None
@@ -136,6 +135,7 @@ class Job:
         if kind == "http":
             return self._open_preview(arg)
         path = Path(spec)
+        check_not_input(path, getattr(self.source, "path", None))
         if path.suffix.lower() in CONTAINERS:
             return self._open_video_file(path)
         if path.suffix == "":
@@ -146,20 +146,19 @@ class Job:
         )
 
     def _open_video_file(self, path: Path) -> Sink:
-        wants_alpha = isinstance(self.effects[0], AlphaOut)
-        if not has_ffmpeg():
-            if wants_alpha or path.suffix.lower() != ".mp4":
-                raise RtsegError(f"writing {path.suffix} needs FFmpeg: pip install imageio-ffmpeg")
-            log.warning("FFmpeg not found: writing %s with OpenCV's mp4v, without audio", path)
-            return VideoFileSink(path, self.source.fps, self.config.overwrite)
-        if wants_alpha and not holds_alpha(path):
+        if isinstance(self.effects[0], AlphaOut) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
-        audio = getattr(self.source, "path", None)
-        return FfmpegVideoSink(
+        if self.config.realtime:
+            log.info(
+                "--realtime into %s: frames the pipeline cannot keep up with are dropped; "
+                "the others keep their times, so the file keeps the input's length and audio",
+                path,
+            )
+        return VideoFileSink(
             path,
             self.source.fps,
             crf=self.config.crf,
-            audio_from=audio,
+            audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
             overwrite=self.config.overwrite,
         )
 
