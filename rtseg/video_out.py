@@ -42,12 +42,17 @@ class Container:
     default_crf: int | None  # None: the codec has no CRF mode
     audio_encoder: str  # for audio whose codec the container cannot hold as it is
     time_base: Fraction | None = None  # the muxer's own clock, when it imposes one
+    # Whether the file can say its pixels are not square. WebM keeps that only in a header
+    # field PyAV cannot set, so non-square frames are resampled to square pixels for it.
+    holds_sar: bool = True
 
 
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container("libx264", "yuv420p", None, 20, "aac"),
     ".mkv": Container("libx264", "yuv420p", None, 20, "aac"),
-    ".webm": Container("libvpx-vp9", "yuv420p", "yuva420p", 32, "libopus", Fraction(1, 1000)),
+    ".webm": Container(
+        "libvpx-vp9", "yuv420p", "yuva420p", 32, "libopus", Fraction(1, 1000), holds_sar=False
+    ),
     ".mov": Container("prores_aw", "yuv444p10le", "yuva444p10le", None, "aac"),
 }
 
@@ -122,7 +127,8 @@ class VideoFileSink:
         self._output: av.container.OutputContainer | None = None
         self._stream: av.video.VideoStream | None = None
         self._shape: tuple[int, ...] | None = None
-        self._padded: tuple[int, int] | None = None
+        self._padded: tuple[int, int] | None = None  # columns, rows added for an even size
+        self._square: tuple[int, int] | None = None  # the size non-square pixels become
         self._last_pts: int | None = None
         self._last_duration = 0
         self._shifted = 0
@@ -142,6 +148,15 @@ class VideoFileSink:
             pix_fmt, self._in_fmt = self.spec.pix_fmt, "bgr24"
         else:
             raise RtsegError(f"output frames must be BGR or BGRA, got shape {image.shape}")
+        sar = frame.sar
+        if sar is not None and not self.spec.holds_sar:
+            self._square = (round(width * sar), height)
+            log.info(
+                "%s cannot mark pixels as non-square: %dx%d frames with a %s sample aspect "
+                "ratio are resampled to %dx%d square pixels, which look the same",
+                self.path.suffix, width, height, sar, *self._square,
+            )  # fmt: skip
+            width, sar = self._square[0], None
         out_w, out_h = even_size(width, height)
         if (out_w, out_h) != (width, height):
             self._padded = (out_w - width, out_h - height)
@@ -165,8 +180,8 @@ class VideoFileSink:
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
             stream.time_base = self._time_base
             stream.codec_context.time_base = self._time_base
-            if frame.sar is not None:
-                stream.codec_context.sample_aspect_ratio = frame.sar
+            if sar is not None:
+                stream.codec_context.sample_aspect_ratio = sar
             if self._audio is not None:
                 self._audio.add_to(output, self.spec.audio_encoder)
         except BaseException:
@@ -188,6 +203,8 @@ class VideoFileSink:
             self._start(image, frame)
         elif image.shape != self._shape:
             raise size_changed(frame.seq, image.shape[1::-1], self._shape[1::-1], self.path)
+        if self._square is not None:
+            image = cv2.resize(image, self._square, interpolation=cv2.INTER_AREA)
         if self._padded is not None:
             right, bottom = self._padded
             image = cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_REPLICATE)

@@ -18,16 +18,21 @@ MARKER_S = 1.0
 BEEP_S = 0.1
 
 
-def ffmpeg(*args: str) -> None:
-    """Run FFmpeg quietly, overwriting outputs; raise with its error output if it fails."""
+def ffmpeg_output(*args: str) -> bytes:
+    """Run FFmpeg quietly, overwriting outputs; its stdout, or a failure with its errors."""
     done = subprocess.run(
         [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
         capture_output=True,
-        text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
+def ffmpeg(*args: str) -> None:
+    """Run FFmpeg quietly, overwriting outputs (see `ffmpeg_output`)."""
+    ffmpeg_output(*args)
 
 
 def marker_clip(
@@ -38,26 +43,34 @@ def marker_clip(
     size: tuple[int, int] = (96, 64),
     video_delay_s: float = 0.0,
     audio: str | None = "aac",
-    extra: tuple[str, ...] = (),
+    vf: str = "",
+    video: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+    streamed: bool = False,
 ) -> Path:
     """A dark clip with one white frame at MARKER_S and a beep at MARKER_S in its audio.
 
     `video_delay_s` starts the video stream that much after the audio (a trimmed clip's
-    start offset); both markers stay at MARKER_S on the file's clock.
+    start offset); both markers stay at MARKER_S on the file's clock. `vf` is appended to
+    the video filters (e.g. a `select` that makes the frame rate variable). `streamed`
+    writes the file as a pipe would, with no duration or index in its header.
     """
     w, h = size
     white = f"between(t,{MARKER_S - video_delay_s - 0.001},{MARKER_S - video_delay_s + 0.5 / fps})"
-    video = (
+    chain = (
         f"color=c=0x202020:size={w}x{h}:rate={fps}:duration={seconds - video_delay_s},"
-        f"drawbox=enable='{white}':color=white:t=fill,format=yuv420p"
+        f"drawbox=enable='{white}':color=white:t=fill"
     )
-    args = ["-f", "lavfi", "-i", video]
+    args = ["-f", "lavfi", "-i", chain + (f",{vf}" if vf else "")]
     if audio is not None:
         beep = f"sin(2*PI*1000*t)*between(t,{MARKER_S},{MARKER_S + BEEP_S})*0.8"
         args += ["-f", "lavfi", "-i", f"aevalsrc='{beep}':s=48000:d={seconds}"]
         args += ["-map", "0:v", "-map", "1:a", "-c:a", audio]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra]
-    ffmpeg(*args, str(path))
+    args += [*video, "-fps_mode", "passthrough"]
+    if streamed:
+        args += ["-f", path.suffix.lstrip(".").replace("mkv", "matroska"), "pipe:1"]
+        path.write_bytes(ffmpeg_output(*args))
+    else:
+        ffmpeg(*args, str(path))
     if video_delay_s:  # shift the video stream's timestamps after the audio's
         shifted = path.with_name(f"shifted-{path.name}")
         ffmpeg(
