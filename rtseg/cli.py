@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -22,7 +22,7 @@ from rtseg import models
 from rtseg.channels import Policy
 from rtseg.effects import EFFECT_HELP
 from rtseg.engine import DEVICES, load_session
-from rtseg.errors import RtsegError, Stopped
+from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.job import Job, JobConfig
 from rtseg.outputs import check_not_input, check_output
 from rtseg.pipeline import StageError
@@ -239,20 +239,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `rtseg` console script and `python -m rtseg`."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:
-        from benchmarks.__main__ import main as bench_main
-
-        return bench_main(argv[1:])
-    args = build_parser().parse_args(argv)
-    _setup_logging()
+def _guarded(body: Callable[[], None]) -> int:
+    """Run `body`; an expected failure prints one line and exits 2, an unexpected stage
+    error one line and 1, Ctrl-C 130."""
     try:
-        if args.command == "models":
-            list_models()
-        else:
-            run_job(config_from_args(args), args.stats_json, args.quiet)
+        body()
     except Stopped as exc:
         print(f"rtseg: {exc}", file=sys.stderr)
         return exc.exit_status
@@ -266,6 +257,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+# What `rtseg bench` imports that an installed rtseg may lack, and how to get it.
+_BENCH_NEEDS = {"matplotlib": "pip install 'rtseg[plots]'"}
+
+
+def bench(argv: list[str]) -> int:
+    """`rtseg bench`: the benchmarks are a tool of the source checkout, not installed."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "benchmarks" / "__main__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))
+    try:
+        from benchmarks.__main__ import main as bench_main
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing == "benchmarks":
+            return _fail(
+                "rtseg bench runs the benchmarks of a source checkout, which this installation "
+                "is not: clone the repository and run `python -m benchmarks` in it"
+            )
+        return _fail(
+            f"rtseg bench needs {missing}: {_BENCH_NEEDS.get(missing, 'pip install ' + missing)}"
+        )
+    return bench_main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rtseg` console script and `python -m rtseg`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        return bench(argv[1:])
+    args = build_parser().parse_args(argv)
+    _setup_logging()
+    if args.command == "models":
+        return _guarded(list_models)
+    return _guarded(lambda: run_job(config_from_args(args), args.stats_json, args.quiet))
+
+
 def camera_main(argv: Sequence[str] | None = None) -> int:
     """The webcam job (`run_camera.py`, `make run`); without a camera, the same job on `sample`.
 
@@ -275,29 +302,24 @@ def camera_main(argv: Sequence[str] | None = None) -> int:
     _add_run_args(parser)
     args = parser.parse_args(argv)
     _setup_logging()
+    return _guarded(lambda: _camera_or_sample(args))
+
+
+def _camera_or_sample(args: argparse.Namespace) -> None:
     config = config_from_args(args)
     try:
-        try:
-            run_job(config, args.stats_json, args.quiet)
-            return 0
-        except RtsegError as exc:
-            if not str(exc).startswith("cannot open camera") or args.source != "0":
-                raise
-            log.warning("%s; running the same job on the built-in sample instead", exc)
-        SAMPLE_OUTPUT.parent.mkdir(exist_ok=True)
-        config.source = "sample"
-        config.overwrite = True
-        config.sinks = [str(SAMPLE_OUTPUT)] + (["window"] if has_display() else [])
         run_job(config, args.stats_json, args.quiet)
-        log.info("wrote %s", SAMPLE_OUTPUT)
-    except Stopped as exc:
-        print(f"rtseg: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except RtsegError as exc:
-        return _fail(str(exc))
-    except KeyboardInterrupt:
-        return 130
-    return 0
+        return
+    except CameraUnavailable as exc:
+        if args.source != "0":
+            raise
+        log.warning("%s; running the same job on the built-in sample instead", exc)
+    SAMPLE_OUTPUT.parent.mkdir(exist_ok=True)
+    config.source = "sample"
+    config.overwrite = True
+    config.sinks = [str(SAMPLE_OUTPUT)] + (["window"] if has_display() else [])
+    run_job(config, args.stats_json, args.quiet)
+    log.info("wrote %s", SAMPLE_OUTPUT)
 
 
 if __name__ == "__main__":  # pragma: no cover

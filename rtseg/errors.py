@@ -5,6 +5,10 @@ class RtsegError(Exception):
     """An expected failure (bad input, missing model, unwritable output): no traceback shown."""
 
 
+class CameraUnavailable(RtsegError):
+    """No camera at the index or path asked for (absent, or held by another program)."""
+
+
 class Stopped(RtsegError):
     """A run stopped early by a signal (Ctrl-C, SIGTERM); file outputs were kept as partial.
 

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from rtseg.contract import ModelInfo
 from rtseg.errors import RtsegError
 
 
@@ -43,6 +44,7 @@ class Frame:
     name: str | None = None  # the input's file stem, for image-sequence outputs
     stamps: dict[str, int] = field(default_factory=dict)
     tensor: np.ndarray | None = None  # model input, uint8 [1, h, w, 3] RGB
+    tensor_info: ModelInfo | None = None  # the model `tensor` was made for
     # person probability, float32 in [0, 1]: at model size after inference, at frame size
     # (refined or upscaled) after postprocessing
     alpha: np.ndarray | None = None

@@ -7,15 +7,18 @@ same code path.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtseg.channels import Policy
+from rtseg.contract import ModelInfo
 from rtseg.effects import AlphaOut, Classes, Effect, MaskView, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
 from rtseg.masks import MaskSource
+from rtseg.model_switch import ModelSwitch
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.models import available as available_models
 from rtseg.outputs import check_not_input
@@ -83,19 +86,19 @@ class Job:
         """Set up `config`; `source`, when given, replaces opening `config.source` (the
         benchmarks pass wrapped sources this way)."""
         self.config = config
-        self.engine = Engine(resolve(config.model), config.device, config.threads)
-        first = parse_effect(config.effect)
-        if isinstance(first, Classes):
-            if not self.engine.info.has_labels:
-                raise RtsegError(
-                    f"model {self.engine.info.name} segments people only; --effect classes "
-                    "needs a semantic model exported with --labels (e.g. deeplabv3_*)"
-                )
-            first = Classes(self.engine.info.class_names)
-        self.effects: list[Effect] = [first]
+        # The active effect and the engine change together (live controls), under this lock.
+        self._lock = threading.Lock()
+        self.effects: list[Effect] = [parse_effect(config.effect)]
         self.effects += [parse_effect(e) for e in CYCLE if e != config.effect]
         self.effect_index = 0
         self.show_mask = False
+        self.engine = self._build_engine(config.model)
+        refusal = self._refusal(self.engine.info)
+        if refusal is not None:
+            self.engine.close()
+            raise RtsegError(refusal)
+        self._name_classes(self.engine.info)
+        self.switch = ModelSwitch(self._build_engine, lambda engine: self._refusal(engine.info))
         self.source: Source = source or open_config_source(config)
         self.sinks: list[Sink] = []
         try:
@@ -120,6 +123,43 @@ class Job:
             self.source, stages, self.sinks, policy, config.capacity, config.max_frames
         )
         self._mask_view = MaskView()
+
+    # -- model and effect ----------------------------------------------------------------
+    def _build_engine(self, model: str) -> Engine:
+        return Engine(resolve(model), self.config.device, self.config.threads)
+
+    def _refusal(self, info: ModelInfo, effect: Effect | None = None) -> str | None:
+        """Why model `info` cannot run `effect` (the active one by default), or None."""
+        effect = effect or self.effects[self.effect_index]
+        if isinstance(effect, Classes) and not info.has_labels:
+            return (
+                f"model {info.name} segments people only; the classes effect needs a semantic "
+                "model exported with --labels (e.g. deeplabv3_*)"
+            )
+        return None
+
+    def _name_classes(self, info: ModelInfo) -> None:
+        for effect in self.effects:
+            if isinstance(effect, Classes) and info.has_labels:
+                effect.class_names = info.class_names
+
+    def _swap(self, new: Engine) -> None:
+        """Put `new` in place of the running engine; the inference stage calls it between two
+        frames, so no frame sees two models."""
+        with self._lock:
+            refusal = self._refusal(new.info)  # the effect may have changed while it loaded
+            if refusal is None:
+                old, self.engine = self.engine, new
+                self._name_classes(new.info)
+        if refusal is not None:
+            new.close()
+            self.switch.status = refusal
+            log.warning("%s", refusal)
+            return
+        self.masks.reset()  # no mask or smoothing of the old model carries over
+        old.close()
+        self.switch.status = f"running {new.info.name}"
+        log.info("switched to model %s", new.info.name)
 
     # -- sinks ----------------------------------------------------------------------------
     def _open_sink(self, spec: str) -> Sink:
@@ -185,32 +225,58 @@ class Job:
     def live_stats(self) -> dict:
         """The running figures the preview page shows."""
         stats = self.pipeline.stats
+        engine = self.engine
         return {
             "fps": round(stats.live_fps(), 1),
-            "latency_ms": percentiles(stats.latency_ms[-300:]),
+            "latency_ms": percentiles(stats.recent_latency_ms(300)),
             "drops": sum(self.pipeline.drops.values()),
-            "provider": self.engine.provider,
-            "model": self.engine.info.name,
+            "provider": engine.provider,
+            "model": engine.info.name,
             "effect": self.effects[self.effect_index].name,
+            "switch": self.switch.status,
         }
 
-    def control(self, key: str, value: str) -> None:
-        """Switch the effect or the model while running (from the preview page)."""
+    def control(self, key: str, value: str) -> str:
+        """Switch the effect or the model while running (the preview page's buttons).
+
+        A model is built off the caller's thread and takes over between two frames.
+
+        Returns:
+            What happened, e.g. "switching to selfie_landscape".
+
+        Raises:
+            RtsegError: an unknown setting or value, or one that does not fit: the classes
+                effect needs a model with labels, and a model without them is refused while
+                the classes effect is on.
+        """
         if key == "effect":
             names = [e.name for e in self.effects]
             if value not in names:
                 raise RtsegError(f"unknown effect {value!r}")
-            self.effect_index = names.index(value)
-        elif key == "model":
-            self.engine = Engine(resolve(value), self.config.device, self.config.threads)
-        else:
-            raise RtsegError(f"unknown control {key!r}")
+            index = names.index(value)
+            with self._lock:
+                refusal = self._refusal(self.engine.info, self.effects[index])
+                if refusal is None:
+                    self.effect_index = index
+            if refusal is not None:
+                raise RtsegError(f"{refusal}; switch the model first")
+            return f"effect {value}"
+        if key == "model":
+            resolve(value)  # an unknown name is refused at once
+            return self.switch.request(value)
+        raise RtsegError(f"unknown control {key!r}")
 
     def _on_key(self, action: str) -> None:
         if action == "quit":
             self.pipeline.stop()
         elif action == "effect":
-            self.effect_index = (self.effect_index + 1) % len(self.effects)
+            with self._lock:  # the next effect the running model can show
+                count = len(self.effects)
+                for step in range(1, count):
+                    index = (self.effect_index + step) % count
+                    if self._refusal(self.engine.info, self.effects[index]) is None:
+                        self.effect_index = index
+                        break
         elif action == "mask":
             self.show_mask = not self.show_mask
 
@@ -219,7 +285,7 @@ class Job:
         stats = self.pipeline.stats
         drops = sum(self.pipeline.drops.values())
         lag = f"  mask lag {stats.mask_lag} frames" if stats.mask_lag else ""
-        latency = percentiles(stats.latency_ms[-60:])["p50"]
+        latency = percentiles(stats.recent_latency_ms(60))["p50"]
         return [
             f"{stats.live_fps():5.1f} fps  latency {latency:.0f} ms  drops {drops}{lag}",
             f"{self.engine.info.name} on {self.engine.provider.replace('ExecutionProvider', '')}",
@@ -228,12 +294,16 @@ class Job:
 
     # -- stages ---------------------------------------------------------------------------
     def _preprocess(self, frame: Frame) -> None:
-        frame.tensor = to_model_input(frame.image, self.engine.info)
+        info = self.engine.info
+        frame.tensor, frame.tensor_info = to_model_input(frame.image, info), info
 
     def _infer(self, frame: Frame) -> None:
-        engine = self.engine  # the preview page may swap it between two frames
-        if frame.tensor.shape[1:3] != (engine.info.height, engine.info.width):
-            frame.tensor = to_model_input(frame.image, engine.info)
+        new = self.switch.take()  # a model switched to from the preview, built meanwhile
+        if new is not None:
+            self._swap(new)
+        engine = self.engine
+        if frame.tensor_info is not engine.info:  # made for the model before the switch
+            frame.tensor, frame.tensor_info = to_model_input(frame.image, engine.info), engine.info
         frame.alpha, frame.labels, frame.mask_seq = self.masks.mask_for(
             engine, frame.tensor, frame.seq
         )
@@ -245,8 +315,10 @@ class Job:
         else:
             frame.alpha = upscale_alpha(frame.alpha, h, w)
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
-        if isinstance(effect, Classes) and frame.labels is not None:
-            frame.output = effect.paint(frame.image, frame.labels)
+        if isinstance(effect, Classes):
+            # A frame inferred just before a switch to a labelled model has no labels yet.
+            labels = frame.labels
+            frame.output = frame.image if labels is None else effect.paint(frame.image, labels)
         else:
             frame.output = effect.apply(frame.image, frame.alpha)
 
@@ -257,6 +329,8 @@ class Job:
             return self.pipeline.run()
         finally:
             self.masks.close()
+            self.switch.close()
+            self.engine.close()
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

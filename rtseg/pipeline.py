@@ -7,6 +7,7 @@ drain to the sinks, so an output file holds every frame processed so far. `inter
 output as a partial one; a second interrupt stops without draining.
 A stage error aborts at once: every wait is timed and watches the abort event, the threads
 are joined within a second, sinks are finalised, and the error is re-raised in the caller.
+Sinks and the source are closed only after the threads that use them have ended.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from rtseg.sinks import Sink
 from rtseg.sources import Source
 from rtseg.stats import Stats
 
-JOIN_TIMEOUT_S = 2.0
+JOIN_TIMEOUT_S = 2.0  # for the threads to end by themselves, before an abort
+STUCK_TIMEOUT_S = 30.0  # after the abort, for a sink write or source read in progress
 
 
 class StageError(RuntimeError):
@@ -64,7 +66,7 @@ class Pipeline:
             Channel(f"{a}->{b}", policy, self._abort, capacity)
             for a, b in zip(names, [*names[1:], "sink"], strict=True)
         ]
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # capture first, the sinks' thread last
         self._errors: list[tuple[str, BaseException]] = []
         self._closed = False
         self.interrupted: signal.Signals | None = None  # the signal that stopped the run
@@ -141,18 +143,23 @@ class Pipeline:
         self._closed = True
         if not self.wait(JOIN_TIMEOUT_S):
             self.abort()
-            self.wait(JOIN_TIMEOUT_S)
+            self.wait(STUCK_TIMEOUT_S)
         self.stats.finish()
-        ok = not self._errors and self.interrupted is None
-        for sink in self.sinks:
-            try:
-                if ok:
-                    sink.close()
-                else:
-                    sink.abort()
-            except Exception as exc:
-                self._errors.append(("sink close", exc))
-        self.source.close()
+        # A sink (or the source) is only finalised once no thread uses it any more: one stuck
+        # in a write is left as it is, and said so, rather than closed under the writer.
+        capture_alive, sink_alive = (
+            (self._threads[0].is_alive(), self._threads[-1].is_alive())
+            if self._threads
+            else (False, False)
+        )
+        if sink_alive:
+            self._errors.append(("sink", RtsegError(self._stuck_message("a sink"))))
+        else:
+            self._finalise_sinks(ok=not self._errors and self.interrupted is None)
+        if capture_alive:
+            self._errors.append(("capture", RtsegError(self._stuck_message("the source"))))
+        else:
+            self.source.close()
         if self._errors:
             stage, exc = self._errors[0]
             kept = self._kept_partials()
@@ -173,6 +180,23 @@ class Pipeline:
         lost = f"; {unwritten} frames in flight were not written" if unwritten > 0 else ""
         kept = self._kept_partials() or " (no file output was written)"
         return f"stopped early by {signum.name} after writing {stats.frames_out} frames{lost}{kept}"
+
+    def _finalise_sinks(self, ok: bool) -> None:
+        for sink in self.sinks:
+            try:
+                if ok:
+                    sink.close()
+                else:
+                    sink.abort()
+            except Exception as exc:
+                self._errors.append(("sink close", exc))
+
+    @staticmethod
+    def _stuck_message(what: str) -> str:
+        return (
+            f"{what} did not return within {STUCK_TIMEOUT_S:g} s of the stop and was left "
+            "unfinished; check the device or disk it uses"
+        )
 
     def _kept_partials(self) -> str:
         """Where failed sinks left their playable partial output, as a clause for the error."""

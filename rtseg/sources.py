@@ -19,7 +19,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from rtseg.errors import RtsegError
+from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.frame import Frame, rate_time_base
 from rtseg.video_in import VideoDecoder
 
@@ -30,6 +30,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
+SAMPLE_PERSON = Path(__file__).resolve().parent / "data" / "grace_hopper.jpg"
 
 
 class Source(Protocol):
@@ -247,7 +248,9 @@ class CameraSource:
         self._settings = (width, height, fps, mjpg)
         cap = self._open()
         if cap is None:
-            raise RtsegError(f"cannot open camera {device} (is it connected and not in use?)")
+            raise CameraUnavailable(
+                f"cannot open camera {device} (is it connected and not in use?)"
+            )
         self._cap = cap
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or fps or 30.0
         self.live = True
@@ -364,8 +367,8 @@ class ImageSource:
 class SampleSource:
     """A built-in moving scene, so rtseg runs with no camera and no files.
 
-    A public-domain photograph of a person (Grace Hopper, shipped with matplotlib) drifts and
-    breathes over a background of moving colour bands, so motion and edges are exercised.
+    A public-domain photograph of a person (Grace Hopper, in `rtseg/data`) drifts and breathes
+    over a background of moving colour bands, so motion and edges are exercised.
     """
 
     def __init__(
@@ -386,11 +389,7 @@ class SampleSource:
 
     @staticmethod
     def _load_person(height: int) -> np.ndarray:
-        from matplotlib import cbook  # only the sample needs matplotlib's data
-
-        with cbook.get_sample_data("grace_hopper.jpg") as f:
-            data = np.frombuffer(f.read(), np.uint8)
-        person = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        person = cv2.imread(str(SAMPLE_PERSON), cv2.IMREAD_COLOR)
         scale = 0.8 * height / person.shape[0]
         return cv2.resize(person, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 

@@ -86,3 +86,13 @@ def test_non_contract_models_are_refused_with_the_reason(tmp_path, kwargs, messa
     with pytest.raises(RtsegError, match="does not follow the rtseg model contract") as info:
         Engine(path, device="cpu")
     assert re.search(message, str(info.value))
+
+
+def test_close_releases_the_session_and_keeps_the_description(bright_model):
+    engine = Engine(bright_model, device="cpu")
+    engine.close()
+    assert engine.session is None
+    assert engine.info.name == "brightness" and engine.provider == "CPUExecutionProvider"
+    with pytest.raises(RtsegError, match="closed"):
+        engine.run(np.zeros((1, 32, 32, 3), np.uint8))
+    engine.close()  # twice is harmless
