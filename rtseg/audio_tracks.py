@@ -63,31 +63,37 @@ class AudioTracks:
             kinds = ", ".join(sorted({s.type for s in others}))
             log.info("%s: %d %s track(s) not carried into the output", media, len(others), kinds)
 
-    @property
-    def count(self) -> int:
-        """How many audio tracks the input has."""
-        return len(self._streams)
-
     def add_to(self, output: av.container.OutputContainer, encoder: str) -> None:
         """Add an output stream per track: a copy if `output` can hold the codec, else
         `encoder` (its name as FFmpeg knows it, e.g. `aac`)."""
         self._output = output
         for stream in self._streams:
-            codec = stream.codec_context.codec.canonical_name
-            if codec in output.supported_codecs:
-                target = output.add_stream_from_template(stream)
-                self._tracks[stream.index] = _Track(stream, target, copy=True)
-                continue
-            target = output.add_stream(encoder, rate=_encoder_rate(encoder, stream.sample_rate))
-            target.layout = stream.codec_context.layout
-            target.bit_rate = AUDIO_BIT_RATES.get(encoder, 128_000)
-            self._tracks[stream.index] = _Track(stream, target, copy=False)
-            log.info(
-                "audio track %d (%s) re-encoded as %s: %s cannot hold %s",
-                stream.index, codec, target.codec_context.name, output.format.name, codec,
-            )  # fmt: skip
+            try:
+                self._add_track(output, stream, encoder)
+            except (av.FFmpegError, ValueError) as exc:
+                raise RtsegError(
+                    f"cannot carry audio track {stream.index} ({stream.codec_context.name}) "
+                    f"into {output.format.name}: {exc}"
+                ) from None
         if self._streams:
             self._packets = self._input.demux(*self._streams)
+
+    def _add_track(
+        self, output: av.container.OutputContainer, stream: av.audio.AudioStream, encoder: str
+    ) -> None:
+        codec = stream.codec_context.codec.canonical_name
+        if codec in output.supported_codecs:
+            target = output.add_stream_from_template(stream)
+            self._tracks[stream.index] = _Track(stream, target, copy=True)
+            return
+        target = output.add_stream(encoder, rate=_encoder_rate(encoder, stream.sample_rate))
+        target.layout = stream.codec_context.layout
+        target.bit_rate = AUDIO_BIT_RATES.get(encoder, 128_000)
+        self._tracks[stream.index] = _Track(stream, target, copy=False)
+        log.info(
+            "audio track %d (%s) re-encoded as %s: %s cannot hold %s",
+            stream.index, codec, target.codec_context.name, output.format.name, codec,
+        )  # fmt: skip
 
     def _start_s(self, packet: av.Packet) -> Fraction | None:
         stamp = packet.pts if packet.pts is not None else packet.dts

@@ -24,7 +24,7 @@ from rtseg.effects import EFFECT_HELP
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.job import Job, JobConfig
-from rtseg.outputs import check_not_input, check_output
+from rtseg.outputs import check_stats_path
 from rtseg.pipeline import StageError
 from rtseg.sinks import has_display
 from rtseg.stats import format_table, write_json
@@ -155,8 +155,7 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     """Run one job; Ctrl-C and SIGTERM stop it early (see `Pipeline.interrupt`), and outputs
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
-        check_output(stats_json, overwrite=True)
-        check_not_input(stats_json, Path(config.source))
+        check_stats_path(stats_json, Path(config.source), config.sinks)
     job = Job(config)
     log.info(
         "model %s (%s) on %s",

@@ -100,7 +100,6 @@ class VideoDecoder:
         self._packets = 0
         self._discarded = 0
         self._rejected = 0
-        self.frames_decoded = 0
         self.ended = False
         self._last_pts: int | None = None
         self._frames = self._decode()
@@ -134,7 +133,6 @@ class VideoDecoder:
         if frame is None:
             self.ended = True
             return None
-        self.frames_decoded += 1
         image = frame.to_ndarray(format="bgr24")
         sar = self.sar
         turn = _rotation(frame)

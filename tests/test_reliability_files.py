@@ -348,3 +348,6 @@ def test_every_output_path_is_checked_before_the_first_frame(tmp_path, bright_mo
     line = assert_clean_failure(outcome, "cannot write")
     assert "missing" in line and "does not exist" in line
     assert leftovers(tmp_path, clip) == []  # no output, no partial, no lock
+    same = run_to(clip, bright_model, out, "--stats-json", str(out))
+    assert_clean_failure(same, "both --stats-json and a --sink")
+    assert leftovers(tmp_path, clip) == []
