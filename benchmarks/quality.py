@@ -170,7 +170,7 @@ class MaskPath:
 
     def __post_init__(self) -> None:
         self.masks = MaskSource(
-            sync=True, smoother=self.quality.smoother(), segmenter=self.quality.segmenter()
+            sync=True, smoother=self.quality.smoother(), passes=self.quality.passes()
         )
         self.refiner = self.quality.refiner()
         self.seq = 0

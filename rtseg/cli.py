@@ -1,7 +1,8 @@
 """The `rtseg` command: `rtseg run`, `rtseg models`, and the webcam entry point.
 
 Expected failures (bad input, missing model, unwritable output) print one line and exit 2;
-an unexpected exception inside a pipeline stage prints one line with its cause and exits 1.
+an unexpected exception inside a pipeline stage prints one line with its cause and exits 1;
+a run stopped by Ctrl-C or SIGTERM says what it wrote and exits 130 or 143.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,10 +20,12 @@ import cv2
 
 from rtseg import models
 from rtseg.channels import Policy
-from rtseg.effects import EFFECT_HELP
+from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
+from rtseg.effects import EFFECT_HELP, parse_effect
 from rtseg.engine import DEVICES, load_session
-from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.job import Job, JobConfig
+from rtseg.outputs import check_stats_path
 from rtseg.pipeline import StageError
 from rtseg.quality import LEVELS
 from rtseg.sinks import has_display
@@ -52,7 +56,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         action="append",
         dest="sinks",
         metavar="SINK",
-        help="window, null, out.mp4, or a directory for PNGs; repeat for several",
+        help=f"{SINK_HELP}; repeat for several",
     )
     p.add_argument(
         "--realtime",
@@ -129,11 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> JobConfig:
+    """The job the arguments describe, their strings parsed into effect and sink objects."""
     return JobConfig(
         source=args.source,
         model=args.model,
-        effect=args.effect,
-        sinks=args.sinks or ["window"],
+        effect=parse_effect(args.effect),
+        sinks=[parse_sink(spec) for spec in args.sinks or ["window"]],
         realtime=args.realtime,
         device=args.device,
         threads=args.threads,
@@ -157,7 +162,10 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
 
 def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = False) -> dict:
-    """Run one job; SIGTERM stops it like Ctrl-C, so outputs are finalised either way."""
+    """Run one job; Ctrl-C and SIGTERM stop it early (see `Pipeline.interrupt`), and outputs
+    are finalised either way."""
+    if stats_json is not None:  # every output is checked before the first frame
+        check_stats_path(stats_json, Path(config.source), config.sinks)
     job = Job(config)
     log.info(
         "model %s (%s) on %s",
@@ -165,19 +173,32 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
         job.engine.info.input_size,
         ", ".join(job.engine.providers),
     )
-    previous = signal.signal(signal.SIGTERM, lambda *_: job.pipeline.stop())
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
     try:
         job.run()
+    except Stopped:
+        _report(job, config, stats_json, quiet)
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return _report(job, config, stats_json, quiet)
+
+
+def _report(job: Job, config: JobConfig, stats_json: Path | None, quiet: bool) -> dict:
+    """Print the stats table (unless quiet), write --stats-json, warn about lost frames."""
     summary = job.summary()
     if summary["frames_lost"]:
         log.warning(
-            "%s ended early: %d of %d frames decoded, %d lost at the end (truncated file?)",
+            "%s: %d of %d frames could not be decoded (a truncated or damaged file?); "
+            "the output holds the other %d",
             config.source,
-            summary["frames_in"],
-            summary["frames_expected"],
             summary["frames_lost"],
+            summary["frames_expected"],
+            summary["frames_in"],
         )
     if not quiet:
         print(format_table(summary))
@@ -232,6 +253,9 @@ def _guarded(body: Callable[[], None]) -> int:
     error one line and 1, Ctrl-C 130."""
     try:
         body()
+    except Stopped as exc:
+        print(f"rtseg: {exc}", file=sys.stderr)
+        return exc.exit_status
     except RtsegError as exc:
         return _fail(str(exc))
     except StageError as exc:
@@ -302,7 +326,7 @@ def _camera_or_sample(args: argparse.Namespace) -> None:
     SAMPLE_OUTPUT.parent.mkdir(exist_ok=True)
     config.source = "sample"
     config.overwrite = True
-    config.sinks = [str(SAMPLE_OUTPUT)] + (["window"] if has_display() else [])
+    config.sinks = [VideoFile(SAMPLE_OUTPUT), *([Window()] if has_display() else [])]
     run_job(config, args.stats_json, args.quiet)
     log.info("wrote %s", SAMPLE_OUTPUT)
 

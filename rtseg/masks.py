@@ -6,7 +6,7 @@ inference runs beside the video on the newest frame and each frame takes the new
 mask: the video keeps the camera's rate on a slow model, and the mask lags by a few frames
 (`Frame.mask_seq` says which frame a mask came from, so the lag is measured and shown).
 `every` reuses a mask for that many frames, for weak CPUs. What a mask is made of (flip, zoom)
-is the segmenter's business (`rtseg.segment`).
+is the business of `rtseg.passes`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from rtseg.engine import Engine
-from rtseg.segment import Segmenter
+from rtseg.passes import Passes
 from rtseg.temporal import TemporalSmoother
 
 Mask = tuple[np.ndarray, np.ndarray | None, int]  # alpha (model or canvas size), labels, seq
@@ -30,14 +30,14 @@ class MaskSource:
         sync: bool = True,
         every: int = 1,
         smoother: TemporalSmoother | None = None,
-        segmenter: Segmenter | None = None,
+        passes: Passes | None = None,
     ) -> None:
         if every < 1:
             raise ValueError("every must be at least 1")
         self.sync = sync
         self.every = every
         self.smoother = smoother
-        self.segmenter = segmenter or Segmenter()
+        self.passes = passes or Passes()
         self._last: Mask | None = None
         self._pending: Future[Mask] | None = None
         self._pool = (
@@ -51,7 +51,7 @@ class MaskSource:
     ) -> Mask:
         if new:
             self._restart()
-        alpha, labels, view = self.segmenter.segment(engine, image, tensor)
+        alpha, labels, view = self.passes.run(engine, image, tensor)
         if self.smoother is not None:
             alpha = self.smoother.update(view, alpha)
         return alpha, labels, seq
@@ -59,7 +59,7 @@ class MaskSource:
     def _restart(self) -> None:
         """The next frame starts a new stream (an unrelated image, a new model): no smoothing
         across, and the zoom looks at the whole frame first."""
-        self.segmenter.reset()
+        self.passes.reset()
         if self.smoother is not None:
             self.smoother.reset()
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rtseg.errors import RtsegError
+from rtseg.passes import Passes
 from rtseg.refine import EdgeRefiner
 from rtseg.roi import RoiSettings
-from rtseg.segment import Segmenter
 from rtseg.temporal import TemporalSmoother
 
 
@@ -28,8 +28,8 @@ class Quality:
     smooth: bool = True
     canvas_long: int = 640
 
-    def segmenter(self) -> Segmenter:
-        return Segmenter(self.flip, self.zoom, self.canvas_long)
+    def passes(self) -> Passes:
+        return Passes(self.flip, self.zoom, self.canvas_long)
 
     def refiner(self) -> EdgeRefiner | None:
         if self.refine_short_side is None:

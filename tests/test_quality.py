@@ -34,10 +34,10 @@ def job_for(source: Path, **kwargs) -> Job:
 def test_levels_turn_on_what_they_say(tmp_path):
     clip = walking_clip(tmp_path / "walk.mp4", frames=2)
     fast = job_for(clip, quality="fast")
-    assert fast.masks.segmenter.roi is None and not fast.masks.segmenter.flip
+    assert fast.masks.passes.roi is None and not fast.masks.passes.flip
     assert fast.refiner is not None and fast.masks.smoother is not None
     best = job_for(clip, quality="best")
-    assert best.masks.segmenter.roi is not None and best.masks.segmenter.flip
+    assert best.masks.passes.roi is not None and best.masks.passes.flip
     bare = job_for(clip, quality="best", refine=False, smooth=False)  # explicit flags win
     assert bare.refiner is None and bare.masks.smoother is None
     for job in (fast, best, bare):
@@ -59,7 +59,7 @@ def test_a_zoomed_job_runs_crop_passes_and_keeps_every_frame(tmp_path):
     out = tmp_path / "out.mp4"
     job = Job(JobConfig(source=str(clip), sinks=[str(out)], quality="best", effect="mask"))
     job.run()
-    tracker = job.masks.segmenter.tracker
+    tracker = job.masks.passes.tracker
     assert tracker is not None and tracker.crops  # the person was zoomed on...
     assert tracker.full_passes < 24 // 2  # ...and most frames needed the crop pass only
     frames = decode_frames(out)

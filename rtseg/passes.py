@@ -74,7 +74,7 @@ def paste(
         region[...] = patch
 
 
-class Segmenter:
+class Passes:
     """Runs the model on a frame the way the quality settings ask; one stream at a time.
 
     flip: average with the mirrored pass (twice the inference).
@@ -95,7 +95,7 @@ class Segmenter:
         if self.tracker is not None:
             self.tracker.reset()
 
-    def segment(
+    def run(
         self, engine: Engine, image: np.ndarray | None, tensor: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """(alpha, labels, view) of a BGR frame whose whole-frame model input is `tensor`;

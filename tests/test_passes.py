@@ -8,8 +8,8 @@ from matplotlib import cbook
 from rtseg.engine import Engine
 from rtseg.masks import MaskSource
 from rtseg.models import resolve
+from rtseg.passes import Passes, infer
 from rtseg.roi import Box, RoiSettings
-from rtseg.segment import Segmenter, infer
 from rtseg.temporal import TemporalSmoother
 from rtseg.transforms import to_model_input
 
@@ -56,10 +56,10 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
     frame = np.zeros((360, 640, 3), np.uint8)
     cv2.circle(frame, (400, 200), 60, (255, 255, 255), -1)
     frame = cv2.GaussianBlur(frame, (0, 0), 4)
-    segmenter = Segmenter(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=640)
-    alpha, _, view = segmenter.segment(engine, frame, to_model_input(frame, engine.info))
+    passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=640)
+    alpha, _, view = passes.run(engine, frame, to_model_input(frame, engine.info))
     assert alpha.shape == view.shape[:2] == (360, 640)
-    (crop,) = segmenter.tracker.crops
+    (crop,) = passes.tracker.crops
     x0, y0, x1, y1 = crop.pixels()
     truth = frame[..., 0].astype(np.float32) / 255.0
     error = np.abs(alpha - truth)[y0 + 4 : y1 - 4, x0 + 4 : x1 - 4]
@@ -70,9 +70,9 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
 
 def test_a_person_small_in_the_frame_gets_a_crop_pass(selfie, portrait):
     frame = small_in_wide(portrait)
-    segmenter = Segmenter(roi=RoiSettings())
-    alpha, _, _ = segmenter.segment(selfie, frame, to_model_input(frame, selfie.info))
-    (crop,) = segmenter.tracker.crops
+    passes = Passes(roi=RoiSettings())
+    alpha, _, _ = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+    (crop,) = passes.tracker.crops
     assert crop.width == crop.height < 720
     assert crop.contains(Box(700 + 40, 420, 700 + 200, 720))  # her face and shoulders
     person = alpha[210:360, 350:500] >= 0.5  # the canvas is the frame halved
@@ -86,19 +86,19 @@ def test_moving_the_crop_does_not_make_the_mask_jump(selfie, portrait):
     masks = MaskSource(
         sync=True,
         smoother=TemporalSmoother(),
-        segmenter=Segmenter(roi=RoiSettings(full_every=1000)),
+        passes=Passes(roi=RoiSettings(full_every=1000)),
     )
     rng = np.random.default_rng(0)
     outputs, used = [], []
     for seq in range(16):
         noisy = cv2.add(frame, rng.normal(0, 2, frame.shape), dtype=cv2.CV_8U)
         if seq == 8:  # the crop moves by a sixth of its side, the person still inside it
-            tracker = masks.segmenter.tracker
+            tracker = masks.passes.tracker
             (crop,) = tracker.crops
             d = round(crop.width / 6)
             tracker.crops = [Box(crop.x0 - d, crop.y0, crop.x1 - d, crop.y1)]
         if seq:
-            used.append(masks.segmenter.tracker.crops[0])
+            used.append(masks.passes.tracker.crops[0])
         tensor = to_model_input(noisy, selfie.info)
         alpha, _, _ = masks.mask_for(selfie, tensor, seq, noisy)
         outputs.append(alpha)
