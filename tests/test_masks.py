@@ -1,11 +1,14 @@
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
 
 from rtseg.engine import Engine
 from rtseg.masks import MaskSource
+from rtseg.passes import Passes
+from rtseg.roi import RoiSettings
 from rtseg.temporal import TemporalSmoother
 
 
@@ -97,3 +100,24 @@ def test_reset_starts_afresh_after_the_inference_in_progress(bright_model, sync)
         assert alpha[0, 0] == pytest.approx(200 / 255.0)
     finally:
         masks.close()
+
+
+def test_zoomed_masks_keep_the_newest_mask_mode_and_its_lag(bright_model):
+    """Without sync the zoom runs in the inference worker on the frame it was given: the
+    mask is that frame's (its canvas shows that frame's bright square) and the lag is told."""
+    engine = SlowEngine(Engine(bright_model, device="cpu"), delay=0.03)
+    engine.info = engine.engine.info
+    masks = MaskSource(sync=False, passes=Passes(roi=RoiSettings(min_side=16)))
+    lags = []
+    for seq in range(20):
+        image = np.zeros((90, 160, 3), np.uint8)
+        image[30:60, 10 + 4 * seq : 40 + 4 * seq] = 255  # a bright "person" walking right
+        tensor = cv2.resize(image, (32, 32))[np.newaxis]
+        alpha, _, mask_seq = masks.mask_for(engine, tensor, seq, image)
+        assert alpha.shape == (90, 160)  # the canvas: frame coordinates
+        left = int(np.argmax(alpha[45] > 0.5))
+        assert abs(left - (10 + 4 * mask_seq)) <= 2  # the square where mask_seq had it
+        lags.append(seq - mask_seq)
+        time.sleep(0.01)
+    masks.close()
+    assert max(lags) >= 1
