@@ -439,6 +439,7 @@ def edge_picture(
     panels = []
     for name, alpha in masks.items():
         panel = cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR)
+        panel = cv2.cvtColor(cv2.cvtColor(panel, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         own = EDGE_COLOURS.get(name, (0, 0, 255))
         for mask, colour in ((truth, (255, 255, 255)), (alpha, own)):
             scaled = cv2.resize(mask[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR)
@@ -449,12 +450,17 @@ def edge_picture(
     return np.hstack(panels)
 
 
-def save_small_png(image: np.ndarray, path: Path, colours: int = 96) -> None:
-    """A PNG with a palette of `colours`: a fifth of the full-colour file, for the docs."""
+def save_small_png(image: np.ndarray, path: Path) -> None:
+    """The grey picture with its coloured edges as a palette PNG (greys and the edge colours
+    exactly), a tenth of the full-colour file, for the docs."""
     from PIL import Image  # Pillow comes with matplotlib, the benchmarks' plotting extra
 
+    colours = [(v, v, v) for v in range(0, 256, 2)] + [(255, 255, 255)]
+    colours += [(r, g, b) for b, g, r in EDGE_COLOURS.values()]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([c for rgb in colours for c in rgb] + [0] * 3 * (256 - len(colours)))
     rgb = Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    rgb.quantize(colours, dither=Image.Dither.NONE).save(path, optimize=True)
+    rgb.quantize(palette=palette, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
