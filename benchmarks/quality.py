@@ -400,10 +400,11 @@ def run(
         table = {MEDIAPIPE: figures, **table}
     result["table"] = table
     if picture is not None and "one person" in sets:
-        image, truth = sets["one person"][0]  # the smallest person, where zoom matters most
+        shown = 0  # the smallest person, where zoom matters most
+        image, truth = sets["one person"][shown]
         masks = {row: MaskPath(engine, q).alpha(image, new_stream=True) for row, q in ROWS.items()}
         if mp_run is not None:
-            masks = {MEDIAPIPE: mp_run.image("one person", 1), **masks}
+            masks = {MEDIAPIPE: mp_run.image("one person", shown), **masks}
         picture.parent.mkdir(parents=True, exist_ok=True)
         save_small_png(edge_picture(image, truth, masks), picture)
     if clips:
