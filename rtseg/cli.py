@@ -1,7 +1,8 @@
 """The `rtseg` command: `rtseg run`, `rtseg models`, and the webcam entry point.
 
 Expected failures (bad input, missing model, unwritable output) print one line and exit 2;
-an unexpected exception inside a pipeline stage prints one line with its cause and exits 1.
+an unexpected exception inside a pipeline stage prints one line with its cause and exits 1;
+a run stopped by Ctrl-C or SIGTERM says what it wrote and exits 130 or 143.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,8 +23,9 @@ from rtseg.channels import Policy
 from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.effects import EFFECT_HELP, parse_effect
 from rtseg.engine import DEVICES, load_session
-from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.job import Job, JobConfig
+from rtseg.outputs import check_stats_path
 from rtseg.pipeline import StageError
 from rtseg.sinks import has_display
 from rtseg.stats import format_table, write_json
@@ -151,7 +154,10 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
 
 def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = False) -> dict:
-    """Run one job; SIGTERM stops it like Ctrl-C, so outputs are finalised either way."""
+    """Run one job; Ctrl-C and SIGTERM stop it early (see `Pipeline.interrupt`), and outputs
+    are finalised either way."""
+    if stats_json is not None:  # every output is checked before the first frame
+        check_stats_path(stats_json, Path(config.source), config.sinks)
     job = Job(config)
     log.info(
         "model %s (%s) on %s",
@@ -159,19 +165,32 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
         job.engine.info.input_size,
         ", ".join(job.engine.providers),
     )
-    previous = signal.signal(signal.SIGTERM, lambda *_: job.pipeline.stop())
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
     try:
         job.run()
+    except Stopped:
+        _report(job, config, stats_json, quiet)
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return _report(job, config, stats_json, quiet)
+
+
+def _report(job: Job, config: JobConfig, stats_json: Path | None, quiet: bool) -> dict:
+    """Print the stats table (unless quiet), write --stats-json, warn about lost frames."""
     summary = job.summary()
     if summary["frames_lost"]:
         log.warning(
-            "%s ended early: %d of %d frames decoded, %d lost at the end (truncated file?)",
+            "%s: %d of %d frames could not be decoded (a truncated or damaged file?); "
+            "the output holds the other %d",
             config.source,
-            summary["frames_in"],
-            summary["frames_expected"],
             summary["frames_lost"],
+            summary["frames_expected"],
+            summary["frames_in"],
         )
     if not quiet:
         print(format_table(summary))
@@ -226,6 +245,9 @@ def _guarded(body: Callable[[], None]) -> int:
     error one line and 1, Ctrl-C 130."""
     try:
         body()
+    except Stopped as exc:
+        print(f"rtseg: {exc}", file=sys.stderr)
+        return exc.exit_status
     except RtsegError as exc:
         return _fail(str(exc))
     except StageError as exc:

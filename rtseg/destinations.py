@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtseg.errors import RtsegError
-from rtseg.ffmpeg import CONTAINERS
 from rtseg.frame import Frame
+from rtseg.video_out import CONTAINERS
 
 SINK_HELP = (
     "window, null, virtualcam[:DEVICE], http[:PORT], a video file "

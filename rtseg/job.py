@@ -18,20 +18,21 @@ from rtseg.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.ffmpeg import FfmpegVideoSink, has_ffmpeg, holds_alpha
 from rtseg.frame import Frame
 from rtseg.masks import MaskSource
 from rtseg.model_switch import ModelSwitch
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.models import available as available_models
+from rtseg.outputs import check_not_input
 from rtseg.pipeline import Pipeline, Stage
 from rtseg.refine import EdgeRefiner
 from rtseg.segmenter import alpha_at_frame_size
-from rtseg.sinks import ImageSequenceSink, NullSink, Sink, VideoFileSink, WindowSink
-from rtseg.sources import Source, open_source
+from rtseg.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
+from rtseg.sources import Source, VideoSource, open_source
 from rtseg.stats import Stats, percentiles
 from rtseg.temporal import TemporalSmoother
 from rtseg.transforms import to_model_input
+from rtseg.video_out import VideoFileSink, holds_alpha
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class Job:
             for spec in config.sinks:
                 self.sinks.append(self._open_sink(spec))
         except BaseException:
-            for sink in self.sinks:  # e.g. a preview already serving
+            for sink in self.sinks:  # release the outputs already claimed
                 sink.abort()
             self.source.close()
             raise
@@ -181,6 +182,8 @@ class Job:
             return VirtualCamSink(self.source.fps, device=target.device)
         if isinstance(target, destinations.Preview):
             return self._open_preview(target.port)
+        if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
+            check_not_input(Path(target.path), getattr(self.source, "path", None))
         if isinstance(target, destinations.VideoFile):
             return self._open_video_file(Path(target.path))
         if isinstance(target, destinations.ImageFolder):
@@ -192,20 +195,19 @@ class Job:
         return target
 
     def _open_video_file(self, path: Path) -> Sink:
-        wants_alpha = isinstance(self.effects[0], AlphaOut)
-        if not has_ffmpeg():
-            if wants_alpha or path.suffix.lower() != ".mp4":
-                raise RtsegError(f"writing {path.suffix} needs FFmpeg: pip install imageio-ffmpeg")
-            log.warning("FFmpeg not found: writing %s with OpenCV's mp4v, without audio", path)
-            return VideoFileSink(path, self.source.fps, self.config.overwrite)
-        if wants_alpha and not holds_alpha(path):
+        if isinstance(self.effects[0], AlphaOut) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
-        audio = getattr(self.source, "path", None)
-        return FfmpegVideoSink(
+        if self.config.realtime:
+            log.info(
+                "--realtime into %s: frames the pipeline cannot keep up with are dropped; "
+                "the others keep their times, so the file keeps the input's length and audio",
+                path,
+            )
+        return VideoFileSink(
             path,
             self.source.fps,
             crf=self.config.crf,
-            audio_from=audio,
+            audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
             overwrite=self.config.overwrite,
         )
 
