@@ -97,6 +97,15 @@ class Callback:
 Destination = VideoFile | ImageFolder | Window | Null | Preview | VirtualCamera
 
 
+def output_path(target: object) -> Path | None:
+    """The file or directory a destination (or `--sink` string) writes, if it writes one."""
+    if isinstance(target, str):
+        target = parse_sink(target)
+    if isinstance(target, VideoFile | ImageFolder):
+        return Path(target.path)
+    return None
+
+
 def parse_sink(spec: str) -> Destination:
     """The destination a `--sink` string names (see SINK_HELP)."""
     kind, _, arg = spec.partition(":")
