@@ -14,6 +14,11 @@ Two calls cover most uses::
 
 __version__ = "0.1.0"
 
+# OpenCV before PyAV, always: PyAV's wheel bundles its own libxcb, and once that is loaded
+# first, OpenCV's window (Qt on xcb) hangs in namedWindow (PyAV issues #978, #1050). Every
+# rtseg module is imported through this package, so this one line orders them all.
+import cv2  # noqa: F401
+
 from rtseg.api import process_video
 from rtseg.destinations import (
     Callback,
