@@ -158,23 +158,6 @@ def test_non_square_pixels_keep_their_sample_aspect_ratio(tmp_path, bright_model
         assert (width, height, sample_aspect_ratio(out)) == (120, 80, Fraction(32, 27))
 
 
-@pytest.mark.timeout(60)
-def test_a_rotated_phone_video_is_shown_upright_as_players_show_it(tmp_path, bright_model):
-    clip = marker_clip(tmp_path / "flat.mp4", size=(96, 64))
-    rotated = tmp_path / "phone.mp4"
-    ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(rotated))
-    upright = decode_frames(rotated)[0]  # OpenCV applies the rotation, as players do
-    assert upright.shape == (96, 64, 3)
-    out = tmp_path / "out"
-    outcome = run_cli(
-        "run", "--source", str(rotated), "--model", str(bright_model), "--sink", str(out),
-        "--effect", "blur", "--max-frames", "1", "-q",
-    )  # fmt: skip
-    assert outcome.returncode == 0, outcome.stderr
-    (png,) = out.iterdir()
-    assert cv2.imread(str(png)).shape == (96, 64, 3)
-
-
 # -- 10: audio tracks ------------------------------------------------------------------------
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize(("suffix", "codecs"), [(".mp4", ["aac", "mp3"]), (".webm", ["opus"] * 2)])
