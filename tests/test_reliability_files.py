@@ -232,6 +232,32 @@ def test_a_stopped_run_says_so_and_never_replaces_a_complete_output(
 
 
 @pytest.mark.timeout(120)
+def test_a_stopped_run_into_a_png_directory_keeps_the_old_one_and_the_new_frames(
+    tmp_path, bright_model
+):
+    out, partial = tmp_path / "frames", tmp_path / "frames.partial"
+    out.mkdir()
+    (out / "000000.png").write_bytes(b"an earlier run's frame")
+    stats = tmp_path / "stats.json"
+    proc = start_long_run(out, bright_model, "--overwrite", "--stats-json", str(stats))
+    try:
+        deadline = time.monotonic() + 60
+        while not (partial.exists() and len(list(partial.iterdir())) >= 5):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()[1]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    written = json.loads(stats.read_text())["frames_out"]
+    assert f"after writing {written} frames" in stderr and str(partial) in stderr
+    assert [p.read_bytes() for p in out.iterdir()] == [b"an earlier run's frame"]
+    pngs = sorted(partial.iterdir())
+    assert len(pngs) == written and all(cv2.imread(str(p)) is not None for p in pngs)
+
+
+@pytest.mark.timeout(120)
 def test_a_second_run_on_the_same_output_refuses_at_once(tmp_path, bright_model):
     out, partial = tmp_path / "out.mp4", tmp_path / "out.partial.mp4"
     first = start_long_run(out, bright_model)
