@@ -20,7 +20,8 @@ import cv2
 
 from rtseg import models
 from rtseg.channels import Policy
-from rtseg.effects import EFFECT_HELP
+from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
+from rtseg.effects import EFFECT_HELP, parse_effect
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.job import Job, JobConfig
@@ -54,7 +55,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         action="append",
         dest="sinks",
         metavar="SINK",
-        help="window, null, out.mp4, or a directory for PNGs; repeat for several",
+        help=f"{SINK_HELP}; repeat for several",
     )
     p.add_argument(
         "--realtime",
@@ -125,11 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> JobConfig:
+    """The job the arguments describe, their strings parsed into effect and sink objects."""
     return JobConfig(
         source=args.source,
         model=args.model,
-        effect=args.effect,
-        sinks=args.sinks or ["window"],
+        effect=parse_effect(args.effect),
+        sinks=[parse_sink(spec) for spec in args.sinks or ["window"]],
         realtime=args.realtime,
         device=args.device,
         threads=args.threads,
@@ -316,7 +318,7 @@ def _camera_or_sample(args: argparse.Namespace) -> None:
     SAMPLE_OUTPUT.parent.mkdir(exist_ok=True)
     config.source = "sample"
     config.overwrite = True
-    config.sinks = [str(SAMPLE_OUTPUT)] + (["window"] if has_display() else [])
+    config.sinks = [VideoFile(SAMPLE_OUTPUT), *([Window()] if has_display() else [])]
     run_job(config, args.stats_json, args.quiet)
     log.info("wrote %s", SAMPLE_OUTPUT)
 

@@ -11,9 +11,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rtseg import destinations
 from rtseg.channels import Policy
 from rtseg.contract import ModelInfo
-from rtseg.effects import AlphaOut, Classes, Effect, MaskView, parse_effect
+from rtseg.destinations import SINK_HELP, Destination, parse_sink
+from rtseg.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
@@ -24,12 +26,13 @@ from rtseg.models import available as available_models
 from rtseg.outputs import check_not_input
 from rtseg.pipeline import Pipeline, Stage
 from rtseg.refine import EdgeRefiner
+from rtseg.segmenter import alpha_at_frame_size
 from rtseg.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
 from rtseg.sources import Source, VideoSource, open_source
 from rtseg.stats import Stats, percentiles
 from rtseg.temporal import TemporalSmoother
-from rtseg.transforms import to_model_input, upscale_alpha
-from rtseg.video_out import CONTAINERS, VideoFileSink, holds_alpha
+from rtseg.transforms import to_model_input
+from rtseg.video_out import VideoFileSink, holds_alpha
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +42,16 @@ CYCLE = ("blur", "color:#00b140", "mask")
 
 @dataclass
 class JobConfig:
-    """Everything `rtseg run` can be told; the defaults are the webcam blur job."""
+    """Everything `rtseg run` can be told; the defaults are the webcam blur job.
 
-    source: str = "0"
-    model: str = DEFAULT_MODEL
-    effect: str = "blur"
-    sinks: list[str] = field(default_factory=lambda: ["window"])
+    `effect` and `sinks` take objects (`rtseg.Blur(31)`, `rtseg.VideoFile("out.mp4")`, any
+    object with write/close/abort) or the CLI's strings ("blur:31", "out.mp4").
+    """
+
+    source: str | int | Path = "0"  # camera index, file, URL, image, directory or "sample"
+    model: str | Path = DEFAULT_MODEL
+    effect: str | Effect = "blur"
+    sinks: list[str | Destination | Sink] = field(default_factory=lambda: ["window"])
     realtime: bool = False
     device: str = "auto"
     threads: int | None = None
@@ -69,7 +76,7 @@ class JobConfig:
 def open_config_source(config: JobConfig) -> Source:
     """The source `config` names, opened with its capture settings."""
     return open_source(
-        config.source,
+        str(config.source),
         realtime=config.realtime,
         width=config.width,
         height=config.height,
@@ -88,8 +95,9 @@ class Job:
         self.config = config
         # The active effect and the engine change together (live controls), under this lock.
         self._lock = threading.Lock()
-        self.effects: list[Effect] = [parse_effect(config.effect)]
-        self.effects += [parse_effect(e) for e in CYCLE if e != config.effect]
+        first = as_effect(config.effect)
+        self.effects: list[Effect] = [first]
+        self.effects += [e for e in map(parse_effect, CYCLE) if e.name != first.name]
         self.effect_index = 0
         self.show_mask = False
         self.engine = self._build_engine(config.model)
@@ -125,12 +133,12 @@ class Job:
         self._mask_view = MaskView()
 
     # -- model and effect ----------------------------------------------------------------
-    def _build_engine(self, model: str) -> Engine:
-        return Engine(resolve(model), self.config.device, self.config.threads)
+    def _build_engine(self, model: str | Path) -> Engine:
+        return Engine(resolve(str(model)), self.config.device, self.config.threads)
 
     def _refusal(self, info: ModelInfo, effect: Effect | None = None) -> str | None:
         """Why model `info` cannot run `effect` (the active one by default), or None."""
-        effect = effect or self.effects[self.effect_index]
+        effect = effect if effect is not None else self.effects[self.effect_index]
         if isinstance(effect, Classes) and not info.has_labels:
             return (
                 f"model {info.name} segments people only; the classes effect needs a semantic "
@@ -162,28 +170,29 @@ class Job:
         log.info("switched to model %s", new.info.name)
 
     # -- sinks ----------------------------------------------------------------------------
-    def _open_sink(self, spec: str) -> Sink:
-        kind, _, arg = spec.partition(":")
-        if spec == "null":
+    def _open_sink(self, spec: str | Destination | Sink) -> Sink:
+        target = parse_sink(spec) if isinstance(spec, str) else spec
+        if isinstance(target, destinations.Null):
             return NullSink()
-        if spec == "window":
+        if isinstance(target, destinations.Window):
             return WindowSink(on_key=self._on_key, hud=self.hud_lines)
-        if kind == "virtualcam":
+        if isinstance(target, destinations.VirtualCamera):
             from rtseg.virtualcam import VirtualCamSink
 
-            return VirtualCamSink(self.source.fps, device=arg or None)
-        if kind == "http":
-            return self._open_preview(arg)
-        path = Path(spec)
-        check_not_input(path, getattr(self.source, "path", None))
-        if path.suffix.lower() in CONTAINERS:
-            return self._open_video_file(path)
-        if path.suffix == "":
-            return ImageSequenceSink(path, self.config.overwrite)
-        raise RtsegError(
-            f"unknown sink {spec!r}: use window, null, virtualcam[:DEVICE], http[:PORT], "
-            f"a video file ({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames"
-        )
+            return VirtualCamSink(self.source.fps, device=target.device)
+        if isinstance(target, destinations.Preview):
+            return self._open_preview(target.port)
+        if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
+            check_not_input(Path(target.path), getattr(self.source, "path", None))
+        if isinstance(target, destinations.VideoFile):
+            return self._open_video_file(Path(target.path))
+        if isinstance(target, destinations.ImageFolder):
+            return ImageSequenceSink(Path(target.path), self.config.overwrite)
+        if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
+            raise RtsegError(
+                f"{target!r} is not a sink: {SINK_HELP}, or an object with write, close and abort"
+            )
+        return target
 
     def _open_video_file(self, path: Path) -> Sink:
         if isinstance(self.effects[0], AlphaOut) and not holds_alpha(path):
@@ -202,13 +211,11 @@ class Job:
             overwrite=self.config.overwrite,
         )
 
-    def _open_preview(self, port: str) -> Sink:
+    def _open_preview(self, port: int) -> Sink:
         from rtseg.preview import HttpPreviewSink
 
-        if port and not port.isdigit():
-            raise RtsegError(f"http sink port must be a number, got {port!r}")
         sink = HttpPreviewSink(
-            int(port or 8080),
+            port,
             host=self.config.preview_host,
             allow_remote=self.config.preview_remote,
             token=self.config.preview_token,
@@ -309,11 +316,7 @@ class Job:
         )
 
     def _postprocess(self, frame: Frame) -> None:
-        h, w = frame.image.shape[:2]
-        if self.refiner is not None:
-            frame.alpha = self.refiner.refine(frame.image, frame.alpha)
-        else:
-            frame.alpha = upscale_alpha(frame.alpha, h, w)
+        frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner)
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
         if isinstance(effect, Classes):
             # A frame inferred just before a switch to a labelled model has no labels yet.

@@ -77,7 +77,7 @@ BAD_META = metadata_dict(ModelInfo("x", 32, 32, "linear", "s", "l", "fp32", True
         ({"rank4": False}, r"must be \[1, 1, 32, 32\]"),
         ({"meta": {}}, "metadata_props lacks"),
         ({"meta": {**BAD_META, "rtseg.input_size": "64x64"}}, "input_size says 64x64"),
-        ({"meta": {**BAD_META, "rtseg.precision": "int8"}}, "precision must be"),
+        ({"meta": {**BAD_META, "rtseg.precision": "int4"}}, "precision must be"),
         ({"meta": {**BAD_META, "rtseg.contract": "9"}}, "contract version"),
     ],
 )

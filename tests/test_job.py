@@ -67,7 +67,8 @@ class Running:
     def __init__(self, job: Job, sink: RecordingSink) -> None:
         self.job, self.sink = job, sink
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run)
+        self.before: set[threading.Thread] = set()  # the threads there before the job
+        self.thread = threading.Thread(target=self._run, name="test-run")
         self.thread.start()
 
     def _run(self) -> None:
@@ -90,14 +91,15 @@ class Running:
             raise self.error
 
 
-def start(tmp_path: Path, model: Path, effect: str, sinks: list[str] | None = None) -> Running:
+def start(tmp_path: Path, model: Path, effect: str, sinks: tuple[str, ...] = ()) -> Running:
     clip = write_clip(tmp_path / "clip.mp4", frames=FRAMES)
-    config = JobConfig(source=str(clip), model=str(model), effect=effect, sinks=sinks or ["null"])
+    before = set(threading.enumerate())
+    sink = RecordingSink()
+    config = JobConfig(source=clip, model=model, effect=effect, sinks=[*sinks, sink])
     job = Job(config, source=GatedSource(clip, GATE))
     job.switch.wait_s = 60  # the answer, not a "still loading", whatever the machine's load
-    sink = RecordingSink()
-    job.pipeline.sinks.append(sink)
     running = Running(job, sink)
+    running.before = before
     running.wait_for_frames(GATE)  # frames 0..9 are out; frame 10 waits at the gate
     return running
 
@@ -162,7 +164,7 @@ def post(url: str, payload: dict) -> tuple[int, dict]:
 def test_the_preview_buttons_refuse_and_switch_without_breaking_the_run(
     tmp_path: Path, labelled: Path
 ) -> None:
-    run = start(tmp_path, labelled, "classes", sinks=["http:0"])
+    run = start(tmp_path, labelled, "classes", sinks=("http:0",))
     preview = run.job.sinks[0]
     url = f"http://127.0.0.1:{preview.port}/control"
     status, reply = post(url, {"model": "selfie_general"})
@@ -170,6 +172,10 @@ def test_the_preview_buttons_refuse_and_switch_without_breaking_the_run(
     assert post(url, {"effect": "mask"}) == (200, {"effect": "mask", "note": "effect mask"})
     status, reply = post(url, {"model": "selfie_general"})
     assert status == 200 and reply["note"] == "switching to selfie_general"
+    # every thread the run started is named for the leak check: stages, preview, loader
+    started = {t.name for t in set(threading.enumerate()) - run.before} - {"test-run"}
+    assert {"rtseg-capture", "rtseg-infer", "rtseg-sink", "rtseg-preview"} <= started
+    assert all(name.startswith("rtseg-") for name in started), started
     run.finish()
     assert [f.seq for f in run.sink.frames] == list(range(FRAMES))
     assert run.job.summary()["model"] == "selfie_general"
