@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rtseg.destinations import VideoFile
 from rtseg.errors import RtsegError
 from rtseg.outputs import (
     OutputLock,
@@ -69,6 +70,8 @@ def test_the_stats_path_is_checked_like_an_output(tmp_path):
         check_stats_path(source, source, [])
     with pytest.raises(RtsegError, match="both --stats-json and a --sink"):
         check_stats_path(tmp_path / "out.mp4", source, [str(tmp_path / "out.mp4")])
+    with pytest.raises(RtsegError, match="both --stats-json and a --sink"):
+        check_stats_path(tmp_path / "o.mp4", source, ["null", VideoFile(tmp_path / "o.mp4")])
 
 
 @pytest.mark.parametrize(
