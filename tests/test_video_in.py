@@ -87,6 +87,22 @@ def test_a_truncated_file_counts_the_frames_its_index_promised(tmp_path):
     assert decoder.frames_lost == 60 - len(frames)
 
 
+def test_damaged_frames_are_counted_and_the_good_ones_around_them_kept(tmp_path):
+    clip = tmp_path / "frames.mov"  # PNG frames: a damaged one is refused, not concealed
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=96x64:rate=10:duration=1", "-c:v", "png", str(clip))
+    data = bytearray(clip.read_bytes())
+    starts = [i for i in range(len(data)) if data[i : i + 4] == b"\x89PNG"]
+    assert len(starts) == 10
+    for frame in (3, 7):
+        data[starts[frame] : starts[frame] + 8] = b"garbage!"
+    damaged = tmp_path / "damaged.mov"
+    damaged.write_bytes(bytes(data))
+    decoder = VideoDecoder(damaged)
+    times = seconds(decoder, decode_all(decoder))
+    assert times == pytest.approx([0, 0.1, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9])
+    assert decoder.frames_lost == 2
+
+
 @pytest.mark.parametrize("suffix", [".mkv", ".ts", ".flv", ".webm"])
 def test_containers_without_a_frame_count_lose_nothing(tmp_path, suffix):
     video = ("-c:v", "libvpx-vp9", "-deadline", "realtime") if suffix == ".webm" else ()
