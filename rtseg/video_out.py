@@ -271,6 +271,11 @@ class VideoFileSink:
                     self._output.close()
                 self._tmp.unlink(missing_ok=True)  # a file without its index does not play
                 raise
+            if self._audio is not None and self._audio.damaged:
+                log.warning(
+                    "%s: %d damaged audio packets were left out (short silences)",
+                    self.path.name, self._audio.damaged,
+                )  # fmt: skip
             if self._shifted:
                 log.warning(
                     "%s: %d frames had a timestamp that did not advance; each was written "
