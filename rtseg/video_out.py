@@ -148,7 +148,36 @@ class VideoFileSink:
             pix_fmt, self._in_fmt = self.spec.pix_fmt, "bgr24"
         else:
             raise RtsegError(f"output frames must be BGR or BGRA, got shape {image.shape}")
-        sar = frame.sar
+        out_w, out_h, sar = self._plan_size(width, height, frame.sar)
+        self._time_base = self.spec.time_base or frame.time_base or self._rate_tb
+        options = dict(ENCODER_OPTIONS.get(self.spec.codec, {}))
+        if self.crf is not None:
+            options["crf"] = str(self.crf)
+        try:
+            output = av.open(ffmpeg_path(self._tmp), "w")
+        except (av.FFmpegError, OSError) as exc:
+            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
+        try:
+            stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
+            stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
+            stream.time_base = self._time_base
+            stream.codec_context.time_base = self._time_base
+            if sar is not None:
+                stream.codec_context.sample_aspect_ratio = sar
+            if self._audio is not None:
+                self._audio.add_to(output, self.spec.audio_encoder)
+        except BaseException:
+            output.close()
+            self._tmp.unlink(missing_ok=True)
+            raise
+        self._output, self._stream = output, stream
+        self._shape = image.shape
+
+    def _plan_size(
+        self, width: int, height: int, sar: Fraction | None
+    ) -> tuple[int, int, Fraction | None]:
+        """The encoded size and sample aspect ratio for frames of `width` x `height`: square
+        pixels where the container cannot mark them, even sizes (each change said once)."""
         if sar is not None and not self.spec.holds_sar:
             self._square = (round(width * sar), height)
             log.info(
@@ -165,31 +194,7 @@ class VideoFileSink:
                 "added column/row repeats the edge",
                 width, height, out_w, out_h, self.path.name, self.spec.codec,
             )  # fmt: skip
-        self._time_base = self.spec.time_base or frame.time_base or self._rate_tb
-        options = dict(ENCODER_OPTIONS.get(self.spec.codec, {}))
-        if self.crf is not None:
-            options["crf"] = str(self.crf)
-        try:
-            output = av.open(ffmpeg_path(self._tmp), "w")
-        except (av.FFmpegError, OSError) as exc:
-            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
-        try:
-            stream = output.add_stream(
-                self.spec.codec, rate=Fraction(self.fps).limit_denominator(1001), options=options
-            )
-            stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
-            stream.time_base = self._time_base
-            stream.codec_context.time_base = self._time_base
-            if sar is not None:
-                stream.codec_context.sample_aspect_ratio = sar
-            if self._audio is not None:
-                self._audio.add_to(output, self.spec.audio_encoder)
-        except BaseException:
-            output.close()
-            self._tmp.unlink(missing_ok=True)
-            raise
-        self._output, self._stream = output, stream
-        self._shape = image.shape
+        return out_w, out_h, sar
 
     # -- writing ---------------------------------------------------------------------------
     def write(self, frame: Frame) -> None:
