@@ -224,7 +224,9 @@ class CameraSource:
     """A webcam by index or device path, with optional size, fps and MJPG capture.
 
     A camera that stops delivering frames (unplugged, taken by another program) is reopened
-    with backoff (see `reconnect`), then given up on with a clear error.
+    with backoff (see `reconnect`), then given up on with a clear error. Cameras stay on
+    OpenCV, whose capture backends (V4L2, Media Foundation, AVFoundation) take the size, rate
+    and MJPG settings; frames are timed by arrival, which is what a recording of them needs.
     """
 
     def __init__(
