@@ -111,7 +111,6 @@ class VideoFileSink:
     ) -> None:
         self.path = Path(path)
         self.spec = container_for(self.path)
-        self.fps = fps
         self._rate_tb = rate_time_base(fps)
         if crf is not None and self.spec.default_crf is None:
             raise RtsegError(f"{self.path.suffix} (ProRes) has no CRF setting; leave --crf out")

@@ -74,8 +74,15 @@ def leftovers(folder: Path, *keep: Path) -> list[str]:
         ("vfr.webm", {"vf": VARIABLE_RATE, "video": VP9, "audio": "libopus", "streamed": True}),
         ("late.mp4", {"video_delay_s": 0.5}),
         ("late.mkv", {"video_delay_s": 0.5, "audio": "flac"}),
+        ("vfr-late.mov", {"vf": VARIABLE_RATE, "video_delay_s": 0.5, "audio": "pcm_s16le"}),
     ],
-    ids=["vfr-mp4", "vfr-webm-no-duration", "video-after-audio-mp4", "video-after-audio-mkv"],
+    ids=[
+        "vfr-mp4",
+        "vfr-webm-no-duration",
+        "video-after-audio-mp4",
+        "video-after-audio-mkv",
+        "vfr-and-late-mov",
+    ],
 )
 def test_every_frame_keeps_its_time_and_the_audio_stays_in_sync(
     tmp_path, bright_model, name, options
