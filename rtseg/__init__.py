@@ -14,9 +14,8 @@ Two calls cover most uses::
 
 __version__ = "0.1.0"
 
-# OpenCV before PyAV, always: PyAV's wheel bundles its own libxcb, and once that is loaded
-# first, OpenCV's window (Qt on xcb) hangs in namedWindow (PyAV issues #978, #1050). Every
-# rtseg module is imported through this package, so this one line orders them all.
+# OpenCV is loaded before PyAV on purpose: the other way round, the libraries bundled in
+# PyAV's wheel make OpenCV's Qt window hang in its first imshow (av 18, opencv-python 5.0).
 import cv2  # noqa: F401
 
 from rtseg.api import process_video

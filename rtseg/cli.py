@@ -20,7 +20,7 @@ import cv2
 
 from rtseg import models
 from rtseg.channels import Policy
-from rtseg.destinations import SINK_HELP, VideoFile, Window, output_path, parse_sink
+from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.effects import EFFECT_HELP, parse_effect
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
@@ -157,8 +157,7 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     """Run one job; Ctrl-C and SIGTERM stop it early (see `Pipeline.interrupt`), and outputs
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
-        files = [str(path) for path in map(output_path, config.sinks) if path is not None]
-        check_stats_path(stats_json, Path(config.source), files)
+        check_stats_path(stats_json, Path(str(config.source)), config.sinks)
     job = Job(config)
     log.info(
         "model %s (%s) on %s",

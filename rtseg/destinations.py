@@ -24,7 +24,8 @@ SINK_HELP = (
 
 @dataclass(frozen=True)
 class VideoFile:
-    """A video file, written complete or not at all (with the input's audio, through FFmpeg).
+    """A video file, written complete or not at all, at the input's timestamps and with every
+    audio track of the input (PyAV, see `rtseg.video_out`).
 
     Raises:
         RtsegError: the suffix names no container rtseg writes.
@@ -95,15 +96,6 @@ class Callback:
 
 
 Destination = VideoFile | ImageFolder | Window | Null | Preview | VirtualCamera
-
-
-def output_path(target: object) -> Path | None:
-    """The file or directory a destination (or `--sink` string) writes, if it writes one."""
-    if isinstance(target, str):
-        target = parse_sink(target)
-    if isinstance(target, VideoFile | ImageFolder):
-        return Path(target.path)
-    return None
 
 
 def parse_sink(spec: str) -> Destination:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from rtseg import ImageFolder, Null, Preview, VideoFile, VirtualCamera, Window
-from rtseg.destinations import output_path, parse_sink
+from rtseg.destinations import parse_sink
 from rtseg.errors import RtsegError
 
 
@@ -38,9 +38,3 @@ def test_a_video_file_must_be_a_container_rtseg_writes() -> None:
     with pytest.raises(RtsegError, match="a video file is one of"):
         VideoFile("out.gif")
     assert VideoFile("out.mov").path == Path("out.mov")
-
-
-def test_output_path_names_what_a_destination_writes() -> None:
-    assert output_path("out.mp4") == Path("out.mp4")
-    assert output_path(ImageFolder("frames")) == Path("frames")
-    assert output_path(Window()) is None and output_path("null") is None
