@@ -110,6 +110,19 @@ def overload_section(overload: dict) -> list[str]:
     return [*out, ""]
 
 
+def peer_section(peer: dict) -> list[str]:
+    from benchmarks.peer import format_peer
+
+    return [
+        "### rtseg and MediaPipe's own loop, same clip, same run",
+        "",
+        "```",
+        format_peer(peer),
+        "```",
+        "",
+    ]
+
+
 def targets_section(targets: list[dict]) -> list[str]:
     body = [
         [t["target"], t["measured"], "met" if t["met"] else "MISSED", t["why"]] for t in targets
@@ -135,6 +148,8 @@ def render(results: dict, heading: str = "## Performance") -> str:
         out += live_section(results["live"], "### Live mode (paced source, frame-dropping)")
     if results.get("overload"):
         out += overload_section(results["overload"])
+    if results.get("peer"):
+        out += peer_section(results["peer"])
     for note in results.get("notes", []):
         out.append(f"- {note}")
     return "\n".join(out).rstrip() + "\n"

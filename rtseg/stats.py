@@ -34,6 +34,10 @@ class Stats:
 
     def __init__(self, stages: list[str]) -> None:
         self.stage_ms: dict[str, array] = {name: array("d") for name in stages}
+        # CPU time of each stage's own thread per frame (not wall time: waiting for a core
+        # doesn't count), capture included; what runs on other threads (ONNX Runtime's pool,
+        # an encoder's) shows only in the process's total.
+        self.cpu_ms: dict[str, array] = {name: array("d") for name in ["capture", *stages]}
         self.latency_ms = array("d")
         self.frames_in = 0
         self.frames_out = 0
@@ -46,8 +50,13 @@ class Stats:
         self._lock = threading.Lock()
         self._recent: list[int] = []
 
-    def add_stage(self, stage: str, start_ns: int, end_ns: int) -> None:
+    def add_stage(self, stage: str, start_ns: int, end_ns: int, cpu_ns: int = 0) -> None:
         self.stage_ms[stage].append((end_ns - start_ns) / 1e6)
+        self.add_cpu(stage, cpu_ns)
+
+    def add_cpu(self, stage: str, cpu_ns: int) -> None:
+        """`cpu_ns` of `stage`'s thread time spent on one frame."""
+        self.cpu_ms[stage].append(cpu_ns / 1e6)
 
     def add_output(self, frame: Frame, now_ns: int) -> None:
         """Record a frame that reached the sinks."""
