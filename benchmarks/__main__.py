@@ -1,4 +1,4 @@
-"""`python -m benchmarks [engine|pipeline|live|overload|peer|all ...]` (also `rtseg bench`).
+"""`python -m benchmarks [engine|pipeline|live|overload|peer|profile|all ...]` (`rtseg bench`).
 
 Writes results.json, results.md and PNG plots into DIR; every result names the machine.
 Expected failures (a missing model, a bad option) print one line and return 2.
@@ -14,14 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import engine, live, peer, pipeline, plots, report, targets, torch_eager
+from benchmarks import engine, live, peer, pipeline, plots, profile, report, targets, torch_eager
 from benchmarks.machine import load_average, machine_info
 from benchmarks.slow_model import slow_model
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import RtsegError
 from rtseg.models import resolve
 
-WHAT = ("engine", "pipeline", "live", "overload", "peer")
+WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile")
 BUNDLED = ("selfie_general", "selfie_landscape")
 VIDEOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "videos"
 
@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="peer: the Python of MediaPipe's venv (default $RTSEG_PEER_PYTHON, "
         "else .venv-mediapipe from `make peer-venv`)",
     )
-    p.add_argument("--peer-height", type=int, help="peer: clip height (720; quick: native)")
+    p.add_argument(
+        "--peer-height", type=int, help="peer and profile: clip height (720; quick: native)"
+    )
     return p
 
 
@@ -194,6 +196,12 @@ def run(args: argparse.Namespace) -> dict:
         print(peer.format_peer(results["peer"]), flush=True)
         if "peer_skipped" in results["peer"]:
             notes.append(f"peer: skipped: {results['peer']['peer_skipped']}")
+    if "profile" in what:
+        _say(f"profile: {Path(args.videos[0]).name}, each step in turn")
+        results["profile"] = profile.bench_profile(
+            args.videos[0], args.peer_height, args.model, args.frames
+        )
+        print(profile.format_profile(results["profile"]), flush=True)
     results["machine"]["load_average_end"] = load_average()
     results["targets"] = targets.evaluate(results)
     return results

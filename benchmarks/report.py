@@ -110,6 +110,19 @@ def overload_section(overload: dict) -> list[str]:
     return [*out, ""]
 
 
+def profile_section(profile: dict) -> list[str]:
+    from benchmarks.profile import format_profile
+
+    return [
+        "### Where the CPU goes (file mode, one step at a time)",
+        "",
+        "```",
+        format_profile(profile),
+        "```",
+        "",
+    ]
+
+
 def peer_section(peer: dict) -> list[str]:
     from benchmarks.peer import format_peer
 
@@ -150,6 +163,8 @@ def render(results: dict, heading: str = "## Performance") -> str:
         out += overload_section(results["overload"])
     if results.get("peer"):
         out += peer_section(results["peer"])
+    if results.get("profile"):
+        out += profile_section(results["profile"])
     for note in results.get("notes", []):
         out.append(f"- {note}")
     return "\n".join(out).rstrip() + "\n"
