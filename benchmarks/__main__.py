@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> dict:
     if "profile" in what:
         _say(f"profile: {Path(args.videos[0]).name}, each step in turn")
         results["profile"] = profile.bench_profile(
-            args.videos[0], args.peer_height, args.model, args.frames
+            args.videos[0], args.peer_height, args.model, args.frames, args.pipeline_threads
         )
         print(profile.format_profile(results["profile"]), flush=True)
     results["machine"]["load_average_end"] = load_average()

@@ -64,7 +64,9 @@ def _profile(job: Job, frames: int) -> tuple[dict[str, list[float]], dict[str, l
     return process, thread, done
 
 
-def bench_profile(source: str, height: int | None, model: str, frames: int) -> dict:
+def bench_profile(
+    source: str, height: int | None, model: str, frames: int, threads: int | None = None
+) -> dict:
     """The per-step CPU profile of the default job (blur, refine, smoothing, .mp4) on `source`
     brought to `height`."""
     with tempfile.TemporaryDirectory(prefix="rtseg-profile-") as tmp:
@@ -76,6 +78,7 @@ def bench_profile(source: str, height: int | None, model: str, frames: int) -> d
             effect="blur",
             sinks=[str(Path(tmp) / "out.mp4")],
             device="cpu",
+            threads=threads,
             overwrite=True,
             policy=Policy.BLOCK,
         )
