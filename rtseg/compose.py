@@ -50,15 +50,22 @@ def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> 
         raise RtsegError(
             f"blend needs images of the same size, got {foreground.shape} and {background.shape}"
         )
-    weight = _buffer("weight", foreground.shape, np.int16)  # int16 x int16 beats mixed types
-    cv2.merge((_weights(alpha).astype(np.int16),) * 3, dst=weight)
-    diff = _buffer("diff", foreground.shape, np.int16)
-    np.subtract(foreground, background, out=diff, dtype=np.int16)
+    out = background.copy()  # fresh: it travels on to the sinks
+    weights = _weights(alpha)
+    # Only the box where alpha shows at all is blended; outside it the output is the
+    # background exactly (about half of a 720p frame with one person in it).
+    x, y, w, h = cv2.boundingRect(weights)
+    if w == 0:
+        return out
+    box = (slice(y, y + h), slice(x, x + w))
+    weight = _buffer("weight", (h, w, 3), np.int16)  # int16 x int16 beats mixed types
+    cv2.merge((weights[box].astype(np.int16),) * 3, dst=weight)
+    diff = _buffer("diff", (h, w, 3), np.int16)
+    np.subtract(foreground[box], background[box], out=diff, dtype=np.int16)
     np.multiply(diff, weight, out=diff)
     np.add(diff, _WEIGHT_ONE // 2, out=diff)  # round, not floor
     np.right_shift(diff, _WEIGHT_BITS, out=diff)
-    out = np.empty_like(foreground)  # fresh: it travels on to the sinks
-    np.add(diff, background, out=out, casting="unsafe")  # in 0..255 by construction
+    np.add(diff, background[box], out=out[box], casting="unsafe")  # 0..255 by construction
     return out
 
 
@@ -116,12 +123,13 @@ def _weights(alpha: np.ndarray) -> np.ndarray:
 
 
 def _buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """A scratch array of this thread's, reused while frames keep their size."""
-    buffers = _scratch.__dict__
-    buf = buffers.get(name)
-    if buf is None or buf.shape != shape:
-        buf = buffers[name] = np.empty(shape, dtype)
-    return buf
+    """A contiguous scratch array of this thread's, carved from storage kept across frames
+    (regrown only when a frame needs more)."""
+    size = int(np.prod(shape))
+    storage = _scratch.__dict__.get(name)
+    if storage is None or storage.size < size or storage.dtype != dtype:
+        storage = _scratch.__dict__[name] = np.empty(size, dtype)
+    return storage[:size].reshape(shape)
 
 
 def _quarter(image: np.ndarray) -> np.ndarray:

@@ -107,3 +107,17 @@ def test_blend_takes_uint8_alpha_as_well_as_float():
     np.testing.assert_array_equal(got[-3:], fg[-3:])
     out = blur_background(fg, alpha8)
     assert out.shape == fg.shape and np.array_equal(out[-3:], fg[-3:])
+
+
+def test_blend_of_a_person_in_one_corner_is_the_background_elsewhere():
+    rng = np.random.default_rng(4)
+    fg = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    alpha = np.zeros((60, 80), np.float32)
+    alpha[35:50, 50:70] = rng.random((15, 20), dtype=np.float32)
+    got = blend(fg, bg, alpha)
+    outside = np.ones((60, 80), bool)
+    outside[35:50, 50:70] = False
+    np.testing.assert_array_equal(got[outside], bg[outside])
+    expected = blend_reference(fg, bg, alpha).astype(int)
+    assert np.abs(got.astype(int) - expected).max() <= 2
