@@ -1,4 +1,4 @@
-"""`python -m benchmarks [engine|pipeline|live|overload|peer|profile|all ...]` (`rtseg bench`).
+"""`python -m benchmarks [WHAT ...] --out DIR` (also `rtseg bench`); WHAT as listed by --help.
 
 Writes results.json, results.md and PNG plots into DIR; every result names the machine.
 Expected failures (a missing model, a bad option) print one line and return 2.
@@ -14,14 +14,25 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import engine, live, peer, pipeline, plots, profile, report, targets, torch_eager
+from benchmarks import (
+    encoder,
+    engine,
+    live,
+    peer,
+    pipeline,
+    plots,
+    profile,
+    report,
+    targets,
+    torch_eager,
+)
 from benchmarks.machine import load_average, machine_info
 from benchmarks.slow_model import slow_model
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import RtsegError
 from rtseg.models import resolve
 
-WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile")
+WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile", "encoder")
 BUNDLED = ("selfie_general", "selfie_landscape")
 VIDEOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "videos"
 
@@ -70,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "else .venv-mediapipe from `make peer-venv`)",
     )
     p.add_argument(
-        "--peer-height", type=int, help="peer and profile: clip height (720; quick: native)"
+        "--peer-height", type=int, help="peer, profile, encoder: clip height (720; quick: native)"
     )
     return p
 
@@ -202,6 +213,12 @@ def run(args: argparse.Namespace) -> dict:
             args.videos[0], args.peer_height, args.model, args.frames, args.pipeline_threads
         )
         print(profile.format_profile(results["profile"]), flush=True)
+    if "encoder" in what:
+        _say(f"encoder: x264 candidates on {Path(args.videos[0]).name}")
+        results["encoder"] = encoder.bench_encoder(
+            args.videos[0], args.peer_height, min(args.frames, 150), args.model
+        )
+        print(encoder.format_encoder(results["encoder"]), flush=True)
     results["machine"]["load_average_end"] = load_average()
     results["targets"] = targets.evaluate(results)
     return results

@@ -44,3 +44,17 @@ def test_peer_targets_need_speed_a_smaller_file_a_low_cpu_share_and_little_own_w
     assert met == [True, True, True]
     met = [t["met"] for t in evaluate({"peer": _peer(1.6, 1.1, 0.31, 5.1)})]
     assert met == [False, False, False]
+
+
+def test_encoder_candidates_are_measured_on_the_same_frames(tiny_run):
+    _, results = tiny_run
+    rows = results["encoder"]["rows"]
+    assert len({(r["preset"], r["tune"], r["crf"], r["threads"]) for r in rows}) == len(rows)
+    assert all(r["bytes"] > 0 and r["cpu_ms_per_frame"] > 0 for r in rows)
+    assert all(25.0 < r["psnr_db"] < 99.0 for r in rows)
+    # a faster preset at the same CRF spends less CPU and more bytes on this clip
+    by = {(r["preset"], r["tune"], r["crf"], r["threads"]): r for r in rows}
+    assert (
+        by[("ultrafast", "none", 20, "auto")]["bytes"]
+        > by[("veryfast", "none", 20, "auto")]["bytes"]
+    )
