@@ -50,11 +50,13 @@ def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> 
         raise RtsegError(
             f"blend needs images of the same size, got {foreground.shape} and {background.shape}"
         )
-    out = background.copy()  # fresh: it travels on to the sinks
     weights = _weights(alpha)
     # Only the box where alpha shows at all is blended; outside it the output is the
-    # background exactly (about half of a 720p frame with one person in it).
+    # background exactly. (A person who fills the frame, or a model that leaves faint alpha
+    # all over it, makes the box the frame: then there is nothing to copy.)
     x, y, w, h = cv2.boundingRect(weights)
+    # fresh either way: the output travels on to the sinks
+    out = np.empty_like(background) if (w, h) == weights.shape[::-1] else background.copy()
     if w == 0:
         return out
     box = (slice(y, y + h), slice(x, x + w))
