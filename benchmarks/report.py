@@ -8,7 +8,10 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.encoder import format_encoder
 from benchmarks.machine import describe
+from benchmarks.peer import format_peer
+from benchmarks.profile import format_profile
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -110,30 +113,10 @@ def overload_section(overload: dict) -> list[str]:
     return [*out, ""]
 
 
-def profile_section(profile: dict) -> list[str]:
-    from benchmarks.profile import format_profile
-
-    return [
-        "### Where the CPU goes (file mode, one step at a time)",
-        "",
-        "```",
-        format_profile(profile),
-        "```",
-        "",
-    ]
-
-
-def peer_section(peer: dict) -> list[str]:
-    from benchmarks.peer import format_peer
-
-    return [
-        "### rtseg and MediaPipe's own loop, same clip, same run",
-        "",
-        "```",
-        format_peer(peer),
-        "```",
-        "",
-    ]
+def text_section(title: str, text: str) -> list[str]:
+    """A heading over a preformatted table (the peer, profile and encoder benchmarks print
+    theirs as text)."""
+    return [f"### {title}", "", "```", text, "```", ""]
 
 
 def targets_section(targets: list[dict]) -> list[str]:
@@ -162,9 +145,13 @@ def render(results: dict, heading: str = "## Performance") -> str:
     if results.get("overload"):
         out += overload_section(results["overload"])
     if results.get("peer"):
-        out += peer_section(results["peer"])
+        text = format_peer(results["peer"])
+        out += text_section("rtseg and MediaPipe's own loop, same clip, same run", text)
     if results.get("profile"):
-        out += profile_section(results["profile"])
+        text = format_profile(results["profile"])
+        out += text_section("Where the CPU goes (file mode, one step at a time)", text)
+    if results.get("encoder"):
+        out += text_section("x264 settings", format_encoder(results["encoder"]))
     for note in results.get("notes", []):
         out.append(f"- {note}")
     return "\n".join(out).rstrip() + "\n"
