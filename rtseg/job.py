@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from rtseg import destinations
 from rtseg.channels import Policy
@@ -329,11 +328,7 @@ class Job:
         )
 
     def _postprocess(self, frame: Frame) -> None:
-        if self.refiner is not None:
-            # uint8 alpha, which the effects take as is: no float32 frame-size pass
-            frame.alpha = self.refiner.refine(frame.image, frame.alpha, np.uint8)
-        else:
-            frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, None)
+        frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner)
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
         if isinstance(effect, Classes):
             # A frame inferred just before a switch to a labelled model has no labels yet.
