@@ -59,9 +59,9 @@ CONTAINERS: dict[str, Container] = {
 # Encoder settings: the one place where speed is traded against size and quality.
 ENCODER_OPTIONS: dict[str, dict[str, str]] = {
     # superfast + zerolatency at CRF 23, measured on rtseg's 720p blur output (`rtseg bench
-    # encoder`, 2-core EPYC): 4.0 ms of CPU a frame against 8.7 for veryfast at CRF 20, the
-    # same PSNR (47.7 dB), 1.7x the bytes (still 0.7x OpenCV's mp4v file of the same frames).
-    # A slower --preset gives x264's own tuning for it: smaller files for more CPU.
+    # encoder`, 2-core EPYC): 4.0-4.5 ms of CPU a frame against 8.7 for veryfast at CRF 20,
+    # the same PSNR (47.7 dB), 1.7x the bytes (still 0.7x OpenCV's mp4v file of the same
+    # frames). A slower --preset gets x264's own tuning for it: smaller files for more CPU.
     "libx264": {"preset": "superfast", "tune": "zerolatency"},
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "b": "0"},  # b=0: pure CRF
     "prores_aw": {"profile": "4"},  # 4444; 4x faster than prores_ks
@@ -136,7 +136,6 @@ class VideoFileSink:
                 f"unknown x264 preset {preset!r}; choose from {', '.join(X264_PRESETS)}"
             )
         self.preset = preset
-        self.fps = fps
         self._rate_tb = rate_time_base(fps)
         if crf is not None and self.spec.default_crf is None:
             raise RtsegError(f"{self.path.suffix} (ProRes) has no CRF setting; leave --crf out")
@@ -173,7 +172,38 @@ class VideoFileSink:
             pix_fmt, self._in_fmt = self.spec.pix_fmt, "bgr24"
         else:
             raise RtsegError(f"output frames must be BGR or BGRA, got shape {image.shape}")
-        sar = frame.sar
+        out_w, out_h, sar = self._plan_size(width, height, frame.sar)
+        self._time_base = self.spec.time_base or frame.time_base or self._rate_tb
+        options = dict(ENCODER_OPTIONS.get(self.spec.codec, {}))
+        if self.preset is not None:
+            options = {"preset": self.preset}
+        if self.crf is not None:
+            options["crf"] = str(self.crf)
+        try:
+            output = av.open(ffmpeg_path(self._tmp), "w")
+        except (av.FFmpegError, OSError) as exc:
+            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
+        try:
+            stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
+            stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
+            stream.time_base = self._time_base
+            stream.codec_context.time_base = self._time_base
+            if sar is not None:
+                stream.codec_context.sample_aspect_ratio = sar
+            if self._audio is not None:
+                self._audio.add_to(output, self.spec.audio_encoder)
+        except BaseException:
+            output.close()
+            self._tmp.unlink(missing_ok=True)
+            raise
+        self._output, self._stream = output, stream
+        self._shape = image.shape
+
+    def _plan_size(
+        self, width: int, height: int, sar: Fraction | None
+    ) -> tuple[int, int, Fraction | None]:
+        """The encoded size and sample aspect ratio for frames of `width` x `height`: square
+        pixels where the container cannot mark them, even sizes (each change said once)."""
         if sar is not None and not self.spec.holds_sar:
             self._square = (round(width * sar), height)
             log.info(
@@ -190,33 +220,7 @@ class VideoFileSink:
                 "added column/row repeats the edge",
                 width, height, out_w, out_h, self.path.name, self.spec.codec,
             )  # fmt: skip
-        self._time_base = self.spec.time_base or frame.time_base or self._rate_tb
-        options = dict(ENCODER_OPTIONS.get(self.spec.codec, {}))
-        if self.preset is not None:
-            options = {"preset": self.preset}
-        if self.crf is not None:
-            options["crf"] = str(self.crf)
-        try:
-            output = av.open(ffmpeg_path(self._tmp), "w")
-        except (av.FFmpegError, OSError) as exc:
-            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
-        try:
-            stream = output.add_stream(
-                self.spec.codec, rate=Fraction(self.fps).limit_denominator(1001), options=options
-            )
-            stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
-            stream.time_base = self._time_base
-            stream.codec_context.time_base = self._time_base
-            if sar is not None:
-                stream.codec_context.sample_aspect_ratio = sar
-            if self._audio is not None:
-                self._audio.add_to(output, self.spec.audio_encoder)
-        except BaseException:
-            output.close()
-            self._tmp.unlink(missing_ok=True)
-            raise
-        self._output, self._stream = output, stream
-        self._shape = image.shape
+        return out_w, out_h, sar
 
     # -- writing ---------------------------------------------------------------------------
     def write(self, frame: Frame) -> None:
@@ -298,6 +302,11 @@ class VideoFileSink:
                     self._output.close()
                 self._tmp.unlink(missing_ok=True)  # a file without its index does not play
                 raise
+            if self._audio is not None and self._audio.damaged:
+                log.warning(
+                    "%s: %d damaged audio packets were left out (short silences)",
+                    self.path.name, self._audio.damaged,
+                )  # fmt: skip
             if self._shifted:
                 log.warning(
                     "%s: %d frames had a timestamp that did not advance; each was written "
