@@ -41,7 +41,9 @@ class Container:
     pix_fmt_alpha: str | None  # None: the container/codec cannot hold alpha here
     default_crf: int | None  # None: the codec has no CRF mode
     audio_encoder: str  # for audio whose codec the container cannot hold as it is
-    time_base: Fraction | None = None  # the muxer's own clock, when it imposes one
+    # The muxer's own clock, when it imposes one (Matroska/WebM: milliseconds); frame times
+    # are rounded to it before the check that they advance, so no two collide in the file.
+    time_base: Fraction | None = None
     # Whether the file can say its pixels are not square. WebM keeps that only in a header
     # field PyAV cannot set, so non-square frames are resampled to square pixels for it.
     holds_sar: bool = True
@@ -49,7 +51,7 @@ class Container:
 
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container("libx264", "yuv420p", None, 23, "aac"),
-    ".mkv": Container("libx264", "yuv420p", None, 23, "aac"),
+    ".mkv": Container("libx264", "yuv420p", None, 23, "aac", Fraction(1, 1000)),
     ".webm": Container(
         "libvpx-vp9", "yuv420p", "yuva420p", 32, "libopus", Fraction(1, 1000), holds_sar=False
     ),
