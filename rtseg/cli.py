@@ -103,6 +103,11 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "off for live sources, where the video keeps its rate and the mask may lag)",
     )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
+    p.add_argument(
+        "--preset",
+        help="x264 preset for .mp4/.mkv (default superfast with zerolatency; a slower one, "
+        "e.g. medium, makes a smaller file for more CPU)",
+    )
     p.add_argument("--preview-host", default="127.0.0.1", help="interface for --sink http")
     p.add_argument(
         "--preview-remote",
@@ -147,6 +152,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         mask_every=args.mask_every,
         sync=args.sync,
         crf=args.crf,
+        preset=args.preset,
         preview_host=args.preview_host,
         preview_remote=args.preview_remote,
         preview_token=args.preview_token,

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+
 from rtseg import destinations
 from rtseg.channels import Policy
 from rtseg.contract import ModelInfo
@@ -68,6 +70,7 @@ class JobConfig:
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
+    preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (see video_out)
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
     preview_token: str | None = None
@@ -93,6 +96,11 @@ class Job:
         """Set up `config`; `source`, when given, replaces opening `config.source` (the
         benchmarks pass wrapped sources this way)."""
         self.config = config
+        # One thread per OpenCV call (process-wide with OpenCV's pthreads pool): the pipeline's
+        # stages already keep both cores busy, and splitting sub-millisecond calls costs more
+        # than it saves: on 2 cores at 720p refinement took 2.3 ms of CPU a frame with two
+        # threads and 1.8 with one, the blur 5.0 against 4.6 (rtseg bench profile).
+        cv2.setNumThreads(1)
         # The active effect and the engine change together (live controls), under this lock.
         self._lock = threading.Lock()
         first = as_effect(config.effect)
@@ -134,7 +142,10 @@ class Job:
 
     # -- model and effect ----------------------------------------------------------------
     def _build_engine(self, model: str | Path) -> Engine:
-        return Engine(resolve(str(model)), self.config.device, self.config.threads)
+        # One intra-op thread unless --threads says otherwise: the bundled models take about
+        # 2.5 ms, and a second thread's hand-offs cost 3.6 against 2.7 ms of CPU a frame on
+        # 2 cores at 720p, while in file mode the other stages have the other core anyway.
+        return Engine(resolve(str(model)), self.config.device, self.config.threads or 1)
 
     def _refusal(self, info: ModelInfo, effect: Effect | None = None) -> str | None:
         """Why model `info` cannot run `effect` (the active one by default), or None."""
@@ -207,6 +218,7 @@ class Job:
             path,
             self.source.fps,
             crf=self.config.crf,
+            preset=self.config.preset,
             audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
             overwrite=self.config.overwrite,
         )

@@ -8,6 +8,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -269,6 +270,31 @@ def test_bad_settings_are_refused(tmp_path: Path, bad: tuple) -> None:
 def test_missing_audio_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RtsegError, match="does not exist"):
         VideoFileSink(tmp_path / "out.mp4", FPS, audio_from=tmp_path / "nope.mp4")
+
+
+@pytest.mark.parametrize(
+    ("name", "preset", "message"),
+    [("out.webm", "medium", "H.264"), ("out.mp4", "quick", "unknown x264 preset")],
+)
+def test_bad_presets_are_refused(tmp_path: Path, name: str, preset: str, message: str) -> None:
+    with pytest.raises(RtsegError, match=message):
+        VideoFileSink(tmp_path / name, FPS, preset=preset)
+
+
+def test_a_slower_preset_makes_a_smaller_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (180, 320, 3), dtype=np.uint8), (5, 5), 0)
+    sizes = {}
+    for preset in (None, "medium"):
+        out = tmp_path / f"{preset}.mp4"
+        sink = VideoFileSink(out, FPS, preset=preset)
+        for i in range(30):
+            image = np.roll(texture, 3 * i, axis=1)
+            sink.write(Frame(seq=i, image=image, output=image))
+        sink.close()
+        assert len(decode_frames(out)) == 30
+        sizes[preset] = out.stat().st_size
+    assert sizes["medium"] < 0.9 * sizes[None]
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm"])
