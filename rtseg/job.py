@@ -84,11 +84,14 @@ def open_config_source(config: JobConfig) -> Source:
 class Job:
     """A pipeline ready to `run()`; closes what it opened if setting up fails half-way."""
 
-    def __init__(self, config: JobConfig, source: Source | None = None) -> None:
+    def __init__(
+        self, config: JobConfig, source: Source | None = None, engine: Engine | None = None
+    ) -> None:
         """Set up `config`; `source`, when given, replaces opening `config.source` (the
-        benchmarks pass wrapped sources this way)."""
+        benchmarks pass wrapped sources this way), and `engine` a model already loaded for
+        `config.model` (batch workers load it once and reuse it file after file)."""
         self.config = config
-        self.engine = Engine(resolve(config.model), config.device, config.threads)
+        self.engine = engine or Engine(resolve(config.model), config.device, config.threads)
         first = parse_effect(config.effect)
         if isinstance(first, Classes):
             if not self.engine.info.has_labels:

@@ -1,0 +1,134 @@
+"""The Ray executor: the same tasks as the local pool, on a local Ray instance or a cluster.
+
+Tasks, not actors. A batch is a bag of independent files, which is what Ray's task scheduler
+is for: it places each task on whichever node has a free CPU (or a share of a GPU) as nodes
+join and leave, and when a worker process or a whole node dies it reruns the task elsewhere
+(`max_retries`), with no queue of ours to keep. The model still loads once per worker
+process: Ray reuses a worker process for the next task of the same function, and the process
+keeps its `Worker` (model loaded) in `_held` between tasks. Actors would pin files to
+workers chosen up front and need our own queue to balance them and to resubmit a dead
+actor's file, the hand-written machinery this module exists to avoid.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from rtseg.batch.work import Result, Task, Worker, worker_name
+from rtseg.errors import RtsegError
+from rtseg.job import JobConfig
+
+# Share of one GPU each worker asks for when the cluster has GPUs: four workers per GPU.
+GPU_SHARE = 0.25
+
+# The worker this Ray worker process holds, with the config it was loaded for.
+_held: tuple[JobConfig, Worker] | None = None
+
+
+def _worker_for(config: JobConfig) -> Worker:
+    global _held
+    if _held is None or _held[0] != config:
+        _held = (config, Worker(config))
+    return _held[1]
+
+
+def run_task(config: JobConfig, task: Task) -> Result:
+    """What a Ray worker runs for one task (a module function, so workers import it)."""
+    import ray
+
+    result = _worker_for(config).run(task)
+    result.worker = f"{ray.get_runtime_context().get_node_id()[:12]}/{worker_name()}"
+    return result
+
+
+def import_ray():
+    """The `ray` module, or one line naming the extra that brings it."""
+    try:
+        import ray
+    except ImportError:
+        raise RtsegError("--ray needs Ray: pip install 'rtseg[cluster]'") from None
+    return ray
+
+
+class RayExecutor:
+    """Runs tasks as Ray tasks: at most `workers` at once (None: as many as the cluster's
+    CPUs allow), each retried by Ray up to `max_attempts` times in all if its worker dies."""
+
+    name = "ray"
+
+    def __init__(
+        self, config: JobConfig, address: str, workers: int | None, max_attempts: int = 3
+    ) -> None:
+        self.ray = import_ray()
+        self.config = config
+        self.address = address or None
+        self.workers = workers
+        self.max_attempts = max_attempts
+
+    def _remote(self) -> Callable:
+        ray = self.ray
+        gpus = ray.cluster_resources().get("GPU", 0)
+        wants_gpu = self.config.device != "cpu" and gpus > 0
+        return ray.remote(
+            num_cpus=self.config.threads or 1,
+            num_gpus=GPU_SHARE if wants_gpu else 0,
+            max_retries=self.max_attempts - 1,
+            retry_exceptions=False,
+            scheduling_strategy="SPREAD",
+        )(run_task)
+
+    def run(
+        self,
+        tasks: list[Task],
+        on_result: Callable[[int, Result], None],
+        on_frames: Callable[[int], None],
+    ) -> None:
+        """Submit the tasks (keeping at most `workers` in flight) and report each as it ends."""
+        ray = self.ray
+        started_here = not ray.is_initialized()
+        if started_here:
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                configure_logging=False,
+            )
+        try:
+            remote = self._remote()
+            config = ray.put(self.config)
+            limit = self.workers or len(tasks)
+            waiting = list(range(len(tasks)))
+            running: dict = {}
+            try:
+                while waiting or running:
+                    while waiting and len(running) < limit:
+                        index = waiting.pop(0)
+                        running[remote.remote(config, tasks[index])] = index
+                    done, _ = ray.wait(list(running), num_returns=1)
+                    for ref in done:
+                        index = running.pop(ref)
+                        result = self._get(ref, tasks[index])
+                        on_frames(result.frames_out)
+                        on_result(index, result)
+            except KeyboardInterrupt:
+                for ref in running:
+                    ray.cancel(ref)
+                raise
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def _get(self, ref, task: Task) -> Result:
+        try:
+            return self.ray.get(ref)
+        except self.ray.exceptions.RayError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return Result(
+                task.source,
+                task.output,
+                "failed",
+                error=f"Ray gave up after {self.max_attempts} attempts: {reason}",
+                attempts=self.max_attempts,
+            )
