@@ -68,21 +68,21 @@ def _walk(root: Path, skip: Path | None) -> list[tuple[Path, Path]]:
     return found
 
 
-def _expand(spec: str, base: Path, skip: Path | None) -> list[tuple[Path, Path]] | str:
-    """(input, root) pairs for one SOURCE, or the reason it names nothing."""
+def _expand(spec: str, base: Path, skip: Path | None, missing: list[Missing]) -> list:
+    """(input, root) pairs for one SOURCE; what names nothing goes into `missing`."""
     if spec.startswith("@"):
-        listing = Path(spec[1:])
+        listing = base / spec[1:]
         try:
             lines = listing.read_text().splitlines()
         except OSError as exc:
-            return f"cannot read list {listing}: {exc.strerror}"
+            missing.append(Missing(spec, f"cannot read list: {exc.strerror}"))
+            return []
         pairs: list[tuple[Path, Path]] = []
         for line in lines:
             line = line.strip()
             if line and not line.startswith("#"):
-                found = _expand(line, listing.parent, skip)
-                pairs += found if isinstance(found, list) else []
-        return pairs or f"list {listing} names no usable input"
+                pairs += _expand(line, listing.parent, skip, missing)
+        return pairs
     path = base / spec
     if path.is_dir():
         return _walk(path, skip)
@@ -91,8 +91,8 @@ def _expand(spec: str, base: Path, skip: Path | None) -> list[tuple[Path, Path]]
         inside = base != Path() and path.resolve().is_relative_to(base.resolve())
         return [(path, base if inside else path.parent)]
     if GLOB_CHARS & set(spec):
-        prefix = Path(spec.split("*")[0].split("?")[0].split("[")[0])
-        root = base / (prefix if spec.endswith(("/", os.sep)) else prefix.parent)
+        prefix = min((spec.split(c)[0] for c in GLOB_CHARS), key=len)
+        root = base / prefix if prefix.endswith(("/", os.sep)) else (base / prefix).parent
         pairs = []
         for match in sorted(glob.glob(str(base / spec), recursive=True)):
             hit = Path(match)
@@ -100,8 +100,11 @@ def _expand(spec: str, base: Path, skip: Path | None) -> list[tuple[Path, Path]]
                 pairs += _walk(hit, skip)
             elif hit.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES and not _is_partial(hit):
                 pairs.append((hit, root))
-        return pairs or "no file matches this pattern"
-    return "input not found"
+        if not pairs:
+            missing.append(Missing(spec, "no file matches this pattern"))
+        return pairs
+    missing.append(Missing(spec, "input not found"))
+    return []
 
 
 def discover(sources: list[str], out: Path, fmt: str) -> tuple[list[Item], list[Missing]]:
@@ -114,11 +117,7 @@ def discover(sources: list[str], out: Path, fmt: str) -> tuple[list[Item], list[
     items: dict[Path, Item] = {}
     missing: list[Missing] = []
     for spec in sources:
-        found = _expand(spec, Path(), out)
-        if isinstance(found, str):
-            missing.append(Missing(spec, found))
-            continue
-        for source, root in found:
+        for source, root in _expand(spec, Path(), out, missing):
             relative = source.relative_to(root) if source != root else Path(source.name)
             output = output_for(relative, out, fmt)
             earlier = items.get(output)
