@@ -18,6 +18,7 @@ import cv2
 
 from rtseg import models
 from rtseg.batch.discover import FORMATS
+from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.channels import Policy
 from rtseg.effects import EFFECT_HELP
 from rtseg.engine import DEVICES, load_session
@@ -241,11 +242,18 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
         job.engine.info.input_size,
         ", ".join(job.engine.providers),
     )
+    progress = None
+    total = getattr(job.source, "frames_expected", None)
+    if not quiet and total and not job.source.live:
+        progress = Progress(min(total, config.max_frames or total))
+        job.pipeline.sinks.append(ProgressSink(progress.frames))
     previous = signal.signal(signal.SIGTERM, lambda *_: job.pipeline.stop())
     try:
         job.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if progress is not None:
+            progress.close()
     summary = job.summary()
     if summary["frames_lost"]:
         log.warning(

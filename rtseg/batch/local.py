@@ -21,7 +21,7 @@ from multiprocessing.process import BaseProcess
 from rtseg.batch.work import Result, Task, Worker
 from rtseg.job import JobConfig
 
-# Seconds a worker gets to finish its file's output after being told to stop.
+# Seconds a worker gets to end after being told to.
 STOP_GRACE_S = 10.0
 
 
@@ -39,7 +39,6 @@ def _serve(conn: Connection, config: JobConfig) -> None:
     """A worker process: load the model, then run each task the batch sends until told to end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
     worker = Worker(config)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     while True:
         try:
             task = conn.recv()
@@ -126,7 +125,10 @@ class LocalExecutor:
                     slot.close()
                     slots[i] = _Slot(self.context, self.config)
         except KeyboardInterrupt:
-            self._stop(slots, frames, attempts, on_result, on_frames)
+            # Workers end at once: a file cut short stays under its partial name, and a
+            # rerun processes it again.
+            for slot in slots:
+                slot.process.kill()
             raise
         finally:
             for slot in slots:
@@ -167,20 +169,3 @@ class LocalExecutor:
             error=f"worker process died ({how}) on each of {attempts} attempts",
             attempts=attempts,
         )
-
-    def _stop(
-        self,
-        slots: list[_Slot],
-        frames: list[int],
-        attempts: list[int],
-        on_result: Callable[[int, Result], None],
-        on_frames: Callable[[int], None],
-    ) -> None:
-        """Ctrl-C: tell busy workers to stop their file (as `rtseg run` does on SIGTERM) and
-        collect what they report."""
-        busy = [s for s in slots if s.index is not None]
-        for slot in busy:
-            slot.process.terminate()
-        for slot in busy:
-            if slot.conn.poll(STOP_GRACE_S):
-                self._drain(slot, frames, attempts, on_result, on_frames)

@@ -10,12 +10,19 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from tqdm import tqdm
 
+from rtseg.frame import Frame
+
 # Seconds between plain progress lines when the stream is not a terminal.
 LINE_PERIOD_S = 5.0
+LINE_FORMAT = "{n_fmt}/{total_fmt} frames ({percentage:.0f}%), {rate_fmt}, ETA {remaining}{postfix}"
+OPEN_LINE_FORMAT = "{n_fmt} frames, {rate_fmt}{postfix}"
+# How often a pipeline passes on how many frames it has written (seconds).
+PROGRESS_PERIOD_S = 0.5
 
 
 class Progress:
@@ -57,10 +64,43 @@ class Progress:
         self._show_files()
 
     def line(self) -> str:
-        """The bar as one line of plain text."""
-        return str(self._bar)
+        """The bar's figures as one line of plain text."""
+        meter = self._bar.format_dict
+        plain = LINE_FORMAT if meter["total"] else OPEN_LINE_FORMAT
+        return tqdm.format_meter(**{**meter, "bar_format": plain})
 
     def close(self) -> None:
         self._bar.close()
         if self._null is not None:
             self._null.close()
+
+
+class ProgressSink:
+    """Counts frames as they are written and passes the count on every so often; the first
+    `skip` frames (a segment's warmup, which is not written) are not counted."""
+
+    def __init__(self, on_frames: Callable[[int], None], skip: int = 0) -> None:
+        self._on_frames = on_frames
+        self._skip = skip
+        self._pending = 0
+        self._last = time.monotonic()
+
+    def write(self, frame: Frame) -> None:
+        if frame.seq < self._skip:
+            return
+        self._pending += 1
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_PERIOD_S:
+            self._flush(now)
+
+    def _flush(self, now: float) -> None:
+        if self._pending:
+            self._on_frames(self._pending)
+        self._pending = 0
+        self._last = now
+
+    def close(self) -> None:
+        self._flush(time.monotonic())
+
+    def abort(self) -> None:
+        self.close()

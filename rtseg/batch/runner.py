@@ -90,7 +90,7 @@ def _plan(
     return units, tasks, frames
 
 
-def _finish(unit: _Unit, tasks: list[Task], config: JobConfig) -> Result:
+def _finish(unit: _Unit, tasks: list[Task]) -> Result:
     """The input's result once all its tasks ended: joins a split video's segments."""
     parts = [unit.results[i] for i in unit.tasks]
     if len(parts) == 1:
@@ -160,7 +160,7 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
         unit = owner[index]
         unit.results[index] = result
         if len(unit.results) == len(unit.tasks):
-            final = _finish(unit, tasks, config)
+            final = _finish(unit, tasks)
             results.append(final)
             report.add(final)
             if progress is not None:
@@ -174,13 +174,14 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     finally:
         if progress is not None:
             progress.close()
+        finished = {r.source for r in results}
+        for unit in units:
+            if str(unit.item.source) not in finished:
+                stopped = Result(str(unit.item.source), str(unit.item.output), "failed")
+                stopped.error = "the batch was interrupted before this input finished"
+                results.append(stopped)
+                report.add(stopped)
         report.close()
-    finished = {r.source for r in results}
-    for unit in units:
-        if str(unit.item.source) not in finished:
-            results.append(
-                Result(str(unit.item.source), str(unit.item.output), "failed", error="interrupted")
-            )
     if not options.quiet:
         print(summary_table(results, time.monotonic() - started, executor.name, workers))
     for line in failure_lines(results):

@@ -14,15 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from rtseg.batch.progress import ProgressSink
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
 from rtseg.models import resolve
 from rtseg.pipeline import StageError
-
-# How often a worker tells the batch how many frames it has done (seconds).
-PROGRESS_PERIOD_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -56,37 +53,6 @@ class Result:
         return asdict(self)
 
 
-class ProgressSink:
-    """Counts frames as they are written and passes the count on every so often; the first
-    `skip` frames (a segment's warmup, which is not written) are not counted."""
-
-    def __init__(self, on_frames: Callable[[int], None], skip: int = 0) -> None:
-        self._on_frames = on_frames
-        self._skip = skip
-        self._pending = 0
-        self._last = time.monotonic()
-
-    def write(self, frame: Frame) -> None:
-        if frame.seq < self._skip:
-            return
-        self._pending += 1
-        now = time.monotonic()
-        if now - self._last >= PROGRESS_PERIOD_S:
-            self._flush(now)
-
-    def _flush(self, now: float) -> None:
-        if self._pending:
-            self._on_frames(self._pending)
-        self._pending = 0
-        self._last = now
-
-    def close(self) -> None:
-        self._flush(time.monotonic())
-
-    def abort(self) -> None:
-        self.close()
-
-
 def worker_name() -> str:
     """host:pid, so the report says where each file ran."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -98,14 +64,6 @@ class Worker:
     def __init__(self, config: JobConfig) -> None:
         self.config = config
         self.engine = Engine(resolve(config.model), config.device, config.threads)
-        self._job: Job | None = None
-        self._stopped = False
-
-    def stop(self) -> None:
-        """End the current file early, as Ctrl-C ends `rtseg run` (its result says so)."""
-        self._stopped = True
-        if self._job is not None:
-            self._job.pipeline.stop()
 
     def job_for(self, task: Task) -> Job:
         """The `Job` for `task`: `rtseg run`'s job with this file as source and output."""
@@ -122,21 +80,16 @@ class Worker:
         result = Result(task.source, task.output, "failed", worker=worker_name())
         try:
             Path(task.output).parent.mkdir(parents=True, exist_ok=True)
-            self._job = job = self.job_for(task)
+            job = self.job_for(task)
             if on_frames is not None:
                 job.pipeline.sinks.append(ProgressSink(on_frames, task.warmup))
             job.run()
             summary = job.summary()
             result.frames_in = max(0, summary["frames_in"] - task.warmup)
             result.frames_out = max(0, summary["frames_out"] - task.warmup)
-            if self._stopped:
-                result.error = f"stopped after {result.frames_out} frames"
-            else:
-                result.status = "done"
+            result.status = "done"
         except (RtsegError, StageError, OSError) as exc:
             result.error = str(exc)
-        finally:
-            self._job = None
         result.seconds = round(time.monotonic() - started, 3)
         if result.seconds > 0:
             result.fps = round(result.frames_out / result.seconds, 2)
