@@ -13,6 +13,7 @@ actor's file, the hand-written machinery this module exists to avoid.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 
 from rtseg.batch.work import Result, Task, Worker, worker_name
@@ -40,6 +41,24 @@ def run_task(config: JobConfig, task: Task) -> Result:
     result = _worker_for(config).run(task)
     result.worker = f"{ray.get_runtime_context().get_node_id()[:12]}/{worker_name()}"
     return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in one line, at once, when a HOST:PORT address does not answer (Ray itself keeps
+    retrying for minutes)."""
+    host, _, port = address.rpartition(":")
+    if "://" in address or not port.isdigit():
+        return  # "auto", ray://: Ray's own resolution
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise RtsegError(f"cannot reach the Ray cluster at {address}: {reason}") from None
 
 
 def import_ray():
@@ -88,13 +107,19 @@ class RayExecutor:
         ray = self.ray
         started_here = not ray.is_initialized()
         if started_here:
-            ray.init(
-                address=self.address,
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.WARNING,
-                configure_logging=False,
-            )
+            if self.address:
+                check_reachable(self.address)
+            try:
+                ray.init(
+                    address=self.address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                    configure_logging=False,
+                )
+            except (ConnectionError, ray.exceptions.RayError) as exc:
+                where = f"the Ray cluster at {self.address}" if self.address else "Ray"
+                raise RtsegError(f"cannot start or reach {where}: {_first_line(exc)}") from None
         try:
             remote = self._remote()
             config = ray.put(self.config)
@@ -124,7 +149,7 @@ class RayExecutor:
         try:
             return self.ray.get(ref)
         except self.ray.exceptions.RayError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = _first_line(exc)
             return Result(
                 task.source,
                 task.output,
