@@ -39,15 +39,18 @@ MACHINES = (1, 2, 4, 8, 16)
 
 
 def make_clip(path: Path, seconds: float, height: int, offset: float = 0.0) -> Path:
-    """`seconds` of the shared clip (looped, from `offset`) at `height`, with a tone."""
+    """`seconds` of the shared clip (looped; starting `offset` seconds into its first 20 s)
+    at `height`, with a tone."""
     if SHARED_CLIP.exists():
-        video = ["-stream_loop", "-1", "-ss", f"{offset:.3f}", "-i", str(SHARED_CLIP)]
+        start = ["-ss", f"{offset % 20:.3f}"]
+        video = ["-stream_loop", "-1", *start, "-i", str(SHARED_CLIP)]
     else:
         video = ["-f", "lavfi", "-i", "testsrc2=size=960x540:rate=30000/1001"]
     cmd = [
         find_ffmpeg(), "-loglevel", "error", "-y", *video,
         "-f", "lavfi", "-i", "sine=frequency=440",
-        "-t", f"{seconds}", "-map", "0:v", "-map", "1:a", "-vf", f"scale=-2:{height}",
+        "-frames:v", str(max(1, round(seconds * 30000 / 1001))), "-t", f"{seconds}",
+        "-map", "0:v", "-map", "1:a", "-vf", f"scale=-2:{height}",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
         "-c:a", "aac", str(path),
     ]  # fmt: skip
@@ -120,11 +123,11 @@ def ray_down() -> None:
 
 
 def costs(args: argparse.Namespace, work: Path, clips: Path) -> dict:
-    """A run's start (a one-frame `rtseg run`), and a batch's start and cost per extra file
-    (batches of 1 and of `args.clips` one-frame clips, one worker)."""
-    one = work / "one_frame"
+    """A run's fixed cost (`rtseg run` of one frame), and a batch's fixed cost and cost per
+    extra file (batches of 1 and of `args.clips` 3-frame clips, one worker)."""
+    tiny = work / "tiny"
     for i in range(args.clips):
-        make_clip(one / f"{i:03d}.mp4", 1 / 29.97, args.clip_height, offset=i)
+        make_clip(tiny / f"{i:03d}.mp4", 0.1, args.clip_height, offset=i)
     first = sorted(clips.glob("*.mp4"))[0]
     model = ("--model", args.model)
     run_start = [
@@ -133,8 +136,8 @@ def costs(args: argparse.Namespace, work: Path, clips: Path) -> dict:
         for _ in range(3)
     ]  # fmt: skip
     batch = ("batch", "-q", "--overwrite", "--workers", "1", *model, "--out")
-    start = timed(rtseg(*batch, str(work / "o1"), str(one / "000.mp4")))
-    many = timed(rtseg(*batch, str(work / "on"), str(one)))
+    start = timed(rtseg(*batch, str(work / "o1"), str(tiny / "000.mp4")))
+    many = timed(rtseg(*batch, str(work / "on"), str(tiny)))
     return {
         "run_start_s": float(np.median(run_start)),
         "batch_start_s": start,
@@ -201,6 +204,7 @@ def run(args: argparse.Namespace) -> dict:
     say = lambda what: print(f"bench: {what}", file=sys.stderr, flush=True)  # noqa: E731
     say("shell loop of rtseg run")
     result["loop_s"] = shell_loop(clips, work / "loop", args.model)
+    say(f"  {result['loop_s']} s")
     result["batch"] = []
     cores = os.cpu_count() or 1
     for workers in range(1, cores + 1):
@@ -210,6 +214,7 @@ def run(args: argparse.Namespace) -> dict:
                   "--out", str(work / f"batch{workers}"), str(clips))
         )  # fmt: skip
         result["batch"].append({"workers": workers, "seconds": seconds})
+        say(f"  {seconds} s")
     local = min(result["batch"], key=lambda r: r["seconds"])
     if not args.no_ray:
         say("batch on Ray, starting its own instance")

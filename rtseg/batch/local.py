@@ -14,11 +14,11 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
-from rtseg.batch.work import Result, Task, Worker
+from rtseg.batch.tasks import OnFrames, OnResult, Result, Task
+from rtseg.batch.work import Worker
 from rtseg.job import JobConfig
 
 # Seconds a worker gets to end after being told to.
@@ -94,8 +94,8 @@ class LocalExecutor:
     def run(
         self,
         tasks: list[Task],
-        on_result: Callable[[int, Result], None],
-        on_frames: Callable[[int], None],
+        on_result: OnResult,
+        on_frames: OnFrames,
     ) -> None:
         """Run every task, calling `on_result(index, result)` as each ends and `on_frames(n)`
         as frames are written (negative when a dead worker's frames are taken back)."""
@@ -139,8 +139,8 @@ class LocalExecutor:
         slot: _Slot,
         frames: list[int],
         attempts: list[int],
-        on_result: Callable[[int, Result], None],
-        on_frames: Callable[[int], None],
+        on_result: OnResult,
+        on_frames: OnFrames,
     ) -> bool:
         """Handle what `slot` sent; False when its worker has died."""
         try:

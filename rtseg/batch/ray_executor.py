@@ -16,7 +16,8 @@ import logging
 import socket
 from collections.abc import Callable
 
-from rtseg.batch.work import Result, Task, Worker, worker_name
+from rtseg.batch.tasks import OnFrames, OnResult, Result, Task
+from rtseg.batch.work import Worker, worker_name
 from rtseg.errors import RtsegError
 from rtseg.job import JobConfig
 
@@ -100,8 +101,8 @@ class RayExecutor:
     def run(
         self,
         tasks: list[Task],
-        on_result: Callable[[int, Result], None],
-        on_frames: Callable[[int], None],
+        on_result: OnResult,
+        on_frames: OnFrames,
     ) -> None:
         """Submit the tasks (keeping at most `workers` in flight) and report each as it ends."""
         ray = self.ray

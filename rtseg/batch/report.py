@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from rtseg.batch.work import Result
+from rtseg.batch.tasks import Result
 from rtseg.errors import RtsegError
 
 

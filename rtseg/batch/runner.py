@@ -20,7 +20,7 @@ from rtseg.batch.local import LocalExecutor, default_workers
 from rtseg.batch.progress import Progress
 from rtseg.batch.report import ReportFile, failure_lines, summary_table
 from rtseg.batch.resume import frame_count, is_complete
-from rtseg.batch.work import Result, Task
+from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
 

@@ -25,7 +25,7 @@ import av
 
 from rtseg.batch.discover import Item
 from rtseg.batch.resume import frame_count
-from rtseg.batch.work import Task
+from rtseg.batch.tasks import Task
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.ffmpeg import container_for, find_ffmpeg, first_error_line, probe_audio_codec

@@ -1,4 +1,4 @@
-"""One unit of batch work (a file, or a segment of one) and the worker that runs it.
+"""The worker that runs batch tasks (a file, or a segment of one).
 
 A worker loads the model once and runs `Job`, the same code path as `rtseg run`, for each
 task it is given, so a batch pays for starting Python and loading the model once per worker
@@ -11,46 +11,17 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from rtseg.batch.progress import ProgressSink
+from rtseg.batch.split import segment_job
+from rtseg.batch.tasks import Result, Task
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
 from rtseg.models import resolve
 from rtseg.pipeline import StageError
-
-
-@dataclass(frozen=True)
-class Task:
-    """Process `source` into `output`; with `stop`, only frames [start, stop) of it, after
-    running (and throwing away) `warmup` frames before `start` to settle the smoothing."""
-
-    source: str
-    output: str
-    start: int = 0
-    stop: int | None = None
-    warmup: int = 0
-
-
-@dataclass
-class Result:
-    """What happened to one input; one JSON line of `--report`."""
-
-    source: str
-    output: str
-    status: str  # done, skipped or failed
-    frames_in: int = 0
-    frames_out: int = 0
-    seconds: float = 0.0
-    fps: float = 0.0
-    error: str | None = None
-    attempts: int = 1
-    worker: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def worker_name() -> str:
@@ -70,8 +41,6 @@ class Worker:
         config = replace(self.config, source=task.source, sinks=[task.output])
         if task.stop is None:
             return Job(config, engine=self.engine)
-        from rtseg.batch.split import segment_job
-
         return segment_job(config, self.engine, task)
 
     def run(self, task: Task, on_frames: Callable[[int], None] | None = None) -> Result:
