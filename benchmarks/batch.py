@@ -38,12 +38,14 @@ SHARED_CLIP = ROOT.parent / "shared" / "data" / "videos" / "doctor_960x540.mp4"
 MACHINES = (1, 2, 4, 8, 16)
 
 
-def make_clip(path: Path, seconds: float, height: int, offset: float = 0.0) -> Path:
-    """`seconds` of the shared clip (looped; starting `offset` seconds into its first 20 s)
-    at `height`, with a tone."""
-    if SHARED_CLIP.exists():
+def make_clip(
+    path: Path, seconds: float, height: int, offset: float = 0.0, clip: Path = SHARED_CLIP
+) -> Path:
+    """`seconds` of `clip` (looped; starting `offset` seconds into its first 20 s) at
+    `height`, with a tone; a test pattern when `clip` is absent."""
+    if clip.exists():
         start = ["-ss", f"{offset % 20:.3f}"]
-        video = ["-stream_loop", "-1", *start, "-i", str(SHARED_CLIP)]
+        video = ["-stream_loop", "-1", *start, "-i", str(clip)]
     else:
         video = ["-f", "lavfi", "-i", "testsrc2=size=960x540:rate=30000/1001"]
     cmd = [
@@ -127,7 +129,7 @@ def costs(args: argparse.Namespace, work: Path, clips: Path) -> dict:
     extra file (batches of 1 and of `args.clips` 3-frame clips, one worker)."""
     tiny = work / "tiny"
     for i in range(args.clips):
-        make_clip(tiny / f"{i:03d}.mp4", 0.1, args.clip_height, offset=i)
+        make_clip(tiny / f"{i:03d}.mp4", 0.1, args.clip_height, offset=i, clip=args.clip)
     first = sorted(clips.glob("*.mp4"))[0]
     model = ("--model", args.model)
     run_start = [
@@ -185,8 +187,8 @@ def run(args: argparse.Namespace) -> dict:
         shutil.rmtree(work)
     clips = work / "clips"
     for i in range(args.clips):
-        make_clip(clips / f"{i:03d}.mp4", args.clip_seconds, args.clip_height, offset=1.7 * i)
-    long = make_clip(work / "long" / "long.mp4", args.long_seconds, args.long_height)
+        make_clip(clips / f"{i:03d}.mp4", args.clip_seconds, args.clip_height, 1.7 * i, args.clip)
+    long = make_clip(work / "long" / "long.mp4", args.long_seconds, args.long_height, 0, args.clip)
     clip_frames = sum(len(frames_of(p)) for p in sorted(clips.glob("*.mp4"))[:1]) * args.clips
     result: dict = {
         "machine": machine_info(),
@@ -197,7 +199,7 @@ def run(args: argparse.Namespace) -> dict:
             "frames": clip_frames,
             "long_seconds": args.long_seconds,
             "long_height": args.long_height,
-            "source": SHARED_CLIP.name if SHARED_CLIP.exists() else "testsrc2",
+            "source": args.clip.name if args.clip.exists() else "testsrc2",
         },
     }
     model = ("--model", args.model)
@@ -402,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="results folder")
     p.add_argument("--quick", action="store_true", help="a tiny run: 4 short clips, 4 s long")
     p.add_argument("--model", default="selfie_general")
+    p.add_argument("--clip", type=Path, default=SHARED_CLIP, help="footage the inputs are cut from")
     p.add_argument("--clips", type=int, help="short clips (default 40)")
     p.add_argument("--clip-seconds", type=float, help="each short clip's length (default 2)")
     p.add_argument("--clip-height", type=int, default=540)
