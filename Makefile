@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 # The tests cover the exporters too, so they need the `export` extra (torch, torchvision).
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench bench-gpu selfie-models clean
+.PHONY: run test lint bench bench-gpu models clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,15 @@ bench: $(STAMP)
 bench-gpu:
 	bash benchmarks/gpu.sh bench-results/gpu
 
-# Rebuild the bundled models from MediaPipe's wheel, in a toolchain venv of their own
-# (tensorflow and tf2onnx pin versions the runtime's onnx can't live with).
-selfie-models:
+# Rebuild every bundled model and rtseg/models/NOTICE, in a toolchain venv of their own
+# (tensorflow and tf2onnx pin versions the runtime's onnx can't live with): MediaPipe's selfie
+# models from its wheel (pip download), DeepLabV3 from Coral's TFLite files in $(CORAL).
+CORAL ?= ../shared/models/coral
+models:
 	$(PYTHON) -m venv .venv-selfie
 	.venv-selfie/bin/python -m pip install -q -r export/requirements-selfie.txt
 	.venv-selfie/bin/python -m export.selfie --out rtseg/models
+	.venv-selfie/bin/python -m export.coral --coral $(CORAL) --out rtseg/models
 
 clean:
 	rm -rf $(VENV) .venv-selfie .pytest_cache .ruff_cache

@@ -26,12 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import av
+import imageio_ffmpeg
 import numpy as np
 
 from benchmarks.machine import describe, load_average, machine_info
 from benchmarks.report import _table
 from rtseg.batch.split import plan
-from rtseg.ffmpeg import find_ffmpeg
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CLIP = ROOT.parent / "shared" / "data" / "videos" / "doctor_960x540.mp4"
@@ -49,7 +49,7 @@ def make_clip(
     else:
         video = ["-f", "lavfi", "-i", "testsrc2=size=960x540:rate=30000/1001"]
     cmd = [
-        find_ffmpeg(), "-loglevel", "error", "-y", *video,
+        imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", *video,
         "-f", "lavfi", "-i", "sine=frequency=440",
         "-frames:v", str(max(1, round(seconds * 30000 / 1001))), "-t", f"{seconds}",
         "-map", "0:v", "-map", "1:a", "-vf", f"scale=-2:{height}",

@@ -9,14 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 from rtseg.contract import ModelInfo, metadata_dict
+from rtseg.errors import RtsegError
 
 
 def slow_model(path: Path, size: int = 128, channels: int = 32, depth: int = 8) -> Path:
     """Write a [1, size, size, 3] uint8 -> alpha model of `depth` convolutions; returns `path`."""
+    try:
+        import onnx  # not a runtime dependency: only this benchmark builds a model
+        from onnx import TensorProto, helper, numpy_helper
+    except ModuleNotFoundError:
+        raise RtsegError(
+            "the overload benchmark builds its slow model with onnx: pip install onnx, "
+            "or pass --overload-model"
+        ) from None
     rng = np.random.default_rng(0)
     nodes = [
         helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT),

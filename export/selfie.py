@@ -15,36 +15,31 @@ Run inside the conversion venv (export/requirements-selfie.txt):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import struct
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import onnx
-import tensorflow as tf
-import tf2onnx
 from onnx import helper, numpy_helper
 from tf2onnx.tflite import Model as TFLiteModel
 
-from rtseg.contract import INPUT_NAME, OUTPUT_NAME, ModelInfo, metadata_dict
+from export import tflite
+from export.tflite import single
+from rtseg.contract import INPUT_NAME, OUTPUT_NAME, ModelInfo
 
 WHEEL_VERSION = "0.10.14"
 WHEEL_NAME = f"mediapipe-{WHEEL_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 WHEEL_SHA256 = "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4"
 MODEL_DIR = "mediapipe/modules/selfie_segmentation"
-OPSET = 17
 TFLITE_CUSTOM_OP = "Convolution2DTransposeBias"
 CUSTOM_OP = "TFL_" + TFLITE_CUSTOM_OP  # as tf2onnx leaves it in the graph
 # TfLitePadding values in the custom op's options (a packed TfLiteTransposeConvParams).
 PADDING_SAME, PADDING_VALID = 1, 2
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,7 +84,7 @@ def download_wheel(dest: Path) -> Path:
 
 def verified_wheel(wheel: Path) -> Path:
     """`wheel`, once its sha256 is the pinned one."""
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    digest = tflite.sha256(wheel)
     if digest != WHEEL_SHA256:
         raise RuntimeError(f"{wheel}: sha256 {digest}, expected {WHEEL_SHA256}")
     return wheel
@@ -131,8 +126,8 @@ def replace_transpose_conv(graph: onnx.GraphProto, options: tuple[int, int, int]
     With kernel == stride, SAME and VALID padding both mean no padding.
     """
     padding, stride_h, stride_w = options
-    node = _single(n for n in graph.node if n.op_type == CUSTOM_OP)
-    to_nhwc = _single(n for n in graph.node if node.input[0] in n.output)
+    node = single(n for n in graph.node if n.op_type == CUSTOM_OP)
+    to_nhwc = single(n for n in graph.node if node.input[0] in n.output)
     perm = [list(a.ints) for a in to_nhwc.attribute if a.name == "perm"]
     if to_nhwc.op_type != "Transpose" or perm != [[0, 2, 3, 1]]:
         raise RuntimeError(f"{CUSTOM_OP} is not fed by an NCHW->NHWC Transpose")
@@ -155,7 +150,7 @@ def replace_transpose_conv(graph: onnx.GraphProto, options: tuple[int, int, int]
         strides=[stride_h, stride_w],
         pads=[0, 0, 0, 0],
     )
-    sigmoid = _single(n for n in graph.node if node.output[0] in n.input)
+    sigmoid = single(n for n in graph.node if node.output[0] in n.input)
     if sigmoid.op_type != "Sigmoid" or sigmoid.output[0] != graph.output[0].name:
         raise RuntimeError(f"{CUSTOM_OP} must feed only the final Sigmoid")
     index = list(graph.node).index(node)
@@ -163,14 +158,14 @@ def replace_transpose_conv(graph: onnx.GraphProto, options: tuple[int, int, int]
     graph.node.insert(index, deconv)
     if not any(to_nhwc.output[0] in n.input for n in graph.node):
         graph.node.remove(to_nhwc)
-    _drop_unused_initializers(graph)
+    tflite.drop_unused_initializers(graph)
 
 
 def wrap_contract(model: onnx.ModelProto, info: ModelInfo) -> onnx.ModelProto:
     """Give the graph the contract's I/O: uint8 NHWC RGB in, float [1, 1, H, W] alpha out."""
     graph = model.graph
-    source_input = _single(graph.input)
-    source_output = _single(graph.output)
+    source_input = single(graph.input)
+    source_output = single(graph.output)
     graph.node.insert(
         0, helper.make_node("Cast", [INPUT_NAME], ["image_float"], "Cast_image", to=1)
     )
@@ -178,27 +173,15 @@ def wrap_contract(model: onnx.ModelProto, info: ModelInfo) -> onnx.ModelProto:
         1, helper.make_node("Div", ["image_float", "u8_scale"], [source_input.name], "Div_image")
     )
     graph.initializer.append(numpy_helper.from_array(np.array(255.0, np.float32), "u8_scale"))
-    for node in graph.node:
-        node.output[:] = [OUTPUT_NAME if o == source_output.name else o for o in node.output]
-    del graph.input[:]
-    del graph.output[:]
-    shape_in = [1, info.height, info.width, 3]
-    graph.input.append(helper.make_tensor_value_info(INPUT_NAME, onnx.TensorProto.UINT8, shape_in))
+    tflite.rename_tensor(graph, source_output.name, OUTPUT_NAME)
     shape_out = [1, 1, info.height, info.width]
-    graph.output.append(
-        helper.make_tensor_value_info(OUTPUT_NAME, onnx.TensorProto.FLOAT, shape_out)
-    )
-    del graph.value_info[:]
-    graph.name = info.name
-    onnx.helper.set_model_props(model, metadata_dict(info))
-    model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    alpha = helper.make_tensor_value_info(OUTPUT_NAME, onnx.TensorProto.FLOAT, shape_out)
+    return tflite.finish_contract(model, info, [alpha])
 
 
 def convert(tflite_path: Path, info: ModelInfo) -> onnx.ModelProto:
     """One tflite file to one contract ONNX model."""
-    model, _ = tf2onnx.convert.from_tflite(str(tflite_path), opset=OPSET)
+    model = tflite.convert(tflite_path)
     replace_transpose_conv(model.graph, transpose_conv_options(tflite_path))
     return wrap_contract(model, info)
 
@@ -219,13 +202,7 @@ def notice(wheel_sha256: str, tflite_sha256: dict[str, str]) -> str:
         f"  sha256 {wheel_sha256}",
     ]
     lines += [f"  {MODEL_DIR}/{name} sha256 {digest}" for name, digest in tflite_sha256.items()]
-    lines += [
-        "",
-        f"Converted with tf2onnx {tf2onnx.__version__} (ONNX opset {OPSET}), "
-        f"tensorflow {tf.__version__}, onnx {onnx.__version__}:",
-        "  python -m export.selfie --out rtseg/models",
-        "",
-    ]
+    lines += ["", tflite.toolchain_line(), "  python -m export.selfie --out rtseg/models", ""]
     return "\n".join(lines)
 
 
@@ -239,25 +216,12 @@ def main(argv: list[str] | None = None) -> None:
         wheel = verified_wheel(args.wheel) if args.wheel else download_wheel(Path(tmp))
         digests = {}
         for spec in MODELS:
-            tflite = extract_tflite(wheel, spec, Path(tmp))
-            digests[spec.tflite] = hashlib.sha256(tflite.read_bytes()).hexdigest()
-            onnx.save_model(convert(tflite, spec.info()), args.out / f"{spec.name}.onnx")
+            path = extract_tflite(wheel, spec, Path(tmp))
+            digests[spec.tflite] = tflite.sha256(path)
+            onnx.save_model(convert(path, spec.info()), args.out / f"{spec.name}.onnx")
             print(f"wrote {args.out / spec.name}.onnx")
-    (args.out / "NOTICE").write_text(notice(WHEEL_SHA256, digests))
+    tflite.write_notice_section(args.out / "NOTICE", notice(WHEEL_SHA256, digests))
     print(f"wrote {args.out / 'NOTICE'}")
-
-
-def _single(items: Iterable[T]) -> T:
-    found = list(items)
-    if len(found) != 1:
-        raise RuntimeError(f"expected exactly one, found {len(found)}: {found}")
-    return found[0]
-
-
-def _drop_unused_initializers(graph: onnx.GraphProto) -> None:
-    used = {name for node in graph.node for name in node.input}
-    for init in [t for t in graph.initializer if t.name not in used]:
-        graph.initializer.remove(init)
 
 
 if __name__ == "__main__":

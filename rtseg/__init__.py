@@ -1,3 +1,59 @@
-"""rtseg: real-time person segmentation of live and recorded video on ONNX Runtime."""
+"""rtseg: real-time person segmentation of live and recorded video on ONNX Runtime.
+
+Two calls cover most uses::
+
+    import rtseg
+
+    rtseg.process_video("talk.mp4", "out.mp4", effect=rtseg.Blur(31))
+
+    with rtseg.Segmenter() as segmenter:
+        alpha = segmenter.segment(image_bgr).alpha
+
+`rtseg run` is a thin layer over the same objects (`rtseg.cli`).
+"""
 
 __version__ = "0.1.0"
+
+from rtseg.api import process_video
+from rtseg.destinations import (
+    Callback,
+    ImageFolder,
+    Null,
+    Preview,
+    VideoFile,
+    VirtualCamera,
+    Window,
+)
+from rtseg.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Replace
+from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.frame import Frame
+from rtseg.job import Job, JobConfig
+from rtseg.pipeline import StageError
+from rtseg.segmenter import Segmentation, Segmenter
+
+__all__ = [
+    "AlphaOut",
+    "Blur",
+    "Callback",
+    "CameraUnavailable",
+    "Classes",
+    "Color",
+    "Effect",
+    "Frame",
+    "ImageFolder",
+    "Job",
+    "JobConfig",
+    "MaskView",
+    "Null",
+    "Preview",
+    "Replace",
+    "RtsegError",
+    "Segmentation",
+    "Segmenter",
+    "StageError",
+    "VideoFile",
+    "VirtualCamera",
+    "Window",
+    "__version__",
+    "process_video",
+]

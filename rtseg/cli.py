@@ -1,7 +1,8 @@
 """The `rtseg` command: `rtseg run`, `rtseg models`, and the webcam entry point.
 
 Expected failures (bad input, missing model, unwritable output) print one line and exit 2;
-an unexpected exception inside a pipeline stage prints one line with its cause and exits 1.
+an unexpected exception inside a pipeline stage prints one line with its cause and exits 1;
+a run stopped by Ctrl-C or SIGTERM says what it wrote and exits 130 or 143.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -20,10 +22,12 @@ from rtseg import models
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.channels import Policy
-from rtseg.effects import EFFECT_HELP
+from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
+from rtseg.effects import EFFECT_HELP, parse_effect
 from rtseg.engine import DEVICES, load_session
-from rtseg.errors import RtsegError
+from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.job import Job, JobConfig
+from rtseg.outputs import check_stats_path
 from rtseg.pipeline import StageError
 from rtseg.sinks import has_display
 from rtseg.stats import format_table, write_json
@@ -87,7 +91,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         action="append",
         dest="sinks",
         metavar="SINK",
-        help="window, null, out.mp4, or a directory for PNGs; repeat for several",
+        help=f"{SINK_HELP}; repeat for several",
     )
     p.add_argument(
         "--realtime",
@@ -176,11 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> JobConfig:
+    """The job the arguments describe, their strings parsed into effect and sink objects."""
     return JobConfig(
         source=args.source,
         model=args.model,
-        effect=args.effect,
-        sinks=args.sinks or ["window"],
+        effect=parse_effect(args.effect),
+        sinks=[parse_sink(spec) for spec in args.sinks or ["window"]],
         realtime=args.realtime,
         device=args.device,
         threads=args.threads,
@@ -234,7 +239,10 @@ def run_batch_args(args: argparse.Namespace) -> int:
 
 
 def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = False) -> dict:
-    """Run one job; SIGTERM stops it like Ctrl-C, so outputs are finalised either way."""
+    """Run one job; Ctrl-C and SIGTERM stop it early (see `Pipeline.interrupt`), and outputs
+    are finalised either way."""
+    if stats_json is not None:  # every output is checked before the first frame
+        check_stats_path(stats_json, Path(config.source), config.sinks)
     job = Job(config)
     log.info(
         "model %s (%s) on %s",
@@ -247,21 +255,34 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     if not quiet and total and not job.source.live:
         progress = Progress(min(total, config.max_frames or total))
         job.pipeline.sinks.append(ProgressSink(progress.frames))
-    previous = signal.signal(signal.SIGTERM, lambda *_: job.pipeline.stop())
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
     try:
         job.run()
+    except Stopped:
+        _report(job, config, stats_json, quiet)
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if progress is not None:
             progress.close()
+    return _report(job, config, stats_json, quiet)
+
+
+def _report(job: Job, config: JobConfig, stats_json: Path | None, quiet: bool) -> dict:
+    """Print the stats table (unless quiet), write --stats-json, warn about lost frames."""
     summary = job.summary()
     if summary["frames_lost"]:
         log.warning(
-            "%s ended early: %d of %d frames decoded, %d lost at the end (truncated file?)",
+            "%s: %d of %d frames could not be decoded (a truncated or damaged file?); "
+            "the output holds the other %d",
             config.source,
-            summary["frames_in"],
-            summary["frames_expected"],
             summary["frames_lost"],
+            summary["frames_expected"],
+            summary["frames_in"],
         )
     if not quiet:
         print(format_table(summary))
@@ -311,22 +332,14 @@ def _fail(message: str) -> int:
     return 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `rtseg` console script and `python -m rtseg`."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:
-        from benchmarks.__main__ import main as bench_main
-
-        return bench_main(argv[1:])
-    args = build_parser().parse_args(argv)
-    _setup_logging()
+def _guarded(body: Callable[[], object]) -> int:
+    """Run `body`; an expected failure prints one line and exits 2, an unexpected stage
+    error one line and 1, Ctrl-C 130; otherwise the exit status `body` returns, if an int."""
     try:
-        if args.command == "models":
-            list_models()
-        elif args.command == "batch":
-            return run_batch_args(args)
-        else:
-            run_job(config_from_args(args), args.stats_json, args.quiet)
+        status = body()
+    except Stopped as exc:
+        print(f"rtseg: {exc}", file=sys.stderr)
+        return exc.exit_status
     except RtsegError as exc:
         return _fail(str(exc))
     except StageError as exc:
@@ -334,7 +347,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
+
+
+# What `rtseg bench` imports that an installed rtseg may lack, and how to get it.
+_BENCH_NEEDS = {"matplotlib": "pip install 'rtseg[plots]'"}
+
+
+def bench(argv: list[str]) -> int:
+    """`rtseg bench`: the benchmarks are a tool of the source checkout, not installed."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "benchmarks" / "__main__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))
+    try:
+        from benchmarks.__main__ import main as bench_main
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing == "benchmarks":
+            return _fail(
+                "rtseg bench runs the benchmarks of a source checkout, which this installation "
+                "is not: clone the repository and run `python -m benchmarks` in it"
+            )
+        return _fail(
+            f"rtseg bench needs {missing}: {_BENCH_NEEDS.get(missing, 'pip install ' + missing)}"
+        )
+    return bench_main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rtseg` console script and `python -m rtseg`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        return bench(argv[1:])
+    args = build_parser().parse_args(argv)
+    _setup_logging()
+    if args.command == "models":
+        return _guarded(list_models)
+    if args.command == "batch":
+        return _guarded(lambda: run_batch_args(args))
+    return _guarded(lambda: run_job(config_from_args(args), args.stats_json, args.quiet))
 
 
 def camera_main(argv: Sequence[str] | None = None) -> int:
@@ -346,26 +397,24 @@ def camera_main(argv: Sequence[str] | None = None) -> int:
     _add_run_args(parser)
     args = parser.parse_args(argv)
     _setup_logging()
+    return _guarded(lambda: _camera_or_sample(args))
+
+
+def _camera_or_sample(args: argparse.Namespace) -> None:
     config = config_from_args(args)
     try:
-        try:
-            run_job(config, args.stats_json, args.quiet)
-            return 0
-        except RtsegError as exc:
-            if not str(exc).startswith("cannot open camera") or args.source != "0":
-                raise
-            log.warning("%s; running the same job on the built-in sample instead", exc)
-        SAMPLE_OUTPUT.parent.mkdir(exist_ok=True)
-        config.source = "sample"
-        config.overwrite = True
-        config.sinks = [str(SAMPLE_OUTPUT)] + (["window"] if has_display() else [])
         run_job(config, args.stats_json, args.quiet)
-        log.info("wrote %s", SAMPLE_OUTPUT)
-    except RtsegError as exc:
-        return _fail(str(exc))
-    except KeyboardInterrupt:
-        return 130
-    return 0
+        return
+    except CameraUnavailable as exc:
+        if args.source != "0":
+            raise
+        log.warning("%s; running the same job on the built-in sample instead", exc)
+    SAMPLE_OUTPUT.parent.mkdir(exist_ok=True)
+    config.source = "sample"
+    config.overwrite = True
+    config.sinks = [VideoFile(SAMPLE_OUTPUT), *([Window()] if has_display() else [])]
+    run_job(config, args.stats_json, args.quiet)
+    log.info("wrote %s", SAMPLE_OUTPUT)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,7 +26,8 @@ REQUIRED_META = (
     "precision",
     "trained",
 )
-PRECISIONS = ("fp32", "fp16")
+# int8: quantised weights and activations (QuantizeLinear/DequantizeLinear); I/O as above.
+PRECISIONS = ("fp32", "fp16", "int8")
 # How a frame is brought to the model's input size:
 # - "corners_linear": stretch the whole frame as MediaPipe does: output pixel (y, x) samples
 #   the frame at (y*H/h, x*W/w), rounded to 1/32 pixel, bilinear, zero border.

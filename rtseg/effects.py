@@ -45,8 +45,8 @@ class Replace:
 
     name = "replace"
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, path: str | Path) -> None:
+        self.path = path = str(path)
         self._still: np.ndarray | None = None
         self._video: cv2.VideoCapture | None = None
         if not Path(path).is_file():
@@ -165,6 +165,11 @@ class Classes:
 
 
 EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
+
+
+def as_effect(effect: str | Effect) -> Effect:
+    """`effect` itself, or the effect its command-line spelling names."""
+    return parse_effect(effect) if isinstance(effect, str) else effect
 
 
 def parse_effect(spec: str) -> Effect:

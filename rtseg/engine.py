@@ -207,6 +207,7 @@ class Engine:
             self._announce_trt_build(trt_cache)
         started = time.monotonic()
         specs = provider_options(self.requested, trt_cache, self.fp16)
+        self.session: ort.InferenceSession | None
         self.session, self.info = load_session(path, specs, threads)
         self.providers: list[str] = self.session.get_providers()
         self.fell_back = self.requested[0] != CPU and self.providers[0] == CPU
@@ -249,8 +250,16 @@ class Engine:
         """The provider that runs the model's first node, e.g. "CPUExecutionProvider"."""
         return self.providers[0]
 
+    def close(self) -> None:
+        """Release the session and its buffers (device memory on a GPU) now rather than when
+        the engine is collected; `info` and `providers` stay readable, `run` refuses."""
+        self._bound = None
+        self.session = None
+
     def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Alpha [h, w] float32 and, for semantic models, class labels [h, w] uint8."""
+        if self.session is None:
+            raise RtsegError(f"the engine of {self.info.name} was closed")
         if self._bound is not None:
             results = self._bound.run(tensor)
         else:

@@ -7,31 +7,32 @@ same code path.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rtseg import destinations
 from rtseg.channels import Policy
-from rtseg.effects import AlphaOut, Classes, Effect, MaskView, parse_effect
+from rtseg.contract import ModelInfo
+from rtseg.destinations import SINK_HELP, Destination, parse_sink
+from rtseg.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.ffmpeg import CONTAINERS, FfmpegVideoSink, has_ffmpeg, holds_alpha
 from rtseg.frame import Frame
 from rtseg.masks import MaskSource
+from rtseg.model_switch import ModelSwitch
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.models import available as available_models
+from rtseg.outputs import check_not_input
 from rtseg.pipeline import Pipeline, Stage
 from rtseg.refine import EdgeRefiner
-from rtseg.sinks import (
-    ImageSequenceSink,
-    NullSink,
-    Sink,
-    VideoFileSink,
-    WindowSink,
-)
-from rtseg.sources import Source, open_source
+from rtseg.segmenter import alpha_at_frame_size
+from rtseg.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
+from rtseg.sources import Source, VideoSource, open_source
 from rtseg.stats import Stats, percentiles
 from rtseg.temporal import TemporalSmoother
-from rtseg.transforms import to_model_input, upscale_alpha
+from rtseg.transforms import to_model_input
+from rtseg.video_out import VideoFileSink, holds_alpha
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,16 @@ CYCLE = ("blur", "color:#00b140", "mask")
 
 @dataclass
 class JobConfig:
-    """Everything `rtseg run` can be told; the defaults are the webcam blur job."""
+    """Everything `rtseg run` can be told; the defaults are the webcam blur job.
 
-    source: str = "0"
-    model: str = DEFAULT_MODEL
-    effect: str = "blur"
-    sinks: list[str] = field(default_factory=lambda: ["window"])
+    `effect` and `sinks` take objects (`rtseg.Blur(31)`, `rtseg.VideoFile("out.mp4")`, any
+    object with write/close/abort) or the CLI's strings ("blur:31", "out.mp4").
+    """
+
+    source: str | int | Path = "0"  # camera index, file, URL, image, directory or "sample"
+    model: str | Path = DEFAULT_MODEL
+    effect: str | Effect = "blur"
+    sinks: list[str | Destination | Sink] = field(default_factory=lambda: ["window"])
     realtime: bool = False
     device: str = "auto"
     threads: int | None = None
@@ -71,7 +76,7 @@ class JobConfig:
 def open_config_source(config: JobConfig) -> Source:
     """The source `config` names, opened with its capture settings."""
     return open_source(
-        config.source,
+        str(config.source),
         realtime=config.realtime,
         width=config.width,
         height=config.height,
@@ -89,25 +94,32 @@ class Job:
     ) -> None:
         """Set up `config`; `source`, when given, replaces opening `config.source` (the
         benchmarks pass wrapped sources this way), and `engine` a model already loaded for
-        `config.model` (batch workers load it once and reuse it file after file)."""
+        `config.model`, which the job uses but leaves open (batch workers load it once and
+        reuse it file after file)."""
         self.config = config
-        self.engine = engine or Engine(resolve(config.model), config.device, config.threads)
-        first = parse_effect(config.effect)
-        if isinstance(first, Classes):
-            if not self.engine.info.has_labels:
-                raise RtsegError(
-                    f"model {self.engine.info.name} segments people only; --effect classes "
-                    "needs a semantic model exported with --labels (e.g. deeplabv3_*)"
-                )
-            first = Classes(self.engine.info.class_names)
+        self._borrowed = engine
+        # The active effect and the engine change together (live controls), under this lock.
+        self._lock = threading.Lock()
+        first = as_effect(config.effect)
         self.effects: list[Effect] = [first]
-        self.effects += [parse_effect(e) for e in CYCLE if e != config.effect]
+        self.effects += [e for e in map(parse_effect, CYCLE) if e.name != first.name]
         self.effect_index = 0
         self.show_mask = False
+        self.engine = engine or self._build_engine(config.model)
+        refusal = self._refusal(self.engine.info)
+        if refusal is not None:
+            self._close_engine(self.engine)
+            raise RtsegError(refusal)
+        self._name_classes(self.engine.info)
+        self.switch = ModelSwitch(self._build_engine, lambda engine: self._refusal(engine.info))
         self.source: Source = source or open_config_source(config)
+        self.sinks: list[Sink] = []
         try:
-            self.sinks = [self._open_sink(spec) for spec in config.sinks]
+            for spec in config.sinks:
+                self.sinks.append(self._open_sink(spec))
         except BaseException:
+            for sink in self.sinks:  # release the outputs already claimed
+                sink.abort()
             self.source.close()
             raise
         self.refiner = EdgeRefiner() if config.refine else None
@@ -125,54 +137,94 @@ class Job:
         )
         self._mask_view = MaskView()
 
+    # -- model and effect ----------------------------------------------------------------
+    def _build_engine(self, model: str | Path) -> Engine:
+        return Engine(resolve(str(model)), self.config.device, self.config.threads)
+
+    def _close_engine(self, engine: Engine) -> None:
+        if engine is not self._borrowed:
+            engine.close()
+
+    def _refusal(self, info: ModelInfo, effect: Effect | None = None) -> str | None:
+        """Why model `info` cannot run `effect` (the active one by default), or None."""
+        effect = effect if effect is not None else self.effects[self.effect_index]
+        if isinstance(effect, Classes) and not info.has_labels:
+            return (
+                f"model {info.name} segments people only; the classes effect needs a semantic "
+                "model exported with --labels (e.g. deeplabv3_*)"
+            )
+        return None
+
+    def _name_classes(self, info: ModelInfo) -> None:
+        for effect in self.effects:
+            if isinstance(effect, Classes) and info.has_labels:
+                effect.class_names = info.class_names
+
+    def _swap(self, new: Engine) -> None:
+        """Put `new` in place of the running engine; the inference stage calls it between two
+        frames, so no frame sees two models."""
+        with self._lock:
+            refusal = self._refusal(new.info)  # the effect may have changed while it loaded
+            if refusal is None:
+                old, self.engine = self.engine, new
+                self._name_classes(new.info)
+        if refusal is not None:
+            new.close()
+            self.switch.status = refusal
+            log.warning("%s", refusal)
+            return
+        self.masks.reset()  # no mask or smoothing of the old model carries over
+        self._close_engine(old)
+        self.switch.status = f"running {new.info.name}"
+        log.info("switched to model %s", new.info.name)
+
     # -- sinks ----------------------------------------------------------------------------
-    def _open_sink(self, spec: str) -> Sink:
-        kind, _, arg = spec.partition(":")
-        if spec == "null":
+    def _open_sink(self, spec: str | Destination | Sink) -> Sink:
+        target = parse_sink(spec) if isinstance(spec, str) else spec
+        if isinstance(target, destinations.Null):
             return NullSink()
-        if spec == "window":
+        if isinstance(target, destinations.Window):
             return WindowSink(on_key=self._on_key, hud=self.hud_lines)
-        if kind == "virtualcam":
+        if isinstance(target, destinations.VirtualCamera):
             from rtseg.virtualcam import VirtualCamSink
 
-            return VirtualCamSink(self.source.fps, device=arg or None)
-        if kind == "http":
-            return self._open_preview(arg)
-        path = Path(spec)
-        if path.suffix.lower() in CONTAINERS:
-            return self._open_video_file(path)
-        if path.suffix == "":
-            return ImageSequenceSink(path, self.config.overwrite)
-        raise RtsegError(
-            f"unknown sink {spec!r}: use window, null, virtualcam[:DEVICE], http[:PORT], "
-            f"a video file ({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames"
-        )
+            return VirtualCamSink(self.source.fps, device=target.device)
+        if isinstance(target, destinations.Preview):
+            return self._open_preview(target.port)
+        if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
+            check_not_input(Path(target.path), getattr(self.source, "path", None))
+        if isinstance(target, destinations.VideoFile):
+            return self._open_video_file(Path(target.path))
+        if isinstance(target, destinations.ImageFolder):
+            return ImageSequenceSink(Path(target.path), self.config.overwrite)
+        if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
+            raise RtsegError(
+                f"{target!r} is not a sink: {SINK_HELP}, or an object with write, close and abort"
+            )
+        return target
 
     def _open_video_file(self, path: Path) -> Sink:
-        wants_alpha = isinstance(self.effects[0], AlphaOut)
-        if not has_ffmpeg():
-            if wants_alpha or path.suffix.lower() != ".mp4":
-                raise RtsegError(f"writing {path.suffix} needs FFmpeg: pip install imageio-ffmpeg")
-            log.warning("FFmpeg not found: writing %s with OpenCV's mp4v, without audio", path)
-            return VideoFileSink(path, self.source.fps, self.config.overwrite)
-        if wants_alpha and not holds_alpha(path):
+        if isinstance(self.effects[0], AlphaOut) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
-        audio = getattr(self.source, "path", None)
-        return FfmpegVideoSink(
+        if self.config.realtime:
+            log.info(
+                "--realtime into %s: frames the pipeline cannot keep up with are dropped; "
+                "the others keep their times, so the file keeps the input's length and audio",
+                path,
+            )
+        return VideoFileSink(
             path,
             self.source.fps,
             crf=self.config.crf,
-            audio_from=audio,
+            audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
             overwrite=self.config.overwrite,
         )
 
-    def _open_preview(self, port: str) -> Sink:
+    def _open_preview(self, port: int) -> Sink:
         from rtseg.preview import HttpPreviewSink
 
-        if port and not port.isdigit():
-            raise RtsegError(f"http sink port must be a number, got {port!r}")
         sink = HttpPreviewSink(
-            int(port or 8080),
+            port,
             host=self.config.preview_host,
             allow_remote=self.config.preview_remote,
             token=self.config.preview_token,
@@ -189,32 +241,58 @@ class Job:
     def live_stats(self) -> dict:
         """The running figures the preview page shows."""
         stats = self.pipeline.stats
+        engine = self.engine
         return {
             "fps": round(stats.live_fps(), 1),
-            "latency_ms": percentiles(stats.latency_ms[-300:]),
+            "latency_ms": percentiles(stats.recent_latency_ms(300)),
             "drops": sum(self.pipeline.drops.values()),
-            "provider": self.engine.provider,
-            "model": self.engine.info.name,
+            "provider": engine.provider,
+            "model": engine.info.name,
             "effect": self.effects[self.effect_index].name,
+            "switch": self.switch.status,
         }
 
-    def control(self, key: str, value: str) -> None:
-        """Switch the effect or the model while running (from the preview page)."""
+    def control(self, key: str, value: str) -> str:
+        """Switch the effect or the model while running (the preview page's buttons).
+
+        A model is built off the caller's thread and takes over between two frames.
+
+        Returns:
+            What happened, e.g. "switching to selfie_landscape".
+
+        Raises:
+            RtsegError: an unknown setting or value, or one that does not fit: the classes
+                effect needs a model with labels, and a model without them is refused while
+                the classes effect is on.
+        """
         if key == "effect":
             names = [e.name for e in self.effects]
             if value not in names:
                 raise RtsegError(f"unknown effect {value!r}")
-            self.effect_index = names.index(value)
-        elif key == "model":
-            self.engine = Engine(resolve(value), self.config.device, self.config.threads)
-        else:
-            raise RtsegError(f"unknown control {key!r}")
+            index = names.index(value)
+            with self._lock:
+                refusal = self._refusal(self.engine.info, self.effects[index])
+                if refusal is None:
+                    self.effect_index = index
+            if refusal is not None:
+                raise RtsegError(f"{refusal}; switch the model first")
+            return f"effect {value}"
+        if key == "model":
+            resolve(value)  # an unknown name is refused at once
+            return self.switch.request(value)
+        raise RtsegError(f"unknown control {key!r}")
 
     def _on_key(self, action: str) -> None:
         if action == "quit":
             self.pipeline.stop()
         elif action == "effect":
-            self.effect_index = (self.effect_index + 1) % len(self.effects)
+            with self._lock:  # the next effect the running model can show
+                count = len(self.effects)
+                for step in range(1, count):
+                    index = (self.effect_index + step) % count
+                    if self._refusal(self.engine.info, self.effects[index]) is None:
+                        self.effect_index = index
+                        break
         elif action == "mask":
             self.show_mask = not self.show_mask
 
@@ -223,7 +301,7 @@ class Job:
         stats = self.pipeline.stats
         drops = sum(self.pipeline.drops.values())
         lag = f"  mask lag {stats.mask_lag} frames" if stats.mask_lag else ""
-        latency = percentiles(stats.latency_ms[-60:])["p50"]
+        latency = percentiles(stats.recent_latency_ms(60))["p50"]
         return [
             f"{stats.live_fps():5.1f} fps  latency {latency:.0f} ms  drops {drops}{lag}",
             f"{self.engine.info.name} on {self.engine.provider.replace('ExecutionProvider', '')}",
@@ -232,25 +310,27 @@ class Job:
 
     # -- stages ---------------------------------------------------------------------------
     def _preprocess(self, frame: Frame) -> None:
-        frame.tensor = to_model_input(frame.image, self.engine.info)
+        info = self.engine.info
+        frame.tensor, frame.tensor_info = to_model_input(frame.image, info), info
 
     def _infer(self, frame: Frame) -> None:
-        engine = self.engine  # the preview page may swap it between two frames
-        if frame.tensor.shape[1:3] != (engine.info.height, engine.info.width):
-            frame.tensor = to_model_input(frame.image, engine.info)
+        new = self.switch.take()  # a model switched to from the preview, built meanwhile
+        if new is not None:
+            self._swap(new)
+        engine = self.engine
+        if frame.tensor_info is not engine.info:  # made for the model before the switch
+            frame.tensor, frame.tensor_info = to_model_input(frame.image, engine.info), engine.info
         frame.alpha, frame.labels, frame.mask_seq = self.masks.mask_for(
             engine, frame.tensor, frame.seq
         )
 
     def _postprocess(self, frame: Frame) -> None:
-        h, w = frame.image.shape[:2]
-        if self.refiner is not None:
-            frame.alpha = self.refiner.refine(frame.image, frame.alpha)
-        else:
-            frame.alpha = upscale_alpha(frame.alpha, h, w)
+        frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner)
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
-        if isinstance(effect, Classes) and frame.labels is not None:
-            frame.output = effect.paint(frame.image, frame.labels)
+        if isinstance(effect, Classes):
+            # A frame inferred just before a switch to a labelled model has no labels yet.
+            labels = frame.labels
+            frame.output = frame.image if labels is None else effect.paint(frame.image, labels)
         else:
             frame.output = effect.apply(frame.image, frame.alpha)
 
@@ -261,6 +341,8 @@ class Job:
             return self.pipeline.run()
         finally:
             self.masks.close()
+            self.switch.close()
+            self._close_engine(self.engine)
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

@@ -64,6 +64,19 @@ class MaskSource:
                 self._pending = None
         return self._last
 
+    def reset(self) -> None:
+        """Start afresh (a new model): no mask or smoothing carries over from the old one.
+
+        Waits for an inference in progress, so the old engine is idle once this returns.
+        Call it from the thread that calls `mask_for`.
+        """
+        if self._pending is not None:
+            self._pending.exception()  # waits; the old model's outcome no longer matters
+            self._pending = None
+        self._last = None
+        if self.smoother is not None:
+            self.smoother.reset()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,16 +1,24 @@
 """Rules every file output follows, whichever writer does the encoding.
 
-An output is checked before any work (it must not exist unless overwriting is asked for, and
-its directory must take a new file), written under a temporary name and renamed only when
-complete, and stopped with a clear error while there is still room to finish the partial file
-playably when the disk fills up.
+An output is checked before any work (it must not exist unless overwriting is asked for, it
+must not be the input, and its directory must take a new file), locked against a second run
+writing the same path, written under a temporary name and renamed only when complete, and
+stopped with a clear error while there is still room to finish the partial file playably when
+the disk fills up.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a concurrent run is not detected there
+    fcntl = None
 
 from rtseg.errors import RtsegError
 
@@ -41,6 +49,72 @@ def check_output(path: Path, overwrite: bool) -> None:
             f"cannot write {path}: directory {parent} is not writable ({exc.strerror}); "
             "choose another output"
         ) from None
+
+
+def check_not_input(path: Path, source: Path | None) -> None:
+    """Refuse an output that is the input itself: writing it would destroy the source."""
+    if source is None or not path.exists() or not source.exists():
+        return  # an output that does not exist yet cannot be the input
+    if os.path.samefile(path, source):
+        raise RtsegError(f"output {path} is the input; choose another output name")
+
+
+def check_stats_path(path: Path, source: Path, sinks: list[str]) -> None:
+    """Check, before the first frame, where the stats JSON will go at the end: a writable
+    directory, neither the input nor one of the run's outputs (it would overwrite them)."""
+    check_output(path, overwrite=True)
+    check_not_input(path, source)
+    if any(Path(sink).absolute() == path.absolute() for sink in sinks):
+        raise RtsegError(f"{path} is both --stats-json and a --sink; choose another name")
+
+
+class OutputLock:
+    """An exclusive lock on an output path for the length of a run.
+
+    Two runs writing the same output would share its temporary file and corrupt it, so the
+    second one is refused at once. The lock is `flock` on a hidden file beside the output,
+    released (and the file removed) when the run ends; the kernel drops it if the process
+    dies, so a crash never leaves a stale lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(f".{path.name}.lock")
+        self._fd: int | None = None
+        if fcntl is None:
+            return
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise RtsegError(
+                    f"{path} is being written by another rtseg run; wait for it to finish "
+                    "or choose another output"
+                ) from None
+            try:  # the previous holder may have removed the file between open and lock
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                return
+            os.close(fd)
+
+    def release(self) -> None:
+        """Give the path up; safe to call more than once."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        os.close(self._fd)
+        self._fd = None
+
+
+def claim_output(path: Path, overwrite: bool) -> OutputLock:
+    """Check `path` (see `check_output`) and lock it for this run."""
+    check_output(path, overwrite)
+    return OutputLock(path)
 
 
 def partial_name(path: Path, tag: str = "partial") -> Path:

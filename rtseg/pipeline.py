@@ -1,27 +1,32 @@
 """Threaded stages joined by channels: capture -> stages... -> sinks.
 
 Each stage is a thread; OpenCV and ONNX Runtime release the GIL, so stages overlap on cores.
-Stopping has two speeds. `stop()` (a key, Ctrl-C, SIGTERM) ends capture and lets frames
-already in flight drain to the sinks, so an output file holds every frame processed so far.
+Stopping has two speeds. `stop()` (a key) ends capture and lets frames already in flight
+drain to the sinks, so an output file holds every frame processed so far. `interrupt()`
+(Ctrl-C, SIGTERM) does the same but marks the run as stopped early, so file sinks keep their
+output as a partial one; a second interrupt stops without draining.
 A stage error aborts at once: every wait is timed and watches the abort event, the threads
 are joined within a second, sinks are finalised, and the error is re-raised in the caller.
+Sinks and the source are closed only after the threads that use them have ended.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rtseg.channels import EOS, Channel, EndOfStream, Policy
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, Stopped
 from rtseg.frame import Frame
 from rtseg.sinks import Sink
 from rtseg.sources import Source
 from rtseg.stats import Stats
 
-JOIN_TIMEOUT_S = 2.0
+JOIN_TIMEOUT_S = 2.0  # for the threads to end by themselves, before an abort
+STUCK_TIMEOUT_S = 30.0  # after the abort, for a sink write or source read in progress
 
 
 class StageError(RuntimeError):
@@ -61,9 +66,10 @@ class Pipeline:
             Channel(f"{a}->{b}", policy, self._abort, capacity)
             for a, b in zip(names, [*names[1:], "sink"], strict=True)
         ]
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # capture first, the sinks' thread last
         self._errors: list[tuple[str, BaseException]] = []
         self._closed = False
+        self.interrupted: signal.Signals | None = None  # the signal that stopped the run
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -74,6 +80,13 @@ class Pipeline:
         """Stop every stage now, without draining."""
         self._stop.set()
         self._abort.set()
+
+    def interrupt(self, signum: int = signal.SIGINT) -> None:
+        """Stop early because of a signal: drain the first time, abort the second."""
+        if self.interrupted is not None:
+            self.abort()
+        self.interrupted = signal.Signals(signum)
+        self.stop()
 
     @property
     def drops(self) -> dict[str, int]:
@@ -114,7 +127,6 @@ class Pipeline:
     def _wait_interruptibly(self) -> None:
         # Sinks with GUI work (the window) expose `pump()`, run here in the main thread.
         pumps = [s.pump for s in self.sinks if hasattr(s, "pump")]
-        interrupted = False
         while True:
             try:
                 while not self.wait(0.005 if pumps else 0.1):
@@ -122,10 +134,7 @@ class Pipeline:
                         pump()
                 return
             except KeyboardInterrupt:
-                if interrupted:
-                    self.abort()
-                interrupted = True
-                self.stop()
+                self.interrupt(signal.SIGINT)
 
     def close(self) -> None:
         """Join the threads, finalise sinks and source, re-raise the first stage error."""
@@ -134,18 +143,23 @@ class Pipeline:
         self._closed = True
         if not self.wait(JOIN_TIMEOUT_S):
             self.abort()
-            self.wait(JOIN_TIMEOUT_S)
+            self.wait(STUCK_TIMEOUT_S)
         self.stats.finish()
-        ok = not self._errors
-        for sink in self.sinks:
-            try:
-                if ok:
-                    sink.close()
-                else:
-                    sink.abort()
-            except Exception as exc:
-                self._errors.append(("sink close", exc))
-        self.source.close()
+        # A sink (or the source) is only finalised once no thread uses it any more: one stuck
+        # in a write is left as it is, and said so, rather than closed under the writer.
+        capture_alive, sink_alive = (
+            (self._threads[0].is_alive(), self._threads[-1].is_alive())
+            if self._threads
+            else (False, False)
+        )
+        if sink_alive:
+            self._errors.append(("sink", RtsegError(self._stuck_message("a sink"))))
+        else:
+            self._finalise_sinks(ok=not self._errors and self.interrupted is None)
+        if capture_alive:
+            self._errors.append(("capture", RtsegError(self._stuck_message("the source"))))
+        else:
+            self.source.close()
         if self._errors:
             stage, exc = self._errors[0]
             kept = self._kept_partials()
@@ -156,6 +170,33 @@ class Pipeline:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
             raise StageError(f"stage {stage} failed: {cause}{kept}") from exc
+        if self.interrupted is not None:
+            raise Stopped(self._stopped_message(self.interrupted), self.interrupted)
+
+    def _stopped_message(self, signum: signal.Signals) -> str:
+        """What a run stopped by a signal wrote, and where it was kept, in one line."""
+        stats = self.stats
+        unwritten = stats.frames_in - stats.frames_out - sum(self.drops.values())
+        lost = f"; {unwritten} frames in flight were not written" if unwritten > 0 else ""
+        kept = self._kept_partials() or " (no file output was written)"
+        return f"stopped early by {signum.name} after writing {stats.frames_out} frames{lost}{kept}"
+
+    def _finalise_sinks(self, ok: bool) -> None:
+        for sink in self.sinks:
+            try:
+                if ok:
+                    sink.close()
+                else:
+                    sink.abort()
+            except Exception as exc:
+                self._errors.append(("sink close", exc))
+
+    @staticmethod
+    def _stuck_message(what: str) -> str:
+        return (
+            f"{what} did not return within {STUCK_TIMEOUT_S:g} s of the stop and was left "
+            "unfinished; check the device or disk it uses"
+        )
 
     def _kept_partials(self) -> str:
         """Where failed sinks left their playable partial output, as a clause for the error."""

@@ -107,7 +107,7 @@ async function choose(key, value) {
   const reply = await fetch("/control", { method: "POST", body: JSON.stringify({ [key]: value }),
     headers: { ...auth, "Content-Type": "application/json" } });
   const answer = await reply.json();
-  document.getElementById("error").textContent = reply.ok ? "" : answer.error;
+  document.getElementById("error").textContent = reply.ok ? (answer.note || "") : answer.error;
   await refreshStats();
 }
 
@@ -195,6 +195,12 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 10  # seconds a stalled client may hold a thread
+
+    def setup(self) -> None:
+        # The server starts one thread per request; named like every rtseg thread, so a
+        # leak check (and a reader of a thread dump) knows whose it is.
+        threading.current_thread().name = "rtseg-preview-request"
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: a library does not write to the console."""
@@ -287,8 +293,9 @@ class HttpPreviewSink:
 
     `stats` returns the dict shown on the page (fps, latency percentiles, drops, provider,
     current effect and model...). `on_control(key, value)` switches setting `key` ("effect"
-    or "model") to `value`, one of `choices[key]`; it may raise RtsegError or ValueError to
-    refuse, and the message is shown to the viewer. The server starts in the constructor so a
+    or "model") to `value`, one of `choices[key]`, and may return a note for the viewer (e.g.
+    that a model is still loading); it may raise RtsegError or ValueError to refuse, and the
+    message is shown to the viewer. The server starts in the constructor so a
     busy port fails at once and the URL can be shown before the first frame.
     """
 
@@ -300,7 +307,7 @@ class HttpPreviewSink:
         allow_remote: bool = False,
         token: str | None = None,
         stats: Callable[[], dict[str, Any]] | None = None,
-        on_control: Callable[[str, str], None] | None = None,
+        on_control: Callable[[str, str], str | None] | None = None,
         choices: Mapping[str, Sequence[str]] | None = None,
         jpeg_quality: int = 80,
     ) -> None:
@@ -331,7 +338,9 @@ class HttpPreviewSink:
             raise RtsegError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="preview"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="rtseg-preview",
         )
         self._thread.start()
 
@@ -386,10 +395,10 @@ class HttpPreviewSink:
         if value not in self.choices[key]:
             return 400, {"error": f"{key} must be one of {self.choices[key]}"}
         try:
-            self.on_control(key, value)
+            note = self.on_control(key, value)
         except (RtsegError, ValueError) as exc:
             return 400, {"error": str(exc)}
-        return 200, {key: value}
+        return 200, {key: value, **({"note": note} if note else {})}
 
     def close(self) -> None:
         """Stop serving: end the streams, close every socket, join every thread."""

@@ -1,9 +1,11 @@
-"""Where frames go: a window, a video file, an image sequence, or nowhere (benchmarks).
+"""Where frames go: a window, an image sequence, or nowhere (benchmarks); video files are
+written by `rtseg.video_out`.
 
 Sinks set themselves up from the first frame they get. `close()` finalises a run that ended
-well; `abort()` one that failed. File sinks write under a temporary name and move it onto the
-final name only in `close()`, so an existing output is never overwritten half-way; after
-`abort()` the playable partial output stays under the temporary name (`partial_path`).
+well; `abort()` one that failed or was stopped. File sinks lock their output for the run,
+write under a temporary name and move it onto the final name only in `close()`, so an
+existing output is never overwritten half-way; after `abort()` the partial output stays
+under the temporary name (`partial_path`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
-from rtseg.outputs import SpaceGuard, check_output, partial_name, size_changed
+from rtseg.outputs import claim_output, partial_name
 
 
 class Sink(Protocol):
@@ -45,63 +47,11 @@ class NullSink:
         pass
 
 
-class VideoFileSink:
-    """A video file through OpenCV's writer (mp4v in .mp4), the codec every OpenCV build has.
-
-    OpenCV's writer drops frames it cannot write without a word (a full disk, a frame of
-    another size), so this sink checks both itself and stops with an error instead.
-    """
-
-    def __init__(self, path: Path, fps: float, overwrite: bool = False) -> None:
-        check_output(path, overwrite)
-        self.path = path
-        self.fps = fps if fps > 0 else 30.0
-        self.partial_path = partial_name(path)
-        self.frames = 0
-        self._size: tuple[int, int] | None = None
-        self._space = SpaceGuard(self.partial_path, path)
-        self._writer: cv2.VideoWriter | None = None
-
-    def _open(self, image: np.ndarray) -> cv2.VideoWriter:
-        h, w = image.shape[:2]
-        writer = cv2.VideoWriter(
-            str(self.partial_path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (w, h)
-        )
-        if not writer.isOpened():
-            raise RtsegError(f"cannot open {self.path} for writing")
-        self._size = (w, h)
-        return writer
-
-    def write(self, frame: Frame) -> None:
-        image = frame.output
-        if image.ndim == 3 and image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-        if self._writer is None:
-            self._writer = self._open(image)
-        h, w = image.shape[:2]
-        if (w, h) != self._size:
-            raise size_changed(frame.seq, (w, h), self._size, self.path)
-        self._writer.write(image)
-        self.frames += 1
-        self._space.check(self.frames)
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-            os.replace(self.partial_path, self.path)
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-
 class ImageSequenceSink:
     """One PNG per frame in a directory; frames from image files keep their input's stem."""
 
     def __init__(self, path: Path, overwrite: bool = False) -> None:
-        check_output(path, overwrite)
+        self._lock = claim_output(path, overwrite)
         self.path = path
         self.partial_path = partial_name(path)
         self.frames = 0
@@ -125,16 +75,20 @@ class ImageSequenceSink:
         self.frames += 1
 
     def close(self) -> None:
-        if not self.partial_path.exists():
-            return
-        if self.path.is_dir():
-            shutil.rmtree(self.path)
-        os.replace(self.partial_path, self.path)
+        try:
+            if not self.partial_path.exists():
+                return
+            if self.path.is_dir():
+                shutil.rmtree(self.path)
+            os.replace(self.partial_path, self.path)
+        finally:
+            self._lock.release()
 
     def abort(self) -> None:
         """Leave the frames written so far in `partial_path` (nothing, if there are none)."""
         if self.partial_path.exists() and not self.frames:
             shutil.rmtree(self.partial_path)
+        self._lock.release()
 
 
 def has_display() -> bool:

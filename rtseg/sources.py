@@ -2,21 +2,26 @@
 
 Sources own no threads (the pipeline does): `read()` returns the next `Frame` or None at the
 end, `close()` releases what they hold. `live` tells the pipeline which channel policy fits.
+Every frame carries a presentation time (`Frame.pts`): a file's own timestamps, the
+arrival time for cameras and streams, and frame number / fps for images and `sample`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from rtseg.errors import RtsegError
-from rtseg.frame import Frame
+from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.frame import Frame, rate_time_base
+from rtseg.video_in import VideoDecoder
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
+SAMPLE_PERSON = Path(__file__).resolve().parent / "data" / "grace_hopper.jpg"
 
 
 class Source(Protocol):
@@ -49,25 +55,57 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
-class _Counter:
-    """Hands out sequence numbers and paces frames to a rate when asked to."""
+ARRIVAL_TIME_BASE = Fraction(1, 1_000_000)  # live frames are timed by arrival, in µs
 
-    def __init__(self, fps: float, paced: bool) -> None:
+
+class _Clock:
+    """Numbers frames, times the ones without a timestamp, and paces them when asked to.
+
+    `arrival`: frames without a timestamp get the time they arrived (live sources); else
+    their number in periods of `fps`. `paced` holds each frame back until its time comes.
+    """
+
+    def __init__(self, fps: float, paced: bool = False, arrival: bool = False) -> None:
         self.seq = 0
-        self._period_ns = int(1e9 / fps) if paced and fps > 0 else 0
-        self._next_ns = 0
+        self._paced = paced
+        self._arrival = arrival
+        self.time_base = ARRIVAL_TIME_BASE if arrival else rate_time_base(fps)
+        self._start_ns = 0
+        self._first_s: Fraction | None = None
 
-    def frame(self, image: np.ndarray, name: str | None = None) -> Frame:
-        if self._period_ns:
-            now = time.monotonic_ns()
-            if self._next_ns == 0:
-                self._next_ns = now
-            elif self._next_ns > now:
-                time.sleep((self._next_ns - now) / 1e9)
-            self._next_ns += self._period_ns
-        frame = Frame(seq=self.seq, image=image, name=name)
+    def frame(
+        self,
+        image: np.ndarray,
+        name: str | None = None,
+        pts: int | None = None,
+        time_base: Fraction | None = None,
+        duration: int | None = None,
+        sar: Fraction | None = None,
+    ) -> Frame:
+        now = time.monotonic_ns()
+        if self.seq == 0:
+            self._start_ns = now
+        if pts is None:
+            time_base, duration = self.time_base, None if self._arrival else 1
+            pts = (now - self._start_ns) // 1000 if self._arrival else self.seq
+        frame = Frame(
+            seq=self.seq, image=image, name=name, pts=pts, time_base=time_base,
+            duration=duration, sar=sar,
+        )  # fmt: skip
+        if self._paced:
+            self._pace(frame)
         self.seq += 1
         return frame
+
+    def _pace(self, frame: Frame) -> None:
+        """Sleep until the frame's time, counted from when the first frame came."""
+        at = frame.time_s()
+        if self._first_s is None:
+            self._first_s = at
+        wait_s = float(at - self._first_s) - (time.monotonic_ns() - self._start_ns) / 1e9
+        if wait_s > 0:
+            time.sleep(wait_s)
+        frame.capture_ns = time.monotonic_ns()
 
 
 def reconnect(
@@ -97,56 +135,82 @@ def reconnect(
 
 
 class VideoSource:
-    """A video file or stream URL, decoded by OpenCV; `realtime` plays it at its own fps.
+    """A video file, decoded with its timestamps by PyAV (see `rtseg.video_in` for why).
 
-    A file that ends before its container's frame count (a truncated download) is read up to
-    where it breaks, and `frames_lost` says how many frames were missing. A URL that stalls
-    for `stall_timeout_s` is reopened with backoff (see `reconnect`).
+    `realtime` plays it at its own timestamps, variable frame rates included. A file that
+    breaks off (a truncated download) is read up to where it breaks, and `frames_lost` says
+    how many frames failed to decode.
+    """
+
+    def __init__(self, spec: str | Path, realtime: bool = False) -> None:
+        self.path = Path(spec)  # where sinks find the audio to keep
+        self._decoder = VideoDecoder(self.path)
+        self.fps = self._decoder.fps
+        self.live = realtime
+        self._clock = _Clock(self.fps, paced=realtime)
+
+    def read(self) -> Frame | None:
+        decoded = self._decoder.read_frame()
+        if decoded is None:
+            return None
+        image, pts, duration, sar = decoded
+        return self._clock.frame(
+            image, pts=pts, time_base=self._decoder.time_base, duration=duration, sar=sar
+        )
+
+    @property
+    def frames_read(self) -> int:
+        return self._clock.seq
+
+    @property
+    def frames_expected(self) -> int | None:
+        """Frames the file should have given, once it has ended: those read and those lost."""
+        if not self._decoder.ended:
+            return None
+        return self.frames_read + self._decoder.frames_lost
+
+    @property
+    def frames_lost(self) -> int:
+        return self._decoder.frames_lost
+
+    def close(self) -> None:
+        self._decoder.close()
+
+
+class StreamSource:
+    """A stream URL (RTSP, HTTP, ...), decoded by OpenCV; frames are timed by arrival.
+
+    Streams stay on OpenCV: its open/read timeouts carry the stall-and-reconnect logic, and a
+    stream's own timestamps restart when it is reopened, so arrival time is the one that
+    stays consistent. A stream that stalls for `stall_timeout_s` is reopened with backoff
+    (see `reconnect`).
     """
 
     def __init__(
         self,
-        spec: str,
-        realtime: bool = False,
+        url: str,
         stall_timeout_s: float = STALL_TIMEOUT_S,
         backoff_s: tuple[float, ...] = RECONNECT_BACKOFF_S,
     ) -> None:
-        self.is_url = "://" in spec
-        if not self.is_url:
-            path = Path(spec)
-            if not path.exists():
-                raise RtsegError(f"input not found: {spec}")
-            if path.is_dir():
-                raise RtsegError(f"{spec} is a directory without images")
-            if path.stat().st_size == 0:
-                raise RtsegError(f"input is empty (0 bytes): {spec}")
-        self.spec = spec
-        self.path = None if self.is_url else Path(spec)  # where sinks find the audio to keep
+        self.spec = url
         self._timeout_ms = int(stall_timeout_s * 1000)
         self._backoff_s = backoff_s
         cap = self._open()
         if cap is None:
-            hint = "is the stream up?" if self.is_url else "is it a complete video file?"
-            raise RtsegError(f"cannot decode {spec} as video ({hint})")
+            raise RtsegError(f"cannot decode {url} as video (is the stream up?)")
         self._cap = cap
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
-        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_url else 0
-        self.frame_count = max(count, 0)
-        self.live = realtime or self.is_url
-        self.ended = False
-        self._counter = _Counter(self.fps, paced=realtime)
+        self.live = True
+        self._clock = _Clock(self.fps, arrival=True)
 
     def _open(self) -> cv2.VideoCapture | None:
-        if self.is_url:
-            timeouts = [
-                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-                self._timeout_ms,
-                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-                self._timeout_ms,
-            ]
-            cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, timeouts)
-        else:
-            cap = cv2.VideoCapture(self.spec)
+        timeouts = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            self._timeout_ms,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            self._timeout_ms,
+        ]
+        cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, timeouts)
         if cap.isOpened():
             return cap
         cap.release()
@@ -154,30 +218,10 @@ class VideoSource:
 
     def read(self) -> Frame | None:
         ok, image = self._cap.read()
-        if ok:
-            return self._counter.frame(image)
-        if self.is_url and not 0 < self.frame_count <= self.frames_read:
+        if not ok:
             self._cap.release()
             self._cap, image = reconnect(f"stream {self.spec}", self._open, self._backoff_s)
-            return self._counter.frame(image)
-        self.ended = True
-        return None
-
-    @property
-    def frames_read(self) -> int:
-        return self._counter.seq
-
-    @property
-    def frames_expected(self) -> int | None:
-        """The container's frame count, when the file says it (files only)."""
-        return self.frame_count or None
-
-    @property
-    def frames_lost(self) -> int:
-        """Frames the container promised but that never decoded, once the file has ended."""
-        if not self.ended or not self.frame_count:
-            return 0
-        return max(0, self.frame_count - self.frames_read)
+        return self._clock.frame(image)
 
     def close(self) -> None:
         self._cap.release()
@@ -204,13 +248,15 @@ class CameraSource:
         self._settings = (width, height, fps, mjpg)
         cap = self._open()
         if cap is None:
-            raise RtsegError(f"cannot open camera {device} (is it connected and not in use?)")
+            raise CameraUnavailable(
+                f"cannot open camera {device} (is it connected and not in use?)"
+            )
         self._cap = cap
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or fps or 30.0
         self.live = True
         self._read_failures = read_failures
         self._backoff_s = backoff_s
-        self._counter = _Counter(self.fps, paced=False)
+        self._clock = _Clock(self.fps, arrival=True)
 
     def _open(self) -> cv2.VideoCapture | None:
         cap = cv2.VideoCapture(self.device)
@@ -232,32 +278,69 @@ class CameraSource:
         for _ in range(self._read_failures):
             ok, image = self._cap.read()
             if ok:
-                return self._counter.frame(image)
+                return self._clock.frame(image)
             time.sleep(0.01)
         self._cap.release()
         self._cap, image = reconnect(f"camera {self.device}", self._open, self._backoff_s)
-        return self._counter.frame(image)
+        return self._clock.frame(image)
 
     def close(self) -> None:
         self._cap.release()
 
 
+def natural_key(path: Path) -> list[str | int]:
+    """Sort key that orders numbered names as people count: img_2 before img_10."""
+    parts = re.split(r"(\d+)", path.name)
+    return [int(part) if i % 2 else part.lower() for i, part in enumerate(parts)]
+
+
+_PRINTF_NUMBER = re.compile(r"%(0?\d*)d")
+
+
+def is_printf_pattern(spec: str) -> bool:
+    """Whether `spec` names numbered files the way FFmpeg does: `frames/img_%04d.png`."""
+    return len(_PRINTF_NUMBER.findall(Path(spec).name)) == 1
+
+
+def pattern_files(spec: str) -> list[Path]:
+    """The files a printf pattern matches, in number order (`%04d`: four digits or more)."""
+    pattern = Path(spec)
+    head, width, tail = _PRINTF_NUMBER.split(pattern.name)
+    digits = rf"\d{{{int(width)},}}" if width else r"\d+"
+    name = re.compile(re.escape(head) + f"({digits})" + re.escape(tail))
+    folder = pattern.parent
+    if not folder.is_dir():
+        return []
+    found = [(name.fullmatch(p.name), p) for p in folder.iterdir()]
+    return [p for match, p in sorted((int(m.group(1)), p) for m, p in found if m)]
+
+
 class ImageSource:
-    """One image file, or a directory of them in name order; frames keep their file stems."""
+    """One image file, a directory of them, or a printf pattern (`img_%04d.png`).
+
+    A directory is read in natural order (img_2 before img_10), a pattern in number order;
+    frames keep their file stems.
+    """
 
     def __init__(self, spec: str, fps: float = 30.0, realtime: bool = False) -> None:
         path = Path(spec)
+        self.path = path
         if path.is_dir():
-            self._paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            images = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+            self._paths = sorted(images, key=natural_key)
             if not self._paths:
                 raise RtsegError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {spec}")
         elif path.is_file():
             self._paths = [path]
+        elif is_printf_pattern(spec):
+            self._paths = pattern_files(spec)
+            if not self._paths:
+                raise RtsegError(f"no files match the pattern {spec}")
         else:
             raise RtsegError(f"input not found: {spec}")
         self.fps = fps
         self.live = realtime
-        self._counter = _Counter(fps, paced=realtime)
+        self._clock = _Clock(fps, paced=realtime)
         self._index = 0
 
     def read(self) -> Frame | None:
@@ -275,7 +358,7 @@ class ImageSource:
             or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
         ):
             raise RtsegError(f"cannot decode image {path}; remove or replace it")
-        return self._counter.frame(to_bgr(image), name=path.stem)
+        return self._clock.frame(to_bgr(image), name=path.stem)
 
     def close(self) -> None:
         self._index = len(self._paths)
@@ -284,8 +367,8 @@ class ImageSource:
 class SampleSource:
     """A built-in moving scene, so rtseg runs with no camera and no files.
 
-    A public-domain photograph of a person (Grace Hopper, shipped with matplotlib) drifts and
-    breathes over a background of moving colour bands, so motion and edges are exercised.
+    A public-domain photograph of a person (Grace Hopper, in `rtseg/data`) drifts and breathes
+    over a background of moving colour bands, so motion and edges are exercised.
     """
 
     def __init__(
@@ -302,15 +385,11 @@ class SampleSource:
         self.width, self.height = width, height
         self._person = self._load_person(height)
         self._bands = self._make_bands()
-        self._counter = _Counter(fps, paced=realtime)
+        self._clock = _Clock(fps, paced=realtime)
 
     @staticmethod
     def _load_person(height: int) -> np.ndarray:
-        from matplotlib import cbook  # only the sample needs matplotlib's data
-
-        with cbook.get_sample_data("grace_hopper.jpg") as f:
-            data = np.frombuffer(f.read(), np.uint8)
-        person = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        person = cv2.imread(str(SAMPLE_PERSON), cv2.IMREAD_COLOR)
         scale = 0.8 * height / person.shape[0]
         return cv2.resize(person, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
@@ -324,7 +403,7 @@ class SampleSource:
         return np.dstack([60 + 150 * a, 90 + 100 * b, 40 + 120 * (1 - a)]).astype(np.uint8)
 
     def read(self) -> Frame | None:
-        seq = self._counter.seq
+        seq = self._clock.seq
         if seq >= self.frames:
             return None
         t = seq / self.fps
@@ -335,10 +414,10 @@ class SampleSource:
         y = int(self.height - ph + 10 * np.sin(t * 2.1))
         x, y = max(0, min(x, self.width - pw)), max(0, min(y, self.height - ph))
         scene[y : y + ph, x : x + pw] = self._person
-        return self._counter.frame(scene)
+        return self._clock.frame(scene)
 
     def close(self) -> None:
-        self.frames = self._counter.seq
+        self.frames = self._clock.seq
 
 
 def open_source(
@@ -362,6 +441,8 @@ def open_source(
             realtime=realtime,
         )
     path = Path(spec)
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
-    return VideoSource(spec, realtime=realtime)
+    if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
+        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+            return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
+        return VideoSource(path, realtime=realtime)
+    return StreamSource(spec)

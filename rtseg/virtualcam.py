@@ -155,7 +155,7 @@ class VirtualCamSink:
             self.fmt = native
         self._camera = camera
         self._shape = image.shape
-        self._thread = threading.Thread(target=self._feed, name="virtualcam", daemon=True)
+        self._thread = threading.Thread(target=self._feed, name="rtseg-virtualcam", daemon=True)
         self._thread.start()
 
     def write(self, frame: Frame) -> None:

@@ -63,9 +63,9 @@ def bright_model(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
-    """Every test must leave no pipeline thread behind."""
+    """Every test must leave no rtseg thread behind (the package names all its threads
+    `rtseg-...`: pipeline stages, async inference, model loading, preview, virtual camera)."""
     yield
-    leftover = [t.name for t in threading.enumerate() if t.name.startswith("rtseg-")]
     for t in threading.enumerate():
         if t.name.startswith("rtseg-"):
             t.join(2.0)

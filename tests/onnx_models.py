@@ -11,7 +11,10 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from rtseg.contract import ModelInfo, metadata_dict
+from rtseg.contract import CLASS_NAMES_KEY, ModelInfo, metadata_dict
+
+PERSON = 15  # the VOC class id a labelled test model gives bright pixels
+CLASS_NAMES = ("background", *(f"class{i}" for i in range(1, PERSON)), "person")
 
 
 def brightness_model(
@@ -26,8 +29,14 @@ def brightness_model(
     rank4: bool = True,
     meta: dict[str, str] | None = None,
     trained: bool = True,
+    labels: bool = False,
+    name: str = "brightness",
 ) -> Path:
-    """Write a model whose alpha is each pixel's mean channel value / 255."""
+    """Write a model whose alpha is each pixel's mean channel value / 255.
+
+    With `labels`, it is a semantic model too: class 15 ("person") where alpha > 0.5,
+    background (0) elsewhere, with the class names in its metadata.
+    """
     nodes = [
         helper.make_node("Cast", [input_name], ["x"], to=TensorProto.FLOAT),
         helper.make_node("ReduceMean", ["x", "axes"], ["m"], keepdims=1),
@@ -49,6 +58,20 @@ def brightness_model(
         helper.make_tensor("scale", TensorProto.FLOAT, [], [255.0]),
         helper.make_tensor("shape3", TensorProto.INT64, [3], [1, height, width]),
     ]
+    if labels:
+        nodes += [
+            helper.make_node("Greater", ["t", "half"], ["bright"]),
+            helper.make_node("Where", ["bright", "person", "background"], ["ids"]),
+            helper.make_node("Reshape", ["ids", "shape3"], ["labels"]),
+        ]
+        outputs.append(
+            helper.make_tensor_value_info("labels", TensorProto.UINT8, [1, height, width])
+        )
+        inits += [
+            helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+            helper.make_tensor("person", TensorProto.UINT8, [], [PERSON]),
+            helper.make_tensor("background", TensorProto.UINT8, [], [0]),
+        ]
     graph = helper.make_graph(
         nodes,
         "brightness",
@@ -58,8 +81,10 @@ def brightness_model(
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
-    info = ModelInfo("brightness", height, width, "linear", "tests", "MIT", "fp32", trained)
+    info = ModelInfo(name, height, width, "linear", "tests", "MIT", "fp32", trained)
     props = metadata_dict(info) if meta is None else meta
+    if labels:
+        props = {**props, CLASS_NAMES_KEY: ",".join(CLASS_NAMES)}
     onnx.helper.set_model_props(model, props)
     onnx.save(model, path)
     return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import re
 import socketserver
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.media import ffmpeg
 from tests.test_cli import rtseg
 
 
@@ -51,10 +51,6 @@ def kept_partial(line: str) -> Path:
     match = re.search(r"partial output is kept as (\S+?)\)", line)
     assert match, line
     return Path(match.group(1))
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True, timeout=60)
 
 
 class StreamServer:

@@ -117,7 +117,13 @@ def test_classes_paints_each_class_and_names_it():
     out = Classes(names).paint(image, labels)
     assert tuple(out[50, 70]) == tuple(int(v * 0.6 + 0.5) for v in (128, 128, 192))  # BGR
     assert tuple(out[50, 10]) == (0, 0, 0)
-    assert out[:30, 30:70].any()  # the legend's text
+    # The legend sits over class 0 (black here, x < 40): the person's swatch, then its name
+    # in white from x = 30.
+    assert tuple(out[16, 16]) == (128, 128, 192)
+    name_row = out[5:25, 28:40]
+    assert (name_row == 255).all(axis=2).any()
+    # Without a class to name, the same black frame gets no legend at all.
+    assert not Classes(names).paint(image, np.zeros_like(labels)).any()
 
 
 def test_classes_is_refused_for_a_person_only_model(tmp_path):

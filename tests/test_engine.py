@@ -77,7 +77,7 @@ BAD_META = metadata_dict(ModelInfo("x", 32, 32, "linear", "s", "l", "fp32", True
         ({"rank4": False}, r"must be \[1, 1, 32, 32\]"),
         ({"meta": {}}, "metadata_props lacks"),
         ({"meta": {**BAD_META, "rtseg.input_size": "64x64"}}, "input_size says 64x64"),
-        ({"meta": {**BAD_META, "rtseg.precision": "int8"}}, "precision must be"),
+        ({"meta": {**BAD_META, "rtseg.precision": "int4"}}, "precision must be"),
         ({"meta": {**BAD_META, "rtseg.contract": "9"}}, "contract version"),
     ],
 )
@@ -86,3 +86,13 @@ def test_non_contract_models_are_refused_with_the_reason(tmp_path, kwargs, messa
     with pytest.raises(RtsegError, match="does not follow the rtseg model contract") as info:
         Engine(path, device="cpu")
     assert re.search(message, str(info.value))
+
+
+def test_close_releases_the_session_and_keeps_the_description(bright_model):
+    engine = Engine(bright_model, device="cpu")
+    engine.close()
+    assert engine.session is None
+    assert engine.info.name == "brightness" and engine.provider == "CPUExecutionProvider"
+    with pytest.raises(RtsegError, match="closed"):
+        engine.run(np.zeros((1, 32, 32, 3), np.uint8))
+    engine.close()  # twice is harmless

@@ -80,3 +80,20 @@ def test_smoothing_is_applied_to_new_masks(bright_model):
     assert first[0, 0] == pytest.approx(100 / 255)
     # a one-level change of a still image is mostly held back, not followed at once
     assert first[0, 0] < second[0, 0] < 101 / 255
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_reset_starts_afresh_after_the_inference_in_progress(bright_model, sync):
+    engine = Engine(bright_model, device="cpu")
+    slow = SlowEngine(engine, 0.05)
+    masks = MaskSource(sync=sync, every=5, smoother=TemporalSmoother(still_weight=0.1))
+    try:
+        for seq in range(3):
+            masks.mask_for(slow, tensor_for(100), seq)
+        masks.reset()  # as after a model switch
+        alpha, _, mask_seq = masks.mask_for(engine, tensor_for(200), 3)
+        assert mask_seq == 3  # not the mask of frame 0, though `every` would reuse it
+        # and not smoothed towards the old model's masks: the new alpha, whole
+        assert alpha[0, 0] == pytest.approx(200 / 255.0)
+    finally:
+        masks.close()

@@ -4,6 +4,7 @@ import time
 import numpy as np
 import pytest
 
+from rtseg import pipeline
 from rtseg.channels import Policy
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
@@ -143,10 +144,16 @@ def test_stop_drains_frames_in_flight_to_the_sinks():
     source = CountingSource(10**9, live=False, period_s=0.001)
     p = Pipeline(source, [Stage("slow", sleeper(0.005))], [sink], Policy.BLOCK, capacity=4)
     p.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while len(sink.seqs) < 10:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     p.stop()
+    written_at_stop = len(sink.seqs)
     p.close()
     assert sink.closed_ok is True
+    # the frames captured before the stop, queued in the channels, still reached the sink
+    assert len(sink.seqs) > written_at_stop
     assert p.stats.frames_out == p.stats.frames_in == len(sink.seqs)
     assert sink.seqs == list(range(len(sink.seqs)))
     assert not rtseg_threads()
@@ -173,6 +180,7 @@ def test_frames_carry_stage_stamps_in_order():
         Policy.BLOCK,
     )
     p.run()
+    assert len(stamps) == 3
     for s in stamps:
         assert s["capture"] <= s["a"] <= s["b"]
 
@@ -182,3 +190,59 @@ def test_many_start_stop_cycles_leave_no_threads():
         p = Pipeline(CountingSource(20), [Stage("a", identity)], [NullSink()], Policy.BLOCK)
         p.run()
     assert not rtseg_threads()
+
+
+class BlockingSink(ListSink):
+    """A sink whose first write takes as long as the test says: a slow disk or encoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = threading.Event()
+        self.release = threading.Event()
+        self.closed_while_writing: bool | None = None
+
+    def write(self, frame: Frame) -> None:
+        self.writing.set()
+        self.release.wait(60)
+        super().write(frame)
+        self.writing.clear()
+
+    def close(self) -> None:
+        self.closed_while_writing = self.writing.is_set()
+        super().close()
+
+    abort = close
+
+
+def stopped_mid_write() -> tuple[Pipeline, BlockingSink, CountingSource]:
+    """A pipeline told to stop while its sink is inside a write that has not returned."""
+    sink = BlockingSink()
+    source = CountingSource(10**9, period_s=0.001)
+    p = Pipeline(source, [Stage("a", identity)], [sink], Policy.BLOCK)
+    p.start()
+    assert sink.writing.wait(30)
+    p.stop()
+    return p, sink, source
+
+
+def test_a_sink_is_closed_only_after_its_write_returns():
+    p, sink, _ = stopped_mid_write()
+    # the write outlasts the pipeline's first join timeout, then returns
+    threading.Timer(pipeline.JOIN_TIMEOUT_S + 0.5, sink.release.set).start()
+    p.close()
+    assert sink.closed_while_writing is False
+    assert sink.closed_ok is not None and sink.seqs[0] == 0
+
+
+def test_a_sink_stuck_in_a_write_is_left_open_and_the_run_says_so(monkeypatch):
+    monkeypatch.setattr(pipeline, "JOIN_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(pipeline, "STUCK_TIMEOUT_S", 0.3)
+    p, sink, source = stopped_mid_write()
+    try:
+        with pytest.raises(RtsegError, match="a sink did not return"):
+            p.close()
+        assert sink.closed_ok is None  # not closed under the writer
+        assert source.closed  # the source's thread had ended: it was closed
+    finally:
+        sink.release.set()
+        p.wait(5)

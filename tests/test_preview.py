@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -196,8 +197,14 @@ def test_close_ends_streams_and_joins_threads() -> None:
     sink.write(Frame(seq=0, image=picture(0)))
     reply = urllib.request.urlopen(base(sink) + "/stream", timeout=10)
     reply.read(10)  # a viewer is connected and waiting for more
+    started = {t.name for t in set(threading.enumerate()) - before}
+    assert started == {"rtseg-preview", "rtseg-preview-request"}  # what the leak check sees
+    began = time.monotonic()
     sink.close()
-    assert reply.read() is not None  # the stream ended instead of hanging
+    rest = reply.read()  # returns at the end of the stream; a hang would time out after 10 s
+    assert time.monotonic() - began < 5
+    assert rest.endswith(b"\xff\xd9\r\n")  # the first picture ended whole, nothing followed
+    assert reply.read() == b""
     reply.close()
     assert set(threading.enumerate()) <= before
     with pytest.raises(urllib.error.URLError):

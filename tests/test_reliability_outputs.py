@@ -15,8 +15,8 @@ from rtseg.channels import Policy
 from rtseg.errors import RtsegError
 from rtseg.frame import Frame
 from rtseg.pipeline import Pipeline, Stage
-from rtseg.sinks import VideoFileSink
 from rtseg.sources import SampleSource
+from rtseg.video_out import VideoFileSink
 from tests.conftest import decode_frames
 from tests.reliability import assert_clean_failure, run_cli
 
@@ -93,7 +93,7 @@ def test_an_existing_output_is_never_clobbered(tmp_path, bright_model, kind):
 
 @pytest.mark.timeout(90)
 def test_a_disk_filling_up_mid_run_stops_and_keeps_a_playable_partial(tmp_path):
-    """OpenCV's writer (the sink without FFmpeg) drops frames silently on a full disk."""
+    """Encoders fail on a full disk only once the index no longer fits; the sink stops first."""
     with tmpfs(tmp_path / "small", "600k") as small:
         out = small / "out.mp4"
         source = SampleSource(frames=5000, width=320, height=240)

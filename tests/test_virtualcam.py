@@ -208,9 +208,11 @@ def test_feeder_sends_native_format_and_repeats_when_stalled(monkeypatch: pytest
     monkeypatch.setattr(RecordingDevice, "opened", [])
     sink = VirtualCamSink(60, backend="recording")
     image = solid((30, 90, 200), 48, 64)
+    before = set(threading.enumerate())
     try:
         sink.write(Frame(seq=0, image=image))
         device = RecordingDevice.opened[-1]
+        assert [t.name for t in set(threading.enumerate()) - before] == ["rtseg-virtualcam"]
         deadline = time.monotonic() + 10
         while len(device.frames) < 4 and time.monotonic() < deadline:
             time.sleep(0.01)  # no new frames: the pipeline has stalled
@@ -224,7 +226,7 @@ def test_feeder_sends_native_format_and_repeats_when_stalled(monkeypatch: pytest
         np.testing.assert_array_equal(sent, expected)
     assert sink.sent == 1 and sink.repeated == len(device.frames) - 1
     assert device.closed
-    assert not any(t.name == "virtualcam" for t in threading.enumerate())
+    assert set(threading.enumerate()) <= before
 
 
 @pytest.mark.skipif(not HAS_PYVIRTUALCAM, reason="pyvirtualcam is not installed")

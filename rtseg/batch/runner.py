@@ -111,7 +111,7 @@ def _finish(unit: _Unit, tasks: list[Task]) -> Result:
         return result
     started = time.monotonic()
     try:
-        split.join(unit.item.source, [Path(tasks[i].output) for i in unit.tasks], unit.item)
+        split.join(unit.item.source, [Path(tasks[i].output) for i in unit.tasks], unit.item.output)
         result.status = "done"
     except RtsegError as exc:
         result.error = str(exc)

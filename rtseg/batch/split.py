@@ -1,9 +1,10 @@
 """One long video cut into frame-exact segments for several workers, then joined unchanged.
 
 Each segment is a task like any file: the worker decodes frames [start, stop) of the input
-and writes them, encoded, to a segment file. The segment files are joined by FFmpeg's concat
-demuxer with stream copy (no re-encoding), and the input's audio is added once, in the same
-pass, so the output has the input's frames, duration and sound.
+and writes them, encoded, to a segment file whose clock starts at 0. The segment files are
+then read back to back by FFmpeg's concat demuxer and their packets copied (no re-encoding)
+into the output, with the input's audio tracks added in the same pass (`AudioTracks`), so the
+output has the input's frames, timestamps, duration and sound.
 
 No seam may show. A segment cannot start its temporal smoothing from nothing, or the mask
 would jump where a single run's is steady, so each one first runs `warmup` frames before
@@ -16,23 +17,23 @@ from __future__ import annotations
 import itertools
 import math
 import shutil
-import subprocess
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from rtseg.batch.discover import Item
-from rtseg.batch.resume import frame_count
+from rtseg.audio_tracks import AudioTracks
+from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.ffmpeg import container_for, find_ffmpeg, first_error_line, probe_audio_codec
 from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
 from rtseg.outputs import partial_name
 from rtseg.sinks import Sink
+from rtseg.video_in import VideoDecoder, ffmpeg_path
+from rtseg.video_out import container_for
 
 # Seconds of video run before each segment and discarded. The smoother's still-region weight
 # is 0.15, so a difference left from the start decays as 0.85^n: after 2 s at 30 fps (60
@@ -56,16 +57,13 @@ def segments_dir(output: Path) -> Path:
     return partial_name(output, "partial-segments").with_suffix("")
 
 
-def video_rate(path: Path) -> Fraction:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return Fraction(stream.average_rate or stream.guessed_rate or 30)
-
-
 def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) -> list[Task]:
     """Tasks for `parts` segments of `source`; boundaries and warmups are multiples of
     `every` (the mask period), so each segment runs the model on the frames a single run does."""
-    warmup = math.ceil(WARMUP_S * video_rate(source) / every) * every
+    stamps, time_base = frame_stamps(source)
+    span_s = (stamps[-1] - stamps[0]) * time_base if len(stamps) > 1 else Fraction(0)
+    fps = (len(stamps) - 1) / span_s if span_s else 30
+    warmup = math.ceil(WARMUP_S * fps / every) * every
     folder = segments_dir(output)
     bounds = [round(i * frames / parts / every) * every for i in range(parts)] + [frames]
     return [
@@ -82,44 +80,46 @@ def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) ->
 
 
 class SegmentSource:
-    """Frames [first, stop) of a video file, decoded by PyAV after seeking to the keyframe
-    before `first`; frames are found by their timestamps, so the cut is frame-exact."""
+    """Frames [first, stop) of a video file, timed from frame `start` (the segment's own
+    first frame, shown at 0). The decoder seeks to the keyframe before `first`; frames are
+    found by their timestamps, so the cut is frame-exact."""
 
     live = False
 
-    def __init__(self, path: str, first: int, stop: int) -> None:
-        try:
-            self._container = av.open(path)
-        except (av.FFmpegError, OSError) as exc:
-            raise RtsegError(f"cannot decode {path} as video ({exc})") from None
-        stream = self._container.streams.video[0]
-        stream.thread_type = "AUTO"
-        self.fps = float(stream.average_rate or 30)
-        stamps = sorted(p.pts for p in self._container.demux(stream) if p.pts is not None)
+    def __init__(self, path: str, first: int, start: int, stop: int) -> None:
+        stamps, _ = frame_stamps(Path(path))
         if stop > len(stamps):
             raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
-        self._first_pts = stamps[first]
+        self._decoder = VideoDecoder(Path(path))
+        self.fps = self._decoder.fps
+        self._start_pts = stamps[start]
         self._stop_pts = stamps[stop] if stop < len(stamps) else None
-        self._container.seek(self._first_pts, stream=stream, backward=True, any_frame=False)
-        self._frames = self._container.decode(stream)
+        self._decoder.seek(stamps[first])
         self.frames_expected = stop - first
         self._seq = 0
 
     def read(self) -> Frame | None:
         if self._seq >= self.frames_expected:
             return None
-        for decoded in self._frames:
-            if decoded.pts is None or decoded.pts < self._first_pts:
-                continue
-            if self._stop_pts is not None and decoded.pts >= self._stop_pts:
-                return None
-            frame = Frame(seq=self._seq, image=decoded.to_ndarray(format="bgr24"))
-            self._seq += 1
-            return frame
-        return None
+        decoded = self._decoder.read_frame()
+        if decoded is None:
+            return None
+        image, pts, duration, sar = decoded
+        if self._stop_pts is not None and pts >= self._stop_pts:
+            return None
+        frame = Frame(
+            seq=self._seq,
+            image=image,
+            pts=pts - self._start_pts,
+            time_base=self._decoder.time_base,
+            duration=duration,
+            sar=sar,
+        )
+        self._seq += 1
+        return frame
 
     def close(self) -> None:
-        self._container.close()
+        self._decoder.close()
 
 
 class AfterWarmup:
@@ -150,7 +150,8 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     Segment files are this batch's own temporaries, so an old one from a stopped run is
     replaced."""
     assert task.stop is not None
-    source = SegmentSource(task.source, task.start - task.warmup, task.stop)
+    first = task.start - task.warmup
+    source = SegmentSource(task.source, first, task.start, task.stop)
     try:
         job = Job(replace(config, overwrite=True), source, engine)
     except BaseException:
@@ -160,33 +161,44 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     return job
 
 
-def join(source: Path, segments: list[Path], item: Item) -> None:
-    """Concatenate the encoded segments (stream copy) with `source`'s audio into the output.
+def join(source: Path, segments: list[Path], output: Path) -> None:
+    """Copy the segments' packets back to back (FFmpeg's concat demuxer, no re-encoding)
+    into `output`, with every audio track of `source`, and the video's start offset kept.
 
     The output appears under its final name only once it is complete."""
     folder = segments[0].parent
     listing = folder / "segments.txt"
     listing.write_text("".join(f"file '{p.name}'\n" for p in segments))
-    spec = container_for(item.output)
-    audio = probe_audio_codec(source)
-    frames = sum(frame_count(p) or 0 for p in segments)
-    duration = frames / video_rate(source)
-    tmp = partial_name(item.output)
-    cmd = [
-        find_ffmpeg(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", "-nostdin",
-        "-f", "concat", "-safe", "0", "-i", str(listing),
-    ]  # fmt: skip
-    if audio:
-        copy = audio in spec.audio_copy
-        cmd += ["-i", str(source), "-map", "0:v:0", "-map", "1:a:0"]
-        cmd += ["-c:a", "copy"] if copy else list(spec.audio_encode)
-    cmd += ["-c:v", "copy", "-t", f"{float(duration):.6f}", "-f", spec.muxer, str(tmp)]
-    log = folder / "ffmpeg.log"
-    with log.open("wb") as stderr:
-        done = subprocess.run(cmd, stderr=stderr, check=False)
-    if done.returncode != 0:
+    stamps, time_base = frame_stamps(source)
+    offset_s = stamps[0] * time_base  # when the first frame shows, after the audio starts
+    spec = container_for(output)
+    tmp = partial_name(output)
+    audio = AudioTracks(source)
+    try:
+        with (
+            av.open(ffmpeg_path(listing), format="concat", options={"safe": "0"}) as concat,
+            av.open(ffmpeg_path(tmp), "w") as out,
+        ):
+            video_in = concat.streams.video[0]
+            video = out.add_stream_from_template(video_in)
+            audio.add_to(out, spec.audio_encoder)
+            shift = round(offset_s / video_in.time_base)
+            end = 0
+            for packet in concat.demux(video_in):
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                packet.pts += shift
+                if packet.dts is not None:
+                    packet.dts += shift
+                end = max(end, packet.pts + (packet.duration or 0))
+                packet.stream = video
+                out.mux(packet)
+                audio.write_until(end * video_in.time_base)
+            audio.finish(end * video_in.time_base)
+    except av.FFmpegError as exc:
         tmp.unlink(missing_ok=True)
-        reason = first_error_line(log)
-        raise RtsegError(f"FFmpeg could not join the segments of {item.output}: {reason}")
-    tmp.replace(item.output)
+        raise RtsegError(f"cannot join the segments of {output}: {exc}") from None
+    finally:
+        audio.close()
+    tmp.replace(output)
     shutil.rmtree(folder)

@@ -30,13 +30,23 @@ def descendants(pid: int) -> dict[int, tuple[int, str]]:
     return below
 
 
-def kill_a_worker_mid_file(pid: int, timeout: float = 60) -> int:
-    """SIGKILL the first worker below `pid` seen encoding (it has an FFmpeg child); its pid."""
+def writing(pid: int, folder: Path) -> bool:
+    """Whether process `pid` holds a partial output under `folder` open."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any(link.startswith(str(folder)) and ".partial" in link for link in links)
+
+
+def kill_a_worker_mid_file(pid: int, folder: Path, timeout: float = 60) -> int:
+    """SIGKILL the first process below `pid` seen writing a partial output under `folder`,
+    as a crash or the out-of-memory killer would; its pid."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for parent, cmdline in descendants(pid).values():
-            if "ffmpeg" in cmdline and "rawvideo" in cmdline:
-                os.kill(parent, signal.SIGKILL)
-                return parent
+        for child in descendants(pid):
+            if writing(child, folder):
+                os.kill(child, signal.SIGKILL)
+                return child
         time.sleep(0.05)
-    raise AssertionError("no worker started encoding")
+    raise AssertionError("no worker started writing")

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 
 import ray
 from ray.cluster_utils import Cluster
@@ -28,7 +29,8 @@ def main(src: str, out: str, report: str, model: str) -> None:
         ray.init(address=cluster.address, log_to_driver=False)
         killed: list[int] = []
         killer = threading.Thread(
-            target=lambda: killed.append(kill_a_worker_mid_file(os.getpid())), daemon=True
+            target=lambda: killed.append(kill_a_worker_mid_file(os.getpid(), Path(out).absolute())),
+            daemon=True,
         )
         killer.start()
         code = rtseg_main(

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.batch.media import FPS, audio_seconds, frame_times, make_clip
+from tests.batch.media import FPS, make_clip
 from tests.batch.processes import kill_a_worker_mid_file
 from tests.conftest import ROOT
+from tests.media import audio_seconds, frame_times
 from tests.test_cli import rtseg
 
 
@@ -94,7 +95,7 @@ def test_a_worker_killed_mid_file_is_retried_and_its_output_is_complete(
          "--model", str(bright_model), "--workers", "2", "--report", str(report)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    killed = kill_a_worker_mid_file(batch.pid)
+    killed = kill_a_worker_mid_file(batch.pid, out.absolute())
     _, stderr = batch.communicate(timeout=120)
 
     assert batch.returncode == 0, stderr

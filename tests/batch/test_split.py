@@ -7,14 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from rtseg.batch.split import plan, segments_dir
-from tests.batch.media import (
-    FPS,
-    audio_seconds,
-    frame_times,
-    make_clip,
-    make_fading_clip,
-    video_frames,
-)
+from tests.batch.media import FPS, make_clip, make_fading_clip, video_frames
+from tests.media import audio_seconds, frame_times
 from tests.test_cli import rtseg
 
 # The mask effect writes alpha as grey and CRF 0 encodes it losslessly, so decoded outputs

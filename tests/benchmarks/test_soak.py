@@ -21,7 +21,8 @@ def test_a_short_soak_keeps_memory_flat_and_throughput_steady(tmp_path, bright_m
     assert result["frames"] == 600 and result["summary"]["drops"] == 0
     assert len(result["windows"]) == 50
     assert result["rss_growth_mb"] < soak.RSS_LIMIT_MB
-    # fps and latency stability are figures the full soak reports, not asserted here: on a
-    # shared machine they measure the neighbours as much as rtseg.
-    for key in ("fps_first_10pct", "fps_last_10pct", "latency_p50_last_10pct_ms"):
-        assert result[key] > 0
+    # Steady: no slow-down builds up over the run (a growing list or queue would make the last
+    # tenth slower than the first). The full soak checks 10 %; this short run on a shared
+    # machine allows a factor of two, which noise stays within and a build-up does not.
+    assert result["fps_last_10pct"] > 0.5 * result["fps_first_10pct"]
+    assert result["latency_p50_last_10pct_ms"] < 2 * result["latency_p50_first_10pct_ms"] + 5

@@ -1,18 +1,21 @@
-"""FfmpegVideoSink on real encoded files: H.264, audio passthrough, alpha, temporary names."""
+"""VideoFileSink on real encoded files: codecs, timestamps, audio tracks, alpha, odd sizes,
+temporary names and the output lock."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rtseg.errors import RtsegError
-from rtseg.ffmpeg import FfmpegVideoSink, find_ffmpeg, fps_fraction, holds_alpha, probe_audio_codec
-from rtseg.frame import Frame
+from rtseg.frame import Frame, rate_time_base
+from rtseg.video_out import VideoFileSink, holds_alpha
 from tests.conftest import decode_frames
+from tests.media import FFMPEG, audio_tracks
 
 FPS = 30
 FRAMES = 45  # 1.5 s of video
@@ -21,7 +24,7 @@ SIZE = (96, 64)  # width, height
 
 def ffmpeg_run(*args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [find_ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", *args],
+        [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", *args],
         capture_output=True,
         check=True,
     )
@@ -44,7 +47,7 @@ def make_clip(path: Path, audio_seconds: float | None) -> Path:
 def stream_info(path: Path) -> str:
     """FFmpeg's stream listing for `path` (it exits non-zero without an output; expected)."""
     done = subprocess.run(
-        [find_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)],
+        [FFMPEG, "-hide_banner", "-nostdin", "-i", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -59,7 +62,7 @@ def measure_audio_seconds(path: Path, rate: int = 48000) -> float:
     return len(pcm.stdout) / 2 / rate
 
 
-def write_all(sink: FfmpegVideoSink, images: list[np.ndarray]) -> None:
+def write_all(sink: VideoFileSink, images: list[np.ndarray]) -> None:
     for seq, image in enumerate(images):
         sink.write(Frame(seq=seq, image=image[..., :3], output=image))
 
@@ -72,7 +75,7 @@ def test_mp4_is_h264_decodable_by_opencv_with_the_same_frame_count(tmp_path: Pat
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=None)
     frames = decode_frames(clip)
     out = tmp_path / "out.mp4"
-    sink = FfmpegVideoSink(out, FPS)
+    sink = VideoFileSink(out, FPS)
     write_all(sink, frames)
     sink.close()
     assert "Video: h264" in stream_info(out)
@@ -87,9 +90,9 @@ def test_mp4_is_h264_decodable_by_opencv_with_the_same_frame_count(tmp_path: Pat
 def test_audio_is_kept_with_the_video_duration(tmp_path: Path, suffix: str, audio_codec: str):
     # The source audio runs 0.5 s past the video: the output's must stop with the video.
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=2.0)
-    assert probe_audio_codec(clip) == "aac"
+    assert audio_tracks(clip) == ["aac"]
     out = tmp_path / f"out{suffix}"
-    sink = FfmpegVideoSink(out, FPS, audio_from=clip)
+    sink = VideoFileSink(out, FPS, audio_from=clip)
     write_all(sink, decode_frames(clip))
     sink.close()
     assert f"Audio: {audio_codec}" in stream_info(out)
@@ -101,9 +104,9 @@ def test_audio_is_kept_with_the_video_duration(tmp_path: Path, suffix: str, audi
 
 def test_source_without_audio_gives_video_only(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=None)
-    assert probe_audio_codec(clip) is None
+    assert audio_tracks(clip) == []
     out = tmp_path / "out.mp4"
-    sink = FfmpegVideoSink(out, FPS, audio_from=clip)
+    sink = VideoFileSink(out, FPS, audio_from=clip)
     write_all(sink, decode_frames(clip))
     sink.close()
     info = stream_info(out)
@@ -129,7 +132,7 @@ def test_alpha_round_trip(tmp_path: Path, suffix: str) -> None:
         frames.append(np.dstack([bgr, masks[-1]]))
     out = tmp_path / f"alpha{suffix}"
     assert holds_alpha(out)
-    sink = FfmpegVideoSink(out, FPS)
+    sink = VideoFileSink(out, FPS)
     write_all(sink, frames)
     sink.close()
     # FFmpeg's built-in VP9 decoder drops alpha; libvpx's keeps it.
@@ -144,7 +147,7 @@ def test_alpha_round_trip(tmp_path: Path, suffix: str) -> None:
 
 
 def test_mp4_refuses_alpha(tmp_path: Path) -> None:
-    sink = FfmpegVideoSink(tmp_path / "out.mp4", FPS)
+    sink = VideoFileSink(tmp_path / "out.mp4", FPS)
     bgra = np.zeros((SIZE[1], SIZE[0], 4), np.uint8)
     with pytest.raises(RtsegError, match=r"\.webm or \.mov"):
         sink.write(Frame(seq=0, image=bgra[..., :3], output=bgra))
@@ -156,9 +159,9 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep me")
     with pytest.raises(RtsegError, match="--overwrite"):
-        FfmpegVideoSink(out, FPS)
+        VideoFileSink(out, FPS)
     assert out.read_bytes() == b"keep me"
-    sink = FfmpegVideoSink(out, FPS, overwrite=True)
+    sink = VideoFileSink(out, FPS, overwrite=True)
     write_all(sink, [np.zeros((SIZE[1], SIZE[0], 3), np.uint8)] * 3)
     sink.close()
     assert len(decode_frames(out)) == 3
@@ -168,9 +171,9 @@ def test_unwritable_directory_is_refused_up_front(tmp_path: Path) -> None:
     a_file = tmp_path / "file"
     a_file.write_bytes(b"")
     with pytest.raises(RtsegError, match="not a directory"):
-        FfmpegVideoSink(a_file / "out.mp4", FPS)
+        VideoFileSink(a_file / "out.mp4", FPS)
     with pytest.raises(RtsegError, match="does not exist"):
-        FfmpegVideoSink(tmp_path / "missing" / "out.mp4", FPS)
+        VideoFileSink(tmp_path / "missing" / "out.mp4", FPS)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write into a read-only directory")
@@ -178,14 +181,14 @@ def test_read_only_directory_is_refused_up_front(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     with pytest.raises(RtsegError, match="cannot write into"):
-        FfmpegVideoSink(locked / "out.mp4", FPS)
+        VideoFileSink(locked / "out.mp4", FPS)
 
 
 @pytest.mark.parametrize("with_audio", [False, True])
 def test_abort_leaves_a_playable_partial_file(tmp_path: Path, with_audio: bool) -> None:
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=2.0 if with_audio else None)
     out = tmp_path / "out.mp4"
-    sink = FfmpegVideoSink(out, FPS, audio_from=clip)
+    sink = VideoFileSink(out, FPS, audio_from=clip)
     write_all(sink, decode_frames(clip)[:20])  # the run fails after 20 frames
     sink.abort()
     sink.close()  # the pipeline's `finally`: a no-op after abort
@@ -198,28 +201,35 @@ def test_abort_leaves_a_playable_partial_file(tmp_path: Path, with_audio: bool) 
     assert leftovers(tmp_path, {"in.mp4", partial.name}) == []
 
 
-def test_ffmpeg_error_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
-    sink = FfmpegVideoSink(tmp_path / "odd.mp4", FPS)
-    odd = np.zeros((63, 95, 3), np.uint8)  # H.264 4:2:0 needs even sizes
-    with pytest.raises(RtsegError) as caught:
-        for seq in range(30):
-            sink.write(Frame(seq=seq, image=odd, output=odd))
+@pytest.mark.parametrize(
+    ("suffix", "size"), [(".mp4", (95, 63)), (".webm", (641, 361)), (".mov", (95, 64))]
+)
+def test_odd_sizes_are_padded_by_one_pixel_and_said_once(tmp_path, caplog, suffix, size):
+    # H.264 and VP9 in 4:2:0 hold only even sizes, ProRes only even widths: the edge is
+    # repeated into one more column/row, and the log says so once.
+    w, h = size
+    images = [np.full((h, w, 3), 30 * i, np.uint8) for i in range(5)]
+    out = tmp_path / f"odd{suffix}"
+    sink = VideoFileSink(out, FPS)
+    with caplog.at_level("INFO", logger="rtseg"):
+        write_all(sink, images)
         sink.close()
-    message = str(caught.value)
-    assert "divisible by 2" in message
-    assert "\n" not in message
-    sink.abort()  # safe after the error
-    assert leftovers(tmp_path, set()) == []
+    ew, eh = w + w % 2, h + h % 2
+    padded = [r.getMessage() for r in caplog.records if "padded" in r.getMessage()]
+    assert len(padded) == 1 and f"{w}x{h}" in padded[0] and f"{ew}x{eh}" in padded[0]
+    decoded = decode_frames(out)
+    assert len(decoded) == 5 and decoded[0].shape == (eh, ew, 3)
+    assert abs(float(decoded[4][-1, -1].mean()) - 120) < 6  # the added corner repeats the edge
 
 
 def test_no_frames_leaves_no_file(tmp_path: Path) -> None:
-    sink = FfmpegVideoSink(tmp_path / "out.webm", FPS)
+    sink = VideoFileSink(tmp_path / "out.webm", FPS)
     sink.close()
     assert leftovers(tmp_path, set()) == []
 
 
 def test_size_change_and_write_after_close_are_refused(tmp_path: Path) -> None:
-    sink = FfmpegVideoSink(tmp_path / "out.mp4", FPS)
+    sink = VideoFileSink(tmp_path / "out.mp4", FPS)
     image = np.zeros((64, 96, 3), np.uint8)
     sink.write(Frame(seq=0, image=image, output=image))
     bigger = np.zeros((128, 96, 3), np.uint8)
@@ -236,26 +246,26 @@ def test_non_contiguous_frames_are_written(tmp_path: Path) -> None:
     big[:, ::2] = 255
     view = big[:, ::2]
     out = tmp_path / "out.mp4"
-    sink = FfmpegVideoSink(out, FPS)
+    sink = VideoFileSink(out, FPS)
     sink.write(Frame(seq=0, image=view, output=view))
     sink.close()
     assert decode_frames(out)[0].mean() > 240
 
 
 @pytest.mark.parametrize(
-    ("fps", "text"), [(30.0, "30"), (30000 / 1001, "30000/1001"), (12.5, "25/2")]
+    ("fps", "period"), [(30.0, Fraction(1, 30)), (30000 / 1001, Fraction(1001, 30000))]
 )
-def test_fps_fraction(fps: float, text: str) -> None:
-    assert fps_fraction(fps) == text
+def test_rate_time_base_is_exact(fps: float, period: Fraction) -> None:
+    assert rate_time_base(fps) == period
 
 
 @pytest.mark.parametrize("bad", [("out.avi", 30), ("out.mp4", 0), ("out.mov", 30, 18)])
 def test_bad_settings_are_refused(tmp_path: Path, bad: tuple) -> None:
     name, fps, *crf = bad
     with pytest.raises(RtsegError):
-        FfmpegVideoSink(tmp_path / name, fps, crf=crf[0] if crf else None)
+        VideoFileSink(tmp_path / name, fps, crf=crf[0] if crf else None)
 
 
 def test_missing_audio_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RtsegError, match="does not exist"):
-        FfmpegVideoSink(tmp_path / "out.mp4", FPS, audio_from=tmp_path / "nope.mp4")
+        VideoFileSink(tmp_path / "out.mp4", FPS, audio_from=tmp_path / "nope.mp4")

@@ -1,0 +1,81 @@
+"""`rtseg.process_video`: the job `rtseg run` runs, called from Python."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from rtseg.destinations import Callback, Destination, Null, parse_sink
+from rtseg.effects import Effect
+from rtseg.frame import Frame
+from rtseg.job import Job, JobConfig
+from rtseg.models import DEFAULT_MODEL
+from rtseg.sinks import Sink
+
+Target = str | Path | Destination | Sink
+
+# JobConfig fields that process_video takes as arguments of its own.
+_OWN = {"source", "model", "effect", "sinks"}
+
+
+def _sink(target: Target) -> str | Destination | Sink:
+    return parse_sink(str(target)) if isinstance(target, str | Path) else target
+
+
+def process_video(
+    source: str | int | Path,
+    target: Target | Sequence[Target] | None = None,
+    *,
+    model: str | Path = DEFAULT_MODEL,
+    effect: str | Effect = "blur",
+    on_frame: Callable[[Frame], None] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Segment a video (or camera, images, `"sample"`) and write the result where `target` says.
+
+    The same `Job` as `rtseg run`: a file keeps every frame in order with its timestamps and
+    audio, and an output is written complete or not at all.
+
+    Args:
+        source: a video file or URL, an image or a directory of images, a camera index, or
+            "sample" (the built-in moving scene).
+        target: where the frames go: a path ("out.mp4", or a directory for PNG frames), a
+            destination object (`rtseg.VideoFile`, `rtseg.Window()`...), any object with
+            write/close/abort, or a list of them; None with `on_frame` for frames only.
+        model: a name from `rtseg models` or a path to a contract `.onnx` file.
+        effect: an effect object (`rtseg.Blur(31)`, `rtseg.Replace("beach.jpg")`,
+            `rtseg.Color("#00b140")`...) or its CLI spelling ("blur:31").
+        on_frame: called with every processed frame (`frame.image`, `frame.alpha`,
+            `frame.output`...) in order, before `target` writes it; it may replace
+            `frame.output`.
+        **options: any other `JobConfig` field, e.g. `overwrite=True`, `max_frames=100`,
+            `device="cpu"`, `refine=False`, `crf=18`.
+
+    Returns:
+        The run's stats, as `--stats-json` writes them: frames_in, frames_out, drops,
+        fps_out, latency_ms and per-stage percentiles, providers, model.
+
+    Raises:
+        TypeError: an option that is no `JobConfig` field.
+        RtsegError: bad input, a missing model, an output that exists (without
+            `overwrite=True`) or can't be written; the message says which.
+        StageError: an unexpected failure inside the pipeline; its cause is attached.
+    """
+    allowed = [f.name for f in fields(JobConfig) if f.name not in _OWN]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(f"process_video() got unknown options {unknown}; it takes {allowed}")
+    if target is None:
+        targets = []
+    else:
+        targets = list(target) if isinstance(target, list | tuple) else [target]
+    sinks: list[str | Destination | Sink] = [Callback(on_frame)] if on_frame else []
+    sinks += [_sink(t) for t in targets]
+    config = JobConfig(
+        source=source, model=model, effect=effect, sinks=sinks or [Null()], **options
+    )
+    job = Job(config)
+    job.run()
+    return job.summary()

@@ -1,0 +1,181 @@
+"""`Job` under live controls: real model switches during real runs, the way the preview's
+buttons make them."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtseg.contract import ModelInfo, metadata_dict
+from rtseg.errors import RtsegError
+from rtseg.frame import Frame
+from rtseg.job import Job, JobConfig
+from rtseg.sources import open_source
+from rtseg.transforms import to_model_input
+from tests.conftest import write_clip
+from tests.onnx_models import brightness_model
+
+FRAMES, GATE = 30, 10
+
+
+class GatedSource:
+    """A real clip whose frame `at` waits until the test opens the gate, so a control can
+    land at a known point of the run."""
+
+    def __init__(self, path: Path, at: int) -> None:
+        self.inner = open_source(str(path))
+        self.live, self.fps = False, self.inner.fps
+        self.at = at
+        self.gate = threading.Event()
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is not None and frame.seq == self.at:
+            self.gate.wait(60)
+        return frame
+
+    def close(self) -> None:
+        self.gate.set()
+        self.inner.close()
+
+
+class RecordingSink:
+    """Keeps what each frame reached the sinks with."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+
+    def write(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+    def close(self) -> None:
+        pass
+
+    abort = close
+
+
+class Running:
+    """`job.run()` on a thread, with its outcome."""
+
+    def __init__(self, job: Job, sink: RecordingSink) -> None:
+        self.job, self.sink = job, sink
+        self.error: BaseException | None = None
+        self.before: set[threading.Thread] = set()  # the threads there before the job
+        self.thread = threading.Thread(target=self._run, name="test-run")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.job.run()
+        except BaseException as exc:
+            self.error = exc
+
+    def wait_for_frames(self, count: int) -> None:
+        deadline = time.monotonic() + 60
+        while len(self.sink.frames) < count:
+            assert time.monotonic() < deadline and self.thread.is_alive(), self.error
+            time.sleep(0.01)
+
+    def finish(self) -> None:
+        self.job.source.gate.set()
+        self.thread.join(120)
+        assert not self.thread.is_alive()
+        if self.error is not None:
+            raise self.error
+
+
+def start(tmp_path: Path, model: Path, effect: str, sinks: tuple[str, ...] = ()) -> Running:
+    clip = write_clip(tmp_path / "clip.mp4", frames=FRAMES)
+    before = set(threading.enumerate())
+    sink = RecordingSink()
+    config = JobConfig(source=clip, model=model, effect=effect, sinks=[*sinks, sink])
+    job = Job(config, source=GatedSource(clip, GATE))
+    job.switch.wait_s = 60  # the answer, not a "still loading", whatever the machine's load
+    running = Running(job, sink)
+    running.before = before
+    running.wait_for_frames(GATE)  # frames 0..9 are out; frame 10 waits at the gate
+    return running
+
+
+@pytest.fixture
+def labelled(tmp_path: Path) -> Path:
+    return brightness_model(tmp_path / "voc.onnx", 32, 32, labels=True, name="voc_test")
+
+
+def test_a_person_model_is_refused_under_the_classes_effect_and_the_run_goes_on(
+    tmp_path: Path, labelled: Path
+) -> None:
+    run = start(tmp_path, labelled, "classes")
+    job = run.job
+    first = job.engine
+    with pytest.raises(RtsegError, match="segments people only"):
+        job.control("model", "selfie_general")  # what used to kill the run on the next frame
+    assert job.engine is first
+    assert job.control("effect", "blur") == "effect blur"
+    assert job.control("model", "selfie_general") == "switching to selfie_general"
+    run.finish()
+    frames = run.sink.frames
+    assert [f.seq for f in frames] == list(range(FRAMES))
+    assert all(f.labels is not None for f in frames[:GATE])  # the labelled model, classes
+    assert all(f.labels is None for f in frames[GATE:])  # selfie_general from frame 10 on
+    centre = frames[0].output[60, 35]  # of the bright square, "person" to the model
+    np.testing.assert_allclose(centre, [179, 179, 217], atol=3)  # VOC person over white
+    assert job.summary()["model"] == "selfie_general"
+    assert first.session is None  # the old engine was closed after the swap
+    assert job.live_stats()["switch"] == "running selfie_general"
+    with pytest.raises(RtsegError, match="switch the model first"):
+        job.control("effect", "classes")  # and selfie_general can't show classes
+
+
+def test_a_model_of_the_same_size_gets_its_own_preprocessing(tmp_path: Path) -> None:
+    linear = brightness_model(tmp_path / "linear.onnx", 32, 32, name="linear32")
+    info = ModelInfo("corners32", 32, 32, "corners_linear", "tests", "MIT", "fp32", True)
+    corners = brightness_model(tmp_path / "corners.onnx", 32, 32, meta=metadata_dict(info))
+    run = start(tmp_path, linear, "blur")
+    assert run.job.control("model", str(corners)) == f"switching to {corners}"
+    run.finish()
+    frames = run.sink.frames
+    assert [f.seq for f in frames] == list(range(FRAMES))
+    for frame in frames[GATE:]:
+        made = to_model_input(frame.image, frame.tensor_info)
+        assert frame.tensor_info.resize == "corners_linear"
+        np.testing.assert_array_equal(frame.tensor, made)
+    old = to_model_input(frames[-1].image, frames[0].tensor_info)
+    assert not np.array_equal(frames[-1].tensor, old)  # the two resize modes do differ here
+
+
+def post(url: str, payload: dict) -> tuple[int, dict]:
+    body = json.dumps(payload).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_the_preview_buttons_refuse_and_switch_without_breaking_the_run(
+    tmp_path: Path, labelled: Path
+) -> None:
+    run = start(tmp_path, labelled, "classes", sinks=("http:0",))
+    preview = run.job.sinks[0]
+    url = f"http://127.0.0.1:{preview.port}/control"
+    status, reply = post(url, {"model": "selfie_general"})
+    assert status == 400 and "segments people only" in reply["error"]
+    assert post(url, {"effect": "mask"}) == (200, {"effect": "mask", "note": "effect mask"})
+    status, reply = post(url, {"model": "selfie_general"})
+    assert status == 200 and reply["note"] == "switching to selfie_general"
+    # every thread the run started is named for the leak check: stages, preview, loader
+    started = {t.name for t in set(threading.enumerate()) - run.before} - {"test-run"}
+    assert {"rtseg-capture", "rtseg-infer", "rtseg-sink", "rtseg-preview"} <= started
+    assert all(name.startswith("rtseg-") for name in started), started
+    run.finish()
+    assert [f.seq for f in run.sink.frames] == list(range(FRAMES))
+    assert run.job.summary()["model"] == "selfie_general"
