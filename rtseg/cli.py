@@ -21,6 +21,7 @@ import cv2
 from rtseg import models
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
+from rtseg.batch.resume import frame_count
 from rtseg.channels import Policy
 from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.effects import EFFECT_HELP, parse_effect
@@ -30,6 +31,7 @@ from rtseg.job import Job, JobConfig
 from rtseg.outputs import check_stats_path
 from rtseg.pipeline import StageError
 from rtseg.sinks import has_display
+from rtseg.sources import VideoSource
 from rtseg.stats import format_table, write_json
 
 log = logging.getLogger("rtseg")
@@ -251,9 +253,9 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
         ", ".join(job.engine.providers),
     )
     progress = None
-    total = getattr(job.source, "frames_expected", None)
-    if not quiet and total and not job.source.live:
-        progress = Progress(min(total, config.max_frames or total))
+    if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+        total = frame_count(job.source.path)
+        progress = Progress(min(total, config.max_frames or total) if total else None)
         job.pipeline.sinks.append(ProgressSink(progress.frames))
     previous = {}
     if threading.current_thread() is threading.main_thread():
