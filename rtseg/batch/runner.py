@@ -129,6 +129,7 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     cores = os.cpu_count() or 1
     workers = options.workers or default_workers(config.threads, cores)
     config = replace(config, threads=config.threads or max(1, cores // workers))
+    executor = _executor(config, options, workers)  # Ray missing: one line, before any work
     options.out.mkdir(parents=True, exist_ok=True)
     check_config(config, options.out, options.fmt)
     report = ReportFile(options.report)
@@ -154,7 +155,6 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     units, tasks, frames = _plan(todo, config, options, workers)
     owner = {index: unit for unit in units for index in unit.tasks}
     progress = Progress(frames, files=len(units)) if not options.quiet else None
-    executor = _executor(config, options, workers)
 
     def on_result(index: int, result: Result) -> None:
         unit = owner[index]

@@ -107,3 +107,18 @@ def test_a_worker_killed_mid_file_is_retried_and_its_output_is_complete(
         assert lines[clip.name]["status"] == "done"
         assert_same_timing_with_audio(out / clip.name, clip)
     assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4"]
+
+
+def test_ray_without_its_extra_is_one_line_naming_the_extra(tmp_path: Path):
+    make_clip(tmp_path / "a.mp4", 0.2)
+    no_ray = (
+        "import sys; sys.modules['ray'] = None; from rtseg.cli import main; "
+        f"sys.exit(main(['batch', {str(tmp_path / 'a.mp4')!r}, '--out', "
+        f"{str(tmp_path / 'out')!r}, '--ray']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", no_ray], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "rtseg: error: --ray needs Ray: pip install 'rtseg[cluster]'"
+    assert not (tmp_path / "out").exists()
