@@ -65,7 +65,8 @@ def _executor(config: JobConfig, options: BatchOptions, workers: int):
         return LocalExecutor(config, workers, options.max_attempts)
     from rtseg.batch.ray_executor import RayExecutor
 
-    return RayExecutor(config, options.ray, workers, options.max_attempts)
+    # On Ray only an explicit --workers caps the tasks in flight; else the cluster's CPUs do.
+    return RayExecutor(config, options.ray, options.workers, options.max_attempts)
 
 
 def _plan(
@@ -120,6 +121,22 @@ def _finish(unit: _Unit, tasks: list[Task]) -> Result:
     return result
 
 
+def _triage(items: list[Item], overwrite: bool, results: list[Result]) -> list[Item]:
+    """The inputs still to do; complete outputs are skipped (and incomplete ones refused
+    without `overwrite`), with their results added to `results`."""
+    todo = []
+    for item in items:
+        source, output = str(item.source), str(item.output)
+        if not item.output.exists() or overwrite:
+            todo.append(item)
+        elif is_complete(item.source, item.output):
+            results.append(Result(source, output, "skipped", attempts=0))
+        else:
+            error = f"{output} exists but is not complete; pass --overwrite to replace it"
+            results.append(Result(source, output, "failed", error=error))
+    return todo
+
+
 def run_batch(config: JobConfig, options: BatchOptions) -> int:
     """Run the batch `options` describe with the per-file settings of `config`."""
     started = time.monotonic()
@@ -134,22 +151,7 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     check_config(config, options.out, options.fmt)
     report = ReportFile(options.report)
     results = [Result(m.source, "", "failed", error=m.reason) for m in missing]
-    todo = []
-    for item in items:
-        if not item.output.exists() or config.overwrite:
-            todo.append(item)
-        elif is_complete(item.source, item.output):
-            results.append(Result(str(item.source), str(item.output), "skipped", attempts=0))
-        else:
-            results.append(
-                Result(
-                    str(item.source),
-                    str(item.output),
-                    "failed",
-                    error=f"{item.output} exists but is not complete; "
-                    "pass --overwrite to replace it",
-                )
-            )
+    todo = _triage(items, config.overwrite, results)
     for result in results:
         report.add(result)
     units, tasks, frames = _plan(todo, config, options, workers)
