@@ -25,14 +25,17 @@ from rtseg.job import JobConfig
 STOP_GRACE_S = 10.0
 
 
-def default_workers(threads: int | None, cores: int | None = None) -> int:
-    """Workers for this machine: one per `threads` cores (the engine's threads per worker).
+# Cores one worker keeps busy: its pipeline overlaps decoding and encoding (each threaded by
+# FFmpeg), inference and compositing. Measured with `rtseg bench batch` on 2 cores, 40 clips
+# of 2 s at 540p: one worker 33.0 s, two workers 35.9 s (they only contend).
+CORES_PER_WORKER = 2
 
-    Each worker's pipeline already overlaps decode, inference, compositing and encoding on
-    about one core, so one worker per core is the default (see the batch benchmark).
-    """
+
+def default_workers(threads: int | None, cores: int | None = None) -> int:
+    """Workers for this machine: one per CORES_PER_WORKER cores, or per `threads` cores when
+    each worker's engine is given more threads than that."""
     cores = cores or os.cpu_count() or 1
-    return max(1, cores // max(1, threads or 1))
+    return max(1, cores // max(CORES_PER_WORKER, threads or 1))
 
 
 def _serve(conn: Connection, config: JobConfig) -> None:
@@ -90,6 +93,12 @@ class LocalExecutor:
         # from this one (whose threads fork would copy in an undefined state).
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["rtseg.batch.work"])
+        self._slots: list[_Slot] = []
+
+    def start(self, count: int) -> None:
+        """Start up to `count` workers now, so they load their model while the batch plans."""
+        while len(self._slots) < min(self.workers, count):
+            self._slots.append(_Slot(self.context, self.config))
 
     def run(
         self,
@@ -102,7 +111,8 @@ class LocalExecutor:
         pending = deque(range(len(tasks)))
         attempts = [0] * len(tasks)
         frames = [0] * len(tasks)
-        slots = [_Slot(self.context, self.config) for _ in range(min(self.workers, len(tasks)))]
+        self.start(len(tasks))
+        slots = self._slots
         try:
             while pending or any(s.index is not None for s in slots):
                 for slot in slots:
@@ -133,6 +143,7 @@ class LocalExecutor:
         finally:
             for slot in slots:
                 slot.close()
+            self._slots = []
 
     @staticmethod
     def _drain(

@@ -16,6 +16,7 @@ import logging
 import socket
 from collections.abc import Callable
 
+from rtseg.batch.local import CORES_PER_WORKER
 from rtseg.batch.tasks import OnFrames, OnResult, Result, Task
 from rtseg.batch.work import Worker, worker_name
 from rtseg.errors import RtsegError
@@ -85,13 +86,38 @@ class RayExecutor:
         self.address = address or None
         self.workers = workers
         self.max_attempts = max_attempts
+        self._started_here = False
+
+    def start(self, count: int) -> None:
+        """Start a local Ray instance, or connect to the cluster (once)."""
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        if self.address:
+            check_reachable(self.address)
+        try:
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                configure_logging=False,
+            )
+        except (ConnectionError, ray.exceptions.RayError) as exc:
+            where = f"the Ray cluster at {self.address}" if self.address else "Ray"
+            raise RtsegError(f"cannot start or reach {where}: {_first_line(exc)}") from None
+        self._started_here = True
 
     def _remote(self) -> Callable:
+        """`run_task` as a Ray task with this batch's resources: CPUs as a local worker takes
+        (no more than the smallest node has), a share of a GPU when the cluster has GPUs."""
         ray = self.ray
-        gpus = ray.cluster_resources().get("GPU", 0)
-        wants_gpu = self.config.device != "cpu" and gpus > 0
+        nodes = [n["Resources"] for n in ray.nodes() if n["Alive"]]
+        smallest = min((n.get("CPU", 1) for n in nodes), default=1)
+        cpus = max(1, min(max(CORES_PER_WORKER, self.config.threads or 1), smallest))
+        wants_gpu = self.config.device != "cpu" and ray.cluster_resources().get("GPU", 0) > 0
         return ray.remote(
-            num_cpus=self.config.threads or 1,
+            num_cpus=cpus,
             num_gpus=GPU_SHARE if wants_gpu else 0,
             max_retries=self.max_attempts - 1,
             retry_exceptions=False,
@@ -106,21 +132,7 @@ class RayExecutor:
     ) -> None:
         """Submit the tasks (keeping at most `workers` in flight) and report each as it ends."""
         ray = self.ray
-        started_here = not ray.is_initialized()
-        if started_here:
-            if self.address:
-                check_reachable(self.address)
-            try:
-                ray.init(
-                    address=self.address,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    logging_level=logging.WARNING,
-                    configure_logging=False,
-                )
-            except (ConnectionError, ray.exceptions.RayError) as exc:
-                where = f"the Ray cluster at {self.address}" if self.address else "Ray"
-                raise RtsegError(f"cannot start or reach {where}: {_first_line(exc)}") from None
+        self.start(len(tasks))
         try:
             remote = self._remote()
             config = ray.put(self.config)
@@ -143,7 +155,7 @@ class RayExecutor:
                     ray.cancel(ref)
                 raise
         finally:
-            if started_here:
+            if self._started_here:
                 ray.shutdown()
 
     def _get(self, ref, task: Task) -> Result:

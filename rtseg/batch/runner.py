@@ -78,7 +78,9 @@ def _plan(
     frames = 0
     for item in todo:
         unit = _Unit(item)
-        count = frame_count(item.source) or 0
+        # Frames are counted (by demuxing) only for the bar and for splitting.
+        wanted = not options.quiet or (options.split and item.output.suffix)
+        count = (frame_count(item.source) or 0) if wanted else 0
         frames += count
         parts = split.parts_for(options.split, count, workers) if item.output.suffix else 1
         if parts > 1:
@@ -149,6 +151,7 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     executor = _executor(config, options, workers)  # Ray missing: one line, before any work
     options.out.mkdir(parents=True, exist_ok=True)
     check_config(config, options.out, options.fmt)
+    executor.start(len(items))  # workers load their model while the batch plans
     report = ReportFile(options.report)
     results = [Result(m.source, "", "failed", error=m.reason) for m in missing]
     todo = _triage(items, config.overwrite, results)
