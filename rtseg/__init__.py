@@ -14,6 +14,10 @@ Two calls cover most uses::
 
 __version__ = "0.1.0"
 
+# OpenCV is loaded before PyAV on purpose: the other way round, the libraries bundled in
+# PyAV's wheel make OpenCV's Qt window hang in its first imshow (av 18, opencv-python 5.0).
+import cv2  # noqa: F401
+
 from rtseg.api import process_video
 from rtseg.destinations import (
     Callback,

@@ -59,12 +59,12 @@ def check_not_input(path: Path, source: Path | None) -> None:
         raise RtsegError(f"output {path} is the input; choose another output name")
 
 
-def check_stats_path(path: Path, source: Path, sinks: list[str]) -> None:
+def check_stats_path(path: Path, source: Path, outputs: list[Path]) -> None:
     """Check, before the first frame, where the stats JSON will go at the end: a writable
     directory, neither the input nor one of the run's outputs (it would overwrite them)."""
     check_output(path, overwrite=True)
     check_not_input(path, source)
-    if any(Path(sink).absolute() == path.absolute() for sink in sinks):
+    if any(Path(out).absolute() == path.absolute() for out in outputs):
         raise RtsegError(f"{path} is both --stats-json and a --sink; choose another name")
 
 

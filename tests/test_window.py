@@ -86,4 +86,9 @@ def test_window_shows_frames(display, bright_model):
         assert magenta >= 2000, "no frames with the magenta background appeared in the window"
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail("the window run did not end within 10 s of SIGTERM")
