@@ -25,10 +25,11 @@ from rtseg.job import JobConfig
 STOP_GRACE_S = 10.0
 
 
-# Cores one worker keeps busy: its pipeline overlaps decoding and encoding (each threaded by
-# FFmpeg), inference and compositing. Measured with `rtseg bench batch` on 2 cores, 40 clips
-# of 2 s at 540p: one worker 33.0 s, two workers 35.9 s (they only contend).
-CORES_PER_WORKER = 2
+# Cores per worker by default. Each worker's pipeline overlaps decoding, inference,
+# compositing and encoding, yet two workers on two cores still beat one: measured with
+# `rtseg bench batch`'s clips (40 x 2 s at 540p) on 2 cores, three runs each, one worker
+# 20.8 to 21.6 s, two workers 19.6 to 19.8 s.
+CORES_PER_WORKER = 1
 
 
 def default_workers(threads: int | None, cores: int | None = None) -> int:
