@@ -244,8 +244,7 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     """Run one job; Ctrl-C and SIGTERM stop it early (see `Pipeline.interrupt`), and outputs
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
-        outputs = [Path(s.path) for s in config.sinks if hasattr(s, "path")]
-        check_stats_path(stats_json, Path(config.source), outputs)
+        check_stats_path(stats_json, Path(str(config.source)), config.sinks)
     job = Job(config)
     log.info(
         "model %s (%s) on %s",

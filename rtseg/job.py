@@ -67,7 +67,7 @@ class JobConfig:
     smooth: bool = True  # motion-adaptive temporal smoothing of the mask
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
-    crf: int | None = None  # FFmpeg quality for video files; None: the codec's default
+    crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
     preview_token: str | None = None

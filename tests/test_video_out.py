@@ -15,7 +15,7 @@ from rtseg.errors import RtsegError
 from rtseg.frame import Frame, rate_time_base
 from rtseg.video_out import VideoFileSink, holds_alpha
 from tests.conftest import decode_frames
-from tests.media import FFMPEG, audio_tracks
+from tests.media import FFMPEG, audio_tracks, frame_times
 
 FPS = 30
 FRAMES = 45  # 1.5 s of video
@@ -269,3 +269,25 @@ def test_bad_settings_are_refused(tmp_path: Path, bad: tuple) -> None:
 def test_missing_audio_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RtsegError, match="does not exist"):
         VideoFileSink(tmp_path / "out.mp4", FPS, audio_from=tmp_path / "nope.mp4")
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm"])
+def test_frames_are_written_at_their_own_timestamps(tmp_path, caplog, suffix):
+    # Variable gaps, a repeated time and two frames within one millisecond (Matroska's
+    # clock): each frame keeps its time where the file can hold it, the rest move one tick.
+    micro = Fraction(1, 1_000_000)
+    times_us = [0, 33_000, 100_000, 100_000, 250_000, 250_400, 400_000]
+    image = np.zeros((64, 96, 3), np.uint8)
+    out = tmp_path / f"vfr{suffix}"
+    sink = VideoFileSink(out, FPS)
+    with caplog.at_level("WARNING", logger="rtseg"):
+        for seq, us in enumerate(times_us):
+            sink.write(Frame(seq=seq, image=image, output=image, pts=us, time_base=micro))
+        sink.close()
+    got = frame_times(out)
+    assert len(got) == len(times_us)
+    assert (np.diff(got) > 0).all()
+    for want_us, time_s in zip(times_us, got, strict=True):
+        assert abs(time_s - want_us / 1e6) <= 0.0015
+    shifted = 2 if suffix in (".mkv", ".webm") else 1
+    assert any(f"{shifted} frames had a timestamp" in r.getMessage() for r in caplog.records)
