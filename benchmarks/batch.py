@@ -181,6 +181,10 @@ def scaling(result: dict) -> dict:
     }
 
 
+def say(what: str) -> None:
+    print(f"bench: {what}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> dict:
     work = args.out / "work"
     if work.exists():
@@ -203,7 +207,6 @@ def run(args: argparse.Namespace) -> dict:
         },
     }
     model = ("--model", args.model)
-    say = lambda what: print(f"bench: {what}", file=sys.stderr, flush=True)  # noqa: E731
     say("shell loop of rtseg run")
     result["loop_s"] = shell_loop(clips, work / "loop", args.model)
     say(f"  {result['loop_s']} s")
