@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
-# The tests cover the exporters too, so they need the `export` extra (torch, torchvision).
+# The tests cover the exporters and the Ray executor too, so they need the `export` extra
+# (torch, torchvision) and the `cluster` extra (ray).
 TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test lint bench bench-gpu models peer-venv clean
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,export]'
+	$(PY) -m pip install -q -e '.[dev,export,cluster]'
 	touch $@
 
 run: $(STAMP)

@@ -145,6 +145,14 @@ class VideoDecoder:
                 sar = 1 / sar
         return image, self._pts(frame), frame.duration or None, sar
 
+    def seek(self, pts: int) -> None:
+        """Go on from the frame shown at `pts` (counted as `read_frame` counts): seek to the
+        keyframe at or before it, then decode from there, dropping the frames before it."""
+        self._frames.close()
+        target = pts + self._origin
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._frames = (f for f in self._decode() if f.pts is None or f.pts >= target)
+
     def _pts(self, frame: av.VideoFrame) -> int:
         """The frame's time from the file's origin; a missing one follows the previous frame."""
         if frame.pts is not None:
