@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-$(TEST_STAMP): pyproject.toml $(STAMP)
+$(TEST_STAMP): pyproject.toml Makefile $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,export,cluster]'
 	touch $@
 
