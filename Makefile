@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
-# The tests cover the exporters too, so they need the `export` extra (torch, torchvision).
+# The tests cover the exporters and the Ray executor too, so they need the `export` extra
+# (torch, torchvision) and the `cluster` extra (ray).
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench bench-gpu models clean
+.PHONY: run test lint bench bench-gpu models peer-venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +17,8 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-$(TEST_STAMP): pyproject.toml $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,export]'
+$(TEST_STAMP): pyproject.toml Makefile $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,export,cluster]'
 	touch $@
 
 run: $(STAMP)
@@ -48,5 +49,14 @@ models:
 	.venv-selfie/bin/python -m export.selfie --out rtseg/models
 	.venv-selfie/bin/python -m export.coral --coral $(CORAL) --out rtseg/models
 
+# MediaPipe's own loop, the peer `rtseg bench peer` runs beside rtseg, in a venv of its own
+# (mediapipe pins protobuf and numpy versions the runtime's venv can't share).
+peer-venv: .venv-mediapipe/.installed
+
+.venv-mediapipe/.installed: export/requirements-mediapipe.txt
+	$(PYTHON) -m venv .venv-mediapipe
+	.venv-mediapipe/bin/python -m pip install -q -r export/requirements-mediapipe.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) .venv-selfie .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-selfie .venv-mediapipe .pytest_cache .ruff_cache

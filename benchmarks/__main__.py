@@ -1,4 +1,5 @@
-"""`python -m benchmarks [engine|pipeline|live|overload|all ...] --out DIR` (also `rtseg bench`).
+"""`python -m benchmarks [WHAT ...] --out DIR` (also `rtseg bench`); WHAT as listed by --help.
+`rtseg bench batch` runs the batch benchmark (benchmarks/batch.py).
 
 Writes results.json, results.md and PNG plots into DIR; every result names the machine.
 Expected failures (a missing model, a bad option) print one line and return 2.
@@ -14,14 +15,25 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import engine, live, pipeline, plots, report, targets, torch_eager
+from benchmarks import (
+    encoder,
+    engine,
+    live,
+    peer,
+    pipeline,
+    plots,
+    profile,
+    report,
+    targets,
+    torch_eager,
+)
 from benchmarks.machine import load_average, machine_info
 from benchmarks.slow_model import slow_model
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import RtsegError
 from rtseg.models import resolve
 
-WHAT = ("engine", "pipeline", "live", "overload")
+WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile", "encoder")
 BUNDLED = ("selfie_general", "selfie_landscape")
 VIDEOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "videos"
 
@@ -64,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overload-fps", type=float, default=30.0)
     p.add_argument("--torch", action="store_true", help="engine: also time PyTorch eager")
+    p.add_argument(
+        "--peer-python",
+        help="peer: the Python of MediaPipe's venv (default $RTSEG_PEER_PYTHON, "
+        "else .venv-mediapipe from `make peer-venv`)",
+    )
+    p.add_argument(
+        "--peer-height", type=int, help="peer, profile, encoder: clip height (720; quick: native)"
+    )
     return p
 
 
@@ -80,6 +100,7 @@ def _defaults(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
     args.heights = args.heights or (["native"] if quick else ["native", "720", "1080"])
     args.live_heights = args.live_heights or (["native"] if quick else ["720"])
     args.fps = args.fps or [30.0, 60.0]
+    args.peer_height = args.peer_height or (None if quick else 720)
     if args.videos is None:
         found = sorted(VIDEOS.glob("*.mp4")) if VIDEOS.is_dir() else []
         args.videos = [str(p) for p in found[:1]] if quick else [str(p) for p in found]
@@ -172,6 +193,33 @@ def run(args: argparse.Namespace) -> dict:
         )
         run_["label"] = "overload"
         results["overload"] = {"run": run_, "check": live.overload_check(run_)}
+    if "peer" in what:
+        _say(f"peer: {Path(args.videos[0]).name}, rtseg and MediaPipe's loop")
+        results["peer"] = peer.bench_peer(
+            args.videos[0],
+            args.peer_height,
+            args.model,
+            args.frames,
+            args.live_frames,
+            30.0,
+            args.peer_python,
+            args.pipeline_threads,
+        )
+        print(peer.format_peer(results["peer"]), flush=True)
+        if "peer_skipped" in results["peer"]:
+            notes.append(f"peer: skipped: {results['peer']['peer_skipped']}")
+    if "profile" in what:
+        _say(f"profile: {Path(args.videos[0]).name}, each step in turn")
+        results["profile"] = profile.bench_profile(
+            args.videos[0], args.peer_height, args.model, args.frames, args.pipeline_threads
+        )
+        print(profile.format_profile(results["profile"]), flush=True)
+    if "encoder" in what:
+        _say(f"encoder: x264 candidates on {Path(args.videos[0]).name}")
+        results["encoder"] = encoder.bench_encoder(
+            args.videos[0], args.peer_height, min(args.frames, 150), args.model
+        )
+        print(encoder.format_encoder(results["encoder"]), flush=True)
     results["machine"]["load_average_end"] = load_average()
     results["targets"] = targets.evaluate(results)
     return results
@@ -198,6 +246,10 @@ def write(results: dict, out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m benchmarks`; `rtseg bench` passes its arguments here."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["batch"]:
+        from benchmarks.batch import main as batch_main
+
+        return batch_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _defaults(parser, args)

@@ -8,12 +8,13 @@ a model slower than the frame rate.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks.jobs import open_job
 from benchmarks.pipeline import target_size
 from benchmarks.sources import PacedSource, frame_bank
-from benchmarks.timing import rounded, summarize
+from benchmarks.timing import process_cpu_s, rounded, summarize
 from rtseg.channels import Policy
 from rtseg.job import JobConfig
 from rtseg.sources import open_source
@@ -62,7 +63,9 @@ def bench_live(
 
         job = open_job(config, wrap)
         job.pipeline.max_frames = frames
+        cpu0, wall0 = process_cpu_s(), time.perf_counter()
         stats = job.run()
+        cpu, wall = process_cpu_s() - cpu0, time.perf_counter() - wall0
     drops = job.pipeline.drops
     return {
         "source": Path(source).name,
@@ -80,6 +83,10 @@ def bench_live(
         "drops_by_channel": drops,
         "source_late": paced.late,
         "fps_out": round(stats.frames_out / stats.elapsed_s(), 2),
+        # user + system CPU time of the whole process (every thread) over wall time: the
+        # share of one core the run cost; 1.0 is a core kept busy
+        "cpu_share": round(cpu / wall, 3),
+        "thread_cpu_ms": {name: summarize(ms) for name, ms in stats.cpu_ms.items()},
         "high_water": {c.name: c.high_water for c in job.pipeline.channels},
         "latency_ms": summarize(stats.latency_ms),
         "stages_ms": {name: summarize(ms) for name, ms in stats.stage_ms.items()},

@@ -8,7 +8,10 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.encoder import format_encoder
 from benchmarks.machine import describe
+from benchmarks.peer import format_peer
+from benchmarks.profile import format_profile
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -110,6 +113,12 @@ def overload_section(overload: dict) -> list[str]:
     return [*out, ""]
 
 
+def text_section(title: str, text: str) -> list[str]:
+    """A heading over a preformatted table (the peer, profile and encoder benchmarks print
+    theirs as text)."""
+    return [f"### {title}", "", "```", text, "```", ""]
+
+
 def targets_section(targets: list[dict]) -> list[str]:
     body = [
         [t["target"], t["measured"], "met" if t["met"] else "MISSED", t["why"]] for t in targets
@@ -135,6 +144,14 @@ def render(results: dict, heading: str = "## Performance") -> str:
         out += live_section(results["live"], "### Live mode (paced source, frame-dropping)")
     if results.get("overload"):
         out += overload_section(results["overload"])
+    if results.get("peer"):
+        text = format_peer(results["peer"])
+        out += text_section("rtseg and MediaPipe's own loop, same clip, same run", text)
+    if results.get("profile"):
+        text = format_profile(results["profile"])
+        out += text_section("Where the CPU goes (file mode, one step at a time)", text)
+    if results.get("encoder"):
+        out += text_section("x264 settings", format_encoder(results["encoder"]))
     for note in results.get("notes", []):
         out.append(f"- {note}")
     return "\n".join(out).rstrip() + "\n"

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 FILE_RATIO = 1.6
 LIVE_P99_MS = 25.0
+# Against the peer (MediaPipe's own loop), 720p, in the same run: see benchmarks/peer.py.
+PEER_RATIO = 1.5
+LIVE_CPU_SHARE = 0.30
+PEER_LIVE_P99_MS = 15.0
+OWN_CPU_MS = 5.0
 
 
 def _slowest(stages: dict[str, dict[str, float]], key: str) -> str:
@@ -71,10 +76,56 @@ def overload_target(overload: dict | None) -> list[dict]:
     ]
 
 
+def peer_targets(peer: dict | None) -> list[dict]:
+    """rtseg against MediaPipe's loop: speed and file size, the live CPU share, own work."""
+    if not peer:
+        return []
+    size = peer["input"]["size"]
+    rt_file, rt_live = peer["rtseg_file"], peer["rtseg_live"]
+    out = []
+    if "fps_ratio" in peer:
+        mp_file = peer["peer_file"]
+        out.append(
+            {
+                "target": f"file mode {size}: >= {PEER_RATIO}x the MediaPipe loop's fps, "
+                "output no larger",
+                "measured": f"{peer['fps_ratio']:.2f}x ({rt_file['fps']:.1f} vs "
+                f"{mp_file['fps']:.1f} fps), {peer['size_ratio']:.2f}x its size",
+                "met": peer["fps_ratio"] >= PEER_RATIO and peer["size_ratio"] <= 1.0,
+                "why": f"rtseg {rt_file['cpu_ms_per_frame']:.1f} ms CPU a frame, the loop "
+                f"{mp_file['cpu_ms_per_frame']:.1f}",
+            }
+        )
+    p99 = rt_live["latency_ms"]["p99"]
+    out.append(
+        {
+            "target": f"live {size} at 30 fps: <= {LIVE_CPU_SHARE} of a core, p99 <= "
+            f"{PEER_LIVE_P99_MS:g} ms, 0 drops",
+            "measured": f"{rt_live['cpu_share']:.2f} of a core, p99 {p99:.1f} ms, "
+            f"{rt_live['drops']} drops",
+            "met": rt_live["cpu_share"] <= LIVE_CPU_SHARE
+            and p99 <= PEER_LIVE_P99_MS
+            and rt_live["drops"] == 0,
+            "why": "CPU time of every thread over wall time",
+        }
+    )
+    out.append(
+        {
+            "target": f"rtseg's own work at {size} (refine, smoothing on): <= {OWN_CPU_MS:g} ms "
+            "CPU a frame",
+            "measured": f"{rt_file['own_cpu_ms']:.2f} ms",
+            "met": rt_file["own_cpu_ms"] <= OWN_CPU_MS,
+            "why": "thread CPU of preprocess + infer + postprocess, file mode",
+        }
+    )
+    return out
+
+
 def evaluate(results: dict) -> list[dict]:
     """Every target the results can speak to, met or not, with the reason."""
     return (
         file_target(results.get("pipeline", []))
         + live_target(results.get("live", []))
         + overload_target(results.get("overload"))
+        + peer_targets(results.get("peer"))
     )

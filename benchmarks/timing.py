@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,3 +26,9 @@ def summarize(samples_ms: Sequence[float]) -> dict[str, float]:
 def rounded(samples_ms: Sequence[float]) -> list[float]:
     """Samples kept in the JSON (for CDF plots), at 0.01 ms."""
     return [round(float(x), 2) for x in samples_ms]
+
+
+def process_cpu_s() -> float:
+    """User + system CPU seconds of this process's threads and its waited-for children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system

@@ -58,6 +58,7 @@ class AudioTracks:
         self._pending: av.Packet | None = None
         self._packets: Iterator[av.Packet] | None = None
         self._output: av.container.OutputContainer | None = None
+        self.damaged = 0  # audio packets that could not be decoded for re-encoding
         others = [s for s in self._input.streams if s.type not in ("video", "audio")]
         if others:
             kinds = ", ".join(sorted({s.type for s in others}))
@@ -129,7 +130,12 @@ class AudioTracks:
             packet.stream = track.target
             self._output.mux(packet)
             return
-        for frame in packet.decode():
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:  # a damaged audio packet: a moment of silence, not a failed run
+            self.damaged += 1
+            return
+        for frame in frames:
             if frame.pts is not None:
                 frame.pts -= shift
             self._output.mux(track.target.encode(frame))

@@ -19,6 +19,9 @@ from pathlib import Path
 import cv2
 
 from rtseg import models
+from rtseg.batch.discover import FORMATS
+from rtseg.batch.progress import Progress, ProgressSink
+from rtseg.batch.resume import frame_count
 from rtseg.channels import Policy
 from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.effects import EFFECT_HELP, parse_effect
@@ -29,6 +32,7 @@ from rtseg.outputs import check_stats_path
 from rtseg.pipeline import StageError
 from rtseg.quality import LEVELS
 from rtseg.sinks import has_display
+from rtseg.sources import VideoSource
 from rtseg.stats import format_table, write_json
 
 log = logging.getLogger("rtseg")
@@ -42,41 +46,13 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _add_run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--source",
-        default="0",
-        help="camera index or /dev/videoN, file, URL, "
-        "image, directory of images, or 'sample' (default: camera 0)",
-    )
+def _add_file_args(p: argparse.ArgumentParser) -> None:
+    """The per-run options `rtseg run` and `rtseg batch` share."""
     p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name or .onnx path")
     p.add_argument("--effect", default="blur", help=EFFECT_HELP)
-    p.add_argument(
-        "--sink",
-        action="append",
-        dest="sinks",
-        metavar="SINK",
-        help=f"{SINK_HELP}; repeat for several",
-    )
-    p.add_argument(
-        "--realtime",
-        action="store_true",
-        help="play a file at its own fps with live (frame-dropping) channels",
-    )
-    p.add_argument(
-        "--policy",
-        choices=[p.value for p in Policy],
-        help="channel policy (default: latest for live sources, block for files)",
-    )
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--threads", type=_positive_int, help="ONNX Runtime intra-op threads")
-    p.add_argument("--stats-json", type=Path, metavar="PATH")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    p.add_argument("--max-frames", type=_positive_int, metavar="N")
-    p.add_argument("--width", type=_positive_int, help="camera capture width")
-    p.add_argument("--height", type=_positive_int, help="camera capture height")
-    p.add_argument("--fps", type=float, help="camera capture rate")
-    p.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
     p.add_argument(
         "--quality",
         choices=list(LEVELS),
@@ -110,6 +86,44 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "off for live sources, where the video keeps its rate and the mask may lag)",
     )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
+    p.add_argument(
+        "--preset",
+        help="x264 preset for .mp4/.mkv (default superfast with zerolatency; a slower one, "
+        "e.g. medium, makes a smaller file for more CPU)",
+    )
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        default="0",
+        help="camera index or /dev/videoN, file, URL, "
+        "image, directory of images, or 'sample' (default: camera 0)",
+    )
+    p.add_argument(
+        "--sink",
+        action="append",
+        dest="sinks",
+        metavar="SINK",
+        help=f"{SINK_HELP}; repeat for several",
+    )
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play a file at its own fps with live (frame-dropping) channels",
+    )
+    p.add_argument(
+        "--policy",
+        choices=[p.value for p in Policy],
+        help="channel policy (default: latest for live sources, block for files)",
+    )
+    _add_file_args(p)
+    p.add_argument("--stats-json", type=Path, metavar="PATH")
+    p.add_argument("--max-frames", type=_positive_int, metavar="N")
+    p.add_argument("--width", type=_positive_int, help="camera capture width")
+    p.add_argument("--height", type=_positive_int, help="camera capture height")
+    p.add_argument("--fps", type=float, help="camera capture rate")
+    p.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
     p.add_argument("--preview-host", default="127.0.0.1", help="interface for --sink http")
     p.add_argument(
         "--preview-remote",
@@ -120,11 +134,58 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print no stats table")
 
 
+def _split(text: str) -> int | str:
+    return text if text == "auto" else _positive_int(text)
+
+
+def _add_batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="video or image file, directory (searched recursively), glob, or @list.txt",
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder the outputs go in")
+    p.add_argument("--format", choices=FORMATS, default="mp4", dest="fmt", help="output kind")
+    p.add_argument(
+        "--workers", type=_positive_int, metavar="N", help="worker processes (default: cores)"
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run on Ray: a local instance, or the cluster at ADDRESS (needs rtseg[cluster])",
+    )
+    p.add_argument(
+        "--split",
+        type=_split,
+        metavar="N|auto",
+        help="cut each long video into N segments for different workers (auto: one per "
+        "worker, for videos long enough)",
+    )
+    p.add_argument("--report", type=Path, metavar="FILE", help="one JSON line per input")
+    p.add_argument(
+        "--attempts",
+        type=_positive_int,
+        default=3,
+        metavar="N",
+        help="tries per file when its worker dies (default 3)",
+    )
+    _add_file_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtseg", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="segment a camera, file or sample and show or write it")
     _add_run_args(run)
+    batch = sub.add_parser(
+        "batch",
+        help="segment many files, or one long one in segments, on every core or a Ray cluster",
+    )
+    _add_batch_args(batch)
     sub.add_parser("models", help="list bundled and user models with their metadata")
     sub.add_parser(
         "bench", add_help=False, help="latency and throughput benchmarks (rtseg bench --help)"
@@ -155,18 +216,50 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         mask_every=args.mask_every,
         sync=args.sync,
         crf=args.crf,
+        preset=args.preset,
         preview_host=args.preview_host,
         preview_remote=args.preview_remote,
         preview_token=args.preview_token,
     )
 
 
+def run_batch_args(args: argparse.Namespace) -> int:
+    """`rtseg batch`: its per-file options into a JobConfig, the rest into BatchOptions."""
+    from rtseg.batch.runner import BatchOptions, run_batch  # PyAV and Ray load only here
+
+    config = JobConfig(
+        model=args.model,
+        effect=args.effect,
+        sinks=[],
+        device=args.device,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        refine=args.refine,
+        smooth=args.smooth,
+        mask_every=args.mask_every,
+        sync=args.sync,
+        crf=args.crf,
+        preset=args.preset,
+    )
+    options = BatchOptions(
+        sources=args.sources,
+        out=args.out,
+        fmt=args.fmt,
+        workers=args.workers,
+        ray=args.ray,
+        split=args.split,
+        report=args.report,
+        max_attempts=args.attempts,
+        quiet=args.quiet,
+    )
+    return run_batch(config, options)
+
+
 def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = False) -> dict:
     """Run one job; Ctrl-C and SIGTERM stop it early (see `Pipeline.interrupt`), and outputs
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
-        outputs = [Path(s.path) for s in config.sinks if hasattr(s, "path")]
-        check_stats_path(stats_json, Path(config.source), outputs)
+        check_stats_path(stats_json, Path(str(config.source)), config.sinks)
     job = Job(config)
     log.info(
         "model %s (%s) on %s",
@@ -174,6 +267,11 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
         job.engine.info.input_size,
         ", ".join(job.engine.providers),
     )
+    progress = None
+    if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+        total = frame_count(job.source.path)
+        progress = Progress(min(total, config.max_frames or total) if total else None)
+        job.pipeline.sinks.append(ProgressSink(progress.frames))
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -186,6 +284,8 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if progress is not None:
+            progress.close()
     return _report(job, config, stats_json, quiet)
 
 
@@ -249,11 +349,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _guarded(body: Callable[[], None]) -> int:
+def _guarded(body: Callable[[], object]) -> int:
     """Run `body`; an expected failure prints one line and exits 2, an unexpected stage
-    error one line and 1, Ctrl-C 130."""
+    error one line and 1, Ctrl-C 130; otherwise the exit status `body` returns, if an int."""
     try:
-        body()
+        status = body()
     except Stopped as exc:
         print(f"rtseg: {exc}", file=sys.stderr)
         return exc.exit_status
@@ -264,7 +364,7 @@ def _guarded(body: Callable[[], None]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 # What `rtseg bench` imports that an installed rtseg may lack, and how to get it.
@@ -300,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging()
     if args.command == "models":
         return _guarded(list_models)
+    if args.command == "batch":
+        return _guarded(lambda: run_batch_args(args))
     return _guarded(lambda: run_job(config_from_args(args), args.stats_json, args.quiet))
 
 

@@ -24,7 +24,8 @@ SINK_HELP = (
 
 @dataclass(frozen=True)
 class VideoFile:
-    """A video file, written complete or not at all (with the input's audio, through FFmpeg).
+    """A video file, written complete or not at all, at the input's timestamps and with every
+    audio track of the input (PyAV, see `rtseg.video_out`).
 
     Raises:
         RtsegError: the suffix names no container rtseg writes.

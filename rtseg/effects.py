@@ -1,7 +1,8 @@
 """What to do with the mask: blur or replace the background, a colour screen, views of alpha.
 
 Effects take their settings in `__init__`, then `apply(image, alpha)` is pure: BGR uint8 frame
-plus float32 alpha at frame size in, the output image out. All blends are soft, never a hard
+plus alpha at frame size (float32 in [0, 1], or uint8 in 0..255 as the pipeline passes it)
+in, the output image out. All blends are soft, never a hard
 threshold.
 """
 
@@ -106,8 +107,7 @@ class MaskView:
     name = "mask"
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        grey = cv2.convertScaleAbs(alpha, alpha=255.0)
-        return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+        return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
 
 
 class AlphaOut:
@@ -117,8 +117,13 @@ class AlphaOut:
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
-        bgra[..., 3] = cv2.convertScaleAbs(alpha, alpha=255.0)
+        bgra[..., 3] = alpha_u8(alpha)
         return bgra
+
+
+def alpha_u8(alpha: np.ndarray) -> np.ndarray:
+    """Alpha in 0..255 as uint8, from either of the forms effects take."""
+    return alpha if alpha.dtype == np.uint8 else cv2.convertScaleAbs(alpha, alpha=255.0)
 
 
 def voc_palette(n: int = 256) -> np.ndarray:

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+
 from rtseg import destinations
 from rtseg.channels import Policy
 from rtseg.contract import ModelInfo
@@ -69,7 +71,8 @@ class JobConfig:
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
-    crf: int | None = None  # FFmpeg quality for video files; None: the codec's default
+    crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
+    preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (see video_out)
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
     preview_token: str | None = None
@@ -91,10 +94,20 @@ def open_config_source(config: JobConfig) -> Source:
 class Job:
     """A pipeline ready to `run()`; closes what it opened if setting up fails half-way."""
 
-    def __init__(self, config: JobConfig, source: Source | None = None) -> None:
+    def __init__(
+        self, config: JobConfig, source: Source | None = None, engine: Engine | None = None
+    ) -> None:
         """Set up `config`; `source`, when given, replaces opening `config.source` (the
-        benchmarks pass wrapped sources this way)."""
+        benchmarks pass wrapped sources this way), and `engine` a model already loaded for
+        `config.model`, which the job uses but leaves open (batch workers load it once and
+        reuse it file after file)."""
         self.config = config
+        # One thread per OpenCV call (process-wide with OpenCV's pthreads pool): the pipeline's
+        # stages already keep both cores busy, and splitting sub-millisecond calls costs more
+        # than it saves: on 2 cores at 720p refinement took 2.3 ms of CPU a frame with two
+        # threads and 1.8 with one, the blur 5.0 against 4.6 (rtseg bench profile).
+        cv2.setNumThreads(1)
+        self._borrowed = engine
         # The active effect and the engine change together (live controls), under this lock.
         self._lock = threading.Lock()
         first = as_effect(config.effect)
@@ -102,10 +115,10 @@ class Job:
         self.effects += [e for e in map(parse_effect, CYCLE) if e.name != first.name]
         self.effect_index = 0
         self.show_mask = False
-        self.engine = self._build_engine(config.model)
+        self.engine = engine or self._build_engine(config.model)
         refusal = self._refusal(self.engine.info)
         if refusal is not None:
-            self.engine.close()
+            self._close_engine(self.engine)
             raise RtsegError(refusal)
         self._name_classes(self.engine.info)
         self.switch = ModelSwitch(self._build_engine, lambda engine: self._refusal(engine.info))
@@ -148,7 +161,14 @@ class Job:
 
     # -- model and effect ----------------------------------------------------------------
     def _build_engine(self, model: str | Path) -> Engine:
-        return Engine(resolve(str(model)), self.config.device, self.config.threads)
+        # One intra-op thread unless --threads says otherwise: the bundled models take about
+        # 2.5 ms, and a second thread's hand-offs cost 3.6 against 2.7 ms of CPU a frame on
+        # 2 cores at 720p, while in file mode the other stages have the other core anyway.
+        return Engine(resolve(str(model)), self.config.device, self.config.threads or 1)
+
+    def _close_engine(self, engine: Engine) -> None:
+        if engine is not self._borrowed:
+            engine.close()
 
     def _refusal(self, info: ModelInfo, effect: Effect | None = None) -> str | None:
         """Why model `info` cannot run `effect` (the active one by default), or None."""
@@ -179,7 +199,7 @@ class Job:
             log.warning("%s", refusal)
             return
         self.masks.reset()  # no mask or smoothing of the old model carries over
-        old.close()
+        self._close_engine(old)
         self.switch.status = f"running {new.info.name}"
         log.info("switched to model %s", new.info.name)
 
@@ -221,6 +241,7 @@ class Job:
             path,
             self.source.fps,
             crf=self.config.crf,
+            preset=self.config.preset,
             audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
             overwrite=self.config.overwrite,
         )
@@ -347,7 +368,7 @@ class Job:
         finally:
             self.masks.close()
             self.switch.close()
-            self.engine.close()
+            self._close_engine(self.engine)
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 try:
@@ -59,13 +60,18 @@ def check_not_input(path: Path, source: Path | None) -> None:
         raise RtsegError(f"output {path} is the input; choose another output name")
 
 
-def check_stats_path(path: Path, source: Path, outputs: list[Path]) -> None:
+def check_stats_path(path: Path, source: Path, sinks: Iterable[object]) -> None:
     """Check, before the first frame, where the stats JSON will go at the end: a writable
-    directory, neither the input nor one of the run's outputs (it would overwrite them)."""
+    directory, neither the input nor one of the run's outputs (it would overwrite them).
+
+    `sinks` are the run's sink specs: strings, paths, or objects with a `path`.
+    """
     check_output(path, overwrite=True)
     check_not_input(path, source)
-    if any(Path(out).absolute() == path.absolute() for out in outputs):
-        raise RtsegError(f"{path} is both --stats-json and a --sink; choose another name")
+    for sink in sinks:
+        target = getattr(sink, "path", sink)
+        if isinstance(target, str | Path) and Path(target).absolute() == path.absolute():
+            raise RtsegError(f"{path} is both --stats-json and a --sink; choose another name")
 
 
 class OutputLock:

@@ -218,11 +218,13 @@ class Pipeline:
         while not self._stop.is_set():
             if self.max_frames is not None and count >= self.max_frames:
                 break
+            cpu = time.thread_time_ns()
             frame = self.source.read()
             if frame is None:
                 self.stats.frames_expected = getattr(self.source, "frames_expected", None)
                 break
             count += 1
+            self.stats.add_cpu("capture", time.thread_time_ns() - cpu)
             self.stats.frames_in = count
             if not out.put(frame):
                 return
@@ -239,10 +241,10 @@ class Pipeline:
                 if isinstance(item, EndOfStream):
                     outbox.put(EOS)
                     return
-                start = time.monotonic_ns()
+                start, cpu = time.monotonic_ns(), time.thread_time_ns()
                 stage.run(item)
                 item.stamps[stage.name] = end = time.monotonic_ns()
-                self.stats.add_stage(stage.name, start, end)
+                self.stats.add_stage(stage.name, start, end, time.thread_time_ns() - cpu)
                 if not outbox.put(item):
                     return
 
@@ -256,9 +258,9 @@ class Pipeline:
                 continue
             if isinstance(item, EndOfStream):
                 return
-            start = time.monotonic_ns()
+            start, cpu = time.monotonic_ns(), time.thread_time_ns()
             for sink in self.sinks:
                 sink.write(item)
             item.stamps["sink"] = end = time.monotonic_ns()
-            self.stats.add_stage("sink", start, end)
+            self.stats.add_stage("sink", start, end, time.thread_time_ns() - cpu)
             self.stats.add_output(item, end)

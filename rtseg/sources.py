@@ -138,8 +138,8 @@ class VideoSource:
     """A video file, decoded with its timestamps by PyAV (see `rtseg.video_in` for why).
 
     `realtime` plays it at its own timestamps, variable frame rates included. A file that
-    breaks off (a truncated download) is read up to where it breaks, and `frames_lost` says
-    how many frames failed to decode.
+    breaks off (a truncated download) is read up to where it breaks, and `frames_expected`
+    says how many frames it should have given.
     """
 
     def __init__(self, spec: str | Path, realtime: bool = False) -> None:
@@ -159,19 +159,12 @@ class VideoSource:
         )
 
     @property
-    def frames_read(self) -> int:
-        return self._clock.seq
-
-    @property
     def frames_expected(self) -> int | None:
-        """Frames the file should have given, once it has ended: those read and those lost."""
+        """Frames the file should have given, once it has ended: those read and those lost
+        (so the stats' `frames_lost` counts only frames that failed to decode)."""
         if not self._decoder.ended:
             return None
-        return self.frames_read + self._decoder.frames_lost
-
-    @property
-    def frames_lost(self) -> int:
-        return self._decoder.frames_lost
+        return self._clock.seq + self._decoder.frames_lost
 
     def close(self) -> None:
         self._decoder.close()
@@ -231,7 +224,9 @@ class CameraSource:
     """A webcam by index or device path, with optional size, fps and MJPG capture.
 
     A camera that stops delivering frames (unplugged, taken by another program) is reopened
-    with backoff (see `reconnect`), then given up on with a clear error.
+    with backoff (see `reconnect`), then given up on with a clear error. Cameras stay on
+    OpenCV, whose capture backends (V4L2, Media Foundation, AVFoundation) take the size, rate
+    and MJPG settings; frames are timed by arrival, which is what a recording of them needs.
     """
 
     def __init__(

@@ -59,6 +59,10 @@ class Stats:
 
     def __init__(self, stages: list[str], window: int = WINDOW) -> None:
         self._stages = {name: Window(window) for name in stages}
+        # CPU time of each stage's own thread per frame (not wall time: waiting for a core
+        # doesn't count), capture included; what runs on other threads (ONNX Runtime's pool,
+        # an encoder's) shows only in the process's total.
+        self._cpu = {name: Window(window) for name in ["capture", *stages]}
         self._latency = Window(window)
         self.frames_in = 0
         self.frames_out = 0
@@ -71,9 +75,16 @@ class Stats:
         self._lock = threading.Lock()
         self._recent: deque[int] = deque(maxlen=_LIVE_FPS_FRAMES)
 
-    def add_stage(self, stage: str, start_ns: int, end_ns: int) -> None:
+    def add_stage(self, stage: str, start_ns: int, end_ns: int, cpu_ns: int = 0) -> None:
         with self._lock:
             self._stages[stage].add((end_ns - start_ns) / 1e6)
+            self._cpu[stage].add(cpu_ns / 1e6)
+
+    def add_cpu(self, stage: str, cpu_ns: int) -> None:
+        """`cpu_ns` of `stage`'s thread time spent on one frame (capture's; the other stages
+        pass theirs to `add_stage`)."""
+        with self._lock:
+            self._cpu[stage].add(cpu_ns / 1e6)
 
     def add_output(self, frame: Frame, now_ns: int) -> None:
         """Record a frame that reached the sinks."""
@@ -100,6 +111,12 @@ class Stats:
         """Each stage's time per frame over the window, oldest first."""
         with self._lock:
             return {name: window.values() for name, window in self._stages.items()}
+
+    @property
+    def cpu_ms(self) -> dict[str, np.ndarray]:
+        """Each stage's thread CPU time per frame over the window, capture first."""
+        with self._lock:
+            return {name: window.values() for name, window in self._cpu.items()}
 
     def live_fps(self) -> float:
         """Output rate over the last second or so, for the HUD."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -87,3 +89,10 @@ def test_options_are_jobconfig_fields_and_failures_raise(tmp_path: Path, clip: P
     assert out.read_bytes() == b"precious"
     rtseg.process_video(clip, out, model=bright_model, overwrite=True, max_frames=5)
     assert len(decode_frames(out)) == 5
+
+
+def test_importing_rtseg_loads_opencv_before_pyav() -> None:
+    # PyAV loaded first makes OpenCV's window hang (tests/test_window.py shows it under Xvfb)
+    code = "import sys, rtseg; m = list(sys.modules); print(m.index('cv2') < m.index('av'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr

@@ -92,3 +92,32 @@ def test_blend_refuses_images_of_different_sizes():
             np.zeros((8, 9, 3), np.uint8),
             np.zeros((8, 8), np.float32),
         )
+
+
+def test_blend_takes_uint8_alpha_as_well_as_float():
+    rng = np.random.default_rng(2)
+    fg = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    alpha8 = rng.integers(0, 256, (30, 40), dtype=np.uint8)
+    alpha8[:3], alpha8[-3:] = 0, 255
+    got = blend(fg, bg, alpha8).astype(int)
+    expected = blend_reference(fg, bg, alpha8 / np.float32(255.0)).astype(int)
+    assert np.abs(got - expected).max() <= 2
+    np.testing.assert_array_equal(got[:3], bg[:3])
+    np.testing.assert_array_equal(got[-3:], fg[-3:])
+    out = blur_background(fg, alpha8)
+    assert out.shape == fg.shape and np.array_equal(out[-3:], fg[-3:])
+
+
+def test_blend_of_a_person_in_one_corner_is_the_background_elsewhere():
+    rng = np.random.default_rng(4)
+    fg = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    alpha = np.zeros((60, 80), np.float32)
+    alpha[35:50, 50:70] = rng.random((15, 20), dtype=np.float32)
+    got = blend(fg, bg, alpha)
+    outside = np.ones((60, 80), bool)
+    outside[35:50, 50:70] = False
+    np.testing.assert_array_equal(got[outside], bg[outside])
+    expected = blend_reference(fg, bg, alpha).astype(int)
+    assert np.abs(got.astype(int) - expected).max() <= 2

@@ -132,6 +132,11 @@ def test_a_person_model_is_refused_under_the_classes_effect_and_the_run_goes_on(
     assert job.live_stats()["switch"] == "running selfie_general"
     with pytest.raises(RtsegError, match="switch the model first"):
         job.control("effect", "classes")  # and selfie_general can't show classes
+    shown = []
+    for _ in range(3):  # the window's e key steps past it too
+        job._on_key("effect")
+        shown.append(job.live_stats()["effect"])
+    assert shown == ["color", "mask", "blur"]
 
 
 def test_a_model_of_the_same_size_gets_its_own_preprocessing(tmp_path: Path) -> None:

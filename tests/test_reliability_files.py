@@ -74,8 +74,15 @@ def leftovers(folder: Path, *keep: Path) -> list[str]:
         ("vfr.webm", {"vf": VARIABLE_RATE, "video": VP9, "audio": "libopus", "streamed": True}),
         ("late.mp4", {"video_delay_s": 0.5}),
         ("late.mkv", {"video_delay_s": 0.5, "audio": "flac"}),
+        ("vfr-late.mov", {"vf": VARIABLE_RATE, "video_delay_s": 0.5, "audio": "pcm_s16le"}),
     ],
-    ids=["vfr-mp4", "vfr-webm-no-duration", "video-after-audio-mp4", "video-after-audio-mkv"],
+    ids=[
+        "vfr-mp4",
+        "vfr-webm-no-duration",
+        "video-after-audio-mp4",
+        "video-after-audio-mkv",
+        "vfr-and-late-mov",
+    ],
 )
 def test_every_frame_keeps_its_time_and_the_audio_stays_in_sync(
     tmp_path, bright_model, name, options
@@ -158,23 +165,6 @@ def test_non_square_pixels_keep_their_sample_aspect_ratio(tmp_path, bright_model
         assert (width, height, sample_aspect_ratio(out)) == (120, 80, Fraction(32, 27))
 
 
-@pytest.mark.timeout(60)
-def test_a_rotated_phone_video_is_shown_upright_as_players_show_it(tmp_path, bright_model):
-    clip = marker_clip(tmp_path / "flat.mp4", size=(96, 64))
-    rotated = tmp_path / "phone.mp4"
-    ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(rotated))
-    upright = decode_frames(rotated)[0]  # OpenCV applies the rotation, as players do
-    assert upright.shape == (96, 64, 3)
-    out = tmp_path / "out"
-    outcome = run_cli(
-        "run", "--source", str(rotated), "--model", str(bright_model), "--sink", str(out),
-        "--effect", "blur", "--max-frames", "1", "-q",
-    )  # fmt: skip
-    assert outcome.returncode == 0, outcome.stderr
-    (png,) = out.iterdir()
-    assert cv2.imread(str(png)).shape == (96, 64, 3)
-
-
 # -- 10: audio tracks ------------------------------------------------------------------------
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize(("suffix", "codecs"), [(".mp4", ["aac", "mp3"]), (".webm", ["opus"] * 2)])
@@ -246,6 +236,32 @@ def test_a_stopped_run_says_so_and_never_replaces_a_complete_output(
     assert out.read_bytes() == before  # the complete output is untouched
     assert len(frame_times(partial)) == written > 0  # the partial plays, every frame in it
     assert leftovers(tmp_path, out, partial, stats) == []
+
+
+@pytest.mark.timeout(120)
+def test_a_stopped_run_into_a_png_directory_keeps_the_old_one_and_the_new_frames(
+    tmp_path, bright_model
+):
+    out, partial = tmp_path / "frames", tmp_path / "frames.partial"
+    out.mkdir()
+    (out / "000000.png").write_bytes(b"an earlier run's frame")
+    stats = tmp_path / "stats.json"
+    proc = start_long_run(out, bright_model, "--overwrite", "--stats-json", str(stats))
+    try:
+        deadline = time.monotonic() + 60
+        while not (partial.exists() and len(list(partial.iterdir())) >= 5):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()[1]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    written = json.loads(stats.read_text())["frames_out"]
+    assert f"after writing {written} frames" in stderr and str(partial) in stderr
+    assert [p.read_bytes() for p in out.iterdir()] == [b"an earlier run's frame"]
+    pngs = sorted(partial.iterdir())
+    assert len(pngs) == written and all(cv2.imread(str(p)) is not None for p in pngs)
 
 
 @pytest.mark.timeout(120)

@@ -8,6 +8,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -15,7 +16,7 @@ from rtseg.errors import RtsegError
 from rtseg.frame import Frame, rate_time_base
 from rtseg.video_out import VideoFileSink, holds_alpha
 from tests.conftest import decode_frames
-from tests.media import FFMPEG, audio_tracks
+from tests.media import FFMPEG, audio_tracks, frame_times
 
 FPS = 30
 FRAMES = 45  # 1.5 s of video
@@ -269,3 +270,50 @@ def test_bad_settings_are_refused(tmp_path: Path, bad: tuple) -> None:
 def test_missing_audio_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RtsegError, match="does not exist"):
         VideoFileSink(tmp_path / "out.mp4", FPS, audio_from=tmp_path / "nope.mp4")
+
+
+@pytest.mark.parametrize(
+    ("name", "preset", "message"),
+    [("out.webm", "medium", "H.264"), ("out.mp4", "quick", "unknown x264 preset")],
+)
+def test_bad_presets_are_refused(tmp_path: Path, name: str, preset: str, message: str) -> None:
+    with pytest.raises(RtsegError, match=message):
+        VideoFileSink(tmp_path / name, FPS, preset=preset)
+
+
+def test_a_slower_preset_makes_a_smaller_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (180, 320, 3), dtype=np.uint8), (5, 5), 0)
+    sizes = {}
+    for preset in (None, "medium"):
+        out = tmp_path / f"{preset}.mp4"
+        sink = VideoFileSink(out, FPS, preset=preset)
+        for i in range(30):
+            image = np.roll(texture, 3 * i, axis=1)
+            sink.write(Frame(seq=i, image=image, output=image))
+        sink.close()
+        assert len(decode_frames(out)) == 30
+        sizes[preset] = out.stat().st_size
+    assert sizes["medium"] < 0.9 * sizes[None]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm"])
+def test_frames_are_written_at_their_own_timestamps(tmp_path, caplog, suffix):
+    # Variable gaps, a repeated time and two frames within one millisecond (Matroska's
+    # clock): each frame keeps its time where the file can hold it, the rest move one tick.
+    micro = Fraction(1, 1_000_000)
+    times_us = [0, 33_000, 100_000, 100_000, 250_000, 250_400, 400_000]
+    image = np.zeros((64, 96, 3), np.uint8)
+    out = tmp_path / f"vfr{suffix}"
+    sink = VideoFileSink(out, FPS)
+    with caplog.at_level("WARNING", logger="rtseg"):
+        for seq, us in enumerate(times_us):
+            sink.write(Frame(seq=seq, image=image, output=image, pts=us, time_base=micro))
+        sink.close()
+    got = frame_times(out)
+    assert len(got) == len(times_us)
+    assert (np.diff(got) > 0).all()
+    for want_us, time_s in zip(times_us, got, strict=True):
+        assert abs(time_s - want_us / 1e6) <= 0.0015
+    shifted = 2 if suffix in (".mkv", ".webm") else 1
+    assert any(f"{shifted} frames had a timestamp" in r.getMessage() for r in caplog.records)

@@ -21,13 +21,19 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def display():
-    number = 90 + os.getpid() % 100
+    # -displayfd: the server picks a free display number and writes it once it accepts
+    # clients, so tests running side by side never share (or race) a display.
+    read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.5)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as ready:
+        number = ready.readline().strip()
+    assert number, "Xvfb did not start"
     yield f":{number}"
     server.terminate()
     server.wait(5)

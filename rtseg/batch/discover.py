@@ -1,0 +1,130 @@
+"""Which inputs a batch processes and where each one's output goes.
+
+A SOURCE is a video or image file, a directory (searched recursively: every video in it, and
+every folder holding images as one image sequence), a glob, or `@list.txt` with one SOURCE per
+line. Each output mirrors its input's path relative to the root it was found under, so a tree
+of recordings comes out as the same tree.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtseg.errors import RtsegError
+from rtseg.sources import IMAGE_SUFFIXES
+
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+    ".flv", ".wmv", ".3gp", ".gif",
+}  # fmt: skip
+FORMATS = ("mp4", "webm", "mov", "png")
+GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input (a video, an image, or a folder of images) and the output it gets."""
+
+    source: Path
+    output: Path
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A SOURCE that named nothing usable; reported as a failure while the rest go on."""
+
+    source: str
+    reason: str
+
+
+def output_for(relative: Path, out: Path, fmt: str) -> Path:
+    """Where the input at `relative` (to its root) is written: a file, or for png a folder."""
+    stem = relative.with_suffix("") if relative.suffix else relative
+    return out / stem if fmt == "png" else out / stem.with_name(f"{stem.name}.{fmt}")
+
+
+def _is_partial(path: Path) -> bool:
+    """Outputs rtseg is writing or left unfinished (`x.partial.mp4`, `x.partial-video.mp4`)."""
+    return ".partial" in path.name
+
+
+def _walk(root: Path, skip: Path | None) -> list[tuple[Path, Path]]:
+    """(input, root) pairs under a directory: its videos, and each folder with images."""
+    found: list[tuple[Path, Path]] = []
+    skip = skip.resolve() if skip is not None else None
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
+        names = sorted(f for f in files if not f.startswith("."))
+        if any(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in names):
+            found.append((here, root.parent if here == root else root))
+        for name in names:
+            path = here / name
+            if path.suffix.lower() in VIDEO_SUFFIXES and not _is_partial(path):
+                found.append((path, root))
+    return found
+
+
+def _expand(spec: str, base: Path, skip: Path | None, missing: list[Missing]) -> list:
+    """(input, root) pairs for one SOURCE; what names nothing goes into `missing`."""
+    if spec.startswith("@"):
+        listing = base / spec[1:]
+        try:
+            lines = listing.read_text().splitlines()
+        except OSError as exc:
+            missing.append(Missing(spec, f"cannot read list: {exc.strerror}"))
+            return []
+        pairs: list[tuple[Path, Path]] = []
+        for line in lines:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                pairs += _expand(line, listing.parent, skip, missing)
+        return pairs
+    path = base / spec
+    if path.is_dir():
+        return _walk(path, skip)
+    if path.is_file():
+        # A file named inside a list keeps its folders relative to the list.
+        inside = base != Path() and path.resolve().is_relative_to(base.resolve())
+        return [(path, base if inside else path.parent)]
+    if GLOB_CHARS & set(spec):
+        prefix = min((spec.split(c)[0] for c in GLOB_CHARS), key=len)
+        root = base / prefix if prefix.endswith(("/", os.sep)) else (base / prefix).parent
+        pairs = []
+        for match in sorted(glob.glob(str(base / spec), recursive=True)):
+            hit = Path(match)
+            if hit.is_dir():
+                pairs += _walk(hit, skip)
+            elif hit.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES and not _is_partial(hit):
+                pairs.append((hit, root))
+        if not pairs:
+            missing.append(Missing(spec, "no file matches this pattern"))
+        return pairs
+    missing.append(Missing(spec, "input not found"))
+    return []
+
+
+def discover(sources: list[str], out: Path, fmt: str) -> tuple[list[Item], list[Missing]]:
+    """The batch's inputs with their outputs, in a stable order, and the SOURCEs that failed.
+
+    Raises RtsegError when two inputs would write the same output.
+    """
+    if fmt not in FORMATS:
+        raise RtsegError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    items: dict[Path, Item] = {}
+    missing: list[Missing] = []
+    for spec in sources:
+        for source, root in _expand(spec, Path(), out, missing):
+            relative = source.relative_to(root) if source != root else Path(source.name)
+            output = output_for(relative, out, fmt)
+            earlier = items.get(output)
+            if earlier is not None and earlier.source.resolve() != source.resolve():
+                raise RtsegError(
+                    f"{earlier.source} and {source} would both write {output}; "
+                    "give them separate roots or rename one"
+                )
+            items[output] = Item(source, output)
+    return list(items.values()), missing

@@ -1,0 +1,60 @@
+"""Which outputs a rerun can skip: complete ones, and only those.
+
+rtseg writes every output under a temporary name and gives it its final name only when the
+run finished, so an output under its final name was complete when written. That is checked
+again here (the file may have been cut or replaced since): its frame count, read by demuxing
+without decoding, must equal the input's.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from rtseg.errors import RtsegError
+from rtseg.sources import IMAGE_SUFFIXES
+from rtseg.video_in import media_origin, open_media
+
+
+def frame_stamps(path: Path) -> tuple[list[int], Fraction]:
+    """When each frame of a video is shown, in presentation order and in units of the
+    returned time base, counted as `VideoDecoder` counts (from the file's origin). Packets
+    are read, not decoded; those an edit list hides are left out."""
+    with open_media(path) as container:
+        if not container.streams.video:
+            raise RtsegError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        time_base = stream.time_base or Fraction(1, 90000)
+        origin = round(media_origin(container) / time_base)
+        stamps = []
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except (StopIteration, av.FFmpegError):  # the end, or where the file breaks off
+                break
+            if packet.size and packet.pts is not None and not packet.is_discard:
+                stamps.append(packet.pts - origin)
+    return sorted(stamps), time_base
+
+
+def frame_count(path: Path) -> int | None:
+    """Frames in a video, an image folder or an image; None when it cannot be read."""
+    if path.is_dir():
+        return sum(1 for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return 1 if path.is_file() else None
+    try:
+        return len(frame_stamps(path)[0])
+    except RtsegError:
+        return None
+
+
+def is_complete(source: Path, output: Path) -> bool:
+    """Whether `output` exists under its final name with as many frames as `source`."""
+    if not output.exists():
+        return False
+    done = frame_count(output)
+    return done is not None and done > 0 and done == frame_count(source)

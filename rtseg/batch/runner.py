@@ -1,0 +1,196 @@
+"""A whole batch: find the inputs, skip finished ones, run the rest on an executor (splitting
+long videos when asked), join split outputs, and report.
+
+Returns the exit status: 0 when every input is done or skipped, 1 when any failed, 130 when
+interrupted. Problems that stop the whole batch before it starts raise RtsegError.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rtseg.batch import split
+from rtseg.batch.discover import Item, discover
+from rtseg.batch.local import LocalExecutor, default_workers
+from rtseg.batch.progress import Progress
+from rtseg.batch.report import ReportFile, failure_lines, summary_table
+from rtseg.batch.resume import frame_count, is_complete
+from rtseg.batch.tasks import Result, Task
+from rtseg.errors import RtsegError
+from rtseg.job import Job, JobConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOptions:
+    """How to run a batch (the per-file options live in the JobConfig)."""
+
+    sources: list[str]
+    out: Path
+    fmt: str = "mp4"
+    workers: int | None = None
+    ray: str | None = None  # None: local processes; "": a local Ray instance; else its address
+    split: int | str | None = None  # segments per long video, or "auto"
+    report: Path | None = None
+    max_attempts: int = 3
+    quiet: bool = False
+
+
+@dataclass
+class _Unit:
+    """One input of the batch and the tasks it became (one, or its segments)."""
+
+    item: Item
+    tasks: list[int] = field(default_factory=list)
+    results: dict[int, Result] = field(default_factory=dict)
+
+
+def check_config(config: JobConfig, out: Path, fmt: str) -> None:
+    """Set up (without running) the job every file will run, so a bad model, effect,
+    effect/format pair or unwritable output folder fails once, before any worker starts."""
+    probe = "null" if fmt == "png" else str(out / f".rtseg-check.{fmt}")
+    job = Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True))
+    job.pipeline.close()
+    job.masks.close()
+
+
+def _executor(config: JobConfig, options: BatchOptions, workers: int):
+    if options.ray is None:
+        return LocalExecutor(config, workers, options.max_attempts)
+    from rtseg.batch.ray_executor import RayExecutor
+
+    # On Ray only an explicit --workers caps the tasks in flight; else the cluster's CPUs do.
+    return RayExecutor(config, options.ray, options.workers, options.max_attempts)
+
+
+def _plan(
+    todo: list[Item], config: JobConfig, options: BatchOptions, workers: int
+) -> tuple[list[_Unit], list[Task], int]:
+    """Units and tasks for the inputs left to do, and how many frames they hold."""
+    units: list[_Unit] = []
+    tasks: list[Task] = []
+    frames = 0
+    for item in todo:
+        unit = _Unit(item)
+        # Frames are counted (by demuxing) only for the bar and for splitting.
+        wanted = not options.quiet or (options.split and item.output.suffix)
+        count = (frame_count(item.source) or 0) if wanted else 0
+        frames += count
+        parts = split.parts_for(options.split, count, workers) if item.output.suffix else 1
+        if parts > 1:
+            planned = split.plan(item.source, item.output, count, parts, config.mask_every)
+        else:
+            planned = [Task(str(item.source), str(item.output))]
+        unit.tasks = list(range(len(tasks), len(tasks) + len(planned)))
+        tasks += planned
+        units.append(unit)
+    return units, tasks, frames
+
+
+def _finish(unit: _Unit, tasks: list[Task]) -> Result:
+    """The input's result once all its tasks ended: joins a split video's segments."""
+    parts = [unit.results[i] for i in unit.tasks]
+    if len(parts) == 1:
+        return parts[0]
+    result = Result(
+        str(unit.item.source),
+        str(unit.item.output),
+        "failed",
+        frames_in=sum(r.frames_in for r in parts),
+        frames_out=sum(r.frames_out for r in parts),
+        seconds=round(sum(r.seconds for r in parts), 3),
+        attempts=max(r.attempts for r in parts),
+        worker=", ".join(sorted({r.worker for r in parts if r.worker})),
+    )
+    failed = [r for r in parts if r.status != "done"]
+    if failed:
+        result.error = f"segment {Path(failed[0].output).name}: {failed[0].error}"
+        return result
+    started = time.monotonic()
+    try:
+        split.join(unit.item.source, [Path(tasks[i].output) for i in unit.tasks], unit.item.output)
+        result.status = "done"
+    except RtsegError as exc:
+        result.error = str(exc)
+    result.seconds = round(result.seconds + time.monotonic() - started, 3)
+    result.fps = round(result.frames_out / result.seconds, 2) if result.seconds else 0.0
+    return result
+
+
+def _triage(items: list[Item], overwrite: bool, results: list[Result]) -> list[Item]:
+    """The inputs still to do; complete outputs are skipped (and incomplete ones refused
+    without `overwrite`), with their results added to `results`."""
+    todo = []
+    for item in items:
+        source, output = str(item.source), str(item.output)
+        if not item.output.exists() or overwrite:
+            todo.append(item)
+        elif is_complete(item.source, item.output):
+            results.append(Result(source, output, "skipped", attempts=0))
+        else:
+            error = f"{output} exists but is not complete; pass --overwrite to replace it"
+            results.append(Result(source, output, "failed", error=error))
+    return todo
+
+
+def run_batch(config: JobConfig, options: BatchOptions) -> int:
+    """Run the batch `options` describe with the per-file settings of `config`."""
+    started = time.monotonic()
+    items, missing = discover(options.sources, options.out, options.fmt)
+    if not items and not missing:
+        raise RtsegError(f"no videos or images found in {' '.join(options.sources)}")
+    cores = os.cpu_count() or 1
+    workers = options.workers or default_workers(config.threads, cores)
+    config = replace(config, threads=config.threads or max(1, cores // workers))
+    executor = _executor(config, options, workers)  # Ray missing: one line, before any work
+    options.out.mkdir(parents=True, exist_ok=True)
+    check_config(config, options.out, options.fmt)
+    executor.start(len(items))  # workers load their model while the batch plans
+    report = ReportFile(options.report)
+    results = [Result(m.source, "", "failed", error=m.reason) for m in missing]
+    todo = _triage(items, config.overwrite, results)
+    for result in results:
+        report.add(result)
+    units, tasks, frames = _plan(todo, config, options, workers)
+    owner = {index: unit for unit in units for index in unit.tasks}
+    progress = Progress(frames, files=len(units)) if not options.quiet else None
+
+    def on_result(index: int, result: Result) -> None:
+        unit = owner[index]
+        unit.results[index] = result
+        if len(unit.results) == len(unit.tasks):
+            final = _finish(unit, tasks)
+            results.append(final)
+            report.add(final)
+            if progress is not None:
+                progress.file_done()
+
+    interrupted = False
+    try:
+        executor.run(tasks, on_result, progress.frames if progress else lambda n: None)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if progress is not None:
+            progress.close()
+        finished = {r.source for r in results}
+        for unit in units:
+            if str(unit.item.source) not in finished:
+                stopped = Result(str(unit.item.source), str(unit.item.output), "failed")
+                stopped.error = "the batch was interrupted before this input finished"
+                results.append(stopped)
+                report.add(stopped)
+        report.close()
+    if not options.quiet:
+        print(summary_table(results, time.monotonic() - started, executor.name, workers))
+    for line in failure_lines(results):
+        print(line, file=sys.stderr)
+    if interrupted:
+        return 130
+    return 1 if any(r.status == "failed" for r in results) else 0

@@ -1,0 +1,204 @@
+"""One long video cut into frame-exact segments for several workers, then joined unchanged.
+
+Each segment is a task like any file: the worker decodes frames [start, stop) of the input
+and writes them, encoded, to a segment file whose clock starts at 0. The segment files are
+then read back to back by FFmpeg's concat demuxer and their packets copied (no re-encoding)
+into the output, with the input's audio tracks added in the same pass (`AudioTracks`), so the
+output has the input's frames, timestamps, duration and sound.
+
+No seam may show. A segment cannot start its temporal smoothing from nothing, or the mask
+would jump where a single run's is steady, so each one first runs `warmup` frames before
+its start through the whole pipeline and throws their output away: by the segment's first
+frame the smoother holds (to well under one grey level) the state a single run has there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import shutil
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from rtseg.audio_tracks import AudioTracks
+from rtseg.batch.resume import frame_stamps
+from rtseg.batch.tasks import Task
+from rtseg.engine import Engine
+from rtseg.errors import RtsegError
+from rtseg.frame import Frame
+from rtseg.job import Job, JobConfig
+from rtseg.outputs import partial_name
+from rtseg.sinks import Sink
+from rtseg.video_in import VideoDecoder, ffmpeg_path
+from rtseg.video_out import container_for
+
+# Seconds of video run before each segment and discarded. The smoother's still-region weight
+# is 0.15, so a difference left from the start decays as 0.85^n: after 2 s at 30 fps (60
+# frames) it is below 1e-4 of full scale.
+WARMUP_S = 2.0
+# `--split auto` splits a video only when every segment gets at least this many frames.
+MIN_SEGMENT_FRAMES = 300
+
+
+def parts_for(split: int | str | None, frames: int, workers: int) -> int:
+    """How many segments a video of `frames` frames is cut into."""
+    if split is None or frames < 2:
+        return 1
+    if split == "auto":
+        return max(1, min(workers, frames // MIN_SEGMENT_FRAMES))
+    return max(1, min(int(split), frames))
+
+
+def segments_dir(output: Path) -> Path:
+    """Where a split output's segments are written; the name says they are partial."""
+    return partial_name(output, "partial-segments").with_suffix("")
+
+
+def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) -> list[Task]:
+    """Tasks for `parts` segments of `source`; boundaries and warmups are multiples of
+    `every` (the mask period), so each segment runs the model on the frames a single run does."""
+    stamps, time_base = frame_stamps(source)
+    span_s = (stamps[-1] - stamps[0]) * time_base if len(stamps) > 1 else Fraction(0)
+    fps = (len(stamps) - 1) / span_s if span_s else 30
+    warmup = math.ceil(WARMUP_S * fps / every) * every
+    folder = segments_dir(output)
+    bounds = [round(i * frames / parts / every) * every for i in range(parts)] + [frames]
+    return [
+        Task(
+            str(source),
+            str(folder / f"{i:03d}{output.suffix}"),
+            start=start,
+            stop=stop,
+            warmup=min(warmup, start),
+        )
+        for i, (start, stop) in enumerate(itertools.pairwise(bounds))
+        if stop > start
+    ]
+
+
+class SegmentSource:
+    """Frames [first, stop) of a video file, timed from frame `start` (the segment's own
+    first frame, shown at 0). The decoder seeks to the keyframe before `first`; frames are
+    found by their timestamps, so the cut is frame-exact."""
+
+    live = False
+
+    def __init__(self, path: str, first: int, start: int, stop: int) -> None:
+        stamps, _ = frame_stamps(Path(path))
+        if stop > len(stamps):
+            raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
+        self._decoder = VideoDecoder(Path(path))
+        self.fps = self._decoder.fps
+        self._start_pts = stamps[start]
+        self._stop_pts = stamps[stop] if stop < len(stamps) else None
+        self._decoder.seek(stamps[first])
+        self.frames_expected = stop - first
+        self._seq = 0
+
+    def read(self) -> Frame | None:
+        if self._seq >= self.frames_expected:
+            return None
+        decoded = self._decoder.read_frame()
+        if decoded is None:
+            return None
+        image, pts, duration, sar = decoded
+        if self._stop_pts is not None and pts >= self._stop_pts:
+            return None
+        frame = Frame(
+            seq=self._seq,
+            image=image,
+            pts=pts - self._start_pts,
+            time_base=self._decoder.time_base,
+            duration=duration,
+            sar=sar,
+        )
+        self._seq += 1
+        return frame
+
+    def close(self) -> None:
+        self._decoder.close()
+
+
+class AfterWarmup:
+    """Passes on frames from the segment's own start; the warmup frames before it are dropped."""
+
+    def __init__(self, sink: Sink, warmup: int) -> None:
+        self.sink = sink
+        self.warmup = warmup
+
+    def write(self, frame: Frame) -> None:
+        if frame.seq >= self.warmup:
+            self.sink.write(frame)
+
+    def close(self) -> None:
+        self.sink.close()
+
+    def abort(self) -> None:
+        self.sink.abort()
+
+    @property
+    def partial_path(self) -> Path | None:
+        return getattr(self.sink, "partial_path", None)
+
+
+def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
+    """`rtseg run`'s job on one segment (warmup included), writing only the segment's frames.
+
+    Segment files are this batch's own temporaries, so an old one from a stopped run is
+    replaced."""
+    assert task.stop is not None
+    first = task.start - task.warmup
+    source = SegmentSource(task.source, first, task.start, task.stop)
+    try:
+        job = Job(replace(config, overwrite=True), source, engine)
+    except BaseException:
+        source.close()
+        raise
+    job.pipeline.sinks[:] = [AfterWarmup(s, task.warmup) for s in job.pipeline.sinks]
+    return job
+
+
+def join(source: Path, segments: list[Path], output: Path) -> None:
+    """Copy the segments' packets back to back (FFmpeg's concat demuxer, no re-encoding)
+    into `output`, with every audio track of `source`, and the video's start offset kept.
+
+    The output appears under its final name only once it is complete."""
+    folder = segments[0].parent
+    listing = folder / "segments.txt"
+    listing.write_text("".join(f"file '{p.name}'\n" for p in segments))
+    stamps, time_base = frame_stamps(source)
+    offset_s = stamps[0] * time_base  # when the first frame shows, after the audio starts
+    spec = container_for(output)
+    tmp = partial_name(output)
+    audio = AudioTracks(source)
+    try:
+        with (
+            av.open(ffmpeg_path(listing), format="concat", options={"safe": "0"}) as concat,
+            av.open(ffmpeg_path(tmp), "w") as out,
+        ):
+            video_in = concat.streams.video[0]
+            video = out.add_stream_from_template(video_in)
+            audio.add_to(out, spec.audio_encoder)
+            shift = round(offset_s / video_in.time_base)
+            end = 0
+            for packet in concat.demux(video_in):
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                packet.pts += shift
+                if packet.dts is not None:
+                    packet.dts += shift
+                end = max(end, packet.pts + (packet.duration or 0))
+                packet.stream = video
+                out.mux(packet)
+                audio.write_until(end * video_in.time_base)
+            audio.finish(end * video_in.time_base)
+    except av.FFmpegError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RtsegError(f"cannot join the segments of {output}: {exc}") from None
+    finally:
+        audio.close()
+    tmp.replace(output)
+    shutil.rmtree(folder)

@@ -1,0 +1,43 @@
+"""What batch workers are given and what they give back: plain data that pickles, so the
+local pool and Ray pass the same objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Task:
+    """Process `source` into `output`; with `stop`, only frames [start, stop) of it, after
+    running (and throwing away) `warmup` frames before `start` to settle the smoothing."""
+
+    source: str
+    output: str
+    start: int = 0
+    stop: int | None = None
+    warmup: int = 0
+
+
+@dataclass
+class Result:
+    """What happened to one input; one JSON line of `--report`."""
+
+    source: str
+    output: str
+    status: str  # done, skipped or failed
+    frames_in: int = 0
+    frames_out: int = 0
+    seconds: float = 0.0
+    fps: float = 0.0
+    error: str | None = None
+    attempts: int = 1
+    worker: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# What executors call as tasks end (the task's index and its result) and as frames are written.
+OnResult = Callable[[int, Result], None]
+OnFrames = Callable[[int], None]

@@ -1,0 +1,82 @@
+"""Finding a batch's inputs: folders searched recursively, globs, lists, mirrored outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rtseg.batch.discover import discover
+from rtseg.errors import RtsegError
+
+
+def touch(*paths: Path) -> None:
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+
+def test_a_folder_gives_its_videos_and_image_folders_with_mirrored_outputs(tmp_path: Path):
+    root = tmp_path / "shoot"
+    touch(
+        root / "a.mp4",
+        root / "day1" / "b.MOV",
+        root / "day1" / "frames" / "0001.png",
+        root / "day1" / "frames" / "0002.png",
+        root / "notes.txt",
+        root / "c.partial.mp4",
+        root / ".hidden" / "d.mp4",
+    )
+    out = tmp_path / "out"
+    items, missing = discover([str(root)], out, "webm")
+    assert missing == []
+    assert {(i.source, i.output) for i in items} == {
+        (root / "a.mp4", out / "a.webm"),
+        (root / "day1" / "b.MOV", out / "day1" / "b.webm"),
+        (root / "day1" / "frames", out / "day1" / "frames.webm"),
+    }
+
+
+def test_png_outputs_are_folders_and_the_output_folder_is_not_searched(tmp_path: Path):
+    touch(tmp_path / "a.mp4", tmp_path / "out" / "a" / "000000.png", tmp_path / "out" / "x.mp4")
+    items, _ = discover([str(tmp_path)], tmp_path / "out", "png")
+    assert [(i.source, i.output) for i in items] == [(tmp_path / "a.mp4", tmp_path / "out" / "a")]
+
+
+def test_globs_and_lists_keep_paths_relative_to_their_root(tmp_path: Path):
+    touch(tmp_path / "clips" / "x" / "1.mp4", tmp_path / "clips" / "y" / "2.mkv")
+    touch(tmp_path / "more" / "3.mp4")
+    listing = tmp_path / "list.txt"
+    listing.write_text("# inputs\nmore/3.mp4\n\nmissing.mp4\n")
+    out = tmp_path / "out"
+    items, missing = discover([f"{tmp_path}/clips/**/*.m*", f"@{listing}"], out, "mp4")
+    assert sorted(i.output for i in items) == [
+        out / "more" / "3.mp4",
+        out / "x" / "1.mp4",
+        out / "y" / "2.mp4",
+    ]
+    assert [(m.source, m.reason) for m in missing] == [("missing.mp4", "input not found")]
+
+
+def test_sources_that_name_nothing_are_reported_not_fatal(tmp_path: Path):
+    touch(tmp_path / "a.mp4")
+    items, missing = discover(
+        [str(tmp_path / "a.mp4"), str(tmp_path / "gone.mp4"), f"{tmp_path}/*.avi"],
+        tmp_path / "out",
+        "mp4",
+    )
+    assert [i.source for i in items] == [tmp_path / "a.mp4"]
+    assert [(m.source.rsplit("/", 1)[-1], m.reason) for m in missing] == [
+        ("gone.mp4", "input not found"),
+        ("*.avi", "no file matches this pattern"),
+    ]
+
+
+def test_two_inputs_for_one_output_are_refused_before_any_work(tmp_path: Path):
+    touch(tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mov")
+    with pytest.raises(RtsegError, match="would both write"):
+        discover(
+            [str(tmp_path / "a" / "clip.mp4"), str(tmp_path / "b" / "clip.mov")],
+            tmp_path / "out",
+            "mp4",
+        )

@@ -1,0 +1,60 @@
+import sys
+
+from benchmarks.peer import peer_python
+from benchmarks.targets import evaluate
+
+
+def test_a_missing_peer_venv_is_named_with_the_make_target(tmp_path):
+    python, why = peer_python(str(tmp_path / "no-venv" / "bin" / "python"))
+    assert python is None and "make peer-venv" in why
+
+
+def test_a_python_without_mediapipe_is_not_a_peer():
+    python, why = peer_python(sys.executable)
+    assert python is None and "not installed" in why and "mediapipe" in why
+
+
+def test_the_tiny_run_measures_rtseg_beside_the_peer_or_says_why_not(tiny_run):
+    _, results = tiny_run
+    peer = results["peer"]
+    assert peer["input"]["frames"] == 5 and not peer["input"]["upscaled"]
+    assert peer["rtseg_file"]["frames"] == 5 and peer["rtseg_file"]["bytes"] > 0
+    assert set(peer["rtseg_file"]["thread_cpu_ms"]) >= {"capture", "infer", "sink"}
+    assert 0.0 < peer["rtseg_live"]["cpu_share"] < 4.0
+    if "peer_skipped" in peer:
+        assert any("peer: skipped" in note for note in results["notes"])
+    else:
+        assert peer["peer_file"]["frames"] == 5 and peer["fps_ratio"] > 0
+
+
+def _peer(fps_ratio, size_ratio, share, own):
+    live = {"cpu_share": share, "latency_ms": {"p99": 12.0}, "drops": 0}
+    return {
+        "input": {"size": "1280x720"},
+        "fps_ratio": fps_ratio,
+        "size_ratio": size_ratio,
+        "rtseg_file": {"fps": 90.0, "cpu_ms_per_frame": 15.0, "own_cpu_ms": own},
+        "peer_file": {"fps": 60.0, "cpu_ms_per_frame": 20.0},
+        "rtseg_live": live,
+    }
+
+
+def test_peer_targets_need_speed_a_smaller_file_a_low_cpu_share_and_little_own_work():
+    met = [t["met"] for t in evaluate({"peer": _peer(1.5, 0.5, 0.3, 5.0)})]
+    assert met == [True, True, True]
+    met = [t["met"] for t in evaluate({"peer": _peer(1.6, 1.1, 0.31, 5.1)})]
+    assert met == [False, False, False]
+
+
+def test_encoder_candidates_are_measured_on_the_same_frames(tiny_run):
+    _, results = tiny_run
+    rows = results["encoder"]["rows"]
+    assert len({(r["preset"], r["tune"], r["crf"], r["threads"]) for r in rows}) == len(rows)
+    assert all(r["bytes"] > 0 and r["cpu_ms_per_frame"] > 0 for r in rows)
+    assert all(25.0 < r["psnr_db"] < 99.0 for r in rows)
+    # a faster preset at the same CRF spends less CPU and more bytes on this clip
+    by = {(r["preset"], r["tune"], r["crf"], r["threads"]): r for r in rows}
+    assert (
+        by[("ultrafast", "none", 20, "auto")]["bytes"]
+        > by[("veryfast", "none", 20, "auto")]["bytes"]
+    )
