@@ -234,6 +234,7 @@ def run_batch_args(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         overwrite=args.overwrite,
+        quality=args.quality,
         refine=args.refine,
         smooth=args.smooth,
         mask_every=args.mask_every,
