@@ -19,6 +19,7 @@ def test_the_tiny_run_measures_rtseg_beside_the_peer_or_says_why_not(tiny_run):
     peer = results["peer"]
     assert peer["input"]["frames"] == 5 and not peer["input"]["upscaled"]
     assert peer["rtseg_file"]["frames"] == 5 and peer["rtseg_file"]["bytes"] > 0
+    assert peer["rtseg_file_fast"]["frames"] == 5  # the plain whole-frame level, beside it
     assert set(peer["rtseg_file"]["thread_cpu_ms"]) >= {"capture", "infer", "sink"}
     assert 0.0 < peer["rtseg_live"]["cpu_share"] < 4.0
     if "peer_skipped" in peer:
