@@ -193,30 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _per_file_options(args: argparse.Namespace) -> dict:
+    """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
+    names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
+    names += ("mask_every", "sync", "crf", "preset")
+    return {name: getattr(args, name) for name in names}
+
+
 def config_from_args(args: argparse.Namespace) -> JobConfig:
     """The job the arguments describe, their strings parsed into effect and sink objects."""
     return JobConfig(
         source=args.source,
-        model=args.model,
         effect=parse_effect(args.effect),
         sinks=[parse_sink(spec) for spec in args.sinks or ["window"]],
         realtime=args.realtime,
-        device=args.device,
-        threads=args.threads,
-        overwrite=args.overwrite,
         max_frames=args.max_frames,
         width=args.width,
         height=args.height,
         fps=args.fps,
         mjpg=args.mjpg,
         policy=Policy(args.policy) if args.policy else None,
-        quality=args.quality,
-        refine=args.refine,
-        smooth=args.smooth,
-        mask_every=args.mask_every,
-        sync=args.sync,
-        crf=args.crf,
-        preset=args.preset,
+        **_per_file_options(args),
         preview_host=args.preview_host,
         preview_remote=args.preview_remote,
         preview_token=args.preview_token,
@@ -227,21 +224,7 @@ def run_batch_args(args: argparse.Namespace) -> int:
     """`rtseg batch`: its per-file options into a JobConfig, the rest into BatchOptions."""
     from rtseg.batch.runner import BatchOptions, run_batch  # PyAV and Ray load only here
 
-    config = JobConfig(
-        model=args.model,
-        effect=args.effect,
-        sinks=[],
-        device=args.device,
-        threads=args.threads,
-        overwrite=args.overwrite,
-        quality=args.quality,
-        refine=args.refine,
-        smooth=args.smooth,
-        mask_every=args.mask_every,
-        sync=args.sync,
-        crf=args.crf,
-        preset=args.preset,
-    )
+    config = JobConfig(effect=args.effect, sinks=[], **_per_file_options(args))
     options = BatchOptions(
         sources=args.sources,
         out=args.out,
