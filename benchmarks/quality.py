@@ -472,11 +472,6 @@ def _label(image: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
-def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
-
-
 def markdown(result: dict) -> str:
     """The table: IoU and boundary F per set, flicker per clip, ms per 720p frame."""
     table = result["table"]

@@ -101,7 +101,6 @@ class VideoDecoder:
         self._origin = round(media_origin(self._container) / self.time_base)
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
         self._packets = 0
-        self._discarded = 0
         self._rejected = 0
         self.ended = False
         self._last_pts: int | None = None
@@ -123,7 +122,6 @@ class VideoDecoder:
                     yield from self._stream.decode(None)
                 return
             self._packets += 1
-            self._discarded += packet.is_discard
             try:
                 yield from packet.decode()
             except av.FFmpegError as exc:
