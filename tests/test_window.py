@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +22,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def display():
+@contextlib.contextmanager
+def x_server() -> Iterator[str]:
+    """A fresh Xvfb; yields its display name."""
     # -displayfd: the server picks a free display number and writes it once it accepts
     # clients, so tests running side by side never share (or race) a display.
     read_fd, write_fd = os.pipe()
@@ -34,9 +38,11 @@ def display():
     with os.fdopen(read_fd) as ready:
         number = ready.readline().strip()
     assert number, "Xvfb did not start"
-    yield f":{number}"
-    server.terminate()
-    server.wait(5)
+    try:
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(5)
 
 
 def grab_screen(display: str) -> np.ndarray:
@@ -53,8 +59,14 @@ def grab_screen(display: str) -> np.ndarray:
     return image[..., :3]
 
 
-def test_window_shows_frames(display, bright_model):
-    env = {**os.environ, "DISPLAY": display}
+def magenta_pixels(display: str) -> int:
+    screen = grab_screen(display).astype(int)
+    # xwd's 32-bit visual stores B, G, R, X: magenta is high blue and red, low green
+    return int(((screen[..., 0] > 200) & (screen[..., 2] > 200) & (screen[..., 1] < 60)).sum())
+
+
+def show_window(display: str, model: Path, wait_s: float) -> tuple[int, str]:
+    """Run rtseg into a window on `display` for up to `wait_s`; (magenta pixels seen, stderr)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -64,7 +76,7 @@ def test_window_shows_frames(display, bright_model):
             "--source",
             "sample",
             "--model",
-            str(bright_model),
+            str(model),
             "--effect",
             "color:#ff00ff",
             "--max-frames",
@@ -74,27 +86,40 @@ def test_window_shows_frames(display, bright_model):
             "-q",
         ],
         cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
+        env={**os.environ, "DISPLAY": display},
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    magenta = 0
     try:
-        deadline = time.monotonic() + 30
-        magenta = 0
+        deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and magenta < 2000:
             assert proc.poll() is None, proc.stderr.read()
             time.sleep(0.5)
-            screen = grab_screen(display).astype(int)
-            # xwd's 32-bit visual stores B, G, R, X: magenta is high blue and red, low green
-            is_magenta = (screen[..., 0] > 200) & (screen[..., 2] > 200) & (screen[..., 1] < 60)
-            magenta = int(is_magenta.sum())
-        assert magenta >= 2000, "no frames with the magenta background appeared in the window"
+            magenta = magenta_pixels(display)
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
+            _, err = proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             pytest.fail("the window run did not end within 10 s of SIGTERM")
+    return magenta, err
+
+
+def test_window_shows_frames(bright_model):
+    # Qt 5.15's xcb backend (OpenCV's window) on an X server without a window manager now and
+    # then misses its window's MapNotify when the CPU is saturated: the window is mapped and
+    # fed frames, but Qt never paints it (7 of 40 runs of a bare cv2.imshow loop with both
+    # cores busy). So a window that stays black gets two more tries, each on a fresh server
+    # (the earlier ones stay up, so no display number is reused while its socket goes away).
+    tries = []
+    with contextlib.ExitStack() as servers:
+        for _ in range(3):
+            magenta, err = show_window(servers.enter_context(x_server()), bright_model, 20)
+            if magenta >= 2000:
+                return
+            tries.append(err.strip()[-500:])
+    pytest.fail(f"no frames with the magenta background appeared in the window; stderr: {tries}")
