@@ -69,7 +69,7 @@ class EdgeRefiner:
         self.feather = feather
         self.threshold = (float(lo), float(hi))
         self.color = color
-        self._full: dict[tuple[object, ...], np.ndarray] = {}
+        self._full: dict[str, np.ndarray] = {}
 
     def refine(self, image_bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """Alpha at the frame's size, its edges moved onto the frame's edges.
@@ -85,6 +85,21 @@ class EdgeRefiner:
             alpha = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_LINEAR)
         i = guide.astype(np.float32) * np.float32(1.0 / 255.0)
         p = alpha.astype(np.float32, copy=False)
+        crop = self._crop(p, height, width)
+        if crop is None:
+            return self._finish(self._apply(i, p, full, np.empty((height, width), np.float32)))
+        # Only around the person: outside `crop` alpha is (nearly) 0, and so is the result.
+        x0, y0, x1, y1 = crop
+        s = width // gw
+        out = np.zeros((height, width), np.float32)
+        if x1 > x0:
+            region = (slice(y0 * s, y1 * s), slice(x0 * s, x1 * s))
+            self._apply(i[y0:y1, x0:x1], p[y0:y1, x0:x1], full[region], out[region])
+        return self._finish(out)
+
+    def _apply(self, i: np.ndarray, p: np.ndarray, full: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Fit on the working-size guide `i` and alpha `p`, apply to `full` (the same area at
+        full size) into `out`."""
         a, b = _color_fit(i, p, self._box, self.eps) if self.color else self._gray_fit(i, p)
         # Smooth the coefficients, fold in the threshold remap and the 1/255 of the full-size
         # guide, so the full-size work is q = a * I + b with I in 0..255, then a clamp.
@@ -92,23 +107,51 @@ class EdgeRefiner:
         scale = np.float32(1.0 / (hi - lo))
         a = self._box(a) * (scale / np.float32(255.0))
         b = (self._box(b) - np.float32(lo)) * scale
-        a_full = self._buffer("a", a.shape[2:], height, width)
-        b_full = self._buffer("b", (), height, width)
+        height, width = out.shape
+        a_full = self._buffer("a", height, width, *a.shape[2:])
+        b_full = self._buffer("b", height, width)
         cv2.resize(a, (width, height), dst=a_full, interpolation=cv2.INTER_LINEAR)
         cv2.resize(b, (width, height), dst=b_full, interpolation=cv2.INTER_LINEAR)
         if self.color:
             # Per-pixel dot product of a and the colour: one multiply, one channel sum.
-            out = cv2.transform(cv2.multiply(a_full, full, dtype=cv2.CV_32F), _ONES)
+            out[...] = cv2.transform(cv2.multiply(a_full, full, dtype=cv2.CV_32F), _ONES)
         else:
-            out = np.empty((height, width), np.float32)
             np.multiply(a_full, full, out=out)
         np.add(out, b_full, out=out)
         # Clamp to [0, 1]: two in-place thresholds beat np.clip by about 2x.
         cv2.threshold(out, 1.0, 1.0, cv2.THRESH_TRUNC, dst=out)
         cv2.threshold(out, 0.0, 0.0, cv2.THRESH_TOZERO, dst=out)
+        return out
+
+    def _finish(self, out: np.ndarray) -> np.ndarray:
         if self.feather > 1:
             cv2.blur(out, (self.feather, self.feather), dst=out)
         return out
+
+    def _crop(self, p: np.ndarray, height: int, width: int) -> tuple[int, int, int, int] | None:
+        """The working-size box (x0, y0, x1, y1) outside which the result is 0, or None to
+        refine the whole frame.
+
+        Where alpha is 0 in a whole window, the fit gives a = b = 0; the two box filters
+        reach 2 * radius beyond alpha's support, and a margin of 3 * radius + 2 keeps the
+        crop's own border handling out of the result too, so the crop gives the whole-frame
+        result. Alpha below 1/512 counts as 0 (it moves the result by less than 1/256,
+        under one blend step). It needs a whole-number scale to full size, and pays off only
+        when the box leaves a good part of the frame out.
+        """
+        gh, gw = p.shape
+        s = width // gw
+        if s * gw != width or s * gh != height:
+            return None
+        x, y, w, h = cv2.boundingRect((p > _EMPTY).view(np.uint8))
+        if w == 0:
+            return (0, 0, 0, 0)
+        m = 3 * self.radius + 2
+        x0, y0 = max(x - m, 0), max(y - m, 0)
+        x1, y1 = min(x + w + m, gw), min(y + h + m, gh)
+        if (x1 - x0) * (y1 - y0) > _WHOLE_SHARE * gw * gh:
+            return None
+        return x0, y0, x1, y1
 
     def _shrink(self, image: np.ndarray) -> np.ndarray:
         """Halve with INTER_AREA (fast and alias-free at exactly 2x) down to the working size."""
@@ -133,17 +176,20 @@ class EdgeRefiner:
         a = cov_ip / (var_i + np.float32(self.eps))
         return a, mean_p - a * mean_i
 
-    def _buffer(self, name: str, channels: tuple[int, ...], height: int, width: int) -> np.ndarray:
-        """A full-size scratch array, reused across frames of the same size."""
-        if any(k[1:3] != (height, width) for k in self._full):
-            self._full.clear()  # a new frame size: drop the old buffers
-        key = (name, height, width, *channels)
-        if key not in self._full:
-            self._full[key] = np.empty((height, width, *channels), np.float32)
-        return self._full[key]
+    def _buffer(self, name: str, *shape: int) -> np.ndarray:
+        """A contiguous float32 scratch array of `shape`, carved from storage kept across
+        frames (the crop changes size from frame to frame; storage only grows)."""
+        size = int(np.prod(shape))
+        storage = self._full.get(name)
+        if storage is None or storage.size < size:
+            storage = self._full[name] = np.empty(size, np.float32)
+        return storage[:size].reshape(shape)
 
 
 _ONES = np.ones((1, 3), np.float32)
+_EMPTY = 1.0 / 512.0  # alpha at or below this is taken as 0 when cropping
+# Refine the whole frame when the crop would cover more than this share of it.
+_WHOLE_SHARE = 0.7
 
 
 def _color_fit(

@@ -147,6 +147,34 @@ def test_repeated_calls_do_not_share_output_buffers(color):
     np.testing.assert_array_equal(refiner.refine(image, truth), kept)
 
 
+@pytest.mark.parametrize("color", [False, True])
+@pytest.mark.parametrize(
+    ("work", "faint", "threshold"),
+    [(180, 0.0, (0.1, 0.9)), (360, 0.0, (0.0, 1.0)), (180, 1.0 / 600, (0.0, 1.0))],
+)
+def test_refining_around_the_person_gives_the_whole_frame_result(
+    monkeypatch, color, work, faint, threshold
+):
+    # A person in one corner of a textured 720p frame; alpha elsewhere 0, or faint noise
+    # below the level the crop treats as 0.
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (720, 1280, 3), np.uint8)
+    image[100:500, 150:450] //= 3
+    alpha = rng.uniform(0, faint, (90, 160)).astype(np.float32)
+    alpha[10:60, 15:55] = cv2.GaussianBlur(
+        rng.uniform(0, 1, (50, 40)).astype(np.float32), (5, 5), 2
+    )
+    refiner = EdgeRefiner(work_short_side=work, color=color, threshold=threshold)
+    cropped = refiner.refine(image, alpha)
+    working = cv2.resize(alpha, (work * 16 // 9, work))
+    assert refiner._crop(working, 720, 1280) is not None  # the crop path ran
+    monkeypatch.setattr("rtseg.refine._WHOLE_SHARE", 0.0)  # never crop
+    whole = EdgeRefiner(work_short_side=work, color=color, threshold=threshold).refine(image, alpha)
+    assert whole[:, 800:].max() > 0 or faint == 0  # the faint alpha shows without the crop
+    np.testing.assert_allclose(cropped, whole, atol=1e-5 if faint == 0 else 1.0 / 128)
+    assert np.abs(cropped - whole).mean() < max(1e-6, faint)
+
+
 @pytest.mark.parametrize(
     ("image", "alpha"),
     [
