@@ -32,6 +32,7 @@ from rtseg.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Repl
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
+from rtseg.memory import keep_freed_memory
 from rtseg.pipeline import StageError
 from rtseg.segmenter import Segmentation, Segmenter
 
@@ -59,5 +60,6 @@ __all__ = [
     "VirtualCamera",
     "Window",
     "__version__",
+    "keep_freed_memory",
     "process_video",
 ]

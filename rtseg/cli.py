@@ -28,6 +28,7 @@ from rtseg.effects import EFFECT_HELP, parse_effect
 from rtseg.engine import DEVICES, load_session
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.job import Job, JobConfig
+from rtseg.memory import keep_freed_memory
 from rtseg.outputs import check_stats_path
 from rtseg.pipeline import StageError
 from rtseg.quality import LEVELS
@@ -378,6 +379,7 @@ def bench(argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rtseg` console script and `python -m rtseg`."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    keep_freed_memory()
     if argv[:1] == ["bench"]:
         return bench(argv[1:])
     args = build_parser().parse_args(argv)
@@ -394,6 +396,7 @@ def camera_main(argv: Sequence[str] | None = None) -> int:
 
     The sample run writes a file, and also opens a window when a display exists.
     """
+    keep_freed_memory()
     parser = argparse.ArgumentParser(prog="run_camera.py", description=camera_main.__doc__)
     _add_run_args(parser)
     args = parser.parse_args(argv)

@@ -20,6 +20,7 @@ from rtseg.batch.tasks import Result, Task
 from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
+from rtseg.memory import keep_freed_memory
 from rtseg.models import resolve
 from rtseg.pipeline import StageError
 
@@ -33,6 +34,7 @@ class Worker:
     """Holds one loaded model and runs tasks with it, one after another."""
 
     def __init__(self, config: JobConfig) -> None:
+        keep_freed_memory()  # its process is rtseg's own, as the `rtseg` command's is
         self.config = config
         self.engine = Engine(resolve(config.model), config.device, config.threads)
 
