@@ -29,7 +29,7 @@ from rtseg.destinations import (
     Window,
 )
 from rtseg.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Replace
-from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
 from rtseg.memory import keep_freed_memory
@@ -56,6 +56,7 @@ __all__ = [
     "Segmentation",
     "Segmenter",
     "StageError",
+    "Stopped",
     "VideoFile",
     "VirtualCamera",
     "Window",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,38 @@ def test_importing_rtseg_loads_opencv_before_pyav() -> None:
     code = "import sys, rtseg; m = list(sys.modules); print(m.index('cv2') < m.index('av'))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_ctrl_c_raises_stopped_and_keeps_the_partial_output(tmp_path: Path, bright_model) -> None:
+    # A program's Ctrl-C must not look like a finished video: process_video raises
+    # rtseg.Stopped, and the frames written so far are kept under a name that says so.
+    out = tmp_path / "out.mp4"
+    code = f"""
+import sys, rtseg
+started = []
+def tell(frame):
+    if not started:
+        started.append(1)
+        print("started", flush=True)
+try:
+    rtseg.process_video("sample", {str(out)!r}, model={str(bright_model)!r},
+                        on_frame=tell, max_frames=100000)
+    print("returned")
+except rtseg.Stopped as exc:
+    print("stopped", exc.exit_status)
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job ignores SIGINT; this one must take it as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout.readline().strip() == "started", proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=60)
+    assert rest.split() == ["stopped", "130"], err
+    assert not out.exists()
+    partial = out.with_name("out.partial.mp4")
+    assert len(decode_frames(partial)) > 0
