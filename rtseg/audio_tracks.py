@@ -134,7 +134,7 @@ class AudioTracks:
             frames = packet.decode()
         except av.FFmpegError:  # a damaged audio packet: a moment of silence, not a failed run
             self.damaged += 1
-            return
+            frames = _silence(track.source, packet)
         for frame in frames:
             if frame.pts is not None:
                 frame.pts -= shift
@@ -152,3 +152,19 @@ class AudioTracks:
         self._packets = None
         self._pending = None
         self._input.close()
+
+
+def _silence(stream: av.audio.AudioStream, packet: av.Packet) -> list[av.AudioFrame]:
+    """Silence as long as a packet that could not be decoded, at its time: without it, a
+    player that plays samples back to back would hear everything after it that much early.
+    None known (nothing decoded yet, or no duration): nothing."""
+    ctx = stream.codec_context
+    if ctx.format is None or not ctx.sample_rate or not packet.duration or packet.pts is None:
+        return []
+    samples = round(packet.duration * packet.time_base * ctx.sample_rate)
+    frame = av.AudioFrame(format=ctx.format.name, layout=ctx.layout.name, samples=samples)
+    for plane in frame.planes:
+        plane.update(bytes(plane.buffer_size))  # zero: silence in signed and float samples
+    frame.sample_rate = ctx.sample_rate
+    frame.pts, frame.time_base = packet.pts, packet.time_base
+    return [frame]

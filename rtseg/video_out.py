@@ -306,7 +306,8 @@ class VideoFileSink:
                 raise
             if self._audio is not None and self._audio.damaged:
                 log.warning(
-                    "%s: %d damaged audio packets were left out (short silences)",
+                    "%s: %d damaged audio packets could not be decoded; each became silence "
+                    "as long as the packet",
                     self.path.name, self._audio.damaged,
                 )  # fmt: skip
             if self._shifted:
