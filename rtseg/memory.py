@@ -4,7 +4,7 @@ A 720p pipeline allocates and frees arrays of 1-4 MB every frame (alpha, scratch
 OpenCV and numpy calls). glibc's malloc serves blocks that large with fresh `mmap`s, or hands
 freed heap memory back to the kernel, so each frame pays its page faults again: on the 2-core
 reference machine that was 0.9 s of system time in a 300-frame 720p file run. Serving them
-from the heap and keeping what is freed halves that system time and runs the file 5-11% faster
+from the heap and keeping what is freed halves that system time and runs the file 3-11% faster
 (README "Efficiency"). The process then keeps its peak heap instead of returning it.
 """
 
