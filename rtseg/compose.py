@@ -39,9 +39,10 @@ def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> 
     """alpha * foreground + (1 - alpha) * background, per pixel; uint8 BGR in and out.
 
     `alpha` (float32 in [0, 1] or uint8 in [0, 255]) is at the images' size. In int16 fixed
-    point with 7-bit weights: 0.9 ms at 720p on the 2-core reference machine against 2.3 ms
-    for `cv2.blendLinear` with float weights, 4 ms for OpenCV's 16-bit arithmetic and 15 ms
-    for uint8 `cv2.multiply` products.
+    point with 7-bit weights: 1.1 ms at 720p on the 2-core reference machine (1.7 ms where
+    freed memory is not kept, see `rtseg.memory`) against 2.3 ms for `cv2.blendLinear` with
+    float weights, 4 ms for OpenCV's 16-bit arithmetic and 15 ms for uint8 `cv2.multiply`
+    products.
     """
     _check_image(foreground, "foreground")
     _check_image(background, "background")
