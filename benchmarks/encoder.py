@@ -29,6 +29,7 @@ CANDIDATES = (
     ("ultrafast", "", 26, 0),
     ("veryfast", "zerolatency", 20, 0),
     ("superfast", "zerolatency", 23, 0),
+    ("superfast", "zerolatency", 23, 1),
     ("superfast", "", 23, 1),
 )
 

@@ -68,6 +68,17 @@ ENCODER_OPTIONS: dict[str, dict[str, str]] = {
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "b": "0"},  # b=0: pure CRF
     "prores_aw": {"profile": "4"},  # 4444; 4x faster than prores_ks
 }
+# On a machine of two cores or fewer x264 gets one thread: the pipeline's other stages
+# already keep both cores busy, and x264's slices only add hand-offs (`rtseg run`, 720p
+# blur to .mp4, 2-core EPYC: 84.8-86.6 fps against 79.4-82.9 with x264's own two threads,
+# the same CPU time, 1% smaller files). More cores keep x264's own choice.
+FEW_CORES = 2
+
+
+def x264_threads() -> int:
+    """x264's thread count for this machine; 0 lets x264 choose."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 1 if (cores or 1) <= FEW_CORES else 0
 
 
 X264_PRESETS = (
@@ -188,6 +199,8 @@ class VideoFileSink:
         try:
             stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
+            if self.spec.codec == "libx264":
+                stream.codec_context.thread_count = x264_threads()
             stream.time_base = self._time_base
             stream.codec_context.time_base = self._time_base
             if sar is not None:

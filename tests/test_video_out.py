@@ -317,3 +317,21 @@ def test_frames_are_written_at_their_own_timestamps(tmp_path, caplog, suffix):
         assert abs(time_s - want_us / 1e6) <= 0.0015
     shifted = 2 if suffix in (".mkv", ".webm") else 1
     assert any(f"{shifted} frames had a timestamp" in r.getMessage() for r in caplog.records)
+
+
+def x264_settings(path: Path) -> str:
+    """The settings x264 writes into the stream it encodes (its SEI message)."""
+    data = path.read_bytes()
+    start = data.index(b"x264 - core")
+    return data[start : data.index(b"\0", start)].decode()
+
+
+@pytest.mark.parametrize(("cores", "one_thread"), [(2, True), (1, True), (8, False)])
+def test_x264_runs_on_one_thread_on_small_machines(tmp_path, monkeypatch, cores, one_thread):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    out = tmp_path / "out.mp4"
+    sink = VideoFileSink(out, FPS)
+    write_all(sink, [np.full((240, 320, 3), 40 * i, np.uint8) for i in range(3)])
+    sink.close()
+    settings = x264_settings(out)
+    assert (" threads=1 " in settings) == one_thread, settings
