@@ -8,6 +8,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -335,3 +336,21 @@ def test_x264_runs_on_one_thread_on_small_machines(tmp_path, monkeypatch, cores,
     sink.close()
     settings = x264_settings(out)
     assert (" threads=1 " in settings) == one_thread, settings
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_colours_come_back_as_written_in_an_hd_file(tmp_path: Path, suffix: str) -> None:
+    # HD: a player reads an untagged file as BT.709, so the file must say which matrix it
+    # holds; the pixels are read back with an exact BT.601 conversion (swscale's default one
+    # is itself off by up to 3 levels).
+    colours = [(30, 120, 200), (200, 40, 90), (128, 128, 128), (16, 235, 60)]
+    out = tmp_path / f"out{suffix}"
+    sink = VideoFileSink(out, FPS, crf=0 if suffix == ".mp4" else 4)
+    write_all(sink, [np.full((720, 1280, 3), c, np.uint8) for c in colours])
+    sink.close()
+    with av.open(str(out)) as container:
+        frames = list(container.decode(video=0))
+    assert [f.colorspace for f in frames] == [6] * len(colours)  # SMPTE 170M (BT.601)
+    for colour, decoded in zip(colours, frames, strict=True):
+        got = cv2.cvtColor(decoded.to_ndarray(), cv2.COLOR_YUV2BGR_I420)[360, 640].astype(int)
+        assert np.abs(got - colour).max() <= 2, (colour, got)
