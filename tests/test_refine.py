@@ -149,28 +149,41 @@ def test_repeated_calls_do_not_share_output_buffers(color):
 
 @pytest.mark.parametrize("color", [False, True])
 @pytest.mark.parametrize(
-    ("work", "faint", "threshold"),
-    [(180, 0.0, (0.1, 0.9)), (360, 0.0, (0.0, 1.0)), (180, 1.0 / 600, (0.0, 1.0))],
+    ("work", "faint", "threshold", "layout"),
+    [
+        (180, 0.0, (0.1, 0.9), "one"),
+        (360, 0.0, (0.0, 1.0), "one"),
+        (180, 1.0 / 600, (0.0, 1.0), "one"),
+        (180, 0.0, (0.1, 0.9), "apart"),
+        (360, 1.0 / 600, (0.0, 1.0), "apart"),
+        (180, 0.0, (0.0, 1.0), "close"),
+    ],
 )
-def test_refining_around_the_person_gives_the_whole_frame_result(
-    monkeypatch, color, work, faint, threshold
+def test_refining_around_each_person_gives_the_whole_frame_result(
+    monkeypatch, color, work, faint, threshold, layout
 ):
-    # A person in one corner of a textured 720p frame; alpha elsewhere 0, or faint noise
+    # A person in one corner of a textured 720p frame; "apart": a second one at the right
+    # edge and a speck at the left one, each in a box of its own; "close": a second one
+    # within reach of the first, so they share a box. Alpha elsewhere 0, or faint noise
     # below the level the crop treats as 0.
     rng = np.random.default_rng(2)
     image = rng.integers(0, 256, (720, 1280, 3), np.uint8)
     image[100:500, 150:450] //= 3
     alpha = rng.uniform(0, faint, (90, 160)).astype(np.float32)
-    alpha[10:60, 15:55] = cv2.GaussianBlur(
-        rng.uniform(0, 1, (50, 40)).astype(np.float32), (5, 5), 2
-    )
+    more = {"one": [], "apart": [(30, 80, 135, 160), (70, 74, 0, 2)], "close": [(5, 50, 74, 90)]}
+    people = [(10, 60, 30, 70), *more[layout]]
+    for y0, y1, x0, x1 in people:
+        alpha[y0:y1, x0:x1] = cv2.GaussianBlur(
+            rng.uniform(0, 1, (y1 - y0, x1 - x0)).astype(np.float32), (5, 5), 2
+        )
     refiner = EdgeRefiner(work_short_side=work, color=color, threshold=threshold)
     cropped = refiner.refine(image, alpha)
     working = cv2.resize(alpha, (work * 16 // 9, work))
-    assert refiner._crop(working, 720, 1280) is not None  # the crop path ran
+    boxes = refiner._boxes(working, 720, 1280) or []
+    assert len(boxes) == (3 if layout == "apart" else 1)  # the crop path ran
     monkeypatch.setattr("rtseg.refine._WHOLE_SHARE", 0.0)  # never crop
     whole = EdgeRefiner(work_short_side=work, color=color, threshold=threshold).refine(image, alpha)
-    assert whole[:, 800:].max() > 0 or faint == 0  # the faint alpha shows without the crop
+    assert whole[:, 800:1000].max() > 0 or faint == 0  # the faint alpha shows without the crop
     np.testing.assert_allclose(cropped, whole, atol=1e-5 if faint == 0 else 1.0 / 128)
     assert np.abs(cropped - whole).mean() < max(1e-6, faint)
 
