@@ -22,6 +22,7 @@ from benchmarks.timing import summarize
 from rtseg.channels import Policy
 from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
+from rtseg.segmenter import alpha_at_frame_size
 
 STEPS = ("decode", "preprocess", "infer", "refine", "effect", "encode")
 
@@ -52,7 +53,9 @@ def _profile(job: Job, frames: int) -> tuple[dict[str, list[float]], dict[str, l
         while done < frames and (frame := step("decode", source.read)) is not None:
             step("preprocess", stages["preprocess"], frame)
             step("infer", stages["infer"], frame)
-            frame.alpha = step("refine", job.refiner.refine, frame.image, frame.alpha)
+            frame.alpha = step(
+                "refine", alpha_at_frame_size, frame.image, frame.alpha, job.refiner, frame.zoomed
+            )
             frame.output = step("effect", effect.apply, frame.image, frame.alpha)
             step("encode", lambda f: [s.write(f) for s in sinks], frame)
             done += 1

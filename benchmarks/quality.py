@@ -40,7 +40,8 @@ from rtseg.masks import MaskSource
 from rtseg.models import DEFAULT_MODEL, resolve
 from rtseg.quality import LEVELS, Quality
 from rtseg.roi import RoiSettings
-from rtseg.transforms import to_model_input, upscale_alpha
+from rtseg.segmenter import alpha_at_frame_size
+from rtseg.transforms import to_model_input
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MEDIAPIPE = "mediapipe"
@@ -56,6 +57,7 @@ COMPARE: dict[str, Quality] = {
     "fast + flip": Quality(flip=True, zoom=None, refine_short_side=180),
     "balanced, one crop for all": Quality(False, RoiSettings(together=True), 360),
     "balanced, filter at 1/4 size": Quality(False, RoiSettings(), 180),
+    "balanced, filter at 1/2 size unzoomed too": Quality(False, RoiSettings(), 360),
     "balanced, no filter": Quality(False, RoiSettings(), None),
 }
 MEDIAPIPE_SCRIPT = Path(__file__).with_name("mediapipe_masks.py")
@@ -178,11 +180,9 @@ class MaskPath:
     def alpha(self, image: np.ndarray, new_stream: bool = False) -> np.ndarray:
         """Alpha at the frame's size; `new_stream` for an image unrelated to the last."""
         tensor = to_model_input(image, self.engine.info)
-        small, _, _ = self.masks.mask_for(self.engine, tensor, self.seq, image, new_stream)
+        small, _, _, zoomed = self.masks.mask_for(self.engine, tensor, self.seq, image, new_stream)
         self.seq += 1
-        if self.refiner is not None:
-            return self.refiner.refine(image, small)
-        return upscale_alpha(small, *image.shape[:2])
+        return alpha_at_frame_size(image, small, self.refiner, zoomed)
 
 
 def score(alpha: np.ndarray, reference: np.ndarray) -> dict[str, float]:

@@ -50,6 +50,7 @@ class Frame:
     alpha: np.ndarray | None = None
     labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
     mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
+    zoomed: bool = False  # `alpha` holds a zoomed pass (finer detail than the whole frame's)
     output: np.ndarray | None = None  # what sinks write: BGR (H x W x 3) or BGRA (H x W x 4)
 
     def time_s(self) -> Fraction | None:

@@ -346,12 +346,12 @@ class Job:
         engine = self.engine
         if frame.tensor_info is not engine.info:  # made for the model before the switch
             frame.tensor, frame.tensor_info = to_model_input(frame.image, engine.info), engine.info
-        frame.alpha, frame.labels, frame.mask_seq = self.masks.mask_for(
+        frame.alpha, frame.labels, frame.mask_seq, frame.zoomed = self.masks.mask_for(
             engine, frame.tensor, frame.seq, frame.image, new_stream=frame.name is not None
         )
 
     def _postprocess(self, frame: Frame) -> None:
-        frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner)
+        frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
         if isinstance(effect, Classes):
             # A frame inferred just before a switch to a labelled model has no labels yet.

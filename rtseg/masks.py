@@ -19,7 +19,8 @@ from rtseg.engine import Engine
 from rtseg.passes import Passes
 from rtseg.temporal import TemporalSmoother
 
-Mask = tuple[np.ndarray, np.ndarray | None, int]  # alpha (model or canvas size), labels, seq
+# alpha (model or canvas size), labels, seq, zoomed (alpha holds a crop's finer pass)
+Mask = tuple[np.ndarray, np.ndarray | None, int, bool]
 
 
 class MaskSource:
@@ -51,10 +52,10 @@ class MaskSource:
     ) -> Mask:
         if new:
             self._restart()
-        alpha, labels, view = self.passes.run(engine, image, tensor)
+        alpha, labels, view, zoomed = self.passes.run(engine, image, tensor)
         if self.smoother is not None:
             alpha = self.smoother.update(view, alpha)
-        return alpha, labels, seq
+        return alpha, labels, seq, zoomed
 
     def _restart(self) -> None:
         """The next frame starts a new stream (an unrelated image, a new model): no smoothing

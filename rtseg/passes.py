@@ -97,13 +97,14 @@ class Passes:
 
     def run(
         self, engine: Engine, image: np.ndarray | None, tensor: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """(alpha, labels, view) of a BGR frame whose whole-frame model input is `tensor`;
-        `view` is the frame at alpha's size (for temporal smoothing). The frame itself is
-        needed only to zoom."""
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, bool]:
+        """(alpha, labels, view, zoomed) of a BGR frame whose whole-frame model input is
+        `tensor`; `view` is the frame at alpha's size (for temporal smoothing), `zoomed` says
+        alpha holds a crop's pass, with finer detail than the whole frame's. The frame itself
+        is needed only to zoom."""
         if self.roi is None:
             alpha, labels = infer(engine, tensor, self.flip)
-            return alpha, labels, tensor[0]
+            return alpha, labels, tensor[0], False
         if image is None:
             raise ValueError("zooming needs the frame itself, not only its model input")
         tracker = self._tracker(image, engine.info)
@@ -126,7 +127,7 @@ class Passes:
             paste(canvas, alpha, crop, scale, merge=overlaps, centres=centres)
         tracker.follow(canvas)
         view = image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        return canvas, labels, view
+        return canvas, labels, view, bool(tracker.crops)
 
     def _tracker(self, image: np.ndarray, info: ModelInfo) -> RoiTracker:
         """The tracker for this frame size and model (a new one when either changes)."""

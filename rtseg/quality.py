@@ -20,6 +20,8 @@ class Quality:
 
     refine_short_side: the guided filter's working short side (see `EdgeRefiner`), or None
         for no refinement (a bilinear upscale).
+    coarse_short_side: its working short side for masks without a zoomed pass (None: the
+        same).
     """
 
     flip: bool
@@ -27,6 +29,7 @@ class Quality:
     refine_short_side: int | None
     smooth: bool = True
     canvas_long: int = 640
+    coarse_short_side: int | None = None
 
     def passes(self) -> Passes:
         return Passes(self.flip, self.zoom, self.canvas_long)
@@ -34,7 +37,9 @@ class Quality:
     def refiner(self) -> EdgeRefiner | None:
         if self.refine_short_side is None:
             return None
-        return EdgeRefiner(work_short_side=self.refine_short_side)
+        return EdgeRefiner(
+            work_short_side=self.refine_short_side, coarse_short_side=self.coarse_short_side
+        )
 
     def smoother(self) -> TemporalSmoother | None:
         return TemporalSmoother() if self.smooth else None
@@ -47,8 +52,12 @@ class Quality:
 # composites, though it still helps whole-frame masks).
 LEVELS: dict[str, Quality] = {
     "fast": Quality(flip=False, zoom=None, refine_short_side=180),
-    "balanced": Quality(flip=False, zoom=RoiSettings(margin=0.3), refine_short_side=360),
-    "best": Quality(flip=True, zoom=RoiSettings(margin=0.2), refine_short_side=360),
+    "balanced": Quality(
+        flip=False, zoom=RoiSettings(margin=0.3), refine_short_side=360, coarse_short_side=180
+    ),
+    "best": Quality(
+        flip=True, zoom=RoiSettings(margin=0.2), refine_short_side=360, coarse_short_side=180
+    ),
 }
 
 

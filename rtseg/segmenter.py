@@ -24,11 +24,12 @@ from rtseg.transforms import to_model_input, upscale_alpha
 
 
 def alpha_at_frame_size(
-    image_bgr: np.ndarray, alpha: np.ndarray, refiner: EdgeRefiner | None
+    image_bgr: np.ndarray, alpha: np.ndarray, refiner: EdgeRefiner | None, zoomed: bool = False
 ) -> np.ndarray:
-    """A model-size alpha brought to the frame's size: edge-refined, or plainly upscaled."""
+    """A model-size alpha brought to the frame's size: edge-refined (finely where `zoomed`,
+    see `EdgeRefiner`), or plainly upscaled."""
     if refiner is not None:
-        return refiner.refine(image_bgr, alpha)
+        return refiner.refine(image_bgr, alpha, fine=zoomed)
     return upscale_alpha(alpha, *image_bgr.shape[:2])
 
 
@@ -106,7 +107,7 @@ class Segmenter:
                 f"{getattr(image_bgr, 'shape', '')}".rstrip()
             )
         tensor = to_model_input(image_bgr, self.engine.info)
-        alpha, labels, _ = self._masks.mask_for(
+        alpha, labels, _, zoomed = self._masks.mask_for(
             self.engine, tensor, self._seq, image_bgr, new_stream=not self._video
         )
         self._seq += 1
@@ -114,7 +115,7 @@ class Segmenter:
         if labels is not None:
             labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
         return Segmentation(
-            alpha=alpha_at_frame_size(image_bgr, alpha, self._refiner),
+            alpha=alpha_at_frame_size(image_bgr, alpha, self._refiner, zoomed),
             labels=labels,
             model=self.engine.info.name,
             provider=self.engine.provider,

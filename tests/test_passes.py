@@ -57,8 +57,9 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
     cv2.circle(frame, (400, 200), 60, (255, 255, 255), -1)
     frame = cv2.GaussianBlur(frame, (0, 0), 4)
     passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=640)
-    alpha, _, view = passes.run(engine, frame, to_model_input(frame, engine.info))
+    alpha, _, view, zoomed = passes.run(engine, frame, to_model_input(frame, engine.info))
     assert alpha.shape == view.shape[:2] == (360, 640)
+    assert zoomed
     (crop,) = passes.tracker.crops
     x0, y0, x1, y1 = crop.pixels()
     truth = frame[..., 0].astype(np.float32) / 255.0
@@ -71,13 +72,23 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
 def test_a_person_small_in_the_frame_gets_a_crop_pass(selfie, portrait):
     frame = small_in_wide(portrait)
     passes = Passes(roi=RoiSettings())
-    alpha, _, _ = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+    alpha, _, _, zoomed = passes.run(selfie, frame, to_model_input(frame, selfie.info))
     (crop,) = passes.tracker.crops
+    assert zoomed
     assert crop.width == crop.height < 720
     assert crop.contains(Box(700 + 40, 420, 700 + 200, 720))  # her face and shoulders
     person = alpha[210:360, 350:500] >= 0.5  # the canvas is the frame halved
     wall = alpha[:, :300]
     assert person.mean() > 0.5 and wall.max() < 0.1
+
+
+def test_a_person_filling_the_frame_gets_the_whole_frame_pass_only(selfie, portrait):
+    frame = cv2.resize(portrait, (1280, 720), interpolation=cv2.INTER_AREA)
+    for roi in (RoiSettings(), None):
+        passes = Passes(roi=roi)
+        alpha, _, _, zoomed = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+        assert not zoomed  # nothing finer than the whole frame's pass for the refiner to keep
+        assert (alpha >= 0.5).mean() > 0.2
 
 
 def test_moving_the_crop_does_not_make_the_mask_jump(selfie, portrait):
@@ -100,7 +111,7 @@ def test_moving_the_crop_does_not_make_the_mask_jump(selfie, portrait):
         if seq:
             used.append(masks.passes.tracker.crops[0])
         tensor = to_model_input(noisy, selfie.info)
-        alpha, _, _ = masks.mask_for(selfie, tensor, seq, noisy)
+        alpha, _, _, _ = masks.mask_for(selfie, tensor, seq, noisy)
         outputs.append(alpha)
     changes = [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(outputs)]
     assert used[7].x0 == crop.x0 - d  # the crop really moved (and may move back after)

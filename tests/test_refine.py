@@ -188,6 +188,17 @@ def test_refining_around_each_person_gives_the_whole_frame_result(
     assert np.abs(cropped - whole).mean() < max(1e-6, faint)
 
 
+@pytest.mark.parametrize("fine", [True, False])
+def test_a_coarse_mask_is_fitted_at_the_coarse_size(fine):
+    image, truth = disc_scene(360, 640)
+    coarse = cv2.resize(truth, (64, 36), interpolation=cv2.INTER_AREA)
+    both = EdgeRefiner(work_short_side=180, coarse_short_side=90).refine(image, coarse, fine)
+    alone = EdgeRefiner(work_short_side=180 if fine else 90).refine(image, coarse)
+    other = EdgeRefiner(work_short_side=90 if fine else 180).refine(image, coarse)
+    np.testing.assert_array_equal(both, alone)
+    assert np.abs(both - other).max() > 0.05  # the two sizes give different masks
+
+
 @pytest.mark.parametrize(
     ("image", "alpha"),
     [
