@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> dict:
         model = args.overload_model
         if model is None:
             args.out.mkdir(parents=True, exist_ok=True)
-            model = str(slow_model(args.out / "slow_convs.onnx", size=128, depth=10))
+            model = str(slow_model(args.out / "slow_convs.onnx", size=256, depth=10))
         _say(f"overload: {Path(model).name} at {args.overload_fps:g} fps")
         run_ = live.bench_live(
             args.videos[0],
