@@ -235,6 +235,8 @@ class RoiTracker:
     def follow(self, alpha: np.ndarray) -> None:
         """Move the crops after this frame's mask (any size, scaled to the frame), and decide
         whether the next frame needs a whole-frame pass."""
+        if not self.crops:  # nothing to move, and the next frame is a whole-frame pass anyway
+            return
         sx, sy = self.width / alpha.shape[1], self.height / alpha.shape[0]
         area = float(np.count_nonzero(alpha >= 0.5)) * sx * sy
         if self._area is not None and abs(area - self._area) > self.settings.area_jump * max(
