@@ -157,9 +157,11 @@ def test_realtime_reports_drops_and_bounded_latency(tmp_path):
     assert summary["frames_out"] + summary["drops"] == 60
     assert f"{summary['drops']} dropped" in result.stdout  # the table printed at the end
     # Bounded: a frame waits for at most the inference in progress, then its own; a queue
-    # would make the last frames wait for the whole backlog (tens of inferences).
+    # would make the last frames wait for the whole backlog (tens of inferences, about a
+    # second). The slack (6 inferences + 100 ms) is for a loaded machine, where the other
+    # stages slow down too: with 4 + 50 it failed once at load average 22.
     infer = summary["stages"]["infer"]["p50"]
-    assert summary["latency_ms"]["p99"] < 4 * infer + 50
+    assert summary["latency_ms"]["p99"] < 6 * infer + 100
 
 
 def test_several_sinks_are_fed_from_one_pipeline(tmp_path, clip, bright_model):
