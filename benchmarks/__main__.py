@@ -29,9 +29,9 @@ from benchmarks import (
 )
 from benchmarks.machine import load_average, machine_info
 from benchmarks.slow_model import slow_model
-from rtseg.engine import DEVICES, load_session
 from rtseg.errors import RtsegError
-from rtseg.models import resolve
+from rtseg.models.engine import DEVICES, load_session
+from rtseg.models.registry import resolve
 
 WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile", "encoder")
 BUNDLED = ("selfie_general", "selfie_landscape")

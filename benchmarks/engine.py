@@ -14,8 +14,8 @@ import numpy as np
 import onnxruntime as ort
 
 from benchmarks.timing import summarize
-from rtseg.engine import CUDA, TRT, Engine, nvidia_gpu_present
 from rtseg.errors import RtsegError
+from rtseg.models.engine import CUDA, TRT, Engine, nvidia_gpu_present
 
 INPUTS = 8
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks.timing import summarize
+from rtseg.io.sources import Source
 from rtseg.job import Job, JobConfig, open_config_source
-from rtseg.sources import Source
 
 
 def open_job(config: JobConfig, wrap: Callable[[Source], Source]) -> Job:

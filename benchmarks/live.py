@@ -15,9 +15,9 @@ from benchmarks.jobs import open_job
 from benchmarks.pipeline import target_size
 from benchmarks.sources import PacedSource, frame_bank
 from benchmarks.timing import process_cpu_s, rounded, summarize
-from rtseg.channels import Policy
+from rtseg.io.sources import open_source
 from rtseg.job import JobConfig
-from rtseg.sources import open_source
+from rtseg.pipeline.channels import Policy
 
 BANK = 30  # frames held in memory and cycled, so capture costs what a camera's would
 

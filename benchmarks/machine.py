@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from rtseg.engine import nvidia_gpu_present
+from rtseg.models.engine import nvidia_gpu_present
 
 
 def cpu_model() -> str:

@@ -28,9 +28,9 @@ from benchmarks.live import bench_live
 from benchmarks.pipeline import native_size
 from benchmarks.sources import scaled_size
 from benchmarks.timing import process_cpu_s, summarize
-from rtseg.channels import Policy
 from rtseg.errors import RtsegError
 from rtseg.job import JobConfig
+from rtseg.pipeline.channels import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOP = Path(__file__).with_name("mediapipe_loop.py")
@@ -89,7 +89,7 @@ def rtseg_file(
 ) -> dict:
     """rtseg's file mode on `clip` (default blur, .mp4): fps, bytes, CPU per frame by stage.
 
-    `quality` None is the files' default level (`rtseg.quality.default_level`)."""
+    `quality` None is the files' default level (`rtseg.matte.quality.default_level`)."""
     config = JobConfig(
         source=str(clip),
         model=model,

@@ -13,9 +13,9 @@ import cv2
 
 from benchmarks.jobs import bottleneck, open_job, run_sequential, stage_summary
 from benchmarks.sources import TimedSource, scaled_size
-from rtseg.channels import Policy
 from rtseg.errors import RtsegError
 from rtseg.job import JobConfig
+from rtseg.pipeline.channels import Policy
 
 
 def native_size(spec: str) -> tuple[int, int]:

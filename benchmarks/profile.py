@@ -19,9 +19,9 @@ import cv2
 from benchmarks.jobs import open_job
 from benchmarks.peer import make_clip
 from benchmarks.timing import summarize
-from rtseg.channels import Policy
-from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
+from rtseg.pipeline.channels import Policy
+from rtseg.pipeline.frame import Frame
 from rtseg.segmenter import alpha_at_frame_size
 
 STEPS = ("decode", "preprocess", "infer", "refine", "effect", "encode")

@@ -34,14 +34,14 @@ import cv2
 import numpy as np
 
 from benchmarks.composites import Portrait, background_for, inset, make_sets
-from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.masks import MaskSource
-from rtseg.models import DEFAULT_MODEL, resolve
-from rtseg.quality import LEVELS, Quality
-from rtseg.roi import RoiSettings
+from rtseg.matte.masks import MaskSource
+from rtseg.matte.quality import LEVELS, Quality
+from rtseg.matte.roi import RoiSettings
+from rtseg.models.engine import Engine
+from rtseg.models.registry import DEFAULT_MODEL, resolve
+from rtseg.models.transforms import to_model_input
 from rtseg.segmenter import alpha_at_frame_size
-from rtseg.transforms import to_model_input
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MEDIAPIPE = "mediapipe"

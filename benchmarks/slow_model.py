@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rtseg.contract import ModelInfo, metadata_dict
 from rtseg.errors import RtsegError
+from rtseg.models.contract import ModelInfo, metadata_dict
 
 
 def slow_model(path: Path, size: int = 128, channels: int = 32, depth: int = 8) -> Path:

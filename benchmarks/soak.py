@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
-from rtseg.models import DEFAULT_MODEL
-from rtseg.stats import percentiles
+from rtseg.models.registry import DEFAULT_MODEL
+from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.stats import percentiles
 
 RSS_LIMIT_MB = 50.0
 FPS_TOLERANCE = 0.10

@@ -10,7 +10,7 @@ import importlib.util
 import time
 
 from benchmarks.timing import summarize
-from rtseg.contract import ModelInfo
+from rtseg.models.contract import ModelInfo
 
 
 def unavailable_reason() -> str | None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from export.families import BUNDLED, FAMILIES
 from export.onnx_export import PRECISIONS, export
-from rtseg.contract import parse_size
 from rtseg.errors import RtsegError
+from rtseg.models.contract import parse_size
 
 
 def families_table() -> str:

@@ -30,8 +30,8 @@ from export.flops import count_flops, count_params
 from export.fp16 import convert_file
 from export.onnx_export import export
 from export.parity import open_session
-from rtseg.contract import parse_size
 from rtseg.errors import RtsegError
+from rtseg.models.contract import parse_size
 
 DEFAULT_MODELS = (
     "lraspp_mobilenet_v3_large@256x256",

@@ -39,7 +39,7 @@ from onnx import helper, numpy_helper
 
 from export import tflite
 from export.families import PERSON_CLASS, VOC_CLASSES
-from rtseg.contract import CLASS_NAMES_KEY, INPUT_NAME, LABELS_NAME, OUTPUT_NAME, ModelInfo
+from rtseg.models.contract import CLASS_NAMES_KEY, INPUT_NAME, LABELS_NAME, OUTPUT_NAME, ModelInfo
 
 SOURCE = "google-coral/test_data (TensorFlow DeepLab model zoo)"
 SOURCE_SIZE = 513

@@ -21,7 +21,7 @@ from pathlib import Path
 import onnx
 from onnxconverter_common import float16
 
-from rtseg.contract import META_PREFIX
+from rtseg.models.contract import META_PREFIX
 
 FP32_OPS = ("Softmax", "ReduceLogSumExp", "Exp", "Sigmoid", "ReduceMean", "Resize")
 

@@ -18,7 +18,8 @@ from export.fp16 import to_fp16
 from export.parity import contract_info, open_session
 from export.weights import Weights, load_into, resolve
 from export.wrapper import ContractWrapper
-from rtseg.contract import (
+from rtseg.errors import RtsegError
+from rtseg.models.contract import (
     CLASS_NAMES_KEY,
     INPUT_NAME,
     LABELS_NAME,
@@ -26,7 +27,6 @@ from rtseg.contract import (
     ModelInfo,
     metadata_dict,
 )
-from rtseg.errors import RtsegError
 
 OPSET = 18
 PRECISIONS = ("fp32", "fp16")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from rtseg.contract import ModelInfo, TensorSpec, check
+from rtseg.models.contract import ModelInfo, TensorSpec, check
 
 
 def open_session(path: Path, threads: int = 2) -> ort.InferenceSession:

@@ -30,7 +30,7 @@ from tf2onnx.tflite import Model as TFLiteModel
 
 from export import tflite
 from export.tflite import single
-from rtseg.contract import INPUT_NAME, OUTPUT_NAME, ModelInfo
+from rtseg.models.contract import INPUT_NAME, OUTPUT_NAME, ModelInfo
 
 WHEEL_VERSION = "0.10.14"
 WHEEL_NAME = f"mediapipe-{WHEEL_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"

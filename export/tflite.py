@@ -18,7 +18,7 @@ import tensorflow as tf
 import tf2onnx
 from onnx import helper
 
-from rtseg.contract import INPUT_NAME, ModelInfo, metadata_dict
+from rtseg.models.contract import INPUT_NAME, ModelInfo, metadata_dict
 
 OPSET = 17
 NOTICE_RULE = "=" * 72  # separates the sections of rtseg/models/NOTICE, one per converter

@@ -19,7 +19,8 @@ __version__ = "0.1.0"
 import cv2  # noqa: F401
 
 from rtseg.api import process_video
-from rtseg.destinations import (
+from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.io.destinations import (
     Callback,
     ImageFolder,
     Null,
@@ -28,12 +29,11 @@ from rtseg.destinations import (
     VirtualCamera,
     Window,
 )
-from rtseg.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Replace
-from rtseg.errors import CameraUnavailable, RtsegError, Stopped
-from rtseg.frame import Frame
 from rtseg.job import Job, JobConfig
-from rtseg.memory import keep_freed_memory
-from rtseg.pipeline import StageError
+from rtseg.matte.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Replace
+from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.pipeline import StageError
 from rtseg.segmenter import Segmentation, Segmenter
 
 __all__ = [

@@ -7,12 +7,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from rtseg.destinations import Callback, Destination, Null, parse_sink
-from rtseg.effects import Effect
-from rtseg.frame import Frame
+from rtseg.io.destinations import Callback, Destination, Null, parse_sink
+from rtseg.io.sinks import Sink
 from rtseg.job import Job, JobConfig
-from rtseg.models import DEFAULT_MODEL
-from rtseg.sinks import Sink
+from rtseg.matte.effects import Effect
+from rtseg.models.registry import DEFAULT_MODEL
+from rtseg.pipeline.frame import Frame
 
 Target = str | Path | Destination | Sink
 

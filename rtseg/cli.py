@@ -18,23 +18,23 @@ from pathlib import Path
 
 import cv2
 
-from rtseg import models
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.batch.resume import frame_count
-from rtseg.channels import Policy
-from rtseg.destinations import SINK_HELP, VideoFile, Window, parse_sink
-from rtseg.effects import EFFECT_HELP, parse_effect
-from rtseg.engine import DEVICES, load_session
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
+from rtseg.io.outputs import check_stats_path
+from rtseg.io.sinks import has_display
+from rtseg.io.sources import VideoSource
 from rtseg.job import Job, JobConfig
-from rtseg.memory import keep_freed_memory
-from rtseg.outputs import check_stats_path
-from rtseg.pipeline import StageError
-from rtseg.quality import LEVELS
-from rtseg.sinks import has_display
-from rtseg.sources import VideoSource
-from rtseg.stats import format_table, write_json
+from rtseg.matte.effects import EFFECT_HELP, parse_effect
+from rtseg.matte.quality import LEVELS
+from rtseg.models import registry as models
+from rtseg.models.engine import DEVICES, load_session
+from rtseg.pipeline.channels import Policy
+from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.pipeline import StageError
+from rtseg.pipeline.stats import format_table, write_json
 
 log = logging.getLogger("rtseg")
 
@@ -321,7 +321,7 @@ def list_models() -> None:
 
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
-    logging.getLogger("rtseg.engine").setLevel(logging.WARNING)
+    logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
     # FFmpeg and OpenCV print their own lines for damaged or stalled media; rtseg reports
     # those cases itself, in one line, so their logs are off unless the user turns them on.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

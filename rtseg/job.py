@@ -13,29 +13,29 @@ from pathlib import Path
 
 import cv2
 
-from rtseg import destinations
-from rtseg.channels import Policy
-from rtseg.contract import ModelInfo
-from rtseg.destinations import SINK_HELP, Destination, parse_sink
-from rtseg.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
-from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.frame import Frame
-from rtseg.masks import MaskSource
+from rtseg.io import destinations
+from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
+from rtseg.io.outputs import check_not_input
+from rtseg.io.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
+from rtseg.io.sources import ImageSource, Source, VideoSource, open_source
+from rtseg.io.video_out import VideoFileSink, holds_alpha
+from rtseg.matte.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
+from rtseg.matte.masks import MaskSource
+from rtseg.matte.quality import default_level, quality_level
+from rtseg.matte.refine import EdgeRefiner
+from rtseg.matte.temporal import TemporalSmoother
 from rtseg.model_switch import ModelSwitch
-from rtseg.models import DEFAULT_MODEL, resolve
-from rtseg.models import available as available_models
-from rtseg.outputs import check_not_input
-from rtseg.pipeline import Pipeline, Stage
-from rtseg.quality import default_level, quality_level
-from rtseg.refine import EdgeRefiner
+from rtseg.models.contract import ModelInfo
+from rtseg.models.engine import Engine
+from rtseg.models.registry import DEFAULT_MODEL, resolve
+from rtseg.models.registry import available as available_models
+from rtseg.models.transforms import to_model_input
+from rtseg.pipeline.channels import Policy
+from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.pipeline import Pipeline, Stage
+from rtseg.pipeline.stats import Stats, percentiles
 from rtseg.segmenter import alpha_at_frame_size
-from rtseg.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
-from rtseg.sources import ImageSource, Source, VideoSource, open_source
-from rtseg.stats import Stats, percentiles
-from rtseg.temporal import TemporalSmoother
-from rtseg.transforms import to_model_input
-from rtseg.video_out import VideoFileSink, holds_alpha
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ class Job:
         if isinstance(target, destinations.Window):
             return WindowSink(on_key=self._on_key, hud=self.hud_lines)
         if isinstance(target, destinations.VirtualCamera):
-            from rtseg.virtualcam import VirtualCamSink
+            from rtseg.io.virtualcam import VirtualCamSink
 
             return VirtualCamSink(self.source.fps, device=target.device)
         if isinstance(target, destinations.Preview):
@@ -247,7 +247,7 @@ class Job:
         )
 
     def _open_preview(self, port: int) -> Sink:
-        from rtseg.preview import HttpPreviewSink
+        from rtseg.io.preview import HttpPreviewSink
 
         sink = HttpPreviewSink(
             port,

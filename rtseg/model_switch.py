@@ -13,8 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from rtseg.engine import Engine
 from rtseg.errors import RtsegError
+from rtseg.models.engine import Engine
 
 log = logging.getLogger(__name__)
 

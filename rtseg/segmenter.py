@@ -14,13 +14,13 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.masks import MaskSource
-from rtseg.models import DEFAULT_MODEL, resolve
-from rtseg.quality import default_level, quality_level
-from rtseg.refine import EdgeRefiner
-from rtseg.transforms import to_model_input, upscale_alpha
+from rtseg.matte.masks import MaskSource
+from rtseg.matte.quality import default_level, quality_level
+from rtseg.matte.refine import EdgeRefiner
+from rtseg.models.engine import Engine
+from rtseg.models.registry import DEFAULT_MODEL, resolve
+from rtseg.models.transforms import to_model_input, upscale_alpha
 
 
 def alpha_at_frame_size(

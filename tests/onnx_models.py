@@ -11,7 +11,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from rtseg.contract import CLASS_NAMES_KEY, ModelInfo, metadata_dict
+from rtseg.models.contract import CLASS_NAMES_KEY, ModelInfo, metadata_dict
 
 PERSON = 15  # the VOC class id a labelled test model gives bright pixels
 CLASS_NAMES = ("background", *(f"class{i}" for i in range(1, PERSON)), "person")

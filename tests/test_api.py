@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import rtseg
-from rtseg.frame import Frame
+from rtseg.pipeline.frame import Frame
 from tests.conftest import decode_frames
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtseg.contract import ModelInfo, metadata_dict
 from rtseg.errors import RtsegError
-from rtseg.frame import Frame
+from rtseg.io.sources import open_source
 from rtseg.job import Job, JobConfig
-from rtseg.sources import open_source
-from rtseg.transforms import to_model_input
+from rtseg.models.contract import ModelInfo, metadata_dict
+from rtseg.models.transforms import to_model_input
+from rtseg.pipeline.frame import Frame
 from tests.conftest import write_clip
 from tests.onnx_models import brightness_model
 

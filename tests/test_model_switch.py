@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.model_switch import ModelSwitch
+from rtseg.models.engine import Engine
 from tests.onnx_models import brightness_model
 
 

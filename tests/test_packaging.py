@@ -46,6 +46,11 @@ def test_the_wheel_holds_rtseg_only(wheel: Path) -> None:
     for needed in (
         "rtseg/__init__.py",
         "rtseg/py.typed",
+        "rtseg/io/video_out.py",
+        "rtseg/matte/refine.py",
+        "rtseg/models/engine.py",
+        "rtseg/pipeline/pipeline.py",
+        "rtseg/batch/runner.py",
         "rtseg/models/selfie_general.onnx",
         "rtseg/models/selfie_landscape.onnx",
         "rtseg/models/NOTICE",

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rtseg import cli
-from rtseg.contract import ContractError, ModelInfo, TensorSpec, check
 from rtseg.errors import RtsegError
-from rtseg.sources import ImageSource
+from rtseg.io.sources import ImageSource
+from rtseg.models.contract import ContractError, ModelInfo, TensorSpec, check
 
 FUZZ = settings(
     max_examples=40,

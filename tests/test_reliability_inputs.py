@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rtseg.errors import RtsegError
-from rtseg.sources import StreamSource
+from rtseg.io.sources import StreamSource
 from tests.conftest import decode_frames, write_clip
 from tests.media import ffmpeg
 from tests.reliability import (

@@ -11,12 +11,12 @@ from pathlib import Path
 import cv2
 import pytest
 
-from rtseg.channels import Policy
 from rtseg.errors import RtsegError
-from rtseg.frame import Frame
-from rtseg.pipeline import Pipeline, Stage
-from rtseg.sources import SampleSource
-from rtseg.video_out import VideoFileSink
+from rtseg.io.sources import SampleSource
+from rtseg.io.video_out import VideoFileSink
+from rtseg.pipeline.channels import Policy
+from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.pipeline import Pipeline, Stage
 from tests.conftest import decode_frames
 from tests.reliability import assert_clean_failure, run_cli
 

@@ -18,8 +18,8 @@ from export.flops import count_flops, count_params
 from export.unet.data import label_with_teacher, load_labelled, read_frames
 from export.unet.model import DEFAULT_WIDTH, UNet
 from export.unet.train import Progress, TrainConfig, train
-from rtseg.contract import parse_size
 from rtseg.errors import RtsegError
+from rtseg.models.contract import parse_size
 
 BAR = 24
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtseg.errors import RtsegError
-from rtseg.sources import IMAGE_SUFFIXES
+from rtseg.io.sources import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = {
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",

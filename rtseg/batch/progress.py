@@ -15,7 +15,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from rtseg.frame import Frame
+from rtseg.pipeline.frame import Frame
 
 # Seconds between plain progress lines when the stream is not a terminal.
 LINE_PERIOD_S = 5.0

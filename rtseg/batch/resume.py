@@ -14,8 +14,8 @@ from pathlib import Path
 import av
 
 from rtseg.errors import RtsegError
-from rtseg.sources import IMAGE_SUFFIXES
-from rtseg.video_in import media_origin, open_media
+from rtseg.io.sources import IMAGE_SUFFIXES
+from rtseg.io.video_in import media_origin, open_media
 
 
 def frame_stamps(path: Path) -> tuple[list[int], Fraction]:

@@ -23,17 +23,17 @@ from pathlib import Path
 
 import av
 
-from rtseg.audio_tracks import AudioTracks
 from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
-from rtseg.engine import Engine
 from rtseg.errors import RtsegError
-from rtseg.frame import Frame
+from rtseg.io.audio_tracks import AudioTracks
+from rtseg.io.outputs import partial_name
+from rtseg.io.sinks import Sink
+from rtseg.io.video_in import VideoDecoder, ffmpeg_path
+from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
-from rtseg.outputs import partial_name
-from rtseg.sinks import Sink
-from rtseg.video_in import VideoDecoder, ffmpeg_path
-from rtseg.video_out import container_for
+from rtseg.models.engine import Engine
+from rtseg.pipeline.frame import Frame
 
 # Seconds of video run before each segment and discarded. The smoother's still-region weight
 # is 0.15, so a difference left from the start decays as 0.85^n: after 2 s at 30 fps (60

@@ -17,12 +17,12 @@ from pathlib import Path
 from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
-from rtseg.engine import Engine
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
-from rtseg.memory import keep_freed_memory
-from rtseg.models import resolve
-from rtseg.pipeline import StageError
+from rtseg.models.engine import Engine
+from rtseg.models.registry import resolve
+from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.pipeline import StageError
 
 
 def worker_name() -> str:

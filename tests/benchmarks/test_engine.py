@@ -6,7 +6,14 @@ import pytest
 
 from benchmarks.engine import EngineCase, cases, run_case
 from benchmarks.slow_model import slow_model
-from rtseg.engine import CUDA, TRT, Engine, nvidia_gpu_present, provider_options, trt_cache_dir
+from rtseg.models.engine import (
+    CUDA,
+    TRT,
+    Engine,
+    nvidia_gpu_present,
+    provider_options,
+    trt_cache_dir,
+)
 
 GPU = nvidia_gpu_present() and CUDA in ort.get_available_providers()
 needs_gpu = pytest.mark.skipif(not GPU, reason="no NVIDIA GPU with the CUDA provider here")

@@ -4,8 +4,8 @@ import numpy as np
 
 from benchmarks.jobs import bottleneck, open_job, run_sequential
 from benchmarks.sources import TimedSource
-from rtseg.channels import Policy
 from rtseg.job import JobConfig
+from rtseg.pipeline.channels import Policy
 from tests.conftest import decode_frames
 
 

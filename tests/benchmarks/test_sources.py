@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from benchmarks.sources import PacedSource, TimedSource, frame_bank, scaled_size
-from rtseg.sources import VideoSource
+from rtseg.io.sources import VideoSource
 
 
 def test_timed_source_upscales_and_times_every_frame(clip):

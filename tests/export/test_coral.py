@@ -23,7 +23,7 @@ pytest.importorskip("tensorflow", reason="the conversion toolchain is not instal
 coral = pytest.importorskip("export.coral", reason="the conversion toolchain is not installed")
 
 from export.coral_check import Agreement, agreement, compare, litert_labels  # noqa: E402
-from tests.test_bundled_models import (  # noqa: E402
+from tests.models.test_bundled import (  # noqa: E402
     DEEPLAB_GOLDEN,
     GOLDEN_STEP,
     MODELS_DIR,

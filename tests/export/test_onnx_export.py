@@ -18,8 +18,8 @@ from export.fp16 import convert_file  # noqa: E402
 from export.onnx_export import build_wrapper, export  # noqa: E402
 from export.parity import contract_info, iou, max_abs_diff, open_session, run  # noqa: E402
 from export.weights import Weights  # noqa: E402
-from rtseg.contract import CLASS_NAMES_KEY  # noqa: E402
 from rtseg.errors import RtsegError  # noqa: E402
+from rtseg.models.contract import CLASS_NAMES_KEY  # noqa: E402
 from tests.export.conftest import decisive_state, made_images, real_photos  # noqa: E402
 
 SIZE = (64, 64)

@@ -21,8 +21,8 @@ selfie = pytest.importorskip("export.selfie", reason="the conversion toolchain i
 
 import onnx  # noqa: E402
 
-from tests.test_bundled_models import GOLDEN, MODELS_DIR, golden_input  # noqa: E402
-from tests.test_transforms_mediapipe import to_model_input  # noqa: E402
+from tests.models.test_bundled import GOLDEN, MODELS_DIR, golden_input  # noqa: E402
+from tests.models.test_transforms_mediapipe import to_model_input  # noqa: E402
 
 PORTRAITS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "portraits" / "p3m"
 SPECS = {spec.name: spec for spec in selfie.MODELS}

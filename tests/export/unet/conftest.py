@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from rtseg.contract import ModelInfo, metadata_dict
+from rtseg.models.contract import ModelInfo, metadata_dict
 
 
 def portrait(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,119 @@
+"""Where a job's frames go, as objects: built in Python, or parsed from the CLI's `--sink`.
+
+A destination names a sink; the job opens it, because opening needs what only the job knows
+(the source's frame rate and audio, the effect, the job's options such as `overwrite` and
+`crf`, which live in `JobConfig`). Any object with `write(frame)`, `close()` and `abort()`
+is a sink too, and goes into `JobConfig.sinks` as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtseg.errors import RtsegError
+from rtseg.io.video_out import CONTAINERS
+from rtseg.pipeline.frame import Frame
+
+SINK_HELP = (
+    "window, null, virtualcam[:DEVICE], http[:PORT], a video file "
+    f"({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames"
+)
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    """A video file, written complete or not at all, at the input's timestamps and with every
+    audio track of the input (PyAV, see `rtseg.io.video_out`).
+
+    Raises:
+        RtsegError: the suffix names no container rtseg writes.
+    """
+
+    path: Path | str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+        if Path(self.path).suffix.lower() not in CONTAINERS:
+            raise RtsegError(
+                f"{self.path}: a video file is one of {', '.join(sorted(CONTAINERS))}; "
+                "use a directory for PNG frames"
+            )
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """A directory of PNG frames (frames from image files keep their file stem)."""
+
+    path: Path | str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+
+@dataclass(frozen=True)
+class Window:
+    """An OpenCV window with keys (q quit, e effect, m mask, h HUD); needs a display."""
+
+
+@dataclass(frozen=True)
+class Null:
+    """Nowhere: for figures only (the stats still count every frame)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The browser preview with live controls; where it listens is set in `JobConfig`."""
+
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class VirtualCamera:
+    """A virtual webcam for call apps (the `virtualcam` extra); `device` e.g. /dev/video10."""
+
+    device: str | None = None
+
+
+class Callback:
+    """A sink that hands every processed frame to `on_frame`, in order, in the sink thread.
+
+    The frame carries its `image`, `alpha` (float32 at frame size), `labels`, `output` and
+    timings; `on_frame` may replace `frame.output` for the sinks listed after it.
+    """
+
+    def __init__(self, on_frame: Callable[[Frame], None]) -> None:
+        self.on_frame = on_frame
+
+    def write(self, frame: Frame) -> None:
+        self.on_frame(frame)
+
+    def close(self) -> None:
+        """Nothing to finalise."""
+
+    abort = close
+
+
+Destination = VideoFile | ImageFolder | Window | Null | Preview | VirtualCamera
+
+
+def parse_sink(spec: str) -> Destination:
+    """The destination a `--sink` string names (see SINK_HELP)."""
+    kind, _, arg = spec.partition(":")
+    if spec == "null":
+        return Null()
+    if spec == "window":
+        return Window()
+    if kind == "virtualcam":
+        return VirtualCamera(arg or None)
+    if kind == "http":
+        if arg and not arg.isdigit():
+            raise RtsegError(f"http sink port must be a number, got {arg!r}")
+        return Preview(int(arg)) if arg else Preview()
+    path = Path(spec)
+    if path.suffix.lower() in CONTAINERS:
+        return VideoFile(path)
+    if path.suffix == "":
+        return ImageFolder(path)
+    raise RtsegError(f"unknown sink {spec!r}: use {SINK_HELP}")

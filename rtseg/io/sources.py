@@ -1,0 +1,443 @@
+"""Frame sources: cameras, video files and URLs, images, image directories, and `sample`.
+
+Sources own no threads (the pipeline does): `read()` returns the next `Frame` or None at the
+end, `close()` releases what they hold. `live` tells the pipeline which channel policy fits.
+Every frame carries a presentation time (`Frame.pts`): a file's own timestamps, the
+arrival time for cameras and streams, and frame number / fps for images and `sample`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.io.video_in import VideoDecoder
+from rtseg.pipeline.frame import Frame, rate_time_base
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# A live source that delivers no frame for this long has stalled; it is then reopened with
+# these waits in between (seconds), and given up on with a clear error when none works.
+STALL_TIMEOUT_S = 3.0
+RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
+SAMPLE_PERSON = Path(__file__).resolve().parents[1] / "data" / "grace_hopper.jpg"
+
+
+class Source(Protocol):
+    live: bool
+    fps: float
+
+    def read(self) -> Frame | None: ...
+
+    def close(self) -> None: ...
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """Any image OpenCV can load (gray, BGRA, 16-bit) as 8-bit BGR."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+ARRIVAL_TIME_BASE = Fraction(1, 1_000_000)  # live frames are timed by arrival, in µs
+
+
+class _Clock:
+    """Numbers frames, times the ones without a timestamp, and paces them when asked to.
+
+    `arrival`: frames without a timestamp get the time they arrived (live sources); else
+    their number in periods of `fps`. `paced` holds each frame back until its time comes.
+    """
+
+    def __init__(self, fps: float, paced: bool = False, arrival: bool = False) -> None:
+        self.seq = 0
+        self._paced = paced
+        self._arrival = arrival
+        self.time_base = ARRIVAL_TIME_BASE if arrival else rate_time_base(fps)
+        self._start_ns = 0
+        self._first_s: Fraction | None = None
+
+    def frame(
+        self,
+        image: np.ndarray,
+        name: str | None = None,
+        pts: int | None = None,
+        time_base: Fraction | None = None,
+        duration: int | None = None,
+        sar: Fraction | None = None,
+    ) -> Frame:
+        now = time.monotonic_ns()
+        if self.seq == 0:
+            self._start_ns = now
+        if pts is None:
+            time_base, duration = self.time_base, None if self._arrival else 1
+            pts = (now - self._start_ns) // 1000 if self._arrival else self.seq
+        frame = Frame(
+            seq=self.seq, image=image, name=name, pts=pts, time_base=time_base,
+            duration=duration, sar=sar,
+        )  # fmt: skip
+        if self._paced:
+            self._pace(frame)
+        self.seq += 1
+        return frame
+
+    def _pace(self, frame: Frame) -> None:
+        """Sleep until the frame's time, counted from when the first frame came."""
+        at = frame.time_s()
+        if self._first_s is None:
+            self._first_s = at
+        wait_s = float(at - self._first_s) - (time.monotonic_ns() - self._start_ns) / 1e9
+        if wait_s > 0:
+            time.sleep(wait_s)
+        frame.capture_ns = time.monotonic_ns()
+
+
+def reconnect(
+    what: str,
+    reopen: Callable[[], cv2.VideoCapture | None],
+    backoff_s: tuple[float, ...],
+) -> tuple[cv2.VideoCapture, np.ndarray]:
+    """Reopen a stalled live source, waiting longer between tries; the first frame it gives.
+
+    Bounded: after `backoff_s` is used up the caller gets an `RtsegError`, never a hang.
+    """
+    started = time.monotonic()
+    for attempt, wait in enumerate(backoff_s, 1):
+        time.sleep(wait)
+        cap = reopen()
+        if cap is None:
+            continue
+        ok, image = cap.read()
+        if ok:
+            log.warning("%s stalled; reconnected on attempt %d", what, attempt)
+            return cap, image
+        cap.release()
+    raise RtsegError(
+        f"{what} stopped delivering frames and did not come back after {len(backoff_s)} "
+        f"reconnect attempts in {time.monotonic() - started:.1f} s; check it and run again"
+    )
+
+
+class VideoSource:
+    """A video file, decoded with its timestamps by PyAV (see `rtseg.io.video_in` for why).
+
+    `realtime` plays it at its own timestamps, variable frame rates included. A file that
+    breaks off (a truncated download) is read up to where it breaks, and `frames_expected`
+    says how many frames it should have given.
+    """
+
+    def __init__(self, spec: str | Path, realtime: bool = False) -> None:
+        self.path = Path(spec)  # where sinks find the audio to keep
+        self._decoder = VideoDecoder(self.path)
+        self.fps = self._decoder.fps
+        self.live = realtime
+        self._clock = _Clock(self.fps, paced=realtime)
+
+    def read(self) -> Frame | None:
+        decoded = self._decoder.read_frame()
+        if decoded is None:
+            return None
+        image, pts, duration, sar = decoded
+        return self._clock.frame(
+            image, pts=pts, time_base=self._decoder.time_base, duration=duration, sar=sar
+        )
+
+    @property
+    def frames_expected(self) -> int | None:
+        """Frames the file should have given, once it has ended: those read and those lost
+        (so the stats' `frames_lost` counts only frames that failed to decode)."""
+        if not self._decoder.ended:
+            return None
+        return self._clock.seq + self._decoder.frames_lost
+
+    def close(self) -> None:
+        self._decoder.close()
+
+
+class StreamSource:
+    """A stream URL (RTSP, HTTP, ...), decoded by OpenCV; frames are timed by arrival.
+
+    Streams stay on OpenCV: its open/read timeouts carry the stall-and-reconnect logic, and a
+    stream's own timestamps restart when it is reopened, so arrival time is the one that
+    stays consistent. A stream that stalls for `stall_timeout_s` is reopened with backoff
+    (see `reconnect`).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        stall_timeout_s: float = STALL_TIMEOUT_S,
+        backoff_s: tuple[float, ...] = RECONNECT_BACKOFF_S,
+    ) -> None:
+        self.spec = url
+        self._timeout_ms = int(stall_timeout_s * 1000)
+        self._backoff_s = backoff_s
+        cap = self._open()
+        if cap is None:
+            raise RtsegError(f"cannot decode {url} as video (is the stream up?)")
+        self._cap = cap
+        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
+        self.live = True
+        self._clock = _Clock(self.fps, arrival=True)
+
+    def _open(self) -> cv2.VideoCapture | None:
+        timeouts = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            self._timeout_ms,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            self._timeout_ms,
+        ]
+        cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, timeouts)
+        if cap.isOpened():
+            return cap
+        cap.release()
+        return None
+
+    def read(self) -> Frame | None:
+        ok, image = self._cap.read()
+        if not ok:
+            self._cap.release()
+            self._cap, image = reconnect(f"stream {self.spec}", self._open, self._backoff_s)
+        return self._clock.frame(image)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class CameraSource:
+    """A webcam by index or device path, with optional size, fps and MJPG capture.
+
+    A camera that stops delivering frames (unplugged, taken by another program) is reopened
+    with backoff (see `reconnect`), then given up on with a clear error. Cameras stay on
+    OpenCV, whose capture backends (V4L2, Media Foundation, AVFoundation) take the size, rate
+    and MJPG settings; frames are timed by arrival, which is what a recording of them needs.
+    """
+
+    def __init__(
+        self,
+        device: int | str,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        mjpg: bool = False,
+        read_failures: int = 30,
+        backoff_s: tuple[float, ...] = RECONNECT_BACKOFF_S,
+    ) -> None:
+        self.device = device
+        self._settings = (width, height, fps, mjpg)
+        cap = self._open()
+        if cap is None:
+            raise CameraUnavailable(
+                f"cannot open camera {device} (is it connected and not in use?)"
+            )
+        self._cap = cap
+        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or fps or 30.0
+        self.live = True
+        self._read_failures = read_failures
+        self._backoff_s = backoff_s
+        self._clock = _Clock(self.fps, arrival=True)
+
+    def _open(self) -> cv2.VideoCapture | None:
+        cap = cv2.VideoCapture(self.device)
+        if not cap.isOpened():
+            cap.release()
+            return None
+        width, height, fps, mjpg = self._settings
+        if mjpg:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
+        if width:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            cap.set(cv2.CAP_PROP_FPS, fps)
+        return cap
+
+    def read(self) -> Frame | None:
+        for _ in range(self._read_failures):
+            ok, image = self._cap.read()
+            if ok:
+                return self._clock.frame(image)
+            time.sleep(0.01)
+        self._cap.release()
+        self._cap, image = reconnect(f"camera {self.device}", self._open, self._backoff_s)
+        return self._clock.frame(image)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+def natural_key(path: Path) -> list[str | int]:
+    """Sort key that orders numbered names as people count: img_2 before img_10."""
+    parts = re.split(r"(\d+)", path.name)
+    return [int(part) if i % 2 else part.lower() for i, part in enumerate(parts)]
+
+
+_PRINTF_NUMBER = re.compile(r"%(0?\d*)d")
+
+
+def is_printf_pattern(spec: str) -> bool:
+    """Whether `spec` names numbered files the way FFmpeg does: `frames/img_%04d.png`."""
+    return len(_PRINTF_NUMBER.findall(Path(spec).name)) == 1
+
+
+def pattern_files(spec: str) -> list[Path]:
+    """The files a printf pattern matches, in number order (`%04d`: four digits or more)."""
+    pattern = Path(spec)
+    head, width, tail = _PRINTF_NUMBER.split(pattern.name)
+    digits = rf"\d{{{int(width)},}}" if width else r"\d+"
+    name = re.compile(re.escape(head) + f"({digits})" + re.escape(tail))
+    folder = pattern.parent
+    if not folder.is_dir():
+        return []
+    found = [(name.fullmatch(p.name), p) for p in folder.iterdir()]
+    return [p for match, p in sorted((int(m.group(1)), p) for m, p in found if m)]
+
+
+class ImageSource:
+    """One image file, a directory of them, or a printf pattern (`img_%04d.png`).
+
+    A directory is read in natural order (img_2 before img_10), a pattern in number order;
+    frames keep their file stems.
+    """
+
+    def __init__(self, spec: str, fps: float = 30.0, realtime: bool = False) -> None:
+        path = Path(spec)
+        self.path = path
+        if path.is_dir():
+            images = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+            self._paths = sorted(images, key=natural_key)
+            if not self._paths:
+                raise RtsegError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {spec}")
+        elif path.is_file():
+            self._paths = [path]
+        elif is_printf_pattern(spec):
+            self._paths = pattern_files(spec)
+            if not self._paths:
+                raise RtsegError(f"no files match the pattern {spec}")
+        else:
+            raise RtsegError(f"input not found: {spec}")
+        self.fps = fps
+        self.live = realtime
+        self._clock = _Clock(fps, paced=realtime)
+        self._index = 0
+
+    def read(self) -> Frame | None:
+        if self._index >= len(self._paths):
+            return None
+        path = self._paths[self._index]
+        self._index += 1
+        try:
+            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        except cv2.error:  # some decoders raise on damaged data instead of returning None
+            image = None
+        if (
+            image is None
+            or image.size == 0
+            or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
+        ):
+            raise RtsegError(f"cannot decode image {path}; remove or replace it")
+        return self._clock.frame(to_bgr(image), name=path.stem)
+
+    def close(self) -> None:
+        self._index = len(self._paths)
+
+
+class SampleSource:
+    """A built-in moving scene, so rtseg runs with no camera and no files.
+
+    A public-domain photograph of a person (Grace Hopper, in `rtseg/data`) drifts and breathes
+    over a background of moving colour bands, so motion and edges are exercised.
+    """
+
+    def __init__(
+        self,
+        frames: int = 300,
+        width: int = 1280,
+        height: int = 720,
+        fps: float = 30.0,
+        realtime: bool = False,
+    ) -> None:
+        self.fps = fps
+        self.live = realtime
+        self.frames = frames
+        self.width, self.height = width, height
+        self._person = self._load_person(height)
+        self._bands = self._make_bands()
+        self._clock = _Clock(fps, paced=realtime)
+
+    @staticmethod
+    def _load_person(height: int) -> np.ndarray:
+        person = cv2.imread(str(SAMPLE_PERSON), cv2.IMREAD_COLOR)
+        scale = 0.8 * height / person.shape[0]
+        return cv2.resize(person, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+    def _make_bands(self) -> np.ndarray:
+        # Twice the frame width, so each frame is a cheap slice that scrolls.
+        x = np.arange(2 * self.width, dtype=np.float32)
+        y = np.arange(self.height, dtype=np.float32)[:, None]
+        phase = x / 80.0 + y / 160.0
+        a = 0.5 + 0.5 * np.sin(phase)
+        b = 0.5 + 0.5 * np.sin(phase * 0.37 + 1.0)
+        return np.dstack([60 + 150 * a, 90 + 100 * b, 40 + 120 * (1 - a)]).astype(np.uint8)
+
+    def read(self) -> Frame | None:
+        seq = self._clock.seq
+        if seq >= self.frames:
+            return None
+        t = seq / self.fps
+        offset = int(t * 120) % self.width
+        scene = self._bands[:, offset : offset + self.width].copy()
+        ph, pw = self._person.shape[:2]
+        x = int((self.width - pw) / 2 + 0.25 * (self.width - pw) * np.sin(t * 0.8))
+        y = int(self.height - ph + 10 * np.sin(t * 2.1))
+        x, y = max(0, min(x, self.width - pw)), max(0, min(y, self.height - ph))
+        scene[y : y + ph, x : x + pw] = self._person
+        return self._clock.frame(scene)
+
+    def close(self) -> None:
+        self.frames = self._clock.seq
+
+
+def open_source(
+    spec: str,
+    realtime: bool = False,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    mjpg: bool = False,
+    max_frames: int | None = None,
+) -> Source:
+    """Open what `spec` names: a camera index or /dev/video path, `sample`, a file, dir or URL."""
+    if spec.isdigit() or spec.startswith("/dev/video"):
+        return CameraSource(int(spec) if spec.isdigit() else spec, width, height, fps, mjpg)
+    if spec == "sample":
+        return SampleSource(
+            frames=max_frames or 300,
+            width=width or 1280,
+            height=height or 720,
+            fps=fps or 30.0,
+            realtime=realtime,
+        )
+    path = Path(spec)
+    if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
+        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+            return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
+        return VideoSource(path, realtime=realtime)
+    return StreamSource(spec)

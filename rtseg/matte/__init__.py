@@ -1,0 +1,1 @@
+"""From model output to composed frame: passes, smoothing, edge refinement, effects."""

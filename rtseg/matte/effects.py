@@ -1,0 +1,197 @@
+"""What to do with the mask: blur or replace the background, a colour screen, views of alpha.
+
+Effects take their settings in `__init__`, then `apply(image, alpha)` is pure: BGR uint8 frame
+plus alpha at frame size (float32 in [0, 1], or uint8 in 0..255 as the pipeline passes it)
+in, the output image out. All blends are soft, never a hard
+threshold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from rtseg.errors import RtsegError
+from rtseg.matte.compose import blend, blur_background
+
+
+class Effect(Protocol):
+    name: str
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+
+
+class Blur:
+    """Background blur that keeps the person's colours out of the blurred background.
+
+    See `rtseg.matte.compose.blur_background`: a plain blur smears the person into a halo.
+    """
+
+    name = "blur"
+
+    def __init__(self, strength: int = 21) -> None:
+        if strength < 1:
+            raise RtsegError(f"blur strength must be >= 1, got {strength}")
+        self.strength = strength
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        return blur_background(image, alpha, self.strength)
+
+
+class Replace:
+    """The background replaced by an image, or by a video that loops."""
+
+    name = "replace"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path = str(path)
+        self._still: np.ndarray | None = None
+        self._video: cv2.VideoCapture | None = None
+        if not Path(path).is_file():
+            raise RtsegError(f"background not found: {path}")
+        still = cv2.imread(path, cv2.IMREAD_COLOR)
+        if still is not None:
+            self._still = still
+            return
+        self._video = cv2.VideoCapture(path)
+        if not self._video.isOpened():
+            raise RtsegError(f"cannot read background {path} as an image or a video")
+
+    def _next_background(self) -> np.ndarray:
+        if self._video is None:
+            return self._still
+        ok, image = self._video.read()
+        if not ok:
+            self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._video.read()
+            if not ok:
+                raise RtsegError(f"background video {self.path} has no frames")
+        return image
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        bg = self._next_background()
+        if bg.shape[:2] != (h, w):
+            bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
+            if self._still is not None:
+                self._still = bg  # a still is resized once, not every frame
+        return blend(image, bg, alpha)
+
+
+class Color:
+    """A solid background colour, e.g. a green screen for a keyer downstream."""
+
+    name = "color"
+
+    def __init__(self, hex_rgb: str) -> None:
+        text = hex_rgb.lstrip("#")
+        if len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
+            raise RtsegError(f"colour must look like #RRGGBB, got {hex_rgb!r}")
+        r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+        self.bgr = (b, g, r)
+        self._bg: np.ndarray | None = None
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        if self._bg is None or self._bg.shape != image.shape:
+            self._bg = np.empty_like(image)
+            self._bg[:] = self.bgr
+        return blend(image, self._bg, alpha)
+
+
+class MaskView:
+    """The alpha itself, as a grey image."""
+
+    name = "mask"
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
+
+
+class AlphaOut:
+    """BGRA output with the person's alpha, for PNG sequences and alpha-capable video."""
+
+    name = "alpha"
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+        bgra[..., 3] = alpha_u8(alpha)
+        return bgra
+
+
+def alpha_u8(alpha: np.ndarray) -> np.ndarray:
+    """Alpha in 0..255 as uint8, from either of the forms effects take."""
+    return alpha if alpha.dtype == np.uint8 else cv2.convertScaleAbs(alpha, alpha=255.0)
+
+
+def voc_palette(n: int = 256) -> np.ndarray:
+    """The PASCAL VOC colour map (class id -> RGB): the bits of the id spread over R, G, B."""
+    palette = np.zeros((n, 3), np.uint8)
+    for cid in range(n):
+        c, r, g, b = cid, 0, 0, 0
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette[cid] = (r, g, b)
+    return palette
+
+
+class Classes:
+    """Every class painted in its own VOC colour over the frame, with a legend.
+
+    Only models with a `labels` output (the 21-class DeepLabV3/FCN/LRASPP exports) have
+    classes; the job refuses this effect for person-only models.
+    """
+
+    name = "classes"
+
+    def __init__(self, class_names: tuple[str, ...] = ()) -> None:
+        self.class_names = class_names
+        self._lut = voc_palette()[:, ::-1].copy()  # BGR, for OpenCV images
+
+    def paint(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        big = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+        colours = self._lut[big]
+        out = cv2.addWeighted(image, 0.4, colours, 0.6, 0.0)
+        for row, cid in enumerate(int(c) for c in np.unique(labels) if c != 0):
+            name = self.class_names[cid] if cid < len(self.class_names) else str(cid)
+            y = 20 + 22 * row
+            cv2.rectangle(out, (8, y - 12), (24, y + 4), tuple(int(v) for v in self._lut[cid]), -1)
+            cv2.putText(out, name, (30, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
+        return out
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        raise RtsegError("the classes effect needs a model with a 'labels' output")
+
+
+EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
+
+
+def as_effect(effect: str | Effect) -> Effect:
+    """`effect` itself, or the effect its command-line spelling names."""
+    return parse_effect(effect) if isinstance(effect, str) else effect
+
+
+def parse_effect(spec: str) -> Effect:
+    """Build an effect from its command-line spelling (see EFFECT_HELP)."""
+    kind, _, arg = spec.partition(":")
+    if kind == "blur":
+        if arg and not arg.isdigit():
+            raise RtsegError(f"blur strength must be a whole number, got {arg!r}")
+        return Blur(int(arg)) if arg else Blur()
+    if kind == "replace" and arg:
+        return Replace(arg)
+    if kind == "color" and arg:
+        return Color(arg)
+    if kind == "mask" and not arg:
+        return MaskView()
+    if kind == "alpha" and not arg:
+        return AlphaOut()
+    if kind == "classes" and not arg:
+        return Classes()
+    raise RtsegError(f"unknown effect {spec!r}; choose from {EFFECT_HELP}")

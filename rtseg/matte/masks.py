@@ -1,0 +1,110 @@
+"""Where each frame's mask comes from: its own inference, or the newest one available.
+
+In sync mode every frame waits for the mask computed from that same frame, so the person and
+their mask never drift apart (the video is delayed by the inference instead). Without sync,
+inference runs beside the video on the newest frame and each frame takes the newest finished
+mask: the video keeps the camera's rate on a slow model, and the mask lags by a few frames
+(`Frame.mask_seq` says which frame a mask came from, so the lag is measured and shown).
+`every` reuses a mask for that many frames, for weak CPUs. What a mask is made of (flip, zoom)
+is the business of `rtseg.matte.passes`.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from rtseg.matte.passes import Passes
+from rtseg.matte.temporal import TemporalSmoother
+from rtseg.models.engine import Engine
+
+# alpha (model or canvas size), labels, seq, zoomed (alpha holds a crop's finer pass)
+Mask = tuple[np.ndarray, np.ndarray | None, int, bool]
+
+
+class MaskSource:
+    """Gives each frame a mask according to the sync mode; `close()` joins its worker."""
+
+    def __init__(
+        self,
+        sync: bool = True,
+        every: int = 1,
+        smoother: TemporalSmoother | None = None,
+        passes: Passes | None = None,
+    ) -> None:
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        self.sync = sync
+        self.every = every
+        self.smoother = smoother
+        self.passes = passes or Passes()
+        self._last: Mask | None = None
+        self._pending: Future[Mask] | None = None
+        self._pool = (
+            None
+            if sync
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtseg-infer-async")
+        )
+
+    def _compute(
+        self, engine: Engine, tensor: np.ndarray, seq: int, image: np.ndarray | None, new: bool
+    ) -> Mask:
+        if new:
+            self._restart()
+        alpha, labels, view, zoomed = self.passes.run(engine, image, tensor)
+        if self.smoother is not None:
+            alpha = self.smoother.update(view, alpha)
+        return alpha, labels, seq, zoomed
+
+    def _restart(self) -> None:
+        """The next frame starts a new stream (an unrelated image, a new model): no smoothing
+        across, and the zoom looks at the whole frame first."""
+        self.passes.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
+
+    def _due(self, seq: int) -> bool:
+        return self._last is None or seq - self._last[2] >= self.every
+
+    def mask_for(
+        self,
+        engine: Engine,
+        tensor: np.ndarray,
+        seq: int,
+        image: np.ndarray | None = None,
+        new_stream: bool = False,
+    ) -> Mask:
+        """The mask frame `seq` is composed with; `tensor` is its whole-frame model input,
+        `image` the frame itself (the zoom crops it), `new_stream` says it is unrelated to
+        the frame before (a photo from a folder)."""
+        args = (engine, tensor, seq, image, new_stream)
+        if self._pool is None:
+            if self._due(seq):
+                self._last = self._compute(*args)
+            return self._last
+        if self._pending is not None and (self._pending.done() or self._last is None):
+            self._last = self._pending.result()  # re-raises an inference error here
+            self._pending = None
+        if self._pending is None and self._due(seq):
+            self._pending = self._pool.submit(self._compute, *args)
+            if self._last is None:
+                self._last = self._pending.result()
+                self._pending = None
+        return self._last
+
+    def reset(self) -> None:
+        """Start afresh (a new model): no mask or smoothing carries over from the old one.
+
+        Waits for an inference in progress, so the old engine is idle once this returns.
+        Call it from the thread that calls `mask_for`.
+        """
+        if self._pending is not None:
+            self._pending.exception()  # waits; the old model's outcome no longer matters
+            self._pending = None
+        self._last = None
+        self._restart()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,79 @@
+"""What each `--quality` level turns on: test-time flip, zoom on the person, edge refinement,
+temporal smoothing. The levels were chosen by measurement (`python -m benchmarks.quality`,
+README "Mask quality") so that each is the best mask found for its cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rtseg.errors import RtsegError
+from rtseg.matte.passes import Passes
+from rtseg.matte.refine import EdgeRefiner
+from rtseg.matte.roi import RoiSettings
+from rtseg.matte.temporal import TemporalSmoother
+
+
+@dataclass(frozen=True)
+class Quality:
+    """One combination of the mask options.
+
+    refine_short_side: the guided filter's working short side (see `EdgeRefiner`), or None
+        for no refinement (a bilinear upscale).
+    coarse_short_side: its working short side for masks without a zoomed pass (None: the
+        same).
+    """
+
+    flip: bool
+    zoom: RoiSettings | None
+    refine_short_side: int | None
+    smooth: bool = True
+    canvas_long: int = 640
+    coarse_short_side: int | None = None
+
+    def passes(self) -> Passes:
+        return Passes(self.flip, self.zoom, self.canvas_long)
+
+    def refiner(self) -> EdgeRefiner | None:
+        if self.refine_short_side is None:
+            return None
+        return EdgeRefiner(
+            work_short_side=self.refine_short_side, coarse_short_side=self.coarse_short_side
+        )
+
+    def smoother(self) -> TemporalSmoother | None:
+        return TemporalSmoother() if self.smooth else None
+
+
+# Measured with `python -m benchmarks.quality` (README "Mask quality"): the zoom lifts IoU
+# and boundary F on every set and lowers flicker on the clips; the flip adds IoU and boundary F
+# on stills but makes the mask flicker more on clips, which smoothing does not hide; the guided
+# filter at a 360-pixel working size keeps the zoomed detail (at 180 it blurred it away on the
+# composites), while a whole-frame mask has no such detail: at 180 it scores higher on the
+# P3M portraits (boundary F 0.657 against 0.633) for 1.3 ms less a 720p frame, and flickers a
+# little more on the close-up clips (0.00124 and 0.00057 against 0.00118 and 0.00048).
+LEVELS: dict[str, Quality] = {
+    "fast": Quality(flip=False, zoom=None, refine_short_side=180),
+    "balanced": Quality(
+        flip=False, zoom=RoiSettings(margin=0.3), refine_short_side=360, coarse_short_side=180
+    ),
+    "best": Quality(
+        flip=True, zoom=RoiSettings(margin=0.2), refine_short_side=360, coarse_short_side=180
+    ),
+}
+
+
+def default_level(live: bool, images: bool) -> str:
+    """The level a source gets unless told: photos the best masks, video files the best
+    masks that don't flicker more, a live camera the cheapest, which keeps it within the live
+    CPU budget (on a 720p close-up the other levels cost 1.4x and 1.8x its mask CPU time)."""
+    if live:
+        return "fast"
+    return "best" if images else "balanced"
+
+
+def quality_level(name: str) -> Quality:
+    """The level called `name`, or a clear error."""
+    if name not in LEVELS:
+        raise RtsegError(f"unknown quality {name!r}; choose one of {', '.join(LEVELS)}")
+    return LEVELS[name]

@@ -1,0 +1,1 @@
+"""The models: the bundled files, the contract they meet, the engine that runs them, their input."""

@@ -1,0 +1,272 @@
+"""ONNX Runtime session wrapper: picks providers, says which one really runs, checks the contract.
+
+The engine only runs tensors. Pre- and post-processing live in `rtseg.models.transforms`, so the
+same engine serves the pipeline, the benchmarks and the exporters' parity checks.
+
+On a GPU it keeps the model's input and output in device buffers bound once (IO binding), so a
+frame crosses to the device as one small uint8 copy and comes back as one float copy, and it
+keeps TensorRT engines on disk, because building one takes tens of seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from rtseg.errors import RtsegError
+from rtseg.models import contract
+from rtseg.models.contract import ContractError, ModelInfo, TensorSpec
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda", "tensorrt")
+TRT = "TensorrtExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+_GPU_PROVIDERS = {"tensorrt": [TRT, CUDA], "cuda": [CUDA]}
+
+ProviderSpec = str | tuple[str, dict[str, object]]
+
+
+def nvidia_gpu_present() -> bool:
+    """Whether an NVIDIA driver is visible; onnxruntime-gpu lists its GPU providers regardless."""
+    if sys.platform.startswith("linux"):
+        return Path("/proc/driver/nvidia/version").exists()
+    return shutil.which("nvidia-smi") is not None
+
+
+def providers_for(
+    device: str, available: list[str] | None = None, gpu_present: bool | None = None
+) -> list[str]:
+    """Execution providers to ask for, in order of preference, for `device`.
+
+    `auto` prefers TensorRT, then CUDA, then the CPU, and asks for GPU providers only when a
+    GPU is there, so a CPU-only machine gets no failed-library noise.
+    """
+    if device not in DEVICES:
+        raise RtsegError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return [CPU]
+    if device == "auto":
+        if not (nvidia_gpu_present() if gpu_present is None else gpu_present):
+            return [CPU]
+        have = set(available if available is not None else ort.get_available_providers())
+        gpu = [p for p in _GPU_PROVIDERS["tensorrt"] if p in have]
+        return [*gpu, CPU]
+    return [*_GPU_PROVIDERS[device], CPU]
+
+
+def trt_cache_root() -> Path:
+    """Where TensorRT engines are kept: `$RTSEG_TRT_CACHE`, else `~/.cache/rtseg/trt`."""
+    env = os.environ.get("RTSEG_TRT_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "rtseg" / "trt"
+
+
+def trt_cache_dir(path: Path, fp16: bool, root: Path | None = None) -> Path:
+    """One cache folder per model file content and precision, so a re-export never reuses a
+    stale engine and fp32 and fp16 engines of one model live side by side."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    name = f"{path.stem}-{digest.hexdigest()[:12]}-{'fp16' if fp16 else 'fp32'}"
+    return (root or trt_cache_root()) / name
+
+
+def provider_options(
+    providers: list[str], trt_cache: Path | None = None, fp16: bool = False, device_id: int = 0
+) -> list[ProviderSpec]:
+    """`providers` with the options rtseg runs them with (engine cache, FP16, device)."""
+    specs: list[ProviderSpec] = []
+    for name in providers:
+        if name == TRT:
+            options: dict[str, object] = {"device_id": device_id, "trt_fp16_enable": fp16}
+            if trt_cache is not None:
+                options |= {
+                    "trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": str(trt_cache),
+                    "trt_timing_cache_enable": True,
+                    "trt_timing_cache_path": str(trt_cache),
+                }
+            specs.append((name, options))
+        elif name == CUDA:
+            specs.append((name, {"device_id": device_id}))
+        else:
+            specs.append(name)
+    return specs
+
+
+def _tensor_specs(args: list[ort.NodeArg]) -> list[TensorSpec]:
+    return [TensorSpec(a.name, a.type, tuple(a.shape)) for a in args]
+
+
+def load_session(
+    path: Path, providers: list[ProviderSpec], threads: int | None = None
+) -> tuple[ort.InferenceSession, ModelInfo]:
+    """Open `path` as an ONNX Runtime session and check it against the model contract."""
+    if not path.is_file():
+        raise RtsegError(f"model file not found: {path}")
+    options = ort.SessionOptions()
+    # Errors reach the caller as exceptions; ONNX Runtime's own log lines would only repeat
+    # them on stderr around rtseg's one-line message.
+    options.log_severity_level = 4
+    # Idle intra-op threads would otherwise spin and take the cores the other stages (and the
+    # encoder) need: measured on 2 cores, file mode at 540p ran 34.5 fps spinning, 45 without.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(os.fspath(path), options, providers=providers)
+    except Exception as exc:  # ORT raises several private types for unreadable models
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RtsegError(f"cannot load model {path}: {first}") from exc
+    try:
+        info = contract.check(
+            _tensor_specs(session.get_inputs()),
+            _tensor_specs(session.get_outputs()),
+            dict(session.get_modelmeta().custom_metadata_map),
+        )
+    except ContractError as exc:
+        raise RtsegError(f"{path} does not follow the rtseg model contract: {exc}") from None
+    return session, info
+
+
+def _model_precision(path: Path) -> str:
+    """The model's `rtseg.precision`, read before the real session is built (TensorRT needs it
+    up front); an unreadable model is left for `load_session` to report."""
+    try:
+        _, info = load_session(path, [CPU], threads=1)
+    except RtsegError:
+        return "fp32"
+    return info.precision
+
+
+class Bound:
+    """A session run through IO binding: the input lives in one buffer on the model's device,
+    refilled in place each frame, and outputs come back as fresh host arrays.
+
+    Not thread-safe: one binding serves one inference thread (the pipeline has one).
+    """
+
+    def __init__(self, session: ort.InferenceSession, info: ModelInfo, device: str) -> None:
+        self.session = session
+        self.device = device
+        self.binding = session.io_binding()
+        self.outputs = [o.name for o in session.get_outputs()]
+        self.input: ort.OrtValue | None = None
+        if device != "cpu":
+            shape = [1, info.height, info.width, 3]
+            self.input = ort.OrtValue.ortvalue_from_shape_and_type(shape, np.uint8, device, 0)
+            self.binding.bind_ortvalue_input(contract.INPUT_NAME, self.input)
+        for name in self.outputs:
+            self.binding.bind_output(name, device)
+
+    def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+        if self.input is None:
+            self.binding.bind_cpu_input(contract.INPUT_NAME, np.ascontiguousarray(tensor))
+        else:
+            self.input.update_inplace(np.ascontiguousarray(tensor))
+        self.session.run_with_iobinding(self.binding)
+        return self.binding.copy_outputs_to_cpu()
+
+
+class Engine:
+    """One model, ready to run: `infer(tensor)` maps uint8 [1,h,w,3] RGB to alpha [h,w].
+
+    `io_binding` None binds on GPU providers and not on the CPU, where the benchmarks measure
+    no gain; `fp16` None runs TensorRT in FP16 exactly when the model itself is FP16.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        device: str = "auto",
+        threads: int | None = None,
+        warmup: int = 3,
+        *,
+        io_binding: bool | None = None,
+        fp16: bool | None = None,
+    ) -> None:
+        self.path = path
+        self.device = device
+        self.requested = providers_for(device)
+        self.fp16 = False
+        trt_cache = None
+        if TRT in self.requested:
+            self.fp16 = _model_precision(path) == "fp16" if fp16 is None else fp16
+            trt_cache = trt_cache_dir(path, self.fp16)
+            self._announce_trt_build(trt_cache)
+        started = time.monotonic()
+        specs = provider_options(self.requested, trt_cache, self.fp16)
+        self.session: ort.InferenceSession | None
+        self.session, self.info = load_session(path, specs, threads)
+        self.providers: list[str] = self.session.get_providers()
+        self.fell_back = self.requested[0] != CPU and self.providers[0] == CPU
+        if self.providers[0] != self.requested[0]:
+            log.warning(
+                "requested %s but ONNX Runtime runs %s%s",
+                self.requested[0],
+                self.providers[0],
+                ": inference is on the CPU" if self.fell_back else "",
+            )
+        if not self.info.trained:
+            log.warning(
+                "model %s has random weights (rtseg.trained=false): its masks mean nothing",
+                self.info.name,
+            )
+        on_gpu = self.providers[0] in (TRT, CUDA)
+        self.io_binding = on_gpu if io_binding is None else io_binding
+        self._outputs = [o.name for o in self.session.get_outputs()]
+        self._bound = (
+            Bound(self.session, self.info, "cuda" if on_gpu else "cpu") if self.io_binding else None
+        )
+        zeros = np.zeros((1, self.info.height, self.info.width, 3), np.uint8)
+        for _ in range(warmup):
+            self.run(zeros)
+        if self.providers[0] == TRT:
+            log.info("TensorRT ready after %.1f s", time.monotonic() - started)
+
+    @staticmethod
+    def _announce_trt_build(cache: Path) -> None:
+        cache.mkdir(parents=True, exist_ok=True)
+        if not any(cache.glob("*.engine")):
+            log.warning(
+                "building a TensorRT engine; this takes tens of seconds once, "
+                "then it is reused from %s",
+                cache,
+            )
+
+    @property
+    def provider(self) -> str:
+        """The provider that runs the model's first node, e.g. "CPUExecutionProvider"."""
+        return self.providers[0]
+
+    def close(self) -> None:
+        """Release the session and its buffers (device memory on a GPU) now rather than when
+        the engine is collected; `info` and `providers` stay readable, `run` refuses."""
+        self._bound = None
+        self.session = None
+
+    def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Alpha [h, w] float32 and, for semantic models, class labels [h, w] uint8."""
+        if self.session is None:
+            raise RtsegError(f"the engine of {self.info.name} was closed")
+        if self._bound is not None:
+            results = self._bound.run(tensor)
+        else:
+            results = self.session.run(self._outputs, {contract.INPUT_NAME: tensor})
+        labels = results[1][0] if len(results) > 1 else None
+        return results[0][0, 0], labels
+
+    def infer(self, tensor: np.ndarray) -> np.ndarray:
+        """Alpha [h, w] float32 only."""
+        return self.run(tensor)[0]

@@ -1,0 +1,1 @@
+"""The threaded pipeline: frames, the channels between stages, the stages' threads, their stats."""

@@ -1,0 +1,60 @@
+"""The unit that flows through the pipeline: one video frame plus what each stage adds to it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from rtseg.errors import RtsegError
+from rtseg.models.contract import ModelInfo
+
+
+def rate_time_base(fps: float) -> Fraction:
+    """One frame period as an exact fraction: 29.97002997 fps gives 1001/30000 s."""
+    if not fps > 0:
+        raise RtsegError(f"frame rate must be positive, got {fps}")
+    return 1 / Fraction(fps).limit_denominator(1001)
+
+
+@dataclass
+class Frame:
+    """One frame and its history.
+
+    `seq` numbers frames in capture order from 0, so drops and reordering are visible.
+    `capture_ns` is `time.monotonic_ns()` when the source produced the frame, and `stamps`
+    holds the monotonic time each stage finished with it, so latency is measured, not guessed.
+
+    `pts` is when the frame is shown, in units of `time_base` seconds, counted from the start
+    of the input (for a file: of its earliest stream, so video that starts after the audio
+    keeps its offset). Video sinks write it as it is, so the output keeps the input's timing,
+    variable frame rates included. `duration` (same unit) is how long it is shown, when the
+    input says; `sar` is its sample (pixel) aspect ratio, None for square pixels.
+    """
+
+    seq: int
+    image: np.ndarray  # BGR uint8, H x W x 3, as OpenCV reads it
+    capture_ns: int = field(default_factory=time.monotonic_ns)
+    pts: int | None = None
+    time_base: Fraction | None = None
+    duration: int | None = None
+    sar: Fraction | None = None
+    name: str | None = None  # the input's file stem, for image-sequence outputs
+    stamps: dict[str, int] = field(default_factory=dict)
+    tensor: np.ndarray | None = None  # model input, uint8 [1, h, w, 3] RGB
+    tensor_info: ModelInfo | None = None  # the model `tensor` was made for
+    # person probability, float32 in [0, 1]: at model size after inference, at frame size
+    # (refined or upscaled) after postprocessing
+    alpha: np.ndarray | None = None
+    labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
+    mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
+    zoomed: bool = False  # `alpha` holds a zoomed pass (finer detail than the whole frame's)
+    output: np.ndarray | None = None  # what sinks write: BGR (H x W x 3) or BGRA (H x W x 4)
+
+    def time_s(self) -> Fraction | None:
+        """When the frame is shown, in seconds from the start of the input (None: unknown)."""
+        if self.pts is None or self.time_base is None:
+            return None
+        return self.pts * self.time_base

@@ -1,0 +1,134 @@
+import cv2
+import numpy as np
+import pytest
+
+from rtseg.errors import RtsegError
+from rtseg.job import Job, JobConfig
+from rtseg.matte.effects import (
+    AlphaOut,
+    Blur,
+    Classes,
+    Color,
+    MaskView,
+    Replace,
+    parse_effect,
+    voc_palette,
+)
+
+
+def scene(h: int = 120, w: int = 160) -> tuple[np.ndarray, np.ndarray]:
+    """A bright disc (the person) on a dark, busy background, and its soft alpha."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 50, (h, w, 3), dtype=np.uint8)
+    alpha = np.zeros((h, w), np.float32)
+    cv2.circle(alpha, (w // 2, h // 2), h // 4, 1.0, -1)
+    alpha = cv2.GaussianBlur(alpha, (5, 5), 0)
+    image[alpha > 0.5] = (240, 250, 255)
+    return image, alpha
+
+
+def test_blur_keeps_the_person_and_smooths_the_background():
+    image, alpha = scene()
+    out = Blur(strength=15).apply(image, alpha)
+    person = alpha > 0.99
+    background = alpha < 0.01
+    assert np.abs(out[person].astype(int) - image[person]).max() <= 2
+    # the background's pixel-to-pixel noise is gone
+    noise_in = np.abs(np.diff(image.astype(int), axis=1))[background[:, 1:]].mean()
+    noise_out = np.abs(np.diff(out.astype(int), axis=1))[background[:, 1:]].mean()
+    assert noise_out < noise_in / 3
+
+
+def test_blur_does_not_leak_the_person_into_the_background_as_a_halo():
+    image, alpha = scene()
+    out = Blur(strength=31).apply(image, alpha)
+    ring = (cv2.dilate((alpha > 0.01).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0) & (
+        alpha < 0.01
+    )
+    naive = cv2.GaussianBlur(image, (31, 31), 0)
+    assert out[ring].mean() < 60  # stays as dark as the background
+    assert naive[ring].mean() > out[ring].mean() + 30  # where a plain blur glows
+
+
+def test_replace_with_an_image(tmp_path):
+    image, alpha = scene()
+    bg_path = tmp_path / "bg.png"
+    cv2.imwrite(str(bg_path), np.full((60, 80, 3), (0, 0, 200), np.uint8))
+    out = Replace(str(bg_path)).apply(image, alpha)
+    assert tuple(out[0, 0]) == (0, 0, 200)
+    assert tuple(out[60, 80]) == (240, 250, 255)
+
+
+def test_replace_with_a_video_loops(tmp_path):
+    path = tmp_path / "bg.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (32, 32))
+    for value in (0, 255):
+        writer.write(np.full((32, 32, 3), value, np.uint8))
+    writer.release()
+    effect = Replace(str(path))
+    image, alpha = np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32), np.float32)
+    corners = [int(effect.apply(image, alpha)[0, 0, 0]) for _ in range(4)]
+    assert corners[0] < 30 and corners[1] > 220 and corners[2] < 30 and corners[3] > 220
+
+
+def test_color_is_a_soft_blend():
+    image = np.full((4, 4, 3), 200, np.uint8)
+    alpha = np.full((4, 4), 0.5, np.float32)
+    out = Color("#00ff00").apply(image, alpha)
+    assert tuple(out[0, 0]) == pytest.approx((100, 228, 100), abs=1)
+
+
+def test_mask_and_alpha_views():
+    image, alpha = scene()
+    grey = MaskView().apply(image, alpha)
+    assert grey.shape == image.shape and int(grey[60, 80, 0]) == 255 and int(grey[0, 0, 0]) == 0
+    rgba = AlphaOut().apply(image, alpha)
+    assert rgba.shape == (120, 160, 4)
+    assert np.array_equal(rgba[..., :3], image)
+    assert np.abs(rgba[..., 3].astype(int) - np.round(alpha * 255)).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("sparkle", "unknown effect"),
+        ("blur:x", "whole number"),
+        ("color:#12", "#RRGGBB"),
+        ("replace:/nonexistent.png", "background not found"),
+    ],
+)
+def test_bad_effect_specs(spec, message):
+    with pytest.raises(RtsegError, match=message):
+        parse_effect(spec)
+
+
+def test_voc_palette_matches_the_published_colours():
+    palette = voc_palette()
+    assert tuple(palette[0]) == (0, 0, 0)
+    assert tuple(palette[1]) == (128, 0, 0)  # aeroplane
+    assert tuple(palette[15]) == (192, 128, 128)  # person
+
+
+def test_classes_paints_each_class_and_names_it():
+    image = np.zeros((60, 80, 3), np.uint8)
+    labels = np.zeros((6, 8), np.uint8)
+    labels[:, 4:] = 15
+    names = (*(f"c{i}" for i in range(15)), "person")
+    out = Classes(names).paint(image, labels)
+    assert tuple(out[50, 70]) == tuple(int(v * 0.6 + 0.5) for v in (128, 128, 192))  # BGR
+    assert tuple(out[50, 10]) == (0, 0, 0)
+    # The legend sits over class 0 (black here, x < 40): the person's swatch, then its name
+    # in white from x = 30.
+    assert tuple(out[16, 16]) == (128, 128, 192)
+    name_row = out[5:25, 28:40]
+    assert (name_row == 255).all(axis=2).any()
+    # Without a class to name, the same black frame gets no legend at all.
+    assert not Classes(names).paint(image, np.zeros_like(labels)).any()
+
+
+def test_classes_is_refused_for_a_person_only_model(tmp_path):
+    from tests.conftest import write_clip
+
+    clip = write_clip(tmp_path / "c.mp4", frames=2)
+    with pytest.raises(RtsegError, match="segments people only"):
+        Job(JobConfig(source=str(clip), effect="classes", sinks=["null"]))

@@ -1,0 +1,120 @@
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+from matplotlib import cbook
+
+from rtseg.matte.masks import MaskSource
+from rtseg.matte.passes import Passes, infer
+from rtseg.matte.roi import Box, RoiSettings
+from rtseg.matte.temporal import TemporalSmoother
+from rtseg.models.engine import Engine
+from rtseg.models.registry import resolve
+from rtseg.models.transforms import to_model_input
+
+
+@pytest.fixture(scope="module")
+def selfie() -> Engine:
+    return Engine(resolve("selfie_general"), device="cpu", threads=1)
+
+
+@pytest.fixture(scope="module")
+def portrait() -> np.ndarray:
+    """A real photograph of a person (matplotlib's public-domain Grace Hopper)."""
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        data = np.frombuffer(f.read(), np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def small_in_wide(person: np.ndarray, x: int = 700, height: int = 360) -> np.ndarray:
+    """The photo shrunk to `height` and put in a 1280x720 frame of plain wall, on its bottom."""
+    frame = np.full((720, 1280, 3), (90, 110, 120), np.uint8)
+    scale = height / person.shape[0]
+    small = cv2.resize(person, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    frame[720 - h :, x : x + w] = small
+    return frame
+
+
+def test_flip_averages_the_mirrored_pass_mirrored_back(selfie, portrait):
+    tensor = to_model_input(portrait, selfie.info)
+    plain = selfie.infer(tensor)
+    mirrored = selfie.infer(np.ascontiguousarray(tensor[:, :, ::-1]))
+    flipped, _ = infer(selfie, tensor, flip=True)
+    np.testing.assert_allclose(flipped, (plain + mirrored[:, ::-1]) / 2, atol=1e-6)
+    assert np.abs(flipped - plain).max() > 0.01  # the mirrored pass really adds something
+    # and the flip's answer for the mirror image is the mirror of its answer
+    other, _ = infer(selfie, np.ascontiguousarray(tensor[:, :, ::-1]), flip=True)
+    np.testing.assert_allclose(other[:, ::-1], flipped, atol=1e-5)
+
+
+def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
+    """With the brightness model alpha is the picture itself, so a crop pasted a pixel off
+    would show against the frame scaled to the canvas."""
+    engine = Engine(bright_model, device="cpu")
+    frame = np.zeros((360, 640, 3), np.uint8)
+    cv2.circle(frame, (400, 200), 60, (255, 255, 255), -1)
+    frame = cv2.GaussianBlur(frame, (0, 0), 4)
+    passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=640)
+    alpha, _, view, zoomed = passes.run(engine, frame, to_model_input(frame, engine.info))
+    assert alpha.shape == view.shape[:2] == (360, 640)
+    assert zoomed
+    (crop,) = passes.tracker.crops
+    x0, y0, x1, y1 = crop.pixels()
+    truth = frame[..., 0].astype(np.float32) / 255.0
+    error = np.abs(alpha - truth)[y0 + 4 : y1 - 4, x0 + 4 : x1 - 4]
+    assert error.mean() < 0.01  # at 32x32 model pixels, only interpolation error is left
+    shifted = np.abs(alpha - np.roll(truth, 3, axis=1))[y0 + 4 : y1 - 4, x0 + 4 : x1 - 4]
+    assert shifted.mean() > 3 * error.mean()  # three pixels off would be seen
+
+
+def test_a_person_small_in_the_frame_gets_a_crop_pass(selfie, portrait):
+    frame = small_in_wide(portrait)
+    passes = Passes(roi=RoiSettings())
+    alpha, _, _, zoomed = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+    (crop,) = passes.tracker.crops
+    assert zoomed
+    assert crop.width == crop.height < 720
+    assert crop.contains(Box(700 + 40, 420, 700 + 200, 720))  # her face and shoulders
+    person = alpha[210:360, 350:500] >= 0.5  # the canvas is the frame halved
+    wall = alpha[:, :300]
+    assert person.mean() > 0.5 and wall.max() < 0.1
+
+
+def test_a_person_filling_the_frame_gets_the_whole_frame_pass_only(selfie, portrait):
+    frame = cv2.resize(portrait, (1280, 720), interpolation=cv2.INTER_AREA)
+    for roi in (RoiSettings(), None):
+        passes = Passes(roi=roi)
+        alpha, _, _, zoomed = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+        assert not zoomed  # nothing finer than the whole frame's pass for the refiner to keep
+        assert (alpha >= 0.5).mean() > 0.2
+
+
+def test_moving_the_crop_does_not_make_the_mask_jump(selfie, portrait):
+    """A still scene whose crop is moved: the smoothed mask must stay where it was."""
+    frame = small_in_wide(portrait)
+    masks = MaskSource(
+        sync=True,
+        smoother=TemporalSmoother(),
+        passes=Passes(roi=RoiSettings(full_every=1000)),
+    )
+    rng = np.random.default_rng(0)
+    outputs, used = [], []
+    for seq in range(16):
+        noisy = cv2.add(frame, rng.normal(0, 2, frame.shape), dtype=cv2.CV_8U)
+        if seq == 8:  # the crop moves by a sixth of its side, the person still inside it
+            tracker = masks.passes.tracker
+            (crop,) = tracker.crops
+            d = round(crop.width / 6)
+            tracker.crops = [Box(crop.x0 - d, crop.y0, crop.x1 - d, crop.y1)]
+        if seq:
+            used.append(masks.passes.tracker.crops[0])
+        tensor = to_model_input(noisy, selfie.info)
+        alpha, _, _, _ = masks.mask_for(selfie, tensor, seq, noisy)
+        outputs.append(alpha)
+    changes = [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(outputs)]
+    assert used[7].x0 == crop.x0 - d  # the crop really moved (and may move back after)
+    # Unsmoothed, the move changes the mask by 0.006 (mean abs) at once; a paste in the wrong
+    # place or a person cut by the crop, by ten times that.
+    assert max(changes[7:]) < 3e-3, changes

@@ -1,0 +1,81 @@
+import json
+import threading
+
+import numpy as np
+
+from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.stats import Stats, Window, format_table, percentiles, write_json
+
+
+def test_percentiles_match_numpy():
+    samples = list(np.random.default_rng(0).exponential(5.0, 1000))
+    got = percentiles(samples)
+    for p in (50, 95, 99):
+        assert got[f"p{p}"] == round(float(np.percentile(samples, p)), 2)
+    assert percentiles([]) == {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+
+
+def test_summary_schema_and_table(tmp_path):
+    stats = Stats(["infer", "sink"])
+    stats.frames_in = 3
+    for seq in range(3):
+        frame = Frame(seq, np.zeros((1, 1, 3), np.uint8), capture_ns=1_000_000)
+        stats.add_stage("infer", 0, 2_000_000)
+        stats.add_output(frame, 1_000_000 + 5_000_000 * (seq + 1))
+    stats.finish()
+    summary = stats.summary({"infer->postprocess": 2}, ["CPUExecutionProvider"], "m")
+    assert summary["frames_out"] == 3 and summary["drops"] == 2
+    assert summary["latency_ms"]["p50"] == 10.0
+    assert summary["stages"]["infer"]["p99"] == 2.0
+    table = format_table(summary)
+    assert "capture->sink" in table and "2 dropped" in table
+    path = tmp_path / "s.json"
+    write_json(summary, path)
+    assert json.loads(path.read_text()) == summary
+
+
+def test_memory_is_bounded_by_the_window_and_totals_still_count():
+    stats = Stats(["infer"], window=100)
+    for seq in range(1000):
+        stats.add_stage("infer", 0, seq * 1_000_000)
+        stats.add_output(Frame(seq, np.zeros((1, 1, 3), np.uint8), capture_ns=0), seq * 1_000_000)
+    assert stats.frames_out == 1000
+    np.testing.assert_array_equal(stats.latency_ms, np.arange(900, 1000, dtype=float))
+    np.testing.assert_array_equal(stats.stage_ms["infer"], np.arange(900, 1000, dtype=float))
+    np.testing.assert_array_equal(stats.recent_latency_ms(3), [997.0, 998.0, 999.0])
+    assert stats.summary({}, [], "m")["latency_ms"]["p50"] == 949.5  # of the last 100
+
+
+def test_window_reads_oldest_first_before_and_after_it_wraps():
+    window = Window(4)
+    assert len(window.values()) == 0
+    for value in range(3):
+        window.add(value)
+    np.testing.assert_array_equal(window.values(), [0, 1, 2])
+    for value in range(3, 7):
+        window.add(value)
+    np.testing.assert_array_equal(window.values(), [3, 4, 5, 6])
+    np.testing.assert_array_equal(window.values(2), [5, 6])
+
+
+def test_reading_while_the_pipeline_writes_is_consistent():
+    stats = Stats(["infer"], window=64)
+    stop = threading.Event()
+
+    def write() -> None:
+        seq = 0
+        while not stop.is_set():
+            stats.add_output(Frame(seq, np.zeros((1, 1, 3), np.uint8), capture_ns=0), 7_000_000)
+            seq += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for _ in range(2000):  # what the preview's HTTP thread reads, while frames arrive
+            latency = stats.recent_latency_ms(300)
+            assert len(latency) <= 64 and (latency == 7.0).all()
+            stats.live_fps()
+    finally:
+        stop.set()
+        writer.join()
+    assert stats.frames_out > 0
