@@ -71,7 +71,7 @@ ENCODER_OPTIONS: dict[str, dict[str, str]] = {
 # On a machine of two cores or fewer x264 gets one thread: the pipeline's other stages
 # already keep both cores busy, and x264's slices only add hand-offs (`rtseg run`, 720p
 # blur to .mp4, 2-core EPYC: 84.8-86.6 fps against 79.4-82.9 with x264's own two threads,
-# the same CPU time, 1% smaller files). More cores keep x264's own choice.
+# the same CPU time, 1% smaller files). More cores, and a --preset, keep x264's own choice.
 FEW_CORES = 2
 # FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion writes.
 BT601_MATRIX = 6  # SMPTE 170M, the BT.601 matrix
@@ -204,7 +204,8 @@ class VideoFileSink:
         try:
             stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
-            if self.spec.codec == "libx264":
+            if self.spec.codec == "libx264" and self.preset is None:
+                # (a slower --preset does more work per frame than one thread keeps up with)
                 stream.codec_context.thread_count = x264_threads()
             if self._in_fmt == "yuv420p":
                 # what `_yuv420` writes: an untagged HD file is decoded as BT.709 by players

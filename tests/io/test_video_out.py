@@ -327,11 +327,16 @@ def x264_settings(path: Path) -> str:
     return data[start : data.index(b"\0", start)].decode()
 
 
-@pytest.mark.parametrize(("cores", "one_thread"), [(2, True), (1, True), (8, False)])
-def test_x264_runs_on_one_thread_on_small_machines(tmp_path, monkeypatch, cores, one_thread):
+@pytest.mark.parametrize(
+    ("cores", "preset", "one_thread"),
+    [(2, None, True), (1, None, True), (8, None, False), (2, "medium", False)],
+)
+def test_x264_runs_on_one_thread_on_small_machines(
+    tmp_path, monkeypatch, cores, preset, one_thread
+):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
     out = tmp_path / "out.mp4"
-    sink = VideoFileSink(out, FPS)
+    sink = VideoFileSink(out, FPS, preset=preset)
     write_all(sink, [np.full((240, 320, 3), 40 * i, np.uint8) for i in range(3)])
     sink.close()
     settings = x264_settings(out)
