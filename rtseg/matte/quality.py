@@ -49,9 +49,9 @@ class Quality:
 # and boundary F on every set and lowers flicker on the clips; the flip adds IoU and boundary F
 # on stills but makes the mask flicker more on clips, which smoothing does not hide; the guided
 # filter at a 360-pixel working size keeps the zoomed detail (at 180 it blurred it away on the
-# composites), while a whole-frame mask has no such detail: at 180 it scores higher on the
-# P3M portraits (boundary F 0.657 against 0.633) for 1.3 ms less a 720p frame, and flickers a
-# little more on the close-up clips (0.00124 and 0.00057 against 0.00118 and 0.00048).
+# composites), while a whole-frame mask has no such detail: fitted at 180 with half the
+# radius it scores the same or better everywhere (P3M boundary F 0.642 against 0.633, flicker
+# on the close-ups 0.00119 and 0.00049 against 0.00118 and 0.00048) for 1.5 ms less a frame.
 LEVELS: dict[str, Quality] = {
     "fast": Quality(flip=False, zoom=None, refine_short_side=180),
     "balanced": Quality(
@@ -66,7 +66,7 @@ LEVELS: dict[str, Quality] = {
 def default_level(live: bool, images: bool) -> str:
     """The level a source gets unless told: photos the best masks, video files the best
     masks that don't flicker more, a live camera the cheapest, which keeps it within the live
-    CPU budget (on a 720p close-up the other levels cost 1.4x and 1.8x its mask CPU time)."""
+    CPU budget (on a 720p close-up the other levels cost 1.3x and 1.9x its mask CPU time)."""
     if live:
         return "fast"
     return "best" if images else "balanced"

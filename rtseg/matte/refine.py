@@ -37,7 +37,8 @@ class EdgeRefiner:
     work_short_side: the fit runs at the frame halved until its short side would drop below
         this (720p -> 180 for 180); None fits at full resolution (slow, used by tests).
     coarse_short_side: the same for masks that hold no finer detail than a whole-frame model
-        pass (`refine(..., fine=False)`); None: work_short_side for every mask.
+        pass (`refine(..., fine=False)`); None: work_short_side for every mask. The radius
+        shrinks with it, so the window keeps its size in frame pixels.
     feather: width in full-resolution pixels of a box blur on the result; 0 turns it off.
         It softens edges that come out too hard, at about 0.6 ms per 720p frame.
     threshold: (lo, hi): the result is remapped to clamp((alpha - lo) / (hi - lo), 0, 1),
@@ -73,6 +74,9 @@ class EdgeRefiner:
         self.eps = eps
         self.work_short_side = work_short_side
         self.coarse_short_side = coarse_short_side
+        self._coarse_radius = radius
+        if coarse_short_side is not None and work_short_side is not None:
+            self._coarse_radius = max(1, round(radius * coarse_short_side / work_short_side))
         self.feather = feather
         self.threshold = (float(lo), float(hi))
         self.color = color
@@ -90,32 +94,37 @@ class EdgeRefiner:
         full = image_bgr if self.color else cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         coarse = not fine and self.coarse_short_side is not None
         guide = self._shrink(full, self.coarse_short_side if coarse else self.work_short_side)
+        radius = self._coarse_radius if coarse else self.radius
         gh, gw = guide.shape[:2]
         if alpha.shape != (gh, gw):
             alpha = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_LINEAR)
         i = guide.astype(np.float32) * np.float32(1.0 / 255.0)
         p = alpha.astype(np.float32, copy=False)
-        boxes = self._boxes(p, height, width)
+        boxes = self._boxes(p, height, width, radius)
         if boxes is None:
-            return self._finish(self._apply(i, p, full, np.empty((height, width), np.float32)))
+            whole = np.empty((height, width), np.float32)
+            return self._finish(self._apply(i, p, full, whole, radius))
         # Only around each person: outside the boxes alpha is (nearly) 0, and so is the result.
         s = width // gw
         out = np.zeros((height, width), np.float32)
         for x0, y0, x1, y1 in boxes:
             region = (slice(y0 * s, y1 * s), slice(x0 * s, x1 * s))
-            self._apply(i[y0:y1, x0:x1], p[y0:y1, x0:x1], full[region], out[region])
+            self._apply(i[y0:y1, x0:x1], p[y0:y1, x0:x1], full[region], out[region], radius)
         return self._finish(out)
 
-    def _apply(self, i: np.ndarray, p: np.ndarray, full: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Fit on the working-size guide `i` and alpha `p`, apply to `full` (the same area at
-        full size) into `out`."""
-        a, b = _color_fit(i, p, self._box, self.eps) if self.color else self._gray_fit(i, p)
+    def _apply(
+        self, i: np.ndarray, p: np.ndarray, full: np.ndarray, out: np.ndarray, radius: int
+    ) -> np.ndarray:
+        """Fit on the working-size guide `i` and alpha `p` in windows of `radius`, apply to
+        `full` (the same area at full size) into `out`."""
+        box = _window_mean(radius)
+        a, b = (_color_fit if self.color else _gray_fit)(i, p, box, self.eps)
         # Smooth the coefficients, fold in the threshold remap and the 1/255 of the full-size
         # guide, so the full-size work is q = a * I + b with I in 0..255, then a clamp.
         lo, hi = self.threshold
         scale = np.float32(1.0 / (hi - lo))
-        a = self._box(a) * (scale / np.float32(255.0))
-        b = (self._box(b) - np.float32(lo)) * scale
+        a = box(a) * (scale / np.float32(255.0))
+        b = (box(b) - np.float32(lo)) * scale
         height, width = out.shape
         a_full = self._buffer("a", height, width, *a.shape[2:])
         b_full = self._buffer("b", height, width)
@@ -137,7 +146,8 @@ class EdgeRefiner:
             cv2.blur(out, (self.feather, self.feather), dst=out)
         return out
 
-    def _boxes(self, p: np.ndarray, height: int, width: int) -> list[Box] | None:
+    @staticmethod
+    def _boxes(p: np.ndarray, height: int, width: int, radius: int) -> list[Box] | None:
         """The working-size boxes (x0, y0, x1, y1) outside which the result is 0, or None to
         refine the whole frame.
 
@@ -156,7 +166,7 @@ class EdgeRefiner:
             return None
         mask = (p > _EMPTY).view(np.uint8)
         columns = np.flatnonzero(mask.any(axis=0))
-        m = 3 * self.radius + 2
+        m = 3 * radius + 2
         # runs of columns with alpha, split where more than 2 * m columns have none
         cuts = np.flatnonzero(np.diff(columns) > 2 * m + 1) + 1
         boxes = []
@@ -177,20 +187,6 @@ class EdgeRefiner:
             image = cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         return image
 
-    def _box(self, x: np.ndarray) -> np.ndarray:
-        """Mean over the (2r+1)^2 window; edges mirrored."""
-        size = (2 * self.radius + 1, 2 * self.radius + 1)
-        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
-
-    def _gray_fit(self, i: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-window least squares p ~ a * i + b, a grey guide."""
-        mean_i = self._box(i)
-        mean_p = self._box(p)
-        var_i = self._box(i * i) - mean_i * mean_i
-        cov_ip = self._box(i * p) - mean_i * mean_p
-        a = cov_ip / (var_i + np.float32(self.eps))
-        return a, mean_p - a * mean_i
-
     def _buffer(self, name: str, *shape: int) -> np.ndarray:
         """A contiguous float32 scratch array of `shape`, carved from storage kept across
         frames (the crop changes size from frame to frame; storage only grows)."""
@@ -207,6 +203,24 @@ _EMPTY = 1.0 / 512.0  # alpha at or below this is taken as 0 when cropping
 # the 720p doctor clip (fit at 640x360): boxes over 71% of the frame took 2.03 ms against
 # 2.63 for the whole frame, over 85% 2.52 against 2.72, and over 90% 2.94 against 2.90.
 _WHOLE_SHARE = 0.85
+
+
+def _window_mean(radius: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Mean over the (2r+1)^2 window; edges mirrored."""
+    size = (2 * radius + 1, 2 * radius + 1)
+    return lambda x: cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
+
+
+def _gray_fit(
+    i: np.ndarray, p: np.ndarray, box: Callable[[np.ndarray], np.ndarray], eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window least squares p ~ a * i + b, a grey guide."""
+    mean_i = box(i)
+    mean_p = box(p)
+    var_i = box(i * i) - mean_i * mean_i
+    cov_ip = box(i * p) - mean_i * mean_p
+    a = cov_ip / (var_i + np.float32(eps))
+    return a, mean_p - a * mean_i
 
 
 def _color_fit(

@@ -179,7 +179,7 @@ def test_refining_around_each_person_gives_the_whole_frame_result(
     refiner = EdgeRefiner(work_short_side=work, color=color, threshold=threshold)
     cropped = refiner.refine(image, alpha)
     working = cv2.resize(alpha, (work * 16 // 9, work))
-    boxes = refiner._boxes(working, 720, 1280) or []
+    boxes = refiner._boxes(working, 720, 1280, refiner.radius) or []
     assert len(boxes) == (3 if layout == "apart" else 1)  # the crop path ran
     monkeypatch.setattr("rtseg.matte.refine._WHOLE_SHARE", 0.0)  # never crop
     whole = EdgeRefiner(work_short_side=work, color=color, threshold=threshold).refine(image, alpha)
@@ -189,14 +189,18 @@ def test_refining_around_each_person_gives_the_whole_frame_result(
 
 
 @pytest.mark.parametrize("fine", [True, False])
-def test_a_coarse_mask_is_fitted_at_the_coarse_size(fine):
+def test_a_coarse_mask_is_fitted_at_the_coarse_size_with_the_same_window(fine):
+    # At half the working size the radius halves too: the window stays as wide in frame pixels.
     image, truth = disc_scene(360, 640)
     coarse = cv2.resize(truth, (64, 36), interpolation=cv2.INTER_AREA)
-    both = EdgeRefiner(work_short_side=180, coarse_short_side=90).refine(image, coarse, fine)
-    alone = EdgeRefiner(work_short_side=180 if fine else 90).refine(image, coarse)
-    other = EdgeRefiner(work_short_side=90 if fine else 180).refine(image, coarse)
-    np.testing.assert_array_equal(both, alone)
-    assert np.abs(both - other).max() > 0.05  # the two sizes give different masks
+    both = EdgeRefiner(radius=4, work_short_side=180, coarse_short_side=90).refine(
+        image, coarse, fine
+    )
+    alone = EdgeRefiner(radius=4 if fine else 2, work_short_side=180 if fine else 90)
+    np.testing.assert_array_equal(both, alone.refine(image, coarse))
+    for radius, side in ((4, 90), (2, 180)) if fine else ((4, 90), (4, 180)):
+        other = EdgeRefiner(radius=radius, work_short_side=side).refine(image, coarse)
+        assert np.abs(both - other).max() > 0.02  # other sizes and windows give other masks
 
 
 @pytest.mark.parametrize(
