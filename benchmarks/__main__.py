@@ -204,6 +204,7 @@ def run(args: argparse.Namespace) -> dict:
             30.0,
             args.peer_python,
             args.pipeline_threads,
+            rounds=1 if args.quick else 3,
         )
         print(peer.format_peer(results["peer"]), flush=True)
         if "peer_skipped" in results["peer"]:

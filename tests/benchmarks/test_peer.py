@@ -1,6 +1,6 @@
 import sys
 
-from benchmarks.peer import peer_python
+from benchmarks.peer import format_peer, median_run, peer_python
 from benchmarks.targets import evaluate
 
 
@@ -59,3 +59,31 @@ def test_encoder_candidates_are_measured_on_the_same_frames(tiny_run):
         by[("ultrafast", "none", 20, "auto")]["bytes"]
         > by[("veryfast", "none", 20, "auto")]["bytes"]
     )
+
+
+def test_each_file_run_is_shown_by_its_median_round():
+    runs = [{"fps": 90.0, "bytes": 1}, {"fps": 70.0, "bytes": 2}, {"fps": 80.0, "bytes": 3}]
+    middle = median_run(runs)
+    assert middle["bytes"] == 3 and middle["fps_runs"] == [90.0, 70.0, 80.0]
+    assert median_run(runs[:2])["fps"] == 70.0  # an even count: the lower middle run
+    assert median_run(runs[:1])["fps_runs"] == [90.0]
+
+
+def test_the_table_names_the_rounds_and_the_spread_of_their_ratios():
+    def file_run(fps):
+        return {"fps": fps, "cpu_ms_per_frame": 19.0, "bytes": 100, "thread_cpu_ms": {}}
+
+    live = {"cpu_share": 0.3, "latency_ms": {"p99": 10.0}, "drops": 0}
+    rt = median_run([file_run(f) for f in (95.0, 90.0, 99.0)])
+    mp = median_run([file_run(f) for f in (60.0, 62.0, 58.0)])
+    result = {
+        "input": {"from": "c.mp4", "from_size": "960x540", "upscaled": True, "size": "1280x720",
+                  "frames": 300},
+        "rtseg_file": rt, "rtseg_file_fast": rt, "peer_file": mp,
+        "rtseg_live": live, "peer_live": live,
+        "fps_ratio": 1.5, "fps_ratio_fast": 1.5, "size_ratio": 1.0,
+        "fps_ratio_rounds": [1.583, 1.452, 1.707],
+    }  # fmt: skip
+    table = format_peer(result)
+    assert "the median of 3 alternated rounds" in table
+    assert "1.50x fps (rounds 1.45-1.71x;" in table
