@@ -61,9 +61,10 @@ CONTAINERS: dict[str, Container] = {
 # Encoder settings: the one place where speed is traded against size and quality.
 ENCODER_OPTIONS: dict[str, dict[str, str]] = {
     # superfast + zerolatency at CRF 23, measured on rtseg's 720p blur output (`rtseg bench
-    # encoder`, 2-core EPYC): 4.0-4.5 ms of CPU a frame against 8.7 for veryfast at CRF 20,
-    # the same PSNR (47.7 dB), 1.7x the bytes (still 0.7x OpenCV's mp4v file of the same
-    # frames). A slower --preset gets x264's own tuning for it: smaller files for more CPU.
+    # encoder`, 2-core EPYC): 3.7-4.6 ms of CPU a frame over several runs against 7.8-9.3 for
+    # veryfast at CRF 20, the same PSNR (47.7 dB), 1.7x the bytes (still 0.7x OpenCV's mp4v
+    # file of the same frames). A slower --preset gets x264's own tuning for it: smaller
+    # files for more CPU.
     "libx264": {"preset": "superfast", "tune": "zerolatency"},
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "b": "0"},  # b=0: pure CRF
     "prores_aw": {"profile": "4"},  # 4444; 4x faster than prores_ks
@@ -71,7 +72,7 @@ ENCODER_OPTIONS: dict[str, dict[str, str]] = {
 # On a machine of two cores or fewer x264 gets one thread: the pipeline's other stages
 # already keep both cores busy, and x264's slices only add hand-offs (`rtseg run`, 720p
 # blur to .mp4, 2-core EPYC: 84.8-86.6 fps against 79.4-82.9 with x264's own two threads,
-# the same CPU time, 1% smaller files). More cores, and a --preset, keep x264's own choice.
+# no more CPU, 1% smaller files). More cores, and a --preset, keep x264's own choice.
 FEW_CORES = 2
 # FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion writes.
 BT601_MATRIX = 6  # SMPTE 170M, the BT.601 matrix
