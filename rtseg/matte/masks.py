@@ -12,6 +12,7 @@ is the business of `rtseg.matte.passes`.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,8 +20,14 @@ from rtseg.matte.passes import Passes
 from rtseg.matte.temporal import TemporalSmoother
 from rtseg.models.engine import Engine
 
-# alpha (model or canvas size), labels, seq, zoomed (alpha holds a crop's finer pass)
-Mask = tuple[np.ndarray, np.ndarray | None, int, bool]
+
+class Mask(NamedTuple):
+    """One frame's mask, as `MaskSource` hands it out."""
+
+    alpha: np.ndarray  # at model or canvas size
+    labels: np.ndarray | None  # class ids, for models with labels
+    seq: int  # the frame whose inference produced it
+    zoomed: bool  # alpha holds a crop's pass, with finer detail than the whole frame's
 
 
 class MaskSource:
@@ -55,7 +62,7 @@ class MaskSource:
         alpha, labels, view, zoomed = self.passes.run(engine, image, tensor)
         if self.smoother is not None:
             alpha = self.smoother.update(view, alpha)
-        return alpha, labels, seq, zoomed
+        return Mask(alpha, labels, seq, zoomed)
 
     def _restart(self) -> None:
         """The next frame starts a new stream (an unrelated image, a new model): no smoothing
@@ -65,7 +72,7 @@ class MaskSource:
             self.smoother.reset()
 
     def _due(self, seq: int) -> bool:
-        return self._last is None or seq - self._last[2] >= self.every
+        return self._last is None or seq - self._last.seq >= self.every
 
     def mask_for(
         self,
