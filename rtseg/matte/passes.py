@@ -121,13 +121,14 @@ class Passes:
             if not tracker.crops:
                 whole = Box(0.0, 0.0, width, height)
                 paste(canvas, full, whole, scale, merge=False, centres=centres)
-        for i, crop in enumerate(tracker.crops):
+        crops = tracker.crops
+        for i, crop in enumerate(crops):
             alpha, _ = infer(engine, crop_input(image, crop, engine.info), self.flip)
-            overlaps = any(crop.overlaps(other) for other in tracker.crops[:i])
+            overlaps = any(crop.overlaps(other) for other in crops[:i])
             paste(canvas, alpha, crop, scale, merge=overlaps, centres=centres)
-        tracker.follow(canvas)
+        tracker.follow(canvas)  # may drop the crops for the next frame, not for this one
         view = image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        return canvas, labels, view, bool(tracker.crops)
+        return canvas, labels, view, bool(crops)
 
     def _tracker(self, image: np.ndarray, info: ModelInfo) -> RoiTracker:
         """The tracker for this frame size and model (a new one when either changes)."""

@@ -82,6 +82,24 @@ def test_a_person_small_in_the_frame_gets_a_crop_pass(selfie, portrait):
     assert person.mean() > 0.5 and wall.max() < 0.1
 
 
+def test_a_frame_zoomed_on_says_so_even_when_the_next_one_will_not_be(selfie, portrait):
+    frame = small_in_wide(portrait)
+    passes = Passes(roi=RoiSettings())
+    tensor = to_model_input(frame, selfie.info)
+    passes.run(selfie, frame, tensor)  # the whole frame, then the crop
+    crops = passes.tracker.crops
+    assert crops
+    follow = passes.tracker.follow
+
+    def drop_crops(alpha):  # as when the person grows too big to zoom on
+        follow(alpha)
+        passes.tracker.crops = []
+
+    passes.tracker.follow = drop_crops
+    *_, zoomed = passes.run(selfie, frame, tensor)
+    assert zoomed  # this frame's mask came from the crop pass
+
+
 def test_a_person_filling_the_frame_gets_the_whole_frame_pass_only(selfie, portrait):
     frame = cv2.resize(portrait, (1280, 720), interpolation=cv2.INTER_AREA)
     for roi in (RoiSettings(), None):
