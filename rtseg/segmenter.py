@@ -24,7 +24,7 @@ from rtseg.models.transforms import to_model_input, upscale_alpha
 
 
 def alpha_at_frame_size(
-    image_bgr: np.ndarray, alpha: np.ndarray, refiner: EdgeRefiner | None, zoomed: bool = False
+    image_bgr: np.ndarray, alpha: np.ndarray, refiner: EdgeRefiner | None, zoomed: bool
 ) -> np.ndarray:
     """A model-size alpha brought to the frame's size: edge-refined (finely where `zoomed`,
     see `EdgeRefiner`), or plainly upscaled."""

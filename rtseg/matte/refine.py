@@ -74,9 +74,6 @@ class EdgeRefiner:
         self.eps = eps
         self.work_short_side = work_short_side
         self.coarse_short_side = coarse_short_side
-        self._coarse_radius = radius
-        if coarse_short_side is not None and work_short_side is not None:
-            self._coarse_radius = max(1, round(radius * coarse_short_side / work_short_side))
         self.feather = feather
         self.threshold = (float(lo), float(hi))
         self.color = color
@@ -86,15 +83,18 @@ class EdgeRefiner:
         """Alpha at the frame's size, its edges moved onto the frame's edges.
 
         `alpha` is float32 in [0, 1], at any size (model size or frame size). `fine=False`
-        says it holds no finer detail than a whole-frame model pass, which the fit at
-        `coarse_short_side` keeps as well as a finer one, for a quarter of the work.
+        says it holds no finer detail than a whole-frame model pass, which a fit at
+        `coarse_short_side` keeps as well as a finer one, on a quarter of the pixels.
         """
         _check_inputs(image_bgr, alpha)
         height, width = image_bgr.shape[:2]
         full = image_bgr if self.color else cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-        coarse = not fine and self.coarse_short_side is not None
-        guide = self._shrink(full, self.coarse_short_side if coarse else self.work_short_side)
-        radius = self._coarse_radius if coarse else self.radius
+        side, radius = self.work_short_side, self.radius
+        if not fine and self.coarse_short_side is not None:
+            side = self.coarse_short_side
+            if self.work_short_side is not None:  # the window keeps its size in frame pixels
+                radius = max(1, round(radius * side / self.work_short_side))
+        guide = self._shrink(full, side)
         gh, gw = guide.shape[:2]
         if alpha.shape != (gh, gw):
             alpha = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_LINEAR)
