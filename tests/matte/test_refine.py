@@ -181,7 +181,7 @@ def test_refining_around_each_person_gives_the_whole_frame_result(
     working = cv2.resize(alpha, (work * 16 // 9, work))
     boxes = refiner._boxes(working, 720, 1280, refiner.radius) or []
     assert len(boxes) == (3 if layout == "apart" else 1)  # the crop path ran
-    monkeypatch.setattr("rtseg.matte.refine._WHOLE_SHARE", 0.0)  # never crop
+    monkeypatch.setattr("rtseg.matte.refine._whole_share", lambda scale: 0.0)  # never crop
     whole = EdgeRefiner(work_short_side=work, color=color, threshold=threshold).refine(image, alpha)
     assert whole[:, 800:1000].max() > 0 or faint == 0  # the faint alpha shows without the crop
     np.testing.assert_allclose(cropped, whole, atol=1e-5 if faint == 0 else 1.0 / 128)
