@@ -67,7 +67,7 @@ LEVELS: dict[str, Quality] = {
 def default_level(live: bool, images: bool) -> str:
     """The level a source gets unless told: photos the best masks, video files the best
     masks that don't flicker more, a live camera the cheapest, which keeps it within the live
-    CPU budget (on a 720p close-up the other levels cost 1.3x and 1.9x its mask CPU time)."""
+    CPU budget (on a 720p close-up the other levels cost 1.3x and 1.8x its mask CPU time)."""
     if live:
         return "fast"
     return "best" if images else "balanced"
