@@ -18,6 +18,7 @@ from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
+from rtseg.io import remote
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
@@ -48,9 +49,11 @@ class Worker:
     def run(self, task: Task, on_frames: Callable[[int], None] | None = None) -> Result:
         """Process `task`; a bad input or output becomes a failed Result, never an exception."""
         started = time.monotonic()
+        moved = remote.MOVED.snapshot()
         result = Result(task.source, task.output, "failed", worker=worker_name())
         try:
-            Path(task.output).parent.mkdir(parents=True, exist_ok=True)
+            if not remote.is_remote(task.output):
+                Path(task.output).parent.mkdir(parents=True, exist_ok=True)
             job = self.job_for(task)
             if on_frames is not None:
                 job.pipeline.sinks.append(ProgressSink(on_frames, task.warmup))
@@ -61,6 +64,7 @@ class Worker:
             result.status = "done"
         except (RtsegError, StageError, OSError) as exc:
             result.error = str(exc)
+        result.bytes_read, result.bytes_written = remote.MOVED.since(moved)
         result.seconds = round(time.monotonic() - started, 3)
         if result.seconds > 0:
             result.fps = round(result.frames_out / result.seconds, 2)

@@ -20,12 +20,18 @@ import cv2
 import numpy as np
 
 from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
 from rtseg.io.video_in import VideoDecoder
 from rtseg.pipeline.frame import Frame, rate_time_base
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+    ".flv", ".wmv", ".3gp", ".gif",
+}  # fmt: skip
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
@@ -142,8 +148,8 @@ class VideoSource:
     says how many frames it should have given.
     """
 
-    def __init__(self, spec: str | Path, realtime: bool = False) -> None:
-        self.path = Path(spec)  # where sinks find the audio to keep
+    def __init__(self, spec: Location, realtime: bool = False) -> None:
+        self.path = remote.location(spec)  # where sinks find the audio to keep
         self._decoder = VideoDecoder(self.path)
         self.fps = self._decoder.fps
         self.live = realtime
@@ -435,6 +441,9 @@ def open_source(
             fps=fps or 30.0,
             realtime=realtime,
         )
+    web_stream = remote.is_web(spec) and remote.suffix(spec).lower() not in VIDEO_SUFFIXES
+    if remote.is_remote(spec) and not web_stream:  # a file in storage or on the web
+        return VideoSource(spec, realtime=realtime)
     path = Path(spec)
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
