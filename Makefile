@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
-# The tests cover the exporters and the Ray executor too, so they need the `export` extra
-# (torch, torchvision) and the `cluster` extra (ray).
+# The tests cover the exporters, the Ray executor and object storage too, so they need the
+# `export` extra (torch, torchvision), the `cluster` extra (ray) and the `cloud` extra (fsspec
+# and its backends; `dev` brings moto, the S3 server they run against).
 TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test lint bench bench-gpu models peer-venv clean
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml Makefile $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,export,cluster]'
+	$(PY) -m pip install -q -e '.[dev,export,cluster,cloud]'
 	touch $@
 
 run: $(STAMP)
