@@ -23,6 +23,7 @@ from rtseg.batch.resume import frame_count, is_complete
 from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
 from rtseg.io import remote
+from rtseg.io.outputs import partial_name
 from rtseg.io.remote import Location
 from rtseg.job import Job, JobConfig
 
@@ -202,6 +203,12 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
                     storage.discard(unit.item.output)
                 stopped = Result(str(unit.item.source), str(unit.item.output), "failed")
                 stopped.error = "the batch was interrupted before this input finished"
+                if remote.is_remote(unit.item.output):
+                    kept = partial_name(remote.staging_path(str(unit.item.output))).name
+                    stopped.error += (
+                        "; nothing was uploaded, and a partial output stays on the node that "
+                        f"ran it, as {kept} under rtseg-staging/ in its temporary directory"
+                    )
                 results.append(stopped)
                 report.add(stopped)
         report.close()

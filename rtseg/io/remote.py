@@ -346,7 +346,7 @@ class UploadOnClose:
     """A sink writing to a local file (`inner`, at `local`) whose output is uploaded to `url`
     once complete; a stopped or failed run uploads nothing and keeps the partial file here.
 
-    `partial_path` names that file as `host:/path`, so a message on the head says where it is.
+    `partial_path` is that file, on the node that ran the job (the batch report's `worker`).
     """
 
     def __init__(self, inner: Any, local: Path, url: str) -> None:
@@ -372,9 +372,8 @@ class UploadOnClose:
         self.inner.abort()
 
     @property
-    def partial_path(self) -> str | None:
-        kept = getattr(self.inner, "partial_path", None)
-        return where(kept) if kept is not None else None
+    def partial_path(self) -> Path | None:
+        return getattr(self.inner, "partial_path", None)
 
 
 def staged_output(url: str, overwrite: bool, open_local) -> UploadOnClose:
