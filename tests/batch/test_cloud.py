@@ -80,3 +80,46 @@ def test_local_pool_reads_and_writes_s3_skips_finished_objects_and_never_leaves_
             "long.partial.mp4 under rtseg-staging/ in its temporary directory"
         )
     )
+
+
+def test_two_ray_nodes_without_a_shared_disk_split_a_long_object_through_the_store(
+    tmp_path: Path, bright_model: Path
+):
+    pytest.importorskip("ray", reason="Ray is the optional extra rtseg[cluster]")
+    clips, fetched = tmp_path / "clips", tmp_path / "fetched"
+    long = make_clip(clips / "long.mp4", 8.0, size="320x240")
+    short = make_clip(clips / "talks" / "short.mp4", 2.0)
+    (clips / "talks" / "broken.mp4").write_bytes(short.read_bytes()[:4000])
+
+    result = run_isolated(
+        "-m", "tests.batch.cloud_cluster", str(clips), str(fetched), str(bright_model),
+        timeout=500,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    # The second node has a disk of its own: it does not see what the head wrote.
+    second = [node for node, res in outcome["nodes"].items() if "second_node" in res]
+    assert len(outcome["nodes"]) == 2 and len(second) == 1
+    assert outcome["seen"]["node"] == second[0]
+    assert "head-only.txt" not in outcome["seen"]["files"]
+    assert outcome["exit"] == 1, outcome["stderr"]
+    assert (
+        outcome["stderr"]
+        .strip()
+        .splitlines()[-1]
+        .startswith("rtseg: error: s3://media/talks/broken.mp4: ")
+    )
+    lines = read_report(fetched / "report.jsonl")
+    assert lines["broken.mp4"]["status"] == "failed"
+    ran_on = set()
+    for clip, key in ((long, "out/long.mp4"), (short, "out/talks/short.mp4")):
+        line = lines[clip.name]
+        frames = len(frame_times(clip))
+        assert (line["status"], line["frames_in"], line["frames_out"]) == ("done", frames, frames)
+        assert line["bytes_written"] >= (fetched / key).stat().st_size
+        assert_same_timing_with_audio(fetched / key, clip)
+        ran_on |= {worker.split("/")[0] for worker in line["worker"].split(", ")}
+    assert ran_on == {node[:12] for node in outcome["nodes"]}
+    # Only the outputs and the reports are left: the segment objects were removed.
+    assert sorted(outcome["keys"]) == ["out/long.mp4", "out/talks/short.mp4", "report.jsonl"]
