@@ -20,7 +20,7 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.io.video_in import VideoDecoder, open_media
 from rtseg.io.video_out import VideoFileSink
-from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.frame import Frame, check_image
 
 # The clock of frames written with a time but no `like=` input: MPEG's 90 kHz.
 WRITE_TIME_BASE = Fraction(1, 90000)
@@ -230,17 +230,7 @@ class VideoWriter:
             RtsegError: the image is not uint8 BGR/BGRA, its size differs from the first
                 frame's, or the file cannot be written.
         """
-        if not (
-            isinstance(image, np.ndarray)
-            and image.dtype == np.uint8
-            and image.ndim == 3
-            and image.shape[2] in (3, 4)
-        ):
-            got = getattr(image, "dtype", type(image).__name__)
-            raise RtsegError(
-                f"write() takes a BGR or BGRA uint8 H x W x C image, got {got} "
-                f"{getattr(image, 'shape', '')}".rstrip()
-            )
+        check_image(image, "write()", channels=(3, 4))
         pts = None if time_s is None else round(Fraction(time_s) / self._time_base)
         frame = Frame(
             seq=self._sink.frames,
