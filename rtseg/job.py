@@ -363,6 +363,8 @@ class Job:
             self.masks.close()
             self.switch.close()
             self._close_engine(self.engine)
+            for effect in self.effects:  # e.g. a video background's capture
+                getattr(effect, "close", lambda: None)()
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""
