@@ -22,6 +22,7 @@ class Stopped(RtsegError):
 
     @property
     def exit_status(self) -> int:
+        """128 + the signal's number."""
         return 128 + self.signum
 
 

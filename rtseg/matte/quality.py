@@ -1,6 +1,6 @@
 """What each `--quality` level turns on: test-time flip, zoom on the person, edge refinement,
 temporal smoothing. The levels were chosen by measurement (`python -m benchmarks.quality`,
-README "Mask quality") so that each is the best mask found for its cost.
+docs/quality.md) so that each is the best mask found for its cost.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Quality:
         return TemporalSmoother() if (self.smooth if wanted is None else wanted) else None
 
 
-# Measured with `python -m benchmarks.quality` (README "Mask quality"): the zoom lifts IoU
+# Measured with `python -m benchmarks.quality` (docs/quality.md): the zoom lifts IoU
 # and boundary F on every set and lowers flicker on the clips; the flip adds IoU and boundary F
 # on stills but makes the mask flicker more on clips, which smoothing does not hide; the guided
 # filter at a 360-pixel working size keeps the zoomed detail (at 180 it blurred it away on the
