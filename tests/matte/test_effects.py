@@ -94,7 +94,7 @@ def test_a_video_background_is_released_when_the_run_ends(tmp_path, bright_model
         stats = rtseg.process_video(
             "sample", model=bright_model, effect=effect, max_frames=3, width=64, height=48
         )
-        assert stats["frames_out"] == 3
+        assert stats.frames_out == 3
         assert files_open(path) == 0
 
 
