@@ -194,3 +194,30 @@ def test_frames_given_badly_are_one_clear_error(tmp_path: Path, bright_model) ->
         )
     assert closed == [True]  # the generator was closed, not left suspended
     assert not (tmp_path / "b.mp4").exists()
+
+
+def test_a_run_gives_opencv_s_thread_count_back(bright_model: Path) -> None:
+    """A run sets OpenCV to one thread (process-wide) and gives the caller's count back
+    when it ends; setting up a job that is not run, and a Segmenter, leave it alone."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        during: list[int] = []
+        rtseg.process_video(
+            "sample",
+            model=bright_model,
+            max_frames=2,
+            width=64,
+            height=48,
+            on_frame=lambda frame: during.append(cv2.getNumThreads()),
+        )
+        assert during == [1, 1]
+        assert cv2.getNumThreads() == 3
+        job = rtseg.Job(rtseg.JobConfig(source="sample", model=str(bright_model), sinks=[]))
+        job.source.close()
+        assert cv2.getNumThreads() == 3
+        with rtseg.Segmenter(bright_model, device="cpu") as segmenter:
+            segmenter.segment(np.zeros((48, 64, 3), np.uint8))
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(previous)
