@@ -67,8 +67,8 @@ class DecodedFrame:
 class VideoReader:
     """The frames of one video file, in order; `info` describes the file.
 
-    Iterate it once; a context manager (or `close()`) releases the file. Frames that fail to
-    decode are skipped and counted in `frames_lost`.
+    Iterate it once: the file is released at its end, or by `close()` (or leaving a `with`
+    block) before that. Frames that fail to decode are skipped and counted in `frames_lost`.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -130,6 +130,7 @@ class VideoReader:
             decoded = self._next if self._next is not None else self._decoder.read_frame()
             self._next = None
             if decoded is None:
+                self.close()  # read to its end: nothing left to hold the file open for
                 return
             image, pts, duration, _ = decoded
             yield DecodedFrame(
