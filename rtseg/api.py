@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from rtseg.io.destinations import Callback, Destination, Null, parse_sink
 from rtseg.io.sinks import Sink
+from rtseg.io.sources import IterableSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.run_stats import RunStats
 
 Target = str | Path | Destination | Sink
 
@@ -25,22 +27,24 @@ def _sink(target: Target) -> str | Destination | Sink:
 
 
 def process_video(
-    source: str | int | Path,
+    source: str | int | Path | Iterable,
     target: Target | Sequence[Target] | None = None,
     *,
     model: str | Path = DEFAULT_MODEL,
     effect: str | Effect = "blur",
     on_frame: Callable[[Frame], None] | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> RunStats:
     """Segment a video (or camera, images, `"sample"`) and write the result where `target` says.
 
     The same `Job` as `rtseg run`: a file keeps every frame in order with its timestamps and
     audio, and an output is written complete or not at all.
 
     Args:
-        source: a video file or URL, an image or a directory of images, a camera index, or
-            "sample" (the built-in moving scene).
+        source: a video file or URL, an image or a directory of images, a camera index,
+            "sample" (the built-in moving scene), or frames from Python: any iterable of BGR
+            uint8 images (give `fps=`), of `(image, time_s)` pairs, or what `read_video`
+            yields. Frames with times are written at those times.
         target: where the frames go: a path ("out.mp4", or a directory for PNG frames), a
             destination object (`rtseg.VideoFile`, `rtseg.Window()`...), any object with
             write/close/abort, or a list of them; None with `on_frame` for frames only.
@@ -54,8 +58,8 @@ def process_video(
             `device="cpu"`, `refine=False`, `crf=18`.
 
     Returns:
-        The run's stats, as `--stats-json` writes them: frames_in, frames_out, drops,
-        fps_out, latency_ms and per-stage percentiles, providers, model.
+        The run's figures (`stats.frames_out`, `stats.fps_out`, `stats.latency_ms.p99`...);
+        `stats.as_dict()` is what `--stats-json` writes.
 
     Raises:
         TypeError: an option that is no `JobConfig` field.
@@ -76,9 +80,13 @@ def process_video(
         targets = list(target) if isinstance(target, list | tuple) else [target]
     sinks: list[str | Destination | Sink] = [Callback(on_frame)] if on_frame else []
     sinks += [_sink(t) for t in targets]
+    given = None
+    if not isinstance(source, str | int | Path):
+        given = IterableSource(source, options.get("fps"), options.get("realtime", False))
+        source = "<frames>"
     config = JobConfig(
         source=source, model=model, effect=effect, sinks=sinks or [Null()], **options
     )
-    job = Job(config)
+    job = Job(config, source=given)
     job.run()
-    return job.summary()
+    return RunStats.from_dict(job.summary())
