@@ -32,6 +32,8 @@ VIDEO_SUFFIXES = {
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
     ".flv", ".wmv", ".3gp", ".gif",
 }  # fmt: skip
+# Suffixes an http(s) URL of a live stream has (MPEG-TS, FLV): read as streams, not files.
+LIVE_SUFFIXES = {".ts", ".mts", ".flv"}
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
@@ -441,8 +443,8 @@ def open_source(
             fps=fps or 30.0,
             realtime=realtime,
         )
-    web_stream = remote.is_web(spec) and remote.suffix(spec).lower() not in VIDEO_SUFFIXES
-    if remote.is_remote(spec) and not web_stream:  # a file in storage or on the web
+    web_file = remote.suffix(spec).lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
+    if remote.is_remote(spec) and (web_file or not remote.is_web(spec)):  # a stored file
         return VideoSource(spec, realtime=realtime)
     path = Path(spec)
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
