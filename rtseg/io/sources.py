@@ -25,6 +25,9 @@ from rtseg.pipeline.frame import Frame, rate_time_base
 
 log = logging.getLogger(__name__)
 
+# imread flags for photos: 16-bit and grey kept (to_bgr converts them), EXIF orientation
+# applied. Alpha is dropped here rather than by to_bgr; nothing reads it from an input.
+READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
@@ -344,7 +347,9 @@ class ImageSource:
         path = self._paths[self._index]
         self._index += 1
         try:
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            # Any depth and colour, but not IMREAD_UNCHANGED, which ignores the EXIF
+            # orientation: a phone's photo comes out upright, as rotated videos do.
+            image = cv2.imread(str(path), READ_AS_STORED_UPRIGHT)
         except cv2.error:  # some decoders raise on damaged data instead of returning None
             image = None
         if (
