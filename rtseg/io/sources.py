@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -313,11 +314,32 @@ def pattern_files(spec: str) -> list[Path]:
     return [p for match, p in sorted((int(m.group(1)), p) for m, p in found if m)]
 
 
+def frame_names(paths: list[Path]) -> list[str]:
+    """What frames from `paths` are called in an image-sequence output: each file's stem, or
+    its whole name where another file has the same stem (`a.jpg` and `a.png` become `a.jpg`
+    and `a.png`, so neither output overwrites the other). Compared without case, as Windows
+    and macOS file names are.
+
+    Raises:
+        RtsegError: two files would still share a name (`a.jpg` beside `a.jpg.png`).
+    """
+    stems = Counter(p.stem.casefold() for p in paths)
+    names = [p.name if stems[p.stem.casefold()] > 1 else p.stem for p in paths]
+    first: dict[str, Path] = {}
+    for path, name in zip(paths, names, strict=True):
+        earlier = first.setdefault(name.casefold(), path)
+        if earlier is not path:
+            raise RtsegError(
+                f"{earlier} and {path} would both be written as {name}; rename one of them"
+            )
+    return names
+
+
 class ImageSource:
     """One image file, a directory of them, or a printf pattern (`img_%04d.png`).
 
     A directory is read in natural order (img_2 before img_10), a pattern in number order;
-    frames keep their file stems.
+    frames keep their file stems (see `frame_names`).
     """
 
     def __init__(self, spec: str, fps: float = 30.0, realtime: bool = False) -> None:
@@ -336,6 +358,7 @@ class ImageSource:
                 raise RtsegError(f"no files match the pattern {spec}")
         else:
             raise RtsegError(f"input not found: {spec}")
+        self._names = frame_names(self._paths)
         self.fps = fps
         self.live = realtime
         self._clock = _Clock(fps, paced=realtime)
@@ -358,7 +381,7 @@ class ImageSource:
             or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
         ):
             raise RtsegError(f"cannot decode image {path}; remove or replace it")
-        return self._clock.frame(to_bgr(image), name=path.stem)
+        return self._clock.frame(to_bgr(image), name=self._names[self._index - 1])
 
     def close(self) -> None:
         self._index = len(self._paths)

@@ -187,3 +187,19 @@ def test_every_orientation_of_a_photo_is_turned_upright(tmp_path):
         y = slice(0, 6) if row == 0 else slice(-6, None)
         x = slice(0, 6) if col == 0 else slice(-6, None)
         assert frame.image[y, x, 2].mean() > 200, orientation
+
+
+def test_inputs_that_share_a_stem_get_outputs_of_their_own(tmp_path, bright_model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    colours = {"a.jpg": 60, "a.png": 120, "b.png": 180}
+    for name, level in colours.items():
+        cv2.imwrite(str(folder / name), np.full((16, 16, 3), level, np.uint8))
+    out = tmp_path / "out"
+    stats = rtseg.process_video(folder, out, model=bright_model, effect="mask")
+    written = {p.name: p for p in out.iterdir()}
+    assert stats.frames_out == 3 and len(written) == 3
+    assert set(written) == {"a.jpg.png", "a.png.png", "b.png"}  # a lone stem stays as it was
+    for name, level in colours.items():
+        output = written["b.png" if name == "b.png" else f"{name}.png"]
+        assert abs(int(cv2.imread(str(output))[8, 8, 0]) - level) <= 2  # the mask of its input
