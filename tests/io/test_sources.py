@@ -197,7 +197,7 @@ def test_inputs_that_share_a_stem_get_outputs_of_their_own(tmp_path, bright_mode
         cv2.imwrite(str(folder / name), np.full((16, 16, 3), level, np.uint8))
     out = tmp_path / "out"
     stats = rtseg.process_video(folder, out, model=bright_model, effect="mask")
-    written = {p.name: p for p in out.iterdir()}
+    written = {p.name: p for p in out.glob("*.png")}
     assert stats.frames_out == 3 and len(written) == 3
     assert set(written) == {"a.jpg.png", "a.png.png", "b.png"}  # a lone stem stays as it was
     for name, level in colours.items():
