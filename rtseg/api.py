@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from rtseg.io.destinations import Callback, Destination, Null, parse_sink
 from rtseg.io.sinks import Sink
+from rtseg.io.sources import IterableSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL
@@ -26,7 +27,7 @@ def _sink(target: Target) -> str | Destination | Sink:
 
 
 def process_video(
-    source: str | int | Path,
+    source: str | int | Path | Iterable,
     target: Target | Sequence[Target] | None = None,
     *,
     model: str | Path = DEFAULT_MODEL,
@@ -40,8 +41,10 @@ def process_video(
     audio, and an output is written complete or not at all.
 
     Args:
-        source: a video file or URL, an image or a directory of images, a camera index, or
-            "sample" (the built-in moving scene).
+        source: a video file or URL, an image or a directory of images, a camera index,
+            "sample" (the built-in moving scene), or frames from Python: any iterable of BGR
+            uint8 images (give `fps=`), of `(image, time_s)` pairs, or what `read_video`
+            yields. Frames with times are written at those times.
         target: where the frames go: a path ("out.mp4", or a directory for PNG frames), a
             destination object (`rtseg.VideoFile`, `rtseg.Window()`...), any object with
             write/close/abort, or a list of them; None with `on_frame` for frames only.
@@ -77,9 +80,13 @@ def process_video(
         targets = list(target) if isinstance(target, list | tuple) else [target]
     sinks: list[str | Destination | Sink] = [Callback(on_frame)] if on_frame else []
     sinks += [_sink(t) for t in targets]
+    given = None
+    if not isinstance(source, str | int | Path):
+        given = IterableSource(source, options.get("fps"), options.get("realtime", False))
+        source = "<frames>"
     config = JobConfig(
         source=source, model=model, effect=effect, sinks=sinks or [Null()], **options
     )
-    job = Job(config)
+    job = Job(config, source=given)
     job.run()
     return RunStats.from_dict(job.summary())

@@ -15,6 +15,7 @@ import pytest
 import rtseg
 from rtseg.pipeline.frame import Frame
 from tests.conftest import decode_frames
+from tests.media import frame_times
 
 
 def test_the_public_names_are_all_there() -> None:
@@ -136,6 +137,63 @@ except rtseg.Stopped as exc:
     assert not out.exists()
     partial = out.with_name("out.partial.mp4")
     assert len(decode_frames(partial)) > 0
+
+
+def moving_square(count: int, size=(96, 64)):
+    """Frames a program makes itself: a bright square moving over a dark background."""
+    w, h = size
+    for i in range(count):
+        image = np.full((h, w, 3), 30, np.uint8)
+        image[10:40, 4 + 2 * i : 34 + 2 * i] = 220
+        yield image
+
+
+def test_frames_from_a_generator_come_out_in_a_file(tmp_path: Path, bright_model) -> None:
+    out = tmp_path / "made.mp4"
+    stats = rtseg.process_video(moving_square(17), out, model=bright_model, fps=25)
+    assert stats.frames_in == stats.frames_out == 17
+    assert frame_times(out) == pytest.approx([i / 25 for i in range(17)], abs=1e-3)
+
+
+def test_frames_with_times_keep_them(tmp_path: Path, bright_model) -> None:
+    times = [0.0, 0.04, 0.08, 0.5, 0.54, 1.25]  # two gaps
+    frames = zip(moving_square(len(times)), times, strict=True)
+    out = tmp_path / "timed.mkv"
+    seen: list[float] = []
+    rtseg.process_video(
+        frames, out, model=bright_model, on_frame=lambda f: seen.append(float(f.time_s()))
+    )
+    assert seen == pytest.approx(times, abs=1e-4)
+    assert frame_times(out) == pytest.approx(times, abs=1e-3)
+
+
+def test_a_reader_feeds_process_video(tmp_path: Path, clip: Path, bright_model) -> None:
+    out = tmp_path / "again.mp4"
+    with rtseg.read_video(clip) as reader:
+        stats = rtseg.process_video(reader, out, model=bright_model)
+    assert stats.frames_out == 24
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+
+
+def test_frames_given_badly_are_one_clear_error(tmp_path: Path, bright_model) -> None:
+    with pytest.raises(rtseg.RtsegError, match="fps="):
+        rtseg.process_video(moving_square(3), tmp_path / "a.mp4", model=bright_model)
+    closed = []
+
+    def frames_then_a_float_image():
+        try:
+            yield from moving_square(3)
+            yield np.zeros((64, 96, 3), np.float32)
+            yield from moving_square(3)
+        finally:
+            closed.append(True)
+
+    with pytest.raises(rtseg.RtsegError, match=r"frame 3 of the frames given.*float32"):
+        rtseg.process_video(
+            frames_then_a_float_image(), tmp_path / "b.mp4", model=bright_model, fps=10
+        )
+    assert closed == [True]  # the generator was closed, not left suspended
+    assert not (tmp_path / "b.mp4").exists()
 
 
 def test_a_run_gives_opencv_s_thread_count_back(bright_model: Path) -> None:

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +22,7 @@ import numpy as np
 
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io.video_in import VideoDecoder
-from rtseg.pipeline.frame import Frame, rate_time_base
+from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
 log = logging.getLogger(__name__)
 
@@ -469,3 +469,51 @@ def open_source(
             return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
         return VideoSource(path, realtime=realtime)
     return StreamSource(spec)
+
+
+# The clock of frames a program hands over with their time in seconds: MPEG's 90 kHz.
+GIVEN_TIME_BASE = Fraction(1, 90000)
+
+
+class IterableSource:
+    """Frames a Python program hands over: any iterable of BGR uint8 images, of
+    `(image, time_s)` pairs, or of objects with `.image` and `.time_s` (what `read_video`
+    yields). Bare images need `fps`; frames with times keep them, gaps included.
+
+    Not live by default: every frame is processed, in order (as for a file); `realtime`
+    paces them at their times through frame-dropping channels, as for a file played live.
+    """
+
+    def __init__(self, frames: Iterable, fps: float | None = None, realtime: bool = False):
+        self._items = iter(frames)
+        self._first = next(self._items, None)
+        timed = self._first is not None and not isinstance(self._first, np.ndarray)
+        if not timed and fps is None:
+            raise RtsegError("frames without times need fps= (or give (frame, time_s) pairs)")
+        self.fps = fps or 30.0
+        self.live = realtime
+        self._clock = _Clock(self.fps, paced=realtime)
+
+    def read(self) -> Frame | None:
+        if self._first is not None:
+            item, self._first = self._first, None
+        else:
+            item = next(self._items, None)
+        if item is None:
+            return None
+        if isinstance(item, np.ndarray):
+            image, time_s = item, None
+        elif isinstance(item, tuple) and len(item) == 2:
+            image, time_s = item
+        else:
+            image, time_s = getattr(item, "image", item), getattr(item, "time_s", None)
+        check_image(image, f"frame {self._clock.seq} of the frames given")
+        if time_s is None:
+            return self._clock.frame(image)
+        pts = round(Fraction(time_s) / GIVEN_TIME_BASE)
+        return self._clock.frame(image, pts=pts, time_base=GIVEN_TIME_BASE)
+
+    def close(self) -> None:
+        close = getattr(self._items, "close", None)  # a generator's `finally` runs now
+        if close is not None:
+            close()
