@@ -221,3 +221,19 @@ def test_a_run_gives_opencv_s_thread_count_back(bright_model: Path) -> None:
         assert cv2.getNumThreads() == 3
     finally:
         cv2.setNumThreads(previous)
+
+
+def test_progress_is_reported_as_frames_are_written(tmp_path: Path, clip: Path, bright_model):
+    calls: list[tuple[int, int | None]] = []
+    rtseg.process_video(
+        clip, tmp_path / "p.mp4", model=bright_model, progress=lambda *a: calls.append(a)
+    )
+    assert calls and calls[-1] == (24, 24)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    calls.clear()
+    rtseg.process_video(
+        moving_square(7), model=bright_model, fps=10, progress=lambda *a: calls.append(a)
+    )
+    assert calls[-1] == (7, None)  # a generator's length is not known in advance
+    stats = rtseg.process_video(clip, tmp_path / "bar.mp4", model=bright_model, progress=True)
+    assert stats.frames_out == 24
