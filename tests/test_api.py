@@ -55,8 +55,8 @@ def test_objects_and_cli_strings_make_the_same_output(tmp_path: Path, clip: Path
         model=bright_model,
         effect=rtseg.Color("#00b140"),
     )
-    strings = sorted((tmp_path / "strings").iterdir())
-    objects = sorted((tmp_path / "objects").iterdir())
+    strings = sorted((tmp_path / "strings").glob("*.png"))
+    objects = sorted((tmp_path / "objects").glob("*.png"))
     assert [p.name for p in strings] == [p.name for p in objects] and len(strings) == 24
     for a, b in zip(strings, objects, strict=True):
         assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
@@ -221,3 +221,19 @@ def test_a_run_gives_opencv_s_thread_count_back(bright_model: Path) -> None:
         assert cv2.getNumThreads() == 3
     finally:
         cv2.setNumThreads(previous)
+
+
+def test_progress_is_reported_as_frames_are_written(tmp_path: Path, clip: Path, bright_model):
+    calls: list[tuple[int, int | None]] = []
+    rtseg.process_video(
+        clip, tmp_path / "p.mp4", model=bright_model, progress=lambda *a: calls.append(a)
+    )
+    assert calls and calls[-1] == (24, 24)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    calls.clear()
+    rtseg.process_video(
+        moving_square(7), model=bright_model, fps=10, progress=lambda *a: calls.append(a)
+    )
+    assert calls[-1] == (7, None)  # a generator's length is not known in advance
+    stats = rtseg.process_video(clip, tmp_path / "bar.mp4", model=bright_model, progress=True)
+    assert stats.frames_out == 24
