@@ -34,6 +34,7 @@ from rtseg.matte.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
+from rtseg.pipeline.run_stats import Percentiles, RunStats
 from rtseg.segmenter import Segmentation, Segmenter
 
 __all__ = [
@@ -50,9 +51,11 @@ __all__ = [
     "JobConfig",
     "MaskView",
     "Null",
+    "Percentiles",
     "Preview",
     "Replace",
     "RtsegError",
+    "RunStats",
     "Segmentation",
     "Segmenter",
     "StageError",

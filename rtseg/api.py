@@ -13,6 +13,7 @@ from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.run_stats import RunStats
 
 Target = str | Path | Destination | Sink
 
@@ -32,7 +33,7 @@ def process_video(
     effect: str | Effect = "blur",
     on_frame: Callable[[Frame], None] | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> RunStats:
     """Segment a video (or camera, images, `"sample"`) and write the result where `target` says.
 
     The same `Job` as `rtseg run`: a file keeps every frame in order with its timestamps and
@@ -54,8 +55,8 @@ def process_video(
             `device="cpu"`, `refine=False`, `crf=18`.
 
     Returns:
-        The run's stats, as `--stats-json` writes them: frames_in, frames_out, drops,
-        fps_out, latency_ms and per-stage percentiles, providers, model.
+        The run's figures (`stats.frames_out`, `stats.fps_out`, `stats.latency_ms.p99`...);
+        `stats.as_dict()` is what `--stats-json` writes.
 
     Raises:
         TypeError: an option that is no `JobConfig` field.
@@ -81,4 +82,4 @@ def process_video(
     )
     job = Job(config)
     job.run()
-    return job.summary()
+    return RunStats.from_dict(job.summary())

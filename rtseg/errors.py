@@ -22,4 +22,5 @@ class Stopped(RtsegError):
 
     @property
     def exit_status(self) -> int:
+        """128 + the signal's number."""
         return 128 + self.signum

@@ -23,8 +23,6 @@ from rtseg.io.video_out import VideoFileSink, holds_alpha
 from rtseg.matte.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
-from rtseg.matte.refine import EdgeRefiner
-from rtseg.matte.temporal import TemporalSmoother
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
@@ -135,12 +133,8 @@ class Job:
         live = self.source.live
         images = isinstance(self.source, ImageSource)
         self.quality = quality_level(config.quality or default_level(live, images))
-        self.refiner = self.quality.refiner() if config.refine is None else None
-        if config.refine:
-            self.refiner = EdgeRefiner()
-        smoother = self.quality.smoother() if config.smooth is None else None
-        if config.smooth:
-            smoother = TemporalSmoother()
+        self.refiner = self.quality.refiner(config.refine)
+        smoother = self.quality.smoother(config.smooth)
         sync = config.sync if config.sync is not None else not live
         self.masks = MaskSource(
             sync=sync,

@@ -79,7 +79,7 @@ class Segmenter:
         level = quality_level(quality or default_level(live=False, images=not video))
         smoother = level.smoother() if video else None
         self._masks = MaskSource(sync=True, smoother=smoother, passes=level.passes())
-        self._refiner = level.refiner() if refine is None else (EdgeRefiner() if refine else None)
+        self._refiner = level.refiner(refine)
         self._video = video
         self._seq = 0
 

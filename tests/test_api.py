@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -33,8 +34,11 @@ def test_a_file_to_a_file_with_frames_handed_to_python(tmp_path: Path, clip: Pat
     stats = rtseg.process_video(
         clip, out, model=bright_model, effect=rtseg.Blur(31), on_frame=on_frame
     )
-    assert stats["frames_in"] == stats["frames_out"] == 24 and stats["drops"] == 0
-    assert stats["model"] == "brightness"
+    assert stats.frames_in == stats.frames_out == 24 and stats.drops == 0
+    assert stats.model == "brightness"
+    assert 0 < stats.latency_ms.p50 <= stats.latency_ms.p99 and stats.fps_out > 0
+    assert {"preprocess", "infer", "postprocess", "sink"} <= set(stats.stages)
+    assert rtseg.RunStats.from_dict(json.loads(json.dumps(stats.as_dict()))) == stats
     assert [f.seq for f in seen] == list(range(24))
     assert seen[0].alpha.shape == seen[0].image.shape[:2] == (120, 160)
     written = decode_frames(out)

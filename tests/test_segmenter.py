@@ -28,6 +28,15 @@ def test_the_mask_is_the_one_a_job_gives_the_same_image() -> None:
     np.testing.assert_allclose(result.alpha, from_job[0], atol=1e-6)
 
 
+def test_refine_on_is_the_quality_level_s_own_refinement() -> None:
+    image = cv2.imread(str(PORTRAIT))
+    alphas = []
+    for refine in (None, True):
+        with rtseg.Segmenter(device="cpu", quality="best", refine=refine) as segmenter:
+            alphas.append(segmenter.segment(image).alpha)
+    np.testing.assert_array_equal(alphas[1], alphas[0])
+
+
 def test_labels_come_at_the_image_size_for_a_semantic_model(tmp_path: Path) -> None:
     model = brightness_model(tmp_path / "voc.onnx", 16, 16, labels=True, name="voc_test")
     image = np.zeros((48, 64, 3), np.uint8)

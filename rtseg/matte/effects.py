@@ -19,9 +19,13 @@ from rtseg.matte.compose import blend, blur_background
 
 
 class Effect(Protocol):
+    """What every effect is: a `name` (its command-line spelling) and a pure `apply`."""
+
     name: str
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame: BGR uint8 `image` and its `alpha` at the same size."""
+        ...
 
 
 class Blur:
@@ -38,6 +42,7 @@ class Blur:
         self.strength = strength
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         return blur_background(image, alpha, self.strength)
 
 
@@ -72,6 +77,7 @@ class Replace:
         return image
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         h, w = image.shape[:2]
         bg = self._next_background()
         if bg.shape[:2] != (h, w):
@@ -95,6 +101,7 @@ class Color:
         self._bg: np.ndarray | None = None
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         if self._bg is None or self._bg.shape != image.shape:
             self._bg = np.empty_like(image)
             self._bg[:] = self.bgr
@@ -107,6 +114,7 @@ class MaskView:
     name = "mask"
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
 
 
@@ -116,6 +124,7 @@ class AlphaOut:
     name = "alpha"
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
         bgra[..., 3] = alpha_u8(alpha)
         return bgra
@@ -154,6 +163,7 @@ class Classes:
         self._lut = voc_palette()[:, ::-1].copy()  # BGR, for OpenCV images
 
     def paint(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """`image` with each class of `labels` (class ids at any size) in its colour."""
         h, w = image.shape[:2]
         big = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
         colours = self._lut[big]
@@ -166,6 +176,7 @@ class Classes:
         return out
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Refused: the job paints classes with `paint`, from the model's labels."""
         raise RtsegError("the classes effect needs a model with a 'labels' output")
 
 
