@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
+from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.matte.refine import EdgeRefiner
@@ -41,6 +42,9 @@ class Segmentation:
     labels: np.ndarray | None  # class ids (uint8) at the image's size, for models with labels
     model: str  # the model's name, from its metadata
     provider: str  # the ONNX Runtime provider that ran it, e.g. "CPUExecutionProvider"
+    # the person's own colours, BGR uint8 at the image's size, for matting models that give
+    # them (RVM): composite these rather than the image, and no old background shows in edges
+    fgr: np.ndarray | None = None
 
 
 class Segmenter:
@@ -58,6 +62,7 @@ class Segmenter:
         quality: str | None = None,
         refine: bool | None = None,
         threads: int | None = None,
+        downsample_ratio: float | None = None,
     ) -> None:
         """Load `model`.
 
@@ -70,6 +75,8 @@ class Segmenter:
                 for separate images, "balanced" for video frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
             threads: ONNX Runtime intra-op threads (default: its own choice).
+            downsample_ratio: for a matting model (RVM), the share of the image's size the
+                network sees (default: RVM's rule, the longer side brought to 480 px).
 
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract, or
@@ -78,7 +85,10 @@ class Segmenter:
         self.engine = Engine(resolve(str(model)), device, threads)
         level = quality_level(quality or default_level(live=False, images=not video))
         smoother = level.smoother() if video else None
-        self._masks = MaskSource(sync=True, smoother=smoother, passes=level.passes())
+        self._masks = MaskSource(
+            sync=True, smoother=smoother, passes=level.passes(downsample_ratio)
+        )
+        self._ratio = downsample_ratio
         self._refiner = level.refiner(refine)
         self._video = video
         self._seq = 0
@@ -90,7 +100,8 @@ class Segmenter:
             image_bgr: uint8 H x W x 3, BGR as OpenCV reads it.
 
         Returns:
-            The alpha (and labels, for semantic models) at the image's size.
+            The alpha (labels for semantic models, foreground colours for matting
+            models) at the image's size.
 
         Raises:
             RtsegError: the image is not BGR uint8, or the segmenter was closed.
@@ -106,8 +117,8 @@ class Segmenter:
                 f"segment() takes a BGR uint8 H x W x 3 image, got {got} "
                 f"{getattr(image_bgr, 'shape', '')}".rstrip()
             )
-        tensor = to_model_input(image_bgr, self.engine.info)
-        alpha, labels, _, zoomed = self._masks.mask_for(
+        tensor = to_model_input(image_bgr, self.engine.info, self._ratio)
+        alpha, labels, _, zoomed, fgr = self._masks.mask_for(
             self.engine, tensor, self._seq, image_bgr, new_stream=not self._video
         )
         self._seq += 1
@@ -119,6 +130,7 @@ class Segmenter:
             labels=labels,
             model=self.engine.info.name,
             provider=self.engine.provider,
+            fgr=None if fgr is None else foreground_at_frame_size(image_bgr, fgr),
         )
 
     def reset(self) -> None:

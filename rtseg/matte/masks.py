@@ -28,6 +28,13 @@ class Mask(NamedTuple):
     labels: np.ndarray | None  # class ids, for models with labels
     seq: int  # the frame whose inference produced it
     zoomed: bool  # alpha holds a crop's pass, with finer detail than the whole frame's
+    fgr: np.ndarray | None = None  # foreground colours, RGB float32 in [0, 1] at alpha's size
+
+
+# A photo given to a recurrent model (RVM) is run this many times over, its state carried from
+# pass to pass, and the last pass kept: the state is what a video would have built up on a
+# still frame (see docs/matting.md for the measurement).
+PHOTO_PASSES = 4
 
 
 class MaskSource:
@@ -59,14 +66,16 @@ class MaskSource:
     ) -> Mask:
         if new:
             self._restart()
-        alpha, labels, view, zoomed = self.passes.run(engine, image, tensor)
+        repeats = PHOTO_PASSES if new and engine.info.stateful else 1
+        for _ in range(repeats):
+            alpha, labels, view, zoomed, fgr = self.passes.run(engine, image, tensor)
         if self.smoother is not None:
             alpha = self.smoother.update(view, alpha)
-        return Mask(alpha, labels, seq, zoomed)
+        return Mask(alpha, labels, seq, zoomed, fgr)
 
     def _restart(self) -> None:
         """The next frame starts a new stream (an unrelated image, a new model): no smoothing
-        across, and the zoom looks at the whole frame first."""
+        across, the zoom looks at the whole frame first, a recurrent state starts afresh."""
         self.passes.reset()
         if self.smoother is not None:
             self.smoother.reset()
