@@ -155,7 +155,9 @@ def check(
         raise ContractError(f"{STATE_KEY} names inputs the model lacks: {sorted(missing_in)}")
     image = image_inputs[0]
     if image.name != INPUT_NAME:
-        raise ContractError(f"the input must be named '{INPUT_NAME}', got '{image.name}'")
+        raise ContractError(
+            f"the input must be named '{INPUT_NAME}', got '{image.name}'; expected {EXPECTED}"
+        )
     if image.type != "tensor(uint8)":
         raise ContractError(f"input '{INPUT_NAME}' must be uint8 RGB, got {image.type}")
     if len(image.shape) != 4 or image.shape[0] != 1 or image.shape[3] != 3:
@@ -166,7 +168,9 @@ def check(
         )
     out_names = [o.name for o in outputs]
     if not outputs or outputs[0].name != OUTPUT_NAME:
-        raise ContractError(f"the first output must be named '{OUTPUT_NAME}', got {out_names}")
+        raise ContractError(
+            f"the first output must be named '{OUTPUT_NAME}', got {out_names}; expected {EXPECTED}"
+        )
     foreground = meta.get(FOREGROUND_KEY) or None
     declared = {o for _, o in states} | ({foreground} if foreground else set())
     missing_out = declared - set(out_names)
