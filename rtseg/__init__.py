@@ -29,6 +29,14 @@ from rtseg.io.destinations import (
     VirtualCamera,
     Window,
 )
+from rtseg.io.video_files import (
+    AudioTrack,
+    DecodedFrame,
+    VideoInfo,
+    VideoReader,
+    VideoWriter,
+    read_video,
+)
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Replace
 from rtseg.pipeline.frame import Frame
@@ -39,11 +47,13 @@ from rtseg.segmenter import Segmentation, Segmenter
 
 __all__ = [
     "AlphaOut",
+    "AudioTrack",
     "Blur",
     "Callback",
     "CameraUnavailable",
     "Classes",
     "Color",
+    "DecodedFrame",
     "Effect",
     "Frame",
     "ImageFolder",
@@ -61,9 +71,13 @@ __all__ = [
     "StageError",
     "Stopped",
     "VideoFile",
+    "VideoInfo",
+    "VideoReader",
+    "VideoWriter",
     "VirtualCamera",
     "Window",
     "__version__",
     "keep_freed_memory",
     "process_video",
+    "read_video",
 ]

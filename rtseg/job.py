@@ -11,8 +11,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
 from rtseg.errors import RtsegError
 from rtseg.io import destinations
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
@@ -40,6 +38,7 @@ from rtseg.models.registry import available as available_models
 from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline, Stage
 from rtseg.pipeline.stats import Stats, percentiles
 from rtseg.segmenter import alpha_at_frame_size
@@ -112,11 +111,6 @@ class Job:
         `config.model`, which the job uses but leaves open (batch workers load it once and
         reuse it file after file)."""
         self.config = config
-        # One thread per OpenCV call (process-wide with OpenCV's pthreads pool): the pipeline's
-        # stages already keep both cores busy, and splitting sub-millisecond calls costs more
-        # than it saves: on 2 cores at 720p refinement took 2.3 ms of CPU a frame with two
-        # threads and 1.8 with one, the blur 5.0 against 4.6 (rtseg bench profile).
-        cv2.setNumThreads(1)
         self._borrowed = engine
         # The active effect and the engine change together (live controls), under this lock.
         self._lock = threading.Lock()
@@ -353,8 +347,9 @@ class Job:
         engine = self.engine
         if frame.tensor_info is not engine.info:  # made for the model before the switch
             self._preprocess(frame)
+        photo = frame.name is not None
         mask = self.masks.mask_for(
-            engine, frame.tensor, frame.seq, frame.image, new_stream=frame.name is not None
+            engine, frame.tensor, frame.seq, frame.image, new_stream=photo, still=photo
         )
         frame.alpha, frame.labels, frame.mask_seq, frame.zoomed, frame.fgr = mask
 
@@ -374,11 +369,14 @@ class Job:
     def run(self) -> Stats:
         """Run to the end of the source (or a stop), then return the collected stats."""
         try:
-            return self.pipeline.run()
+            with one_opencv_thread():
+                return self.pipeline.run()
         finally:
             self.masks.close()
             self.switch.close()
             self._close_engine(self.engine)
+            for effect in self.effects:  # e.g. a video background's capture
+                getattr(effect, "close", lambda: None)()
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

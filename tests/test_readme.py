@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, decode_frames, write_clip
+from tests.media import frame_times
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -31,7 +32,7 @@ def check_readme(folder: Path, ran: list[dict]) -> None:
 
 
 def check_python_page(folder: Path, ran: list[dict]) -> None:
-    videos, images = ran[:2]
+    videos, images, frames_in, read_write, live = ran
     assert videos["stats"].frames_out == 24
     assert len(decode_frames(folder / "talk-blurred.mp4")) == 24
     assert len(decode_frames(folder / "talk-beach.mp4")) == 24
@@ -43,6 +44,15 @@ def check_python_page(folder: Path, ran: list[dict]) -> None:
     assert matte[200, 256] > 200 and matte[20, 20] < 30  # her face is "person", the wall not
     assert images["result"].model == "selfie_general"
     assert images["alpha"].shape == (240, 320)  # the last frame of the video loop
+    assert frames_in["stats"].frames_out == 48
+    assert frame_times(folder / "made.mp4") == pytest.approx([i / 24 for i in range(48)], abs=1e-3)
+    paused = frame_times(folder / "paused.mp4")
+    assert len(paused) == 48 and paused[24] - paused[23] == pytest.approx(0.5 + 1 / 24, abs=1e-3)
+    assert (read_write["reader"].info.width, read_write["reader"].info.height) == (320, 240)
+    assert frame_times(folder / "talk-edges.mp4") == frame_times(folder / "talk.mp4")
+    times = [t for t, _ in live["shares"]]
+    assert times and times == sorted(times) and len(times) + live["live"].dropped == 30
+    assert all(0.0 <= share <= 1.0 for _, share in live["shares"])
 
 
 CHECKS = {"README.md": check_readme, "python.md": check_python_page}

@@ -58,9 +58,14 @@ class Blur:
 
 
 class Replace:
-    """The background replaced by an image, or by a video that loops."""
+    """The background replaced by an image, or by a video that loops.
+
+    A video background holds a capture open while frames are drawn from it; `close()` (the
+    job calls it at the end of a run) releases it, and a later `apply` opens it again.
+    """
 
     name = "replace"
+    uses_foreground = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = path = str(path)
@@ -72,13 +77,20 @@ class Replace:
         if still is not None:
             self._still = still
             return
-        self._video = cv2.VideoCapture(path)
-        if not self._video.isOpened():
-            raise RtsegError(f"cannot read background {path} as an image or a video")
+        self._video = self._open_video()
+
+    def _open_video(self) -> cv2.VideoCapture:
+        video = cv2.VideoCapture(self.path)
+        if not video.isOpened():
+            video.release()
+            raise RtsegError(f"cannot read background {self.path} as an image or a video")
+        return video
 
     def _next_background(self) -> np.ndarray:
-        if self._video is None:
+        if self._still is not None:
             return self._still
+        if self._video is None:  # closed after an earlier run
+            self._video = self._open_video()
         ok, image = self._video.read()
         if not ok:
             self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -87,7 +99,11 @@ class Replace:
                 raise RtsegError(f"background video {self.path} has no frames")
         return image
 
-    uses_foreground = True
+    def close(self) -> None:
+        """Release a video background's capture."""
+        if self._video is not None:
+            self._video.release()
+            self._video = None
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None

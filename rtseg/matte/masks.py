@@ -62,15 +62,22 @@ class MaskSource:
         )
 
     def _compute(
-        self, engine: Engine, tensor: np.ndarray, seq: int, image: np.ndarray | None, new: bool
+        self,
+        engine: Engine,
+        tensor: np.ndarray,
+        seq: int,
+        image: np.ndarray | None,
+        new: bool,
+        periods: float = 1.0,
+        still: bool = False,
     ) -> Mask:
         if new:
             self._restart()
-        repeats = PHOTO_PASSES if new and engine.info.stateful else 1
+        repeats = PHOTO_PASSES if still and engine.info.stateful else 1
         for _ in range(repeats):
             alpha, labels, view, zoomed, fgr = self.passes.run(engine, image, tensor)
         if self.smoother is not None:
-            alpha = self.smoother.update(view, alpha)
+            alpha = self.smoother.update(view, alpha, periods)
         return Mask(alpha, labels, seq, zoomed, fgr)
 
     def _restart(self) -> None:
@@ -90,11 +97,15 @@ class MaskSource:
         seq: int,
         image: np.ndarray | None = None,
         new_stream: bool = False,
+        periods: float = 1.0,
+        still: bool = False,
     ) -> Mask:
         """The mask frame `seq` is composed with; `tensor` is its whole-frame model input,
         `image` the frame itself (the zoom crops it), `new_stream` says it is unrelated to
-        the frame before (a photo from a folder)."""
-        args = (engine, tensor, seq, image, new_stream)
+        the frame before (a photo from a folder), `periods` how many frame periods passed
+        since the frame before (see `TemporalSmoother.update`), `still` that it is a photo
+        of its own (a recurrent model gets `PHOTO_PASSES` over it)."""
+        args = (engine, tensor, seq, image, new_stream, periods, still)
         if self._pool is None:
             if self._due(seq):
                 self._last = self._compute(*args)

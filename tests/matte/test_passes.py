@@ -210,7 +210,10 @@ def test_each_photo_gets_warm_passes_from_a_fresh_state(tmp_path):
     masks = MaskSource()
     grey = rvm_frame(100)
     tensor = to_model_input(grey, engine.info)
-    photo = [float(masks.mask_for(engine, tensor, i, grey, True).alpha[36, 80]) for i in range(2)]
+    photo = [
+        float(masks.mask_for(engine, tensor, i, grey, True, still=True).alpha[36, 80])
+        for i in range(2)
+    ]
     assert photo[0] == photo[1]  # each photo on its own: no state from the one before
     engine.reset_state()
     runs = [float(engine.run(tensor, "full").alpha[36, 80]) for _ in range(PHOTO_PASSES)]
