@@ -159,10 +159,14 @@ def exists(spec: Location) -> bool:
         return bool(fs.exists(path))
 
 
-def size(url: str) -> int:
+def version(url: str) -> tuple:
+    """What tells one version of an object from another: its URL, size and ETag (or time)."""
     fs, path = _fs(url)
     with storage_errors(url):
-        return int(fs.info(path)["size"])
+        fs.invalidate_cache(path)
+        info = fs.info(path)
+    stamp = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
+    return url, info.get("size"), str(stamp)
 
 
 # -- reading -------------------------------------------------------------------------------
