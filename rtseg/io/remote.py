@@ -44,6 +44,8 @@ KEPT_BLOCKS = 8
 # Schemes fsspec knows that are this machine's own files, not remote ones.
 LOCAL_SCHEMES = {"file", "local"}
 WEB_SCHEMES = {"http", "https"}
+# The schemes the cloud extra's backends serve.
+CLOUD_SCHEMES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", *WEB_SCHEMES}
 # The storage clients' loggers, kept to warnings: at INFO botocore names where it found keys.
 BACKEND_LOGGERS = ("botocore", "aiobotocore", "s3fs", "gcsfs", "adlfs", "azure", "google", "fsspec")
 
@@ -82,8 +84,10 @@ def scheme(spec: object) -> str | None:
     name = name.lower()
     if not sep or name in LOCAL_SCHEMES or not name.isidentifier():
         return None
-    from fsspec.registry import known_implementations
-
+    try:
+        from fsspec.registry import known_implementations
+    except ImportError:  # without the cloud extra: its schemes still name storage, and
+        known_implementations = CLOUD_SCHEMES  # opening one says what to install
     return name if name in known_implementations else None
 
 
@@ -130,9 +134,9 @@ def _fs(url: str) -> tuple[Any, str]:
 
         return url_to_fs(url)
     except ImportError as exc:
+        missing = (exc.name or "its backend").split(".")[0]
         raise RtsegError(
-            f"{url}: reading and writing {scheme(url)}:// needs {exc.name or 'its backend'}: "
-            "pip install 'rtseg[cloud]'"
+            f"{url}: {scheme(url)}:// needs {missing}: pip install 'rtseg[cloud]'"
         ) from None
 
 
