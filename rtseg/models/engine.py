@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, describe
 from rtseg.models import contract
 from rtseg.models.contract import ContractError, ModelInfo, TensorSpec
 
@@ -230,8 +230,12 @@ class Engine:
             Bound(self.session, self.info, "cuda" if on_gpu else "cpu") if self.io_binding else None
         )
         zeros = np.zeros((1, self.info.height, self.info.width, 3), np.uint8)
-        for _ in range(warmup):
-            self.run(zeros)
+        try:
+            for _ in range(warmup):
+                self.run(zeros)
+        except Exception as exc:  # ONNX Runtime's own types: a broken graph, a GPU out of memory
+            self.close()
+            raise RtsegError(f"model {path} fails on a blank frame: {describe(exc)}") from exc
         if self.providers[0] == TRT:
             log.info("TensorRT ready after %.1f s", time.monotonic() - started)
 
