@@ -40,6 +40,8 @@ class Result:
     error_type: str | None = None
     attempts: int = 1
     worker: str | None = None
+    bytes_read: int = 0  # from remote storage (inputs, segments), where it ran
+    bytes_written: int = 0  # to remote storage (outputs, segments)
 
     def fail(self, exc: BaseException, context: str = "") -> Result:
         """This result as failed by `exc`, its type and message kept (after `context`)."""

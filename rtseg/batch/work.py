@@ -18,6 +18,7 @@ from pathlib import Path
 from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
+from rtseg.io import remote
 from rtseg.io.outputs import discard_partial
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
@@ -57,12 +58,17 @@ class Worker:
     def run(self, task: Task, on_frames: Callable[[int], None] | None = None) -> Result:
         """Process `task`; a bad input or output becomes a failed Result, never an exception."""
         started = time.monotonic()
+        moved = remote.MOVED.snapshot()
         result = Result(task.source, task.output, "failed", worker=worker_name())
         if self.failure is not None:
             return result.fail(self.failure, "the worker could not load the model: ")
         try:
-            Path(task.output).parent.mkdir(parents=True, exist_ok=True)
-            if discard_partial(Path(task.output)):  # a rerun does again what did not finish
+            if remote.is_remote(task.output):  # written here first, then uploaded
+                local = remote.staging_path(task.output)
+            else:
+                local = Path(task.output)
+                local.parent.mkdir(parents=True, exist_ok=True)
+            if discard_partial(local):  # a rerun does again what did not finish
                 log.info("%s: replacing the partial output of an earlier attempt", task.output)
             job = self.job_for(task)
             if on_frames is not None:
@@ -76,6 +82,7 @@ class Worker:
             # worker goes on with the next task (it used to die of it, be retried and be
             # reported as "worker process died")
             result.fail(exc)
+        result.bytes_read, result.bytes_written = remote.MOVED.since(moved)
         result.seconds = round(time.monotonic() - started, 3)
         if result.seconds > 0:
             result.fps = round(result.frames_out / result.seconds, 2)
