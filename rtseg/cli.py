@@ -22,8 +22,10 @@ from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.batch.resume import frame_count
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
+from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
 from rtseg.io.sources import VideoSource
 from rtseg.job import Job, JobConfig
@@ -163,7 +165,12 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="video or image file, directory (searched recursively), glob, or @list.txt",
     )
-    p.add_argument("--out", type=Path, required=True, help="folder the outputs go in")
+    p.add_argument(
+        "--out",
+        type=location,
+        required=True,
+        help="folder or storage URL (s3://, gs://, az://) the outputs go in",
+    )
     p.add_argument("--format", choices=FORMATS, default="mp4", dest="fmt", help="output kind")
     p.add_argument(
         "--workers", type=_positive_int, metavar="N", help="worker processes (default: cores)"
@@ -182,7 +189,9 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         help="cut each long video into N segments for different workers (auto: one per "
         "worker, for videos long enough)",
     )
-    p.add_argument("--report", type=Path, metavar="FILE", help="one JSON line per input")
+    p.add_argument(
+        "--report", type=location, metavar="FILE", help="one JSON line per input (a path or URL)"
+    )
     p.add_argument(
         "--attempts",
         type=_positive_int,
@@ -280,7 +289,8 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     )
     progress = None
     if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
-        total = frame_count(job.source.path)
+        # A file in storage is not read through twice only to size the bar.
+        total = None if remote.is_remote(job.source.path) else frame_count(job.source.path)
         progress = Progress(min(total, config.max_frames or total) if total else None)
         job.pipeline.sinks.append(ProgressSink(progress.frames))
     previous = {}
@@ -360,6 +370,8 @@ def add_model(path: Path, name: str | None, overwrite: bool) -> None:
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
+    for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
+        logging.getLogger(backend).setLevel(logging.WARNING)
     # FFmpeg and OpenCV print their own lines for damaged or stalled media; rtseg reports
     # those cases itself, in one line, so their logs are off unless the user turns them on.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

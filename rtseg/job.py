@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtseg.errors import RtsegError
-from rtseg.io import destinations
+from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
@@ -216,6 +216,8 @@ class Job:
             return VirtualCamSink(self.source.fps, device=target.device)
         if isinstance(target, destinations.Preview):
             return self._open_preview(target.port)
+        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
+            return remote.staged_output(target.path, self.config.overwrite, self._open_video_file)
         if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
             check_not_input(Path(target.path), getattr(self.source, "path", None))
         if isinstance(target, destinations.VideoFile):

@@ -33,6 +33,8 @@ class Result:
     error: str | None = None
     attempts: int = 1
     worker: str | None = None
+    bytes_read: int = 0  # from remote storage (inputs, segments), where it ran
+    bytes_written: int = 0  # to remote storage (outputs, segments)
 
     def to_dict(self) -> dict:
         return asdict(self)

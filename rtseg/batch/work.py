@@ -19,6 +19,7 @@ from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
+from rtseg.io import remote
 from rtseg.io.outputs import discard_partial
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
@@ -52,10 +53,15 @@ class Worker:
     def run(self, task: Task, on_frames: Callable[[int], None] | None = None) -> Result:
         """Process `task`; a bad input or output becomes a failed Result, never an exception."""
         started = time.monotonic()
+        moved = remote.MOVED.snapshot()
         result = Result(task.source, task.output, "failed", worker=worker_name())
         try:
-            Path(task.output).parent.mkdir(parents=True, exist_ok=True)
-            if discard_partial(Path(task.output)):  # a rerun does again what did not finish
+            if remote.is_remote(task.output):  # written here first, then uploaded
+                local = remote.staging_path(task.output)
+            else:
+                local = Path(task.output)
+                local.parent.mkdir(parents=True, exist_ok=True)
+            if discard_partial(local):  # a rerun does again what did not finish
                 log.info("%s: replacing the partial output of an earlier attempt", task.output)
             job = self.job_for(task)
             if on_frames is not None:
@@ -67,6 +73,7 @@ class Worker:
             result.status = "done"
         except (RtsegError, StageError, OSError) as exc:
             result.error = str(exc)
+        result.bytes_read, result.bytes_written = remote.MOVED.since(moved)
         result.seconds = round(time.monotonic() - started, 3)
         if result.seconds > 0:
             result.fps = round(result.frames_out / result.seconds, 2)
