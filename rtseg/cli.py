@@ -20,7 +20,6 @@ import cv2
 
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.batch.resume import frame_count
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
@@ -289,8 +288,10 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     )
     progress = None
     if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
-        # A file in storage is not read through twice only to size the bar.
-        total = None if remote.is_remote(job.source.path) else frame_count(job.source.path)
+        # The bar's total comes from the container's header (frame count, or duration times
+        # rate), not from reading the file through once more; without either the bar counts
+        # frames and their rate, with no total, percentage or ETA.
+        total = job.source.frames_estimate
         progress = Progress(min(total, config.max_frames or total) if total else None)
         job.pipeline.sinks.append(ProgressSink(progress.frames))
     previous = {}

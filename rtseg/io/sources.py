@@ -158,6 +158,9 @@ class VideoSource:
         self.path = remote.location(spec)  # where sinks find the audio to keep
         self._decoder = VideoDecoder(self.path)
         self.fps = self._decoder.fps
+        # From the container's header, without reading the file through: its frame count, or
+        # its duration times the frame rate; None when it says neither.
+        self.frames_estimate: int | None = self._decoder.frames_estimate
         self.live = realtime
         self._clock = _Clock(self.fps, paced=realtime)
 

@@ -116,12 +116,24 @@ class VideoDecoder:
         self.sar: Fraction | None = Fraction(sar) if sar and sar != 1 else None
         self._origin = round(media_origin(self._container) / self.time_base)
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
+        self.frames_estimate = self._promised or self._frames_from_duration(stream)
         self._packets = 0
         self._rejected = 0
         self.ended = False
         self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
         self._last_pts: int | None = None
         self._frames = self._decode()
+
+    def _frames_from_duration(self, stream: av.video.stream.VideoStream) -> int | None:
+        """Frames the file's duration holds at its frame rate (containers without a frame
+        count: MKV, WebM, TS); None when it does not say its duration either."""
+        if stream.duration:
+            seconds = float(stream.duration * self.time_base)
+        elif self._container.duration:
+            seconds = self._container.duration / av.time_base
+        else:
+            return None
+        return max(1, round(seconds * self.fps))
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Every frame in presentation order; a damaged packet is counted and skipped."""
