@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from rtseg.io.destinations import Callback, Destination, Null, parse_sink
-from rtseg.io.sinks import Sink
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.ports import Sink
 
 Target = str | Path | Destination | Sink
 

@@ -245,32 +245,32 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
         check_stats_path(stats_json, Path(str(config.source)), config.sinks)
-    job = Job(config)
-    log.info(
-        "model %s (%s) on %s",
-        job.engine.info.name,
-        job.engine.info.input_size,
-        ", ".join(job.engine.providers),
-    )
-    progress = None
-    if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
-        total = frame_count(job.source.path)
-        progress = Progress(min(total, config.max_frames or total) if total else None)
-        job.pipeline.sinks.append(ProgressSink(progress.frames))
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
-    try:
-        job.run()
-    except Stopped:
-        _report(job, config, stats_json, quiet)
-        raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if progress is not None:
-            progress.close()
+    with Job(config) as job:
+        log.info(
+            "model %s (%s) on %s",
+            job.engine.info.name,
+            job.engine.info.input_size,
+            ", ".join(job.engine.providers),
+        )
+        progress = None
+        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+            total = frame_count(job.source.path)
+            progress = Progress(min(total, config.max_frames or total) if total else None)
+            job.add_sink(ProgressSink(progress.frames))
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
+        try:
+            job.run()
+        except Stopped:
+            _report(job, config, stats_json, quiet)
+            raise
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            if progress is not None:
+                progress.close()
     return _report(job, config, stats_json, quiet)
 
 

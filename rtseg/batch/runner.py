@@ -55,9 +55,7 @@ def check_config(config: JobConfig, out: Path, fmt: str) -> None:
     """Set up (without running) the job every file will run, so a bad model, effect,
     effect/format pair or unwritable output folder fails once, before any worker starts."""
     probe = "null" if fmt == "png" else str(out / f".rtseg-check.{fmt}")
-    job = Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True))
-    job.pipeline.close()
-    job.masks.close()
+    Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True)).close()
 
 
 def _executor(config: JobConfig, options: BatchOptions, workers: int):

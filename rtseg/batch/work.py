@@ -51,10 +51,10 @@ class Worker:
         result = Result(task.source, task.output, "failed", worker=worker_name())
         try:
             Path(task.output).parent.mkdir(parents=True, exist_ok=True)
-            job = self.job_for(task)
-            if on_frames is not None:
-                job.pipeline.sinks.append(ProgressSink(on_frames, task.warmup))
-            job.run()
+            with self.job_for(task) as job:
+                if on_frames is not None:
+                    job.add_sink(ProgressSink(on_frames, task.warmup))
+                job.run()
             summary = job.summary()
             result.frames_in = max(0, summary["frames_in"] - task.warmup)
             result.frames_out = max(0, summary["frames_out"] - task.warmup)

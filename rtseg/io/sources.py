@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io.video_in import VideoDecoder
 from rtseg.pipeline.frame import Frame, rate_time_base
+from rtseg.pipeline.ports import Source
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 STALL_TIMEOUT_S = 3.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 SAMPLE_PERSON = Path(__file__).resolve().parents[1] / "data" / "grace_hopper.jpg"
-
-
-class Source(Protocol):
-    live: bool
-    fps: float
-
-    def read(self) -> Frame | None: ...
-
-    def close(self) -> None: ...
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:

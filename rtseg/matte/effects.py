@@ -19,9 +19,35 @@ from rtseg.matte.compose import blend, blur_background
 
 
 class Effect(Protocol):
+    """Draws a frame's output from the image and its alpha.
+
+    An effect that needs more of the frame than its alpha (the classes effect reads the class
+    labels) also has `apply_frame(frame)`, which `draw` prefers, and says what it needs in a
+    flag (`needs_labels`), so a job can refuse a model that lacks it before the first frame.
+    """
+
     name: str
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for a BGR uint8 `image` and its alpha at the image's size."""
+        ...
+
+
+class FrameLike(Protocol):
+    """What `draw` reads of a pipeline frame."""
+
+    image: np.ndarray
+    alpha: np.ndarray | None
+    labels: np.ndarray | None
+
+
+def draw(effect: Effect, frame: FrameLike) -> np.ndarray:
+    """`frame`'s output under `effect`, through `apply_frame` where the effect has one."""
+    apply_frame = getattr(effect, "apply_frame", None)
+    if apply_frame is not None:
+        return apply_frame(frame)
+    assert frame.alpha is not None, "draw() needs the frame's alpha"
+    return effect.apply(frame.image, frame.alpha)
 
 
 class Blur:
@@ -148,6 +174,7 @@ class Classes:
     """
 
     name = "classes"
+    needs_labels = True
 
     def __init__(self, class_names: tuple[str, ...] = ()) -> None:
         self.class_names = class_names
@@ -166,7 +193,13 @@ class Classes:
         return out
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Refused: alpha holds no classes (`apply_frame` paints the frame's labels)."""
         raise RtsegError("the classes effect needs a model with a 'labels' output")
+
+    def apply_frame(self, frame: FrameLike) -> np.ndarray:
+        """The frame painted by class; a frame inferred just before a switch to a labelled
+        model has no labels yet, and is shown as it is."""
+        return frame.image if frame.labels is None else self.paint(frame.image, frame.labels)
 
 
 EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
