@@ -39,6 +39,7 @@ from rtseg.stages import SegmentationStages
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class JobConfig:
     """Everything `rtseg run` can be told; the defaults are the webcam blur job.

@@ -97,7 +97,8 @@ def start(tmp_path: Path, model: Path, effect: str, sinks: tuple[str, ...] = ())
     sink = RecordingSink()
     config = JobConfig(source=clip, model=model, effect=effect, sinks=[*sinks, sink])
     job = Job(config, source=GatedSource(clip, GATE))
-    job.controls.switch.wait_s = 60  # the answer, not a "still loading", whatever the machine's load
+    # the answer, not a "still loading", whatever the machine's load
+    job.controls.switch.wait_s = 60
     running = Running(job, sink)
     running.before = before
     running.wait_for_frames(GATE)  # frames 0..9 are out; frame 10 waits at the gate
@@ -116,7 +117,8 @@ def test_a_person_model_is_refused_under_the_classes_effect_and_the_run_goes_on(
     job = run.job
     first = job.engine
     with pytest.raises(RtsegError, match="segments people only"):
-        job.controls.control("model", "selfie_general")  # what used to kill the run on the next frame
+        # what used to kill the run on the next frame
+        job.controls.control("model", "selfie_general")
     assert job.engine is first
     assert job.controls.control("effect", "blur") == "effect blur"
     assert job.controls.control("model", "selfie_general") == "switching to selfie_general"
