@@ -88,7 +88,7 @@ def soak(
     )
     job = Job(config)
     probe = Probe(window=max(1, frames // windows))
-    job.pipeline.sinks.append(probe)
+    job.add_sink(probe)
     rss_before = rss_mb()
     job.run()
     rows = probe.rows

@@ -223,7 +223,8 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
 def run_batch_args(args: argparse.Namespace) -> int:
     """`rtseg batch`: its per-file options into a JobConfig, the rest into BatchOptions."""
-    from rtseg.batch.runner import BatchOptions, run_batch  # PyAV and Ray load only here
+    # The batch machinery loads only for `rtseg batch` (and Ray only with --ray).
+    from rtseg.batch.runner import BatchOptions, run_batch
 
     config = JobConfig(effect=args.effect, sinks=[], **_per_file_options(args))
     options = BatchOptions(

@@ -112,9 +112,12 @@ class LiveControls:
         log.info("switched to model %s", new.info.name)
 
     def close(self) -> None:
-        """Wait for a model still loading, then release it and the running engine."""
+        """Wait for a model still loading, then release it, the running engine and what the
+        effects hold (a video background's capture)."""
         self.switch.close()
         self._release(self.engine)
+        for effect in self.effects:
+            getattr(effect, "close", lambda: None)()
 
     # -- the preview page ----------------------------------------------------------------------
     def control(self, key: str, value: str) -> str:

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import cv2
-
 from rtseg.controls import LiveControls
 from rtseg.errors import RtsegError
 from rtseg.io import destinations
@@ -26,12 +24,11 @@ from rtseg.io.video_out import VideoFileSink, holds_alpha
 from rtseg.matte.effects import AlphaOut, Effect, as_effect
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
-from rtseg.matte.refine import EdgeRefiner
-from rtseg.matte.temporal import TemporalSmoother
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline
 from rtseg.pipeline.ports import Sink, Source
 from rtseg.pipeline.stats import Stats
@@ -158,11 +155,6 @@ class Job:
 
     def _set_up(self, engine: Engine | None, open_source_too: bool) -> None:
         config = self.config
-        # One thread per OpenCV call (process-wide with OpenCV's pthreads pool): the pipeline's
-        # stages already keep both cores busy, and splitting sub-millisecond calls costs more
-        # than it saves: on 2 cores at 720p refinement took 2.3 ms of CPU a frame with two
-        # threads and 1.8 with one, the blur 5.0 against 4.6 (rtseg bench profile).
-        cv2.setNumThreads(1)
         effect = as_effect(config.effect)
         engine = engine or self._build_engine(config.model)
         try:
@@ -179,12 +171,8 @@ class Job:
         live = self.source.live
         images = isinstance(self.source, ImageSource)
         self.quality = quality_level(config.quality or default_level(live, images))
-        self.refiner = self.quality.refiner() if config.refine is None else None
-        if config.refine:
-            self.refiner = EdgeRefiner()
-        smoother = self.quality.smoother() if config.smooth is None else None
-        if config.smooth:
-            smoother = TemporalSmoother()
+        self.refiner = self.quality.refiner(config.refine)
+        smoother = self.quality.smoother(config.smooth)
         sync = config.sync if config.sync is not None else not live
         self.masks = MaskSource(
             sync=sync,
@@ -312,7 +300,8 @@ class Job:
             raise RtsegError("a job runs once; make a new Job for another run")
         self._started = True
         try:
-            return self.pipeline.run()
+            with one_opencv_thread():
+                return self.pipeline.run()
         finally:
             self.close()
 

@@ -59,7 +59,7 @@ def test_bad_settings_are_rtseg_errors_and_open_nothing(tmp_path, bad):
         rtseg.process_video(clip, out, **bad)
     assert next(iter(bad)) in str(raised.value) or "quality" in str(raised.value)
     assert leftovers(tmp_path) == []
-    assert rtseg.process_video(clip, out)["frames_out"] == 6  # the same output, at once
+    assert rtseg.process_video(clip, out).frames_out == 6  # the same output, at once
 
 
 def test_a_failure_after_the_outputs_opened_releases_them(tmp_path):
@@ -72,7 +72,7 @@ def test_a_failure_after_the_outputs_opened_releases_them(tmp_path):
     assert [t.name for t in threading.enumerate() if t.ident not in before] == []
     # the locks were released: the same outputs are written in this process at once
     stats = rtseg.process_video(clip, [out, frames])
-    assert stats["frames_out"] == 6 and len(list(frames.iterdir())) == 6
+    assert stats.frames_out == 6 and len(list(frames.glob("*.png"))) == 6
 
 
 def test_a_job_closed_without_running_releases_everything(tmp_path):
@@ -85,7 +85,7 @@ def test_a_job_closed_without_running_releases_everything(tmp_path):
     with pytest.raises(RtsegError, match="runs once"):
         job.run()
     assert not rtseg_threads()
-    assert rtseg.process_video(clip, out)["frames_out"] == 6
+    assert rtseg.process_video(clip, out).frames_out == 6
 
 
 def test_outputs_cannot_be_added_once_the_job_ran(tmp_path):
