@@ -15,7 +15,7 @@ from types import TracebackType
 
 from rtseg.controls import LiveControls
 from rtseg.errors import RtsegError
-from rtseg.io import destinations
+from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
@@ -64,6 +64,9 @@ class JobConfig:
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
+    # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
+    # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
+    downsample_ratio: float | None = None
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
     preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (see video_out)
@@ -178,10 +181,12 @@ class Job:
             sync=sync,
             every=config.mask_every,
             smoother=smoother,
-            passes=self.quality.passes(),
+            passes=self.quality.passes(config.downsample_ratio),
         )
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
-        stages = SegmentationStages(self.controls, self.masks, self.refiner).stages()
+        stages = SegmentationStages(
+            self.controls, self.masks, self.refiner, config.downsample_ratio
+        ).stages()
         self.pipeline = Pipeline(
             self.source, stages, self.sinks, policy, config.capacity, config.max_frames
         )
@@ -240,6 +245,8 @@ class Job:
             return VirtualCamSink(self.source.fps, device=target.device)
         if isinstance(target, destinations.Preview):
             return self._open_preview(target.port)
+        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
+            return remote.staged_output(target.path, self.config.overwrite, self._open_video_file)
         if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
             check_not_input(Path(target.path), getattr(self.source, "path", None))
         if isinstance(target, destinations.VideoFile):

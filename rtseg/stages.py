@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from rtseg.controls import LiveControls
 from rtseg.matte.effects import draw
+from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.refine import EdgeRefiner
 from rtseg.models.transforms import to_model_input
@@ -22,11 +23,16 @@ class SegmentationStages:
     """preprocess -> infer -> postprocess for one job, as pipeline `Stage`s."""
 
     def __init__(
-        self, controls: LiveControls, masks: MaskSource, refiner: EdgeRefiner | None
+        self,
+        controls: LiveControls,
+        masks: MaskSource,
+        refiner: EdgeRefiner | None,
+        downsample_ratio: float | None = None,
     ) -> None:
         self.controls = controls
         self.masks = masks
         self.refiner = refiner
+        self.downsample_ratio = downsample_ratio  # a matting model's; None: by RVM's rule
 
     def stages(self) -> list[Stage]:
         """The stages in pipeline order."""
@@ -39,18 +45,24 @@ class SegmentationStages:
     def preprocess(self, frame: Frame) -> None:
         """The model's input tensor, made on its own thread while the model runs."""
         info = self.controls.engine.info
-        frame.tensor, frame.tensor_info = to_model_input(frame.image, info), info
+        frame.tensor = to_model_input(frame.image, info, self.downsample_ratio)
+        frame.tensor_info = info
 
     def infer(self, frame: Frame) -> None:
-        """The mask at model size; a model switched to meanwhile takes over here."""
+        """The mask (and a matting model's foreground) at model size; a model switched to
+        meanwhile takes over here. Each photo of a folder is matted on its own."""
         engine = self.controls.take_switch()
         if frame.tensor_info is not engine.info:  # made for the model before the switch
-            frame.tensor, frame.tensor_info = to_model_input(frame.image, engine.info), engine.info
-        frame.alpha, frame.labels, frame.mask_seq, frame.zoomed = self.masks.mask_for(
-            engine, frame.tensor, frame.seq, frame.image, new_stream=frame.name is not None
+            self.preprocess(frame)
+        photo = frame.name is not None
+        mask = self.masks.mask_for(
+            engine, frame.tensor, frame.seq, frame.image, new_stream=photo, still=photo
         )
+        frame.alpha, frame.labels, frame.mask_seq, frame.zoomed, frame.fgr = mask
 
     def postprocess(self, frame: Frame) -> None:
-        """The alpha at frame size (refined), then the output under the active effect."""
+        """The alpha (and foreground) at frame size, then the output under the active effect."""
         frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
+        if frame.fgr is not None:
+            frame.fgr = foreground_at_frame_size(frame.image, frame.fgr)
         frame.output = draw(self.controls.effect, frame)

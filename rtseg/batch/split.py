@@ -26,8 +26,10 @@ import av
 from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
+from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import partial_name
+from rtseg.io.remote import Location, location
 from rtseg.io.video_in import VideoDecoder, ffmpeg_path
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
@@ -51,12 +53,14 @@ def parts_for(split: int | str | None, frames: int, workers: int) -> int:
     return max(1, min(int(split), frames))
 
 
-def segments_dir(output: Path) -> Path:
+def segments_dir(output: Location) -> Location:
     """Where a split output's segments are written; the name says they are partial."""
-    return partial_name(output, "partial-segments").with_suffix("")
+    if remote.is_remote(output):
+        return str(output)[: -len(remote.suffix(output)) or None] + ".partial-segments"
+    return partial_name(Path(output), "partial-segments").with_suffix("")
 
 
-def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) -> list[Task]:
+def plan(source: Location, output: Location, frames: int, parts: int, every: int = 1) -> list[Task]:
     """Tasks for `parts` segments of `source`; boundaries and warmups are multiples of
     `every` (the mask period), so each segment runs the model on the frames a single run does."""
     stamps, time_base = frame_stamps(source)
@@ -68,7 +72,7 @@ def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) ->
     return [
         Task(
             str(source),
-            str(folder / f"{i:03d}{output.suffix}"),
+            str(remote.join(folder, f"{i:03d}{remote.suffix(output)}")),
             start=start,
             stop=stop,
             warmup=min(warmup, start),
@@ -86,10 +90,10 @@ class SegmentSource:
     live = False
 
     def __init__(self, path: str, first: int, start: int, stop: int) -> None:
-        stamps, _ = frame_stamps(Path(path))
+        stamps, _ = frame_stamps(location(path))
         if stop > len(stamps):
             raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
-        self._decoder = VideoDecoder(Path(path))
+        self._decoder = VideoDecoder(location(path))
         self.fps = self._decoder.fps
         self._start_pts = stamps[start]
         self._stop_pts = stamps[stop] if stop < len(stamps) else None
@@ -143,7 +147,7 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     return job
 
 
-def join(source: Path, segments: list[Path], output: Path) -> None:
+def join(source: Location, segments: list[Path], output: Path) -> None:
     """Copy the segments' packets back to back (FFmpeg's concat demuxer, no re-encoding)
     into `output`, with every audio track of `source`, and the video's start offset kept.
 
