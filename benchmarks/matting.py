@@ -26,7 +26,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 
+from benchmarks import live, pipeline
 from benchmarks.composites import SINGLE, Portrait, background_for, composite
 from benchmarks.engine import time_engine
 from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, score
@@ -68,6 +70,97 @@ def engine_rows(model: str, threads: int, runs: int) -> list[dict]:
                     }
                 )
     return rows
+
+
+def time_raw_rvm(
+    path: Path, size: tuple[int, int], ratio: float, threads: int, runs: int
+) -> list[float]:
+    """ms per frame of an RVM graph run directly by ONNX Runtime, NCHW (the release's layout)
+    or NHWC (the TF.js graph as converted), states fed back: the as-converted baseline."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    inputs = {i.name: i for i in session.get_inputs()}
+    src = inputs["src"]
+    nhwc = src.shape[-1] == 3
+    h, w = size
+    rng = np.random.default_rng(0)
+    shape = (1, h, w, 3) if nhwc else (1, 3, h, w)
+    frames = [rng.random(shape, dtype=np.float32) for _ in range(4)]
+    ratio_rank = len(inputs["downsample_ratio"].shape)
+    feeds: dict[str, np.ndarray] = {
+        "downsample_ratio": np.full((1,) * ratio_rank, ratio, np.float32),
+        **{n: np.zeros((1, 1, 1, 1), np.float32) for n in inputs if n.startswith("r")},
+    }
+    names = [o.name for o in session.get_outputs()]
+    samples = []
+    for i in range(runs + 3):
+        start = time.perf_counter_ns()
+        out = dict(zip(names, session.run(names, feeds | {"src": frames[i % 4]}), strict=True))
+        if i >= 3:
+            samples.append((time.perf_counter_ns() - start) / 1e6)
+        feeds |= {n[:-1] + "i": v for n, v in out.items() if n[0] == "r" and n.endswith("o")}
+    return samples
+
+
+def side_by_side(
+    model: str, baseline: Path, video: str, frames: int, threads: int, runs: int
+) -> dict:
+    """The speed target: a 720p file run end to end (decode, matte, blur, H.264) against the
+    as-converted graph's inference alone on 720p frames at ratio 0.25, both with `threads`."""
+    base = summarize(time_raw_rvm(baseline, (720, 1280), 0.25, threads, runs))
+    run = pipeline.bench_file(video, "720", model, frames, "cpu", threads)
+    base_fps = 1e3 / base["p50"]
+    return {
+        "baseline": baseline.name,
+        "baseline_ms": base,
+        "baseline_fps": round(base_fps, 2),
+        "file": run,
+        "speedup": round(run["pipeline_fps"] / base_fps, 2),
+    }
+
+
+def bench(
+    model: str,
+    baseline: Path | None,
+    video: str,
+    frames: int,
+    live_frames: int,
+    threads: int,
+    runs: int,
+) -> dict:
+    """`rtseg bench matting`: the engine at each ratio and size, the side-by-side speed
+    target (when the as-converted graph is given), and a paced live run at 720p and 30 fps."""
+    out: dict = {"model": model, "engine": engine_rows(model, threads, runs)}
+    if baseline is not None:
+        out["side_by_side"] = side_by_side(model, baseline, video, frames, threads, runs)
+    out["live"] = live.bench_live(video, "720", model, 30.0, live_frames, "cpu", threads)
+    return out
+
+
+def format_bench(result: dict) -> str:
+    """`bench`'s result as text for the report."""
+    lines = [render({"model": result["model"], "engine": result["engine"]}).split("\n", 2)[2]]
+    side = result.get("side_by_side")
+    if side:
+        file = side["file"]
+        lines.append(
+            f"720p file run (decode, matte, blur, H.264), {file['threads']} threads: "
+            f"{file['pipeline_fps']} fps; the as-converted graph ({side['baseline']}) alone on "
+            f"720p frames at ratio 0.25: {side['baseline_ms']['p50']} ms p50 "
+            f"({side['baseline_fps']} fps); the file run is {side['speedup']}x that"
+        )
+    run = result.get("live")
+    if run:
+        infer = run["stages_ms"].get("infer", {}).get("p50", 0.0)
+        lines.append(
+            f"live, {run['size']} at 30 fps: {run['fps_out']} fps out, latency p50 "
+            f"{run['latency_ms']['p50']} ms, masks up to {run['mask_lag_max']} frames behind "
+            f"(inference {infer} ms p50)"
+        )
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def portrait_rows(model: str, levels: list[str], portraits: list[Portrait]) -> dict:
