@@ -30,7 +30,6 @@ from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import partial_name
 from rtseg.io.remote import Location, location
-from rtseg.io.sinks import Sink
 from rtseg.io.video_in import VideoDecoder, ffmpeg_path
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
@@ -126,28 +125,6 @@ class SegmentSource:
         self._decoder.close()
 
 
-class AfterWarmup:
-    """Passes on frames from the segment's own start; the warmup frames before it are dropped."""
-
-    def __init__(self, sink: Sink, warmup: int) -> None:
-        self.sink = sink
-        self.warmup = warmup
-
-    def write(self, frame: Frame) -> None:
-        if frame.seq >= self.warmup:
-            self.sink.write(frame)
-
-    def close(self) -> None:
-        self.sink.close()
-
-    def abort(self) -> None:
-        self.sink.abort()
-
-    @property
-    def partial_path(self) -> Path | None:
-        return getattr(self.sink, "partial_path", None)
-
-
 def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     """`rtseg run`'s job on one segment (warmup included), writing only the segment's frames.
 
@@ -157,11 +134,16 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     first = task.start - task.warmup
     source = SegmentSource(task.source, first, task.start, task.stop)
     try:
-        job = Job(replace(config, overwrite=True), source, engine)
+        job = Job(replace(config, overwrite=True, sinks=[]), source, engine)
     except BaseException:
         source.close()
         raise
-    job.pipeline.sinks[:] = [AfterWarmup(s, task.warmup) for s in job.pipeline.sinks]
+    try:
+        for spec in config.sinks:
+            job.add_sink(spec, first_seq=task.warmup)
+    except BaseException:
+        job.close()
+        raise
     return job
 
 
