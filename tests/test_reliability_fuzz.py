@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ from hypothesis import strategies as st
 from rtseg import cli
 from rtseg.errors import RtsegError
 from rtseg.io.sources import ImageSource
-from rtseg.models.contract import ContractError, ModelInfo, TensorSpec, check
+from rtseg.models.contract import (
+    REQUIRED_META,
+    ContractError,
+    ModelInfo,
+    TensorSpec,
+    check,
+    metadata_dict,
+)
 
 FUZZ = settings(
     max_examples=40,
@@ -61,21 +69,137 @@ meta_values = st.one_of(
     st.text(max_size=12), st.sampled_from(["1", "256x256", "linear", "fp16", "true", "false"])
 )
 
+Contract = tuple[list[TensorSpec], list[TensorSpec], dict[str, str]]
+
+
+def _set_meta(key: str, value: str):
+    return lambda i, o, m: (i, o, {**m, key: value})
+
+
+def _drop_meta(key: str):
+    return lambda i, o, m: (i, o, {k: v for k, v in m.items() if k != key})
+
+
+def _input(**change):
+    return lambda i, o, m: ([replace(i[0], **change)], o, m)
+
+
+def _alpha(**change):
+    return lambda i, o, m: (i, [replace(o[0], **change), *o[1:]], m)
+
+
+def _add_output(name: str, kind: str):
+    return lambda i, o, m: (i, [*o, TensorSpec(name, kind, o[0].shape[1:])], m)
+
+
+# Changes to a valid model, and whether each breaks the contract.
+CHANGES = {
+    **{f"no {k}": (_drop_meta(f"rtseg.{k}"), True) for k in REQUIRED_META},
+    "contract 2": (_set_meta("rtseg.contract", "2"), True),
+    "size 0x5": (_set_meta("rtseg.input_size", "0x5"), True),
+    "size of another model": (_set_meta("rtseg.input_size", "601x601"), True),  # sizes: 1-600
+    "resize cubic": (_set_meta("rtseg.resize", "cubic"), True),
+    "precision fp64": (_set_meta("rtseg.precision", "fp64"), True),
+    "trained maybe": (_set_meta("rtseg.trained", "maybe"), True),
+    "float input": (_input(type="tensor(float)"), True),
+    "input named pixels": (_input(name="pixels"), True),
+    "rank-3 input": (_input(shape=(1, 24, 3)), True),
+    "dynamic height": (_input(shape=(1, None, 32, 3)), True),
+    "four channels": (_input(shape=(1, 24, 32, 4)), True),
+    "alpha a column wider": (
+        lambda i, o, m: (i, [replace(o[0], shape=(*o[0].shape[:3], o[0].shape[3] + 1))], m),
+        True,
+    ),
+    "float64 alpha": (_alpha(type="tensor(double)"), True),
+    "alpha named mask": (_alpha(name="mask"), True),
+    "an extra output": (_add_output("extra", "tensor(float)"), True),
+    "float labels": (_add_output("labels", "tensor(float)"), True),
+    # harmless: an unknown metadata key, a name, the labels output, the other resize
+    "another key": (_set_meta("other", "x"), False),
+    "another name": (_set_meta("rtseg.name", "renamed"), False),
+    "labels": (_add_output("labels", "tensor(uint8)"), False),
+    "corners resize": (_set_meta("rtseg.resize", "corners_linear"), False),
+    "fp16 label": (_set_meta("rtseg.precision", "fp16"), False),
+}
+
+
+def valid_contract(height: int, width: int) -> Contract:
+    info = ModelInfo("m", height, width, "linear", "tests", "MIT", "fp32", True)
+    image = TensorSpec("image", "tensor(uint8)", (1, height, width, 3))
+    alpha = TensorSpec("alpha", "tensor(float)", (1, 1, height, width))
+    return [image], [alpha], metadata_dict(info)
+
+
+def changed(height: int, width: int, changes: list[str]) -> tuple[Contract, bool]:
+    """A valid model of that size with `changes` made to it, and whether they break it."""
+    contract = valid_contract(height, width)
+    for name in changes:
+        contract = CHANGES[name][0](*contract)
+    return contract, any(CHANGES[name][1] for name in changes)
+
+
+random_models = st.tuples(
+    st.tuples(
+        st.lists(specs, max_size=3),
+        st.lists(specs, max_size=3),
+        st.dictionaries(meta_keys, meta_values),
+    ),
+    st.none(),  # no oracle: the checker may refuse or accept them
+)
+HARMLESS = sorted(name for name, (_, breaks) in CHANGES.items() if not breaks)
+changed_models = st.builds(
+    changed,
+    st.integers(1, 600),
+    st.integers(1, 600),
+    st.tuples(  # any one change, and up to two harmless ones beside it
+        st.sampled_from(sorted(CHANGES)), st.lists(st.sampled_from(HARMLESS), max_size=2)
+    ).map(lambda pair: sorted({pair[0], *pair[1]})),
+)
+
 
 @pytest.mark.timeout(120)
-@FUZZ
-@given(
-    inputs=st.lists(specs, max_size=3),
-    outputs=st.lists(specs, max_size=3),
-    meta=st.dictionaries(meta_keys, meta_values),
-)
-def test_contract_check_gives_model_info_or_a_contract_error(inputs, outputs, meta):
+@settings(FUZZ, max_examples=300)  # no model is loaded: 300 take about a second
+@given(model=st.one_of(random_models, changed_models))
+def test_contract_check_gives_model_info_or_a_contract_error(model):
+    """Random specs, and valid models changed in one or two ways: a one-line ContractError
+    (for a changed model exactly when a change breaks the contract) or, where the model is
+    accepted, a ModelInfo that describes a model keeping the contract."""
+    (inputs, outputs, meta), breaks = model
     try:
         info = check(inputs, outputs, meta)
     except ContractError as exc:
         assert str(exc) and "\n" not in str(exc)
+        assert breaks is not False, f"a model keeping the contract was refused: {exc}"
     else:
-        assert isinstance(info, ModelInfo)
+        assert breaks is not True, "a model breaking the contract was accepted"
+        assert_keeps_the_contract(info, inputs, outputs, meta)
+
+
+def assert_keeps_the_contract(info: ModelInfo, inputs, outputs, meta) -> None:
+    """What an accepted model must be, whatever the checker's own code says."""
+    (image,) = inputs
+    assert (image.name, image.type, image.shape) == (
+        "image", "tensor(uint8)", (1, info.height, info.width, 3)
+    )  # fmt: skip
+    assert meta["rtseg.input_size"].lower().replace(" ", "") == f"{info.height}x{info.width}"
+    assert (outputs[0].name, outputs[0].type) == ("alpha", "tensor(float)")
+    assert outputs[0].shape == (1, 1, info.height, info.width)
+    assert info.has_labels == (len(outputs) == 2)
+    assert [(o.name, o.type) for o in outputs[1:]] in ([], [("labels", "tensor(uint8)")])
+    assert (info.name, info.resize, info.precision) == (
+        meta["rtseg.name"], meta["rtseg.resize"], meta["rtseg.precision"]
+    )  # fmt: skip
+    assert meta["rtseg.contract"] == "1" and info.trained == (meta["rtseg.trained"] == "true")
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_each_breach_of_the_contract_is_refused_and_nothing_else(change: str) -> None:
+    (inputs, outputs, meta), breaks = changed(24, 32, [change])
+    if breaks:
+        with pytest.raises(ContractError):
+            check(inputs, outputs, meta)
+    else:
+        assert_keeps_the_contract(check(inputs, outputs, meta), inputs, outputs, meta)
 
 
 FLAGS = ["run", "models", "--source", "--model", "--effect", "--sink", "--realtime", "--policy",
