@@ -197,6 +197,8 @@ class Classes:
         raise RtsegError("the classes effect needs a model with a 'labels' output")
 
 
+# The effects' names: what a spelling starts with, before any ":ARGUMENT".
+EFFECT_NAMES = ("blur", "replace", "color", "mask", "alpha", "classes")
 EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
 
 
