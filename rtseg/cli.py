@@ -47,6 +47,16 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
+
+
 def _add_file_args(p: argparse.ArgumentParser) -> None:
     """The per-run options `rtseg run` and `rtseg batch` share."""
     p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name or .onnx path")
@@ -85,6 +95,13 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="delay each frame until its own mask is ready (default: on for files, "
         "off for live sources, where the video keeps its rate and the mask may lag)",
+    )
+    p.add_argument(
+        "--downsample-ratio",
+        type=_ratio,
+        metavar="R",
+        help="matting models (RVM): the share of the frame's size the network sees, in (0, 1] "
+        "(default: RVM's rule, the frame's longer side brought to 480 px: 0.375 at 720p)",
     )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
     p.add_argument(
@@ -187,7 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="segment many files, or one long one in segments, on every core or a Ray cluster",
     )
     _add_batch_args(batch)
-    sub.add_parser("models", help="list bundled and user models with their metadata")
+    listing = sub.add_parser("models", help="list bundled and user models with their metadata")
+    actions = listing.add_subparsers(dest="models_command")
+    add = actions.add_parser(
+        "add",
+        help="check a model file (rtseg's contract, or Robust Video Matting's ONNX release as "
+        "it is) and install it into the user model directory",
+    )
+    add.add_argument("file", type=Path, help="the .onnx file")
+    add.add_argument("--name", help="the name to run it by (default: the file's stem)")
+    add.add_argument("--overwrite", action="store_true", help="replace a user model of that name")
     sub.add_parser(
         "bench", add_help=False, help="latency and throughput benchmarks (rtseg bench --help)"
     )
@@ -197,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
-    names += ("mask_every", "sync", "crf", "preset")
+    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio")
     return {name: getattr(args, name) for name in names}
 
 
@@ -319,6 +345,18 @@ def list_models() -> None:
     print(f"user models: {models.user_dir()} (set RTSEG_MODELS to change)")
 
 
+def add_model(path: Path, name: str | None, overwrite: bool) -> None:
+    """`rtseg models add`: install a checked model file, and say what it is and its licence."""
+    target, info = models.add(path, name, overwrite)
+    kind = "matting model with foreground colours" if info.foreground else "model"
+    state = ", recurrent" if info.stateful else ""
+    print(f"added {target.stem} ({kind}{state}, input {info.input_size}, {info.precision})")
+    print(f"  {target}")
+    print(f"  licence: {info.license}; source: {info.source}")
+    if info.license.upper().startswith(("GPL", "AGPL", "LGPL")):
+        print("  its licence binds what you distribute with it; rtseg itself is Apache-2.0")
+
+
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
@@ -384,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bench(argv[1:])
     args = build_parser().parse_args(argv)
     _setup_logging()
+    if args.command == "models" and getattr(args, "models_command", None) == "add":
+        return _guarded(lambda: add_model(args.file, args.name, args.overwrite))
     if args.command == "models":
         return _guarded(list_models)
     if args.command == "batch":

@@ -55,8 +55,8 @@ def test_objects_and_cli_strings_make_the_same_output(tmp_path: Path, clip: Path
         model=bright_model,
         effect=rtseg.Color("#00b140"),
     )
-    strings = sorted((tmp_path / "strings").iterdir())
-    objects = sorted((tmp_path / "objects").iterdir())
+    strings = sorted((tmp_path / "strings").glob("*.png"))
+    objects = sorted((tmp_path / "objects").glob("*.png"))
     assert [p.name for p in strings] == [p.name for p in objects] and len(strings) == 24
     for a, b in zip(strings, objects, strict=True):
         assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))

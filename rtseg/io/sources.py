@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +26,9 @@ from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
 log = logging.getLogger(__name__)
 
+# imread flags for photos: 16-bit and grey kept (to_bgr converts them), EXIF orientation
+# applied. Alpha is dropped here rather than by to_bgr; nothing reads it from an input.
+READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
@@ -310,11 +314,32 @@ def pattern_files(spec: str) -> list[Path]:
     return [p for match, p in sorted((int(m.group(1)), p) for m, p in found if m)]
 
 
+def frame_names(paths: list[Path]) -> list[str]:
+    """What frames from `paths` are called in an image-sequence output: each file's stem, or
+    its whole name where another file has the same stem (`a.jpg` and `a.png` become `a.jpg`
+    and `a.png`, so neither output overwrites the other). Compared without case, as Windows
+    and macOS file names are.
+
+    Raises:
+        RtsegError: two files would still share a name (`a.jpg` beside `a.jpg.png`).
+    """
+    stems = Counter(p.stem.casefold() for p in paths)
+    names = [p.name if stems[p.stem.casefold()] > 1 else p.stem for p in paths]
+    first: dict[str, Path] = {}
+    for path, name in zip(paths, names, strict=True):
+        earlier = first.setdefault(name.casefold(), path)
+        if earlier is not path:
+            raise RtsegError(
+                f"{earlier} and {path} would both be written as {name}; rename one of them"
+            )
+    return names
+
+
 class ImageSource:
     """One image file, a directory of them, or a printf pattern (`img_%04d.png`).
 
     A directory is read in natural order (img_2 before img_10), a pattern in number order;
-    frames keep their file stems.
+    frames keep their file stems (see `frame_names`).
     """
 
     def __init__(self, spec: str, fps: float = 30.0, realtime: bool = False) -> None:
@@ -333,6 +358,7 @@ class ImageSource:
                 raise RtsegError(f"no files match the pattern {spec}")
         else:
             raise RtsegError(f"input not found: {spec}")
+        self._names = frame_names(self._paths)
         self.fps = fps
         self.live = realtime
         self._clock = _Clock(fps, paced=realtime)
@@ -344,7 +370,9 @@ class ImageSource:
         path = self._paths[self._index]
         self._index += 1
         try:
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            # Any depth and colour, but not IMREAD_UNCHANGED, which ignores the EXIF
+            # orientation: a phone's photo comes out upright, as rotated videos do.
+            image = cv2.imread(str(path), READ_AS_STORED_UPRIGHT)
         except cv2.error:  # some decoders raise on damaged data instead of returning None
             image = None
         if (
@@ -353,7 +381,7 @@ class ImageSource:
             or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
         ):
             raise RtsegError(f"cannot decode image {path}; remove or replace it")
-        return self._clock.frame(to_bgr(image), name=path.stem)
+        return self._clock.frame(to_bgr(image), name=self._names[self._index - 1])
 
     def close(self) -> None:
         self._index = len(self._paths)
