@@ -188,3 +188,11 @@ def test_a_matting_model_s_foreground_comes_at_the_image_size(tmp_path: Path) ->
     np.testing.assert_array_equal(first.alpha, again.alpha)  # each image on its own
     with rtseg.Segmenter(brightness_model(tmp_path / "b.onnx"), device="cpu") as plain:
         assert plain.segment(image).fgr is None
+
+
+def test_an_rgb_segmenter_gives_the_foreground_in_rgb(tmp_path: Path) -> None:
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    image = np.full((72, 128, 3), 200, np.uint8)  # grey: the same in either order
+    with rtseg.Segmenter(model, device="cpu", downsample_ratio=0.5, color="rgb") as segmenter:
+        fgr = segmenter.segment(image).fgr
+    np.testing.assert_allclose(fgr[36, 64], [200, 200, 100], atol=2)  # blue halved, last
