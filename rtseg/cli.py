@@ -20,10 +20,11 @@ import cv2
 
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.batch.resume import frame_count
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
+from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
 from rtseg.io.sources import VideoSource
 from rtseg.job import Job, JobConfig
@@ -163,7 +164,12 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="video or image file, directory (searched recursively), glob, or @list.txt",
     )
-    p.add_argument("--out", type=Path, required=True, help="folder the outputs go in")
+    p.add_argument(
+        "--out",
+        type=location,
+        required=True,
+        help="folder or storage URL (s3://, gs://, az://) the outputs go in",
+    )
     p.add_argument("--format", choices=FORMATS, default="mp4", dest="fmt", help="output kind")
     p.add_argument(
         "--workers", type=_positive_int, metavar="N", help="worker processes (default: cores)"
@@ -182,7 +188,9 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         help="cut each long video into N segments for different workers (auto: one per "
         "worker, for videos long enough)",
     )
-    p.add_argument("--report", type=Path, metavar="FILE", help="one JSON line per input")
+    p.add_argument(
+        "--report", type=location, metavar="FILE", help="one JSON line per input (a path or URL)"
+    )
     p.add_argument(
         "--attempts",
         type=_positive_int,
@@ -249,7 +257,8 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
 def run_batch_args(args: argparse.Namespace) -> int:
     """`rtseg batch`: its per-file options into a JobConfig, the rest into BatchOptions."""
-    from rtseg.batch.runner import BatchOptions, run_batch  # PyAV and Ray load only here
+    # The batch machinery loads only for `rtseg batch` (and Ray only with --ray).
+    from rtseg.batch.runner import BatchOptions, run_batch
 
     config = JobConfig(effect=args.effect, sinks=[], **_per_file_options(args))
     options = BatchOptions(
@@ -271,32 +280,35 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
         check_stats_path(stats_json, Path(str(config.source)), config.sinks)
-    job = Job(config)
-    log.info(
-        "model %s (%s) on %s",
-        job.engine.info.name,
-        job.engine.info.input_size,
-        ", ".join(job.engine.providers),
-    )
-    progress = None
-    if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
-        total = frame_count(job.source.path)
-        progress = Progress(min(total, config.max_frames or total) if total else None)
-        job.pipeline.sinks.append(ProgressSink(progress.frames))
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
-    try:
-        job.run()
-    except Stopped:
-        _report(job, config, stats_json, quiet)
-        raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if progress is not None:
-            progress.close()
+    with Job(config) as job:
+        log.info(
+            "model %s (%s) on %s",
+            job.engine.info.name,
+            job.engine.info.input_size,
+            ", ".join(job.engine.providers),
+        )
+        progress = None
+        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+            # The bar's total comes from the container's header (frame count, or duration
+            # times rate), not from reading the file through once more; without either the
+            # bar counts frames and their rate, with no total, percentage or ETA.
+            total = job.source.frames_estimate
+            progress = Progress(min(total, config.max_frames or total) if total else None)
+            job.add_sink(ProgressSink(progress.frames))
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
+        try:
+            job.run()
+        except Stopped:
+            _report(job, config, stats_json, quiet)
+            raise
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            if progress is not None:
+                progress.close()
     return _report(job, config, stats_json, quiet)
 
 
@@ -360,6 +372,8 @@ def add_model(path: Path, name: str | None, overwrite: bool) -> None:
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
+    for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
+        logging.getLogger(backend).setLevel(logging.WARNING)
     # FFmpeg and OpenCV print their own lines for damaged or stalled media; rtseg reports
     # those cases itself, in one line, so their logs are off unless the user turns them on.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

@@ -26,9 +26,10 @@ import av
 from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
+from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import partial_name
-from rtseg.io.sinks import Sink
+from rtseg.io.remote import Location, location
 from rtseg.io.video_in import VideoDecoder, ffmpeg_path
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
@@ -52,12 +53,14 @@ def parts_for(split: int | str | None, frames: int, workers: int) -> int:
     return max(1, min(int(split), frames))
 
 
-def segments_dir(output: Path) -> Path:
+def segments_dir(output: Location) -> Location:
     """Where a split output's segments are written; the name says they are partial."""
-    return partial_name(output, "partial-segments").with_suffix("")
+    if remote.is_remote(output):
+        return str(output)[: -len(remote.suffix(output)) or None] + ".partial-segments"
+    return partial_name(Path(output), "partial-segments").with_suffix("")
 
 
-def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) -> list[Task]:
+def plan(source: Location, output: Location, frames: int, parts: int, every: int = 1) -> list[Task]:
     """Tasks for `parts` segments of `source`; boundaries and warmups are multiples of
     `every` (the mask period), so each segment runs the model on the frames a single run does."""
     stamps, time_base = frame_stamps(source)
@@ -69,7 +72,7 @@ def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) ->
     return [
         Task(
             str(source),
-            str(folder / f"{i:03d}{output.suffix}"),
+            str(remote.join(folder, f"{i:03d}{remote.suffix(output)}")),
             start=start,
             stop=stop,
             warmup=min(warmup, start),
@@ -87,10 +90,10 @@ class SegmentSource:
     live = False
 
     def __init__(self, path: str, first: int, start: int, stop: int) -> None:
-        stamps, _ = frame_stamps(Path(path))
+        stamps, _ = frame_stamps(location(path))
         if stop > len(stamps):
             raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
-        self._decoder = VideoDecoder(Path(path))
+        self._decoder = VideoDecoder(location(path))
         self.fps = self._decoder.fps
         self._start_pts = stamps[start]
         self._stop_pts = stamps[stop] if stop < len(stamps) else None
@@ -122,28 +125,6 @@ class SegmentSource:
         self._decoder.close()
 
 
-class AfterWarmup:
-    """Passes on frames from the segment's own start; the warmup frames before it are dropped."""
-
-    def __init__(self, sink: Sink, warmup: int) -> None:
-        self.sink = sink
-        self.warmup = warmup
-
-    def write(self, frame: Frame) -> None:
-        if frame.seq >= self.warmup:
-            self.sink.write(frame)
-
-    def close(self) -> None:
-        self.sink.close()
-
-    def abort(self) -> None:
-        self.sink.abort()
-
-    @property
-    def partial_path(self) -> Path | None:
-        return getattr(self.sink, "partial_path", None)
-
-
 def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     """`rtseg run`'s job on one segment (warmup included), writing only the segment's frames.
 
@@ -153,15 +134,20 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     first = task.start - task.warmup
     source = SegmentSource(task.source, first, task.start, task.stop)
     try:
-        job = Job(replace(config, overwrite=True), source, engine)
+        job = Job(replace(config, overwrite=True, sinks=[]), source, engine)
     except BaseException:
         source.close()
         raise
-    job.pipeline.sinks[:] = [AfterWarmup(s, task.warmup) for s in job.pipeline.sinks]
+    try:
+        for spec in config.sinks:
+            job.add_sink(spec, first_seq=task.warmup)
+    except BaseException:
+        job.close()
+        raise
     return job
 
 
-def join(source: Path, segments: list[Path], output: Path) -> None:
+def join(source: Location, segments: list[Path], output: Path) -> None:
     """Copy the segments' packets back to back (FFmpeg's concat demuxer, no re-encoding)
     into `output`, with every audio track of `source`, and the video's start offset kept.
 

@@ -15,14 +15,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
 from rtseg.io.video_in import VideoDecoder
 from rtseg.pipeline.frame import Frame, check_image, rate_time_base
+from rtseg.pipeline.ports import Source
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +32,17 @@ log = logging.getLogger(__name__)
 # applied. Alpha is dropped here rather than by to_bgr; nothing reads it from an input.
 READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+    ".flv", ".wmv", ".3gp", ".gif",
+}  # fmt: skip
+# Suffixes an http(s) URL of a live stream has (MPEG-TS, FLV): read as streams, not files.
+LIVE_SUFFIXES = {".ts", ".mts", ".flv"}
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 SAMPLE_PERSON = Path(__file__).resolve().parents[1] / "data" / "grace_hopper.jpg"
-
-
-class Source(Protocol):
-    live: bool
-    fps: float
-
-    def read(self) -> Frame | None: ...
-
-    def close(self) -> None: ...
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -146,10 +145,13 @@ class VideoSource:
     says how many frames it should have given.
     """
 
-    def __init__(self, spec: str | Path, realtime: bool = False) -> None:
-        self.path = Path(spec)  # where sinks find the audio to keep
+    def __init__(self, spec: Location, realtime: bool = False) -> None:
+        self.path = remote.location(spec)  # where sinks find the audio to keep
         self._decoder = VideoDecoder(self.path)
         self.fps = self._decoder.fps
+        # From the container's header, without reading the file through: its frame count, or
+        # its duration times the frame rate; None when it says neither.
+        self.frames_estimate: int | None = self._decoder.frames_estimate
         self.live = realtime
         self._clock = _Clock(self.fps, paced=realtime)
 
@@ -463,6 +465,9 @@ def open_source(
             fps=fps or 30.0,
             realtime=realtime,
         )
+    web_file = remote.suffix(spec).lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
+    if remote.is_remote(spec) and (web_file or not remote.is_web(spec)):  # a stored file
+        return VideoSource(spec, realtime=realtime)
     path = Path(spec)
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:

@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,12 @@ def ffmpeg_path(path: Path) -> str:
     return str(path.absolute())
 
 
-def open_media(path: Path, what: str = "video") -> av.container.InputContainer:
-    """Open a media file for reading, or fail with one line saying why."""
+def open_media(path: Location, what: str = "video") -> av.container.InputContainer:
+    """Open a media file (or a URL, streamed: see `rtseg.io.remote`) for reading, or fail
+    with one line saying why."""
+    if remote.is_remote(path):
+        return _open_remote(str(path), what)
+    path = Path(path)
     if not path.exists():
         raise RtsegError(f"input not found: {path}")
     if path.is_dir():
@@ -52,6 +58,16 @@ def open_media(path: Path, what: str = "video") -> av.container.InputContainer:
         return av.open(ffmpeg_path(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError):
         raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
+
+
+def _open_remote(url: str, what: str) -> av.container.InputContainer:
+    reader = remote.open_reader(url)
+    if reader.size == 0:
+        raise RtsegError(f"input is empty (0 bytes): {url}")
+    try:
+        return av.open(reader, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError):
+        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from None
 
 
 def media_origin(container: av.container.InputContainer) -> Fraction:
@@ -81,7 +97,7 @@ class VideoDecoder:
     list hides are not lost, and neither are frames of containers without an index.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location) -> None:
         self.path = path  # where video sinks find the audio to keep
         self._container = open_media(path)
         if not self._container.streams.video:
@@ -100,12 +116,24 @@ class VideoDecoder:
         self.sar: Fraction | None = Fraction(sar) if sar and sar != 1 else None
         self._origin = round(media_origin(self._container) / self.time_base)
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
+        self.frames_estimate = self._promised or self._frames_from_duration(stream)
         self._packets = 0
         self._rejected = 0
         self.ended = False
         self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
         self._last_pts: int | None = None
         self._frames = self._decode()
+
+    def _frames_from_duration(self, stream: av.video.stream.VideoStream) -> int | None:
+        """Frames the file's duration holds at its frame rate (containers without a frame
+        count: MKV, WebM, TS); None when it does not say its duration either."""
+        if stream.duration:
+            seconds = float(stream.duration * self.time_base)
+        elif self._container.duration:
+            seconds = self._container.duration / av.time_base
+        else:
+            return None
+        return max(1, round(seconds * self.fps))
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Every frame in presentation order; a damaged packet is counted and skipped."""
