@@ -206,6 +206,7 @@ class Foreground:
     name = "foreground"
 
     uses_foreground = True
+    needs_foreground = True
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
