@@ -32,6 +32,10 @@ _ROTATIONS = {
     180: cv2.ROTATE_180,
     270: cv2.ROTATE_90_COUNTERCLOCKWISE,
 }
+# How far before a frame a seek that landed after it is tried again (seconds), before the file
+# is decoded from its start: MPEG-TS lands on the keyframe after the time asked for, and the
+# first frames of an open GOP need the GOP before it.
+SEEK_BACK_S = (0, 1, 4, 16)
 
 
 def ffmpeg_path(path: Path) -> str:
@@ -68,6 +72,12 @@ def media_origin(container: av.container.InputContainer) -> Fraction:
     return min(starts, default=Fraction(0))
 
 
+def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    """`first`, then `rest` (a generator, so closing it closes `rest`)."""
+    yield first
+    yield from rest
+
+
 def _rotation(frame: av.VideoFrame) -> int:
     """Clockwise degrees (0, 90, 180, 270) that show `frame` upright, from its display matrix."""
     return round(-frame.rotation / 90) % 4 * 90
@@ -83,16 +93,8 @@ class VideoDecoder:
 
     def __init__(self, path: Path) -> None:
         self.path = path  # where video sinks find the audio to keep
-        self._container = open_media(path)
-        if not self._container.streams.video:
-            self._container.close()
-            raise RtsegError(f"{path} has no video stream")
-        stream = self._container.streams.video[0]
-        # Slice threads only: frame threads report a damaged packet late, on another packet,
-        # which PyAV then drops too, so good frames would be lost and the count be wrong
-        # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
-        stream.thread_type = "SLICE"
-        self._stream = stream
+        self._open()
+        stream = self._stream
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         self.fps = float(rate) if rate else 30.0
@@ -102,9 +104,22 @@ class VideoDecoder:
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
         self._packets = 0
         self._rejected = 0
+        self._shown = 0  # frames given out
         self.ended = False
         self._last_pts: int | None = None
         self._frames = self._decode()
+
+    def _open(self) -> None:
+        self._container = open_media(self.path)
+        if not self._container.streams.video:
+            self._container.close()
+            raise RtsegError(f"{self.path} has no video stream")
+        stream = self._container.streams.video[0]
+        # Slice threads only: frame threads report a damaged packet late, on another packet,
+        # which PyAV then drops too, so good frames would be lost and the count be wrong
+        # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
+        stream.thread_type = "SLICE"
+        self._stream = stream
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Every frame in presentation order; a damaged packet is counted and skipped."""
@@ -133,7 +148,10 @@ class VideoDecoder:
         frame = next(self._frames, None)
         if frame is None:
             self.ended = True
+            if not self._shown:
+                raise RtsegError(self._nothing_decoded())
             return None
+        self._shown += 1
         image = frame.to_ndarray(format="bgr24")
         sar = self.sar
         turn = _rotation(frame)
@@ -144,12 +162,37 @@ class VideoDecoder:
         return image, self._pts(frame), frame.duration or None, sar
 
     def seek(self, pts: int) -> None:
-        """Go on from the frame shown at `pts` (counted as `read_frame` counts): seek to the
-        keyframe at or before it, then decode from there, dropping the frames before it."""
+        """Go on from the frame shown at `pts` (counted as `read_frame` counts), exactly.
+
+        Seeks to a keyframe before it and checks where decoding lands; where a container's
+        seek lands after it (see SEEK_BACK_S) it tries further back, and in the end decodes
+        the file from its start, so no frame is ever skipped."""
+        for back_s in SEEK_BACK_S:
+            self._frames.close()
+            target = pts + self._origin - round(back_s / self.time_base)
+            try:
+                self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+            except av.FFmpegError:
+                continue
+            if self._land(pts):
+                return
+        log.debug("%s: no seek lands on %d; decoding from the start", self.path, pts)
         self._frames.close()
-        target = pts + self._origin
-        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
-        self._frames = (f for f in self._decode() if f.pts is None or f.pts >= target)
+        self._container.close()
+        self._open()
+        self._land(pts)
+
+    def _land(self, pts: int) -> bool:
+        """Drop the frames before `pts`; whether the next one is shown exactly at `pts`."""
+        self._last_pts = None
+        frames = self._decode()
+        for frame in frames:
+            if frame.pts is None or frame.pts - self._origin < pts:
+                continue
+            self._frames = _following(frame, frames)
+            return frame.pts - self._origin == pts
+        self._frames = frames  # ended
+        return False
 
     def _pts(self, frame: av.VideoFrame) -> int:
         """The frame's time from the file's origin; a missing one follows the previous frame."""
@@ -161,6 +204,16 @@ class VideoDecoder:
             pts = self._last_pts + max(1, round(1 / (self.fps * self.time_base)))
         self._last_pts = pts
         return pts
+
+    def _nothing_decoded(self) -> str:
+        """Why a file gave no frame, in one line."""
+        if self._rejected:
+            why = f"the decoder rejected all {self._rejected} of its video packets"
+        elif self._packets:
+            why = f"none of its {self._packets} video packets gave a frame (no keyframe?)"
+        else:
+            why = "its video stream holds no packets"
+        return f"no frame of {self.path} could be decoded: {why}"
 
     @property
     def frames_lost(self) -> int:
