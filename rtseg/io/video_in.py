@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
+from rtseg.io.timeline import timeline
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class VideoDecoder:
         sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
         self.sar: Fraction | None = Fraction(sar) if sar and sar != 1 else None
         self._origin = round(media_origin(self._container) / self.time_base)
+        self._timeline = timeline(self._container)  # recordings joined with `cat`
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
         self._packets = 0
         self._rejected = 0
@@ -137,6 +139,7 @@ class VideoDecoder:
                     yield from self._stream.decode(None)
                 return
             self._packets += 1
+            self._timeline.shift(packet)
             try:
                 yield from packet.decode()
             except av.FFmpegError as exc:
@@ -208,9 +211,15 @@ class VideoDecoder:
     def _nothing_decoded(self) -> str:
         """Why a file gave no frame, in one line."""
         if self._rejected:
-            why = f"the decoder rejected all {self._rejected} of its video packets"
+            why = (
+                f"the decoder rejected {self._rejected} of its {self._packets} video packets "
+                "and made no frame from the others (a damaged keyframe?)"
+            )
         elif self._packets:
-            why = f"none of its {self._packets} video packets gave a frame (no keyframe?)"
+            why = (
+                f"none of its {self._packets} video packets made a frame (cut in the middle "
+                "of a group of pictures, with no keyframe after the cut?)"
+            )
         else:
             why = "its video stream holds no packets"
         return f"no frame of {self.path} could be decoded: {why}"

@@ -74,6 +74,9 @@ ENCODER_OPTIONS: dict[str, dict[str, str]] = {
 # blur to .mp4, 2-core EPYC: 84.8-86.6 fps against 79.4-82.9 with x264's own two threads,
 # no more CPU, 1% smaller files). More cores, and a --preset, keep x264's own choice.
 FEW_CORES = 2
+# Audio that runs on after the video by this much (seconds) is cut with a word in the log; a
+# few milliseconds (an encoder's last packet) are cut without one.
+AUDIO_CUT_SAID_S = 0.5
 # FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion writes.
 BT601_MATRIX = 6  # SMPTE 170M, the BT.601 matrix
 LIMITED_RANGE = 1  # "MPEG" range: luma 16-235
@@ -322,16 +325,30 @@ class VideoFileSink:
         try:
             if self._output is None:  # no frame ever arrived: nothing to keep
                 return
+            # A step that fails leaves the video written so far, which is closed and kept as
+            # the partial output; only a file that cannot be closed (no index) is removed.
+            failed: RtsegError | None = None
+            steps = [lambda: self._encode(None)]
+            if self._audio is not None:
+                steps.append(lambda: self._guarded(self._audio.finish, self._end_s()))
+            for step in steps:
+                try:
+                    step()
+                except RtsegError as exc:
+                    failed = failed or exc
             try:
-                self._encode(None)
-                if self._audio is not None:
-                    self._guarded(self._audio.finish, self._end_s())
                 self._guarded(self._output.close)
             except RtsegError:
                 with contextlib.suppress(av.FFmpegError, OSError):
                     self._output.close()
                 self._tmp.unlink(missing_ok=True)  # a file without its index does not play
                 raise
+            if ok and self._audio is not None and self._audio.cut_s >= AUDIO_CUT_SAID_S:
+                log.warning(
+                    "%s: the audio went on %.1f s after the video's last frame; those %.1f s "
+                    "were cut, since the audio ends where the video does",
+                    self.path.name, self._audio.cut_s, self._audio.cut_s,
+                )  # fmt: skip
             if self._audio is not None and self._audio.damaged:
                 log.warning(
                     "%s: %d damaged audio packets could not be decoded; each became silence "
@@ -344,10 +361,12 @@ class VideoFileSink:
                     "one tick after the frame before it",
                     self.path.name, self._shifted,
                 )  # fmt: skip
-            if ok:
+            if ok and failed is None:
                 os.replace(self._tmp, self.path)
             else:
                 self.partial_path = self._tmp
+            if failed is not None:
+                raise failed
         finally:
             if self._audio is not None:
                 self._audio.close()
