@@ -182,3 +182,29 @@ def sample_aspect_ratio(path: Path) -> Fraction | None:
     with av.open(str(path)) as container:
         sar = container.streams.video[0].sample_aspect_ratio
         return Fraction(sar) if sar else None
+
+
+# Luma weights (Kr, Kb) of the matrices a file can name (FFmpeg's AVColorSpace values).
+MATRICES = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593)}
+BT709, UNSPECIFIED = 1, 2
+
+
+def tagged_bgr(frame: av.VideoFrame) -> np.ndarray:
+    """A decoded frame as float BGR in 0-255, converted with the matrix and range its file
+    names, as a player does: an untagged frame of HD size is read as BT.709, a smaller one as
+    BT.601."""
+    space = frame.colorspace
+    if space not in MATRICES:
+        assert space == UNSPECIFIED, f"unexpected colour matrix {space}"
+        space = BT709 if frame.height >= 720 else 6
+    kr, kb = MATRICES[space]
+    yuv = frame.reformat(format="yuv444p").to_ndarray().astype(np.float64)
+    y, u, v = yuv[0], yuv[1], yuv[2]
+    if frame.color_range == 2:  # full ("JPEG") range
+        y, u, v = y / 255, (u - 128) / 255, (v - 128) / 255
+    else:
+        y, u, v = (y - 16) / 219, (u - 128) / 224, (v - 128) / 224
+    r = y + 2 * (1 - kr) * v
+    b = y + 2 * (1 - kb) * u
+    g = (y - kr * r - kb * b) / (1 - kr - kb)
+    return np.clip(np.dstack([b, g, r]) * 255, 0, 255)

@@ -77,7 +77,8 @@ FEW_CORES = 2
 # Audio that runs on after the video by this much (seconds) is cut with a word in the log; a
 # few milliseconds (an encoder's last packet) are cut without one.
 AUDIO_CUT_SAID_S = 0.5
-# FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion writes.
+# FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion and
+# swscale's default conversion from BGR both write.
 BT601_MATRIX = 6  # SMPTE 170M, the BT.601 matrix
 LIMITED_RANGE = 1  # "MPEG" range: luma 16-235
 
@@ -212,10 +213,10 @@ class VideoFileSink:
             if self.spec.codec == "libx264" and self.preset is None:
                 # (a slower --preset does more work per frame than one thread keeps up with)
                 stream.codec_context.thread_count = x264_threads()
-            if self._in_fmt == "yuv420p":
-                # what `_yuv420` writes: an untagged HD file is decoded as BT.709 by players
-                stream.codec_context.colorspace = BT601_MATRIX
-                stream.codec_context.color_range = LIMITED_RANGE
+            # What `_yuv420` and swscale (for ProRes and alpha) both write: an untagged HD
+            # file is decoded as BT.709 by players, a visible shift (9 levels of blue).
+            stream.codec_context.colorspace = BT601_MATRIX
+            stream.codec_context.color_range = LIMITED_RANGE
             stream.time_base = self._time_base
             stream.codec_context.time_base = self._time_base
             if sar is not None:
@@ -273,6 +274,8 @@ class VideoFileSink:
         if self._in_fmt == "yuv420p":
             image = self._planes = _yuv420(image, self._planes)
         video_frame = av.VideoFrame.from_ndarray(image, format=self._in_fmt)
+        # Some encoders (ProRes) tag the stream with the frame's own colours, not the codec's.
+        video_frame.colorspace, video_frame.color_range = BT601_MATRIX, LIMITED_RANGE
         video_frame.pts, video_frame.duration = self._timing(frame)
         video_frame.time_base = self._time_base
         self._encode(video_frame)
