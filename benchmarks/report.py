@@ -1,5 +1,5 @@
-"""Markdown from a benchmark JSON: the tables `python -m benchmarks` writes, and README's
-performance section (`python -m benchmarks.report results.json`)."""
+"""Markdown from a benchmark JSON: the tables `python -m benchmarks` writes, and the
+performance section of docs/benchmarks.md (`python -m benchmarks.report results.json`)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ DequantizeLinear pairs around float ops, which ONNX Runtime's CPU provider runs 
 tf2onnx's dequantize): 10-15% faster, 3.5x smaller, and much closer to LiteRT.
 The network was trained with fake quantisation, so the float graph, which skips the rounding
 and clipping of every activation, gives other labels (on the dog 93.6% of pixels agree with
-LiteRT, against 99.4% for the int8 graph). README.md, Models, has the figures and commands.
+LiteRT, against 99.4% for the int8 graph). docs/models.md has the figures and commands.
 
 The network is fully convolutional, so a model can be re-exported at a smaller input (16k + 1
 pixels, e.g. 257) by making the 33x33 image pooling global and the resizes' fixed scales

@@ -22,4 +22,14 @@ class Stopped(RtsegError):
 
     @property
     def exit_status(self) -> int:
+        """128 + the signal's number."""
         return 128 + self.signum
+
+
+def describe(exc: BaseException) -> str:
+    """An exception in one line: rtseg's own by its message, any other as `Type: first line`
+    (the type says what failed where nothing expected it, e.g. an ONNX Runtime `Fail`)."""
+    lines = str(exc).strip().splitlines()
+    if isinstance(exc, RtsegError):
+        return lines[0] if lines else type(exc).__name__
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

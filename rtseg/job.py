@@ -11,8 +11,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
 from rtseg.errors import RtsegError
 from rtseg.io import destinations
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
@@ -23,8 +21,6 @@ from rtseg.io.video_out import VideoFileSink, holds_alpha
 from rtseg.matte.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
-from rtseg.matte.refine import EdgeRefiner
-from rtseg.matte.temporal import TemporalSmoother
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
@@ -33,6 +29,7 @@ from rtseg.models.registry import available as available_models
 from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline, Stage
 from rtseg.pipeline.stats import Stats, percentiles
 from rtseg.segmenter import alpha_at_frame_size
@@ -102,11 +99,6 @@ class Job:
         `config.model`, which the job uses but leaves open (batch workers load it once and
         reuse it file after file)."""
         self.config = config
-        # One thread per OpenCV call (process-wide with OpenCV's pthreads pool): the pipeline's
-        # stages already keep both cores busy, and splitting sub-millisecond calls costs more
-        # than it saves: on 2 cores at 720p refinement took 2.3 ms of CPU a frame with two
-        # threads and 1.8 with one, the blur 5.0 against 4.6 (rtseg bench profile).
-        cv2.setNumThreads(1)
         self._borrowed = engine
         # The active effect and the engine change together (live controls), under this lock.
         self._lock = threading.Lock()
@@ -135,12 +127,8 @@ class Job:
         live = self.source.live
         images = isinstance(self.source, ImageSource)
         self.quality = quality_level(config.quality or default_level(live, images))
-        self.refiner = self.quality.refiner() if config.refine is None else None
-        if config.refine:
-            self.refiner = EdgeRefiner()
-        smoother = self.quality.smoother() if config.smooth is None else None
-        if config.smooth:
-            smoother = TemporalSmoother()
+        self.refiner = self.quality.refiner(config.refine)
+        smoother = self.quality.smoother(config.smooth)
         sync = config.sync if config.sync is not None else not live
         self.masks = MaskSource(
             sync=sync,
@@ -364,11 +352,14 @@ class Job:
     def run(self) -> Stats:
         """Run to the end of the source (or a stop), then return the collected stats."""
         try:
-            return self.pipeline.run()
+            with one_opencv_thread():
+                return self.pipeline.run()
         finally:
             self.masks.close()
             self.switch.close()
             self._close_engine(self.engine)
+            for effect in self.effects:  # e.g. a video background's capture
+                getattr(effect, "close", lambda: None)()
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

@@ -123,11 +123,15 @@ def fp16_brightness_model(path: Path, height: int = 32, width: int = 32) -> Path
     return _save_contract_model(path, graph, "fp16")
 
 
-def failing_model(path: Path, height: int = 32, width: int = 32, threshold: int = 250) -> Path:
+def failing_model(
+    path: Path, height: int = 32, width: int = 32, threshold: int = 250, *, always: bool = False
+) -> Path:
     """A contract model that runs on dark frames and fails inside ONNX Runtime on bright ones.
 
     The output's reshape target grows by one column when any pixel exceeds `threshold`, so
     the engine's warm-up on zeros passes and the failure happens mid-run, in the infer stage.
+    With `always` it fails on every frame, the warm-up's too (as a GPU out of memory does
+    when an engine is built): ONNX Runtime's own exception, not rtseg's.
     """
     nodes = [
         helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
@@ -135,7 +139,9 @@ def failing_model(path: Path, height: int = 32, width: int = 32, threshold: int 
         helper.make_node("Div", ["m", "scale"], ["d"]),
         helper.make_node("Transpose", ["d"], ["t"], perm=[0, 3, 1, 2]),
         helper.make_node("ReduceMax", ["image"], ["peak"], keepdims=0),
-        helper.make_node("Greater", ["peak", "threshold"], ["bright"]),
+        helper.make_node(
+            "GreaterOrEqual" if always else "Greater", ["peak", "threshold"], ["bright"]
+        ),
         helper.make_node("Cast", ["bright"], ["grow"], to=TensorProto.INT64),
         helper.make_node("Mul", ["grow", "last_axis"], ["extra"]),
         helper.make_node("Add", ["shape", "extra"], ["target"]),
@@ -149,7 +155,7 @@ def failing_model(path: Path, height: int = 32, width: int = 32, threshold: int 
         [
             helper.make_tensor("axes", TensorProto.INT64, [1], [3]),
             helper.make_tensor("scale", TensorProto.FLOAT, [], [255.0]),
-            helper.make_tensor("threshold", TensorProto.UINT8, [], [threshold]),
+            helper.make_tensor("threshold", TensorProto.UINT8, [], [0 if always else threshold]),
             helper.make_tensor("last_axis", TensorProto.INT64, [4], [0, 0, 0, 1]),
             helper.make_tensor("shape", TensorProto.INT64, [4], [1, 1, height, width]),
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 import rtseg
 from rtseg.pipeline.frame import Frame
 from tests.conftest import decode_frames
+from tests.media import frame_times
 
 
 def test_the_public_names_are_all_there() -> None:
@@ -33,8 +35,11 @@ def test_a_file_to_a_file_with_frames_handed_to_python(tmp_path: Path, clip: Pat
     stats = rtseg.process_video(
         clip, out, model=bright_model, effect=rtseg.Blur(31), on_frame=on_frame
     )
-    assert stats["frames_in"] == stats["frames_out"] == 24 and stats["drops"] == 0
-    assert stats["model"] == "brightness"
+    assert stats.frames_in == stats.frames_out == 24 and stats.drops == 0
+    assert stats.model == "brightness"
+    assert 0 < stats.latency_ms.p50 <= stats.latency_ms.p99 and stats.fps_out > 0
+    assert {"preprocess", "infer", "postprocess", "sink"} <= set(stats.stages)
+    assert rtseg.RunStats.from_dict(json.loads(json.dumps(stats.as_dict()))) == stats
     assert [f.seq for f in seen] == list(range(24))
     assert seen[0].alpha.shape == seen[0].image.shape[:2] == (120, 160)
     written = decode_frames(out)
@@ -50,8 +55,8 @@ def test_objects_and_cli_strings_make_the_same_output(tmp_path: Path, clip: Path
         model=bright_model,
         effect=rtseg.Color("#00b140"),
     )
-    strings = sorted((tmp_path / "strings").iterdir())
-    objects = sorted((tmp_path / "objects").iterdir())
+    strings = sorted((tmp_path / "strings").glob("*.png"))
+    objects = sorted((tmp_path / "objects").glob("*.png"))
     assert [p.name for p in strings] == [p.name for p in objects] and len(strings) == 24
     for a, b in zip(strings, objects, strict=True):
         assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
@@ -132,3 +137,103 @@ except rtseg.Stopped as exc:
     assert not out.exists()
     partial = out.with_name("out.partial.mp4")
     assert len(decode_frames(partial)) > 0
+
+
+def moving_square(count: int, size=(96, 64)):
+    """Frames a program makes itself: a bright square moving over a dark background."""
+    w, h = size
+    for i in range(count):
+        image = np.full((h, w, 3), 30, np.uint8)
+        image[10:40, 4 + 2 * i : 34 + 2 * i] = 220
+        yield image
+
+
+def test_frames_from_a_generator_come_out_in_a_file(tmp_path: Path, bright_model) -> None:
+    out = tmp_path / "made.mp4"
+    stats = rtseg.process_video(moving_square(17), out, model=bright_model, fps=25)
+    assert stats.frames_in == stats.frames_out == 17
+    assert frame_times(out) == pytest.approx([i / 25 for i in range(17)], abs=1e-3)
+
+
+def test_frames_with_times_keep_them(tmp_path: Path, bright_model) -> None:
+    times = [0.0, 0.04, 0.08, 0.5, 0.54, 1.25]  # two gaps
+    frames = zip(moving_square(len(times)), times, strict=True)
+    out = tmp_path / "timed.mkv"
+    seen: list[float] = []
+    rtseg.process_video(
+        frames, out, model=bright_model, on_frame=lambda f: seen.append(float(f.time_s()))
+    )
+    assert seen == pytest.approx(times, abs=1e-4)
+    assert frame_times(out) == pytest.approx(times, abs=1e-3)
+
+
+def test_a_reader_feeds_process_video(tmp_path: Path, clip: Path, bright_model) -> None:
+    out = tmp_path / "again.mp4"
+    with rtseg.read_video(clip) as reader:
+        stats = rtseg.process_video(reader, out, model=bright_model)
+    assert stats.frames_out == 24
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+
+
+def test_frames_given_badly_are_one_clear_error(tmp_path: Path, bright_model) -> None:
+    with pytest.raises(rtseg.RtsegError, match="fps="):
+        rtseg.process_video(moving_square(3), tmp_path / "a.mp4", model=bright_model)
+    closed = []
+
+    def frames_then_a_float_image():
+        try:
+            yield from moving_square(3)
+            yield np.zeros((64, 96, 3), np.float32)
+            yield from moving_square(3)
+        finally:
+            closed.append(True)
+
+    with pytest.raises(rtseg.RtsegError, match=r"frame 3 of the frames given.*float32"):
+        rtseg.process_video(
+            frames_then_a_float_image(), tmp_path / "b.mp4", model=bright_model, fps=10
+        )
+    assert closed == [True]  # the generator was closed, not left suspended
+    assert not (tmp_path / "b.mp4").exists()
+
+
+def test_a_run_gives_opencv_s_thread_count_back(bright_model: Path) -> None:
+    """A run sets OpenCV to one thread (process-wide) and gives the caller's count back
+    when it ends; setting up a job that is not run, and a Segmenter, leave it alone."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        during: list[int] = []
+        rtseg.process_video(
+            "sample",
+            model=bright_model,
+            max_frames=2,
+            width=64,
+            height=48,
+            on_frame=lambda frame: during.append(cv2.getNumThreads()),
+        )
+        assert during == [1, 1]
+        assert cv2.getNumThreads() == 3
+        job = rtseg.Job(rtseg.JobConfig(source="sample", model=str(bright_model), sinks=[]))
+        job.source.close()
+        assert cv2.getNumThreads() == 3
+        with rtseg.Segmenter(bright_model, device="cpu") as segmenter:
+            segmenter.segment(np.zeros((48, 64, 3), np.uint8))
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def test_progress_is_reported_as_frames_are_written(tmp_path: Path, clip: Path, bright_model):
+    calls: list[tuple[int, int | None]] = []
+    rtseg.process_video(
+        clip, tmp_path / "p.mp4", model=bright_model, progress=lambda *a: calls.append(a)
+    )
+    assert calls and calls[-1] == (24, 24)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    calls.clear()
+    rtseg.process_video(
+        moving_square(7), model=bright_model, fps=10, progress=lambda *a: calls.append(a)
+    )
+    assert calls[-1] == (7, None)  # a generator's length is not known in advance
+    stats = rtseg.process_video(clip, tmp_path / "bar.mp4", model=bright_model, progress=True)
+    assert stats.frames_out == 24

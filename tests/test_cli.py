@@ -134,7 +134,7 @@ def test_image_directory_to_png_directory_keeps_stems(tmp_path, bright_model):
         "-q",
     )
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["cat.png", "dog.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["cat.png", "dog.png"]
     rgba = cv2.imread(str(out / "cat.png"), cv2.IMREAD_UNCHANGED)
     assert rgba.shape == (40, 60, 4)
     assert abs(int(rgba[20, 30, 3]) - 128) <= 2  # alpha = brightness of the grey input
@@ -171,7 +171,7 @@ def test_several_sinks_are_fed_from_one_pipeline(tmp_path, clip, bright_model):
         "--sink", str(frames_dir), "--sink", "null", "-q",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    pngs = sorted(frames_dir.iterdir())
+    pngs = sorted(frames_dir.glob("*.png"))
     assert len(decode_frames(video)) == len(pngs) == 24
     decoded = decode_frames(video)[10]
     written = cv2.imread(str(pngs[10]))

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import rtseg
 from rtseg.errors import RtsegError
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.engine import Engine
-from tests.onnx_models import brightness_model
+from tests.onnx_models import brightness_model, failing_model
 
 
 class Builds:
@@ -86,3 +87,40 @@ def test_a_refusal_after_the_answer_goes_to_the_status(tmp_path: Path) -> None:
     builds.go.set()
     switch.close()
     assert switch.status == "needs labels" and switch.take() is None
+
+
+def sample_job(model: Path) -> rtseg.Job:
+    return rtseg.Job(
+        rtseg.JobConfig(
+            source="sample", model=str(model), sinks=["null"], max_frames=2, width=64, height=48
+        )
+    )
+
+
+def test_a_build_failing_inside_onnxruntime_is_answered_as_a_failure(
+    tmp_path: Path, bright_model: Path
+) -> None:
+    broken = failing_model(tmp_path / "broken.onnx", always=True)
+    job = sample_job(bright_model)
+    with pytest.raises(RtsegError, match=r"cannot switch to .*broken\.onnx: .+"):
+        job.control("model", str(broken))
+    assert job.live_stats()["switch"].startswith(f"cannot switch to {broken}")
+    job.run()
+    assert job.summary()["model"] == "brightness"  # the run went on with its model
+
+
+def test_a_build_failing_inside_onnxruntime_after_the_answer_goes_to_the_status(
+    tmp_path: Path, bright_model: Path
+) -> None:
+    broken = failing_model(tmp_path / "broken.onnx", always=True)
+    job = sample_job(bright_model)
+    job.switch.wait_s = 0.0  # answered before the build ends: the outcome goes to the status
+    failures: list[BaseException] = []
+    previous, threading.excepthook = threading.excepthook, lambda a: failures.append(a.exc_value)
+    try:
+        assert job.control("model", str(broken)).startswith("loading")
+        job.run()  # waits for the loader
+    finally:
+        threading.excepthook = previous
+    assert failures == []  # the loader thread did not die of it
+    assert job.live_stats()["switch"].startswith(f"cannot switch to {broken}")

@@ -7,6 +7,7 @@ instead of once per file. Both executors (local processes and Ray) run this clas
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -18,11 +19,14 @@ from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
+from rtseg.io.outputs import discard_partial
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
+
+log = logging.getLogger(__name__)
 
 
 def worker_name() -> str:
@@ -51,6 +55,8 @@ class Worker:
         result = Result(task.source, task.output, "failed", worker=worker_name())
         try:
             Path(task.output).parent.mkdir(parents=True, exist_ok=True)
+            if discard_partial(Path(task.output)):  # a rerun does again what did not finish
+                log.info("%s: replacing the partial output of an earlier attempt", task.output)
             job = self.job_for(task)
             if on_frames is not None:
                 job.pipeline.sinks.append(ProgressSink(on_frames, task.warmup))

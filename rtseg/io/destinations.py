@@ -87,6 +87,7 @@ class Callback:
         self.on_frame = on_frame
 
     def write(self, frame: Frame) -> None:
+        """Hand `frame` to `on_frame`."""
         self.on_frame(frame)
 
     def close(self) -> None:

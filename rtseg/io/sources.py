@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
@@ -21,10 +22,13 @@ import numpy as np
 
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io.video_in import VideoDecoder
-from rtseg.pipeline.frame import Frame, rate_time_base
+from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
 log = logging.getLogger(__name__)
 
+# imread flags for photos: 16-bit and grey kept (to_bgr converts them), EXIF orientation
+# applied. Alpha is dropped here rather than by to_bgr; nothing reads it from an input.
+READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
@@ -310,11 +314,32 @@ def pattern_files(spec: str) -> list[Path]:
     return [p for match, p in sorted((int(m.group(1)), p) for m, p in found if m)]
 
 
+def frame_names(paths: list[Path]) -> list[str]:
+    """What frames from `paths` are called in an image-sequence output: each file's stem, or
+    its whole name where another file has the same stem (`a.jpg` and `a.png` become `a.jpg`
+    and `a.png`, so neither output overwrites the other). Compared without case, as Windows
+    and macOS file names are.
+
+    Raises:
+        RtsegError: two files would still share a name (`a.jpg` beside `a.jpg.png`).
+    """
+    stems = Counter(p.stem.casefold() for p in paths)
+    names = [p.name if stems[p.stem.casefold()] > 1 else p.stem for p in paths]
+    first: dict[str, Path] = {}
+    for path, name in zip(paths, names, strict=True):
+        earlier = first.setdefault(name.casefold(), path)
+        if earlier is not path:
+            raise RtsegError(
+                f"{earlier} and {path} would both be written as {name}; rename one of them"
+            )
+    return names
+
+
 class ImageSource:
     """One image file, a directory of them, or a printf pattern (`img_%04d.png`).
 
     A directory is read in natural order (img_2 before img_10), a pattern in number order;
-    frames keep their file stems.
+    frames keep their file stems (see `frame_names`).
     """
 
     def __init__(self, spec: str, fps: float = 30.0, realtime: bool = False) -> None:
@@ -333,6 +358,7 @@ class ImageSource:
                 raise RtsegError(f"no files match the pattern {spec}")
         else:
             raise RtsegError(f"input not found: {spec}")
+        self._names = frame_names(self._paths)
         self.fps = fps
         self.live = realtime
         self._clock = _Clock(fps, paced=realtime)
@@ -344,7 +370,9 @@ class ImageSource:
         path = self._paths[self._index]
         self._index += 1
         try:
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            # Any depth and colour, but not IMREAD_UNCHANGED, which ignores the EXIF
+            # orientation: a phone's photo comes out upright, as rotated videos do.
+            image = cv2.imread(str(path), READ_AS_STORED_UPRIGHT)
         except cv2.error:  # some decoders raise on damaged data instead of returning None
             image = None
         if (
@@ -353,7 +381,7 @@ class ImageSource:
             or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
         ):
             raise RtsegError(f"cannot decode image {path}; remove or replace it")
-        return self._clock.frame(to_bgr(image), name=path.stem)
+        return self._clock.frame(to_bgr(image), name=self._names[self._index - 1])
 
     def close(self) -> None:
         self._index = len(self._paths)
@@ -441,3 +469,51 @@ def open_source(
             return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
         return VideoSource(path, realtime=realtime)
     return StreamSource(spec)
+
+
+# The clock of frames a program hands over with their time in seconds: MPEG's 90 kHz.
+GIVEN_TIME_BASE = Fraction(1, 90000)
+
+
+class IterableSource:
+    """Frames a Python program hands over: any iterable of BGR uint8 images, of
+    `(image, time_s)` pairs, or of objects with `.image` and `.time_s` (what `read_video`
+    yields). Bare images need `fps`; frames with times keep them, gaps included.
+
+    Not live by default: every frame is processed, in order (as for a file); `realtime`
+    paces them at their times through frame-dropping channels, as for a file played live.
+    """
+
+    def __init__(self, frames: Iterable, fps: float | None = None, realtime: bool = False):
+        self._items = iter(frames)
+        self._first = next(self._items, None)
+        timed = self._first is not None and not isinstance(self._first, np.ndarray)
+        if not timed and fps is None:
+            raise RtsegError("frames without times need fps= (or give (frame, time_s) pairs)")
+        self.fps = fps or 30.0
+        self.live = realtime
+        self._clock = _Clock(self.fps, paced=realtime)
+
+    def read(self) -> Frame | None:
+        if self._first is not None:
+            item, self._first = self._first, None
+        else:
+            item = next(self._items, None)
+        if item is None:
+            return None
+        if isinstance(item, np.ndarray):
+            image, time_s = item, None
+        elif isinstance(item, tuple) and len(item) == 2:
+            image, time_s = item
+        else:
+            image, time_s = getattr(item, "image", item), getattr(item, "time_s", None)
+        check_image(image, f"frame {self._clock.seq} of the frames given")
+        if time_s is None:
+            return self._clock.frame(image)
+        pts = round(Fraction(time_s) / GIVEN_TIME_BASE)
+        return self._clock.frame(image, pts=pts, time_base=GIVEN_TIME_BASE)
+
+    def close(self) -> None:
+        close = getattr(self._items, "close", None)  # a generator's `finally` runs now
+        if close is not None:
+            close()

@@ -108,6 +108,7 @@ class VideoDecoder:
         self._rejected = 0
         self._shown = 0  # frames given out
         self.ended = False
+        self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
         self._last_pts: int | None = None
         self._frames = self._decode()
 
@@ -157,7 +158,7 @@ class VideoDecoder:
         self._shown += 1
         image = frame.to_ndarray(format="bgr24")
         sar = self.sar
-        turn = _rotation(frame)
+        turn = self.rotation = _rotation(frame)
         if turn:
             image = cv2.rotate(image, _ROTATIONS[turn])
             if sar is not None and turn != 180:

@@ -19,9 +19,13 @@ from rtseg.matte.compose import blend, blur_background
 
 
 class Effect(Protocol):
+    """What every effect is: a `name` (its command-line spelling) and a pure `apply`."""
+
     name: str
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame: BGR uint8 `image` and its `alpha` at the same size."""
+        ...
 
 
 class Blur:
@@ -38,11 +42,16 @@ class Blur:
         self.strength = strength
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         return blur_background(image, alpha, self.strength)
 
 
 class Replace:
-    """The background replaced by an image, or by a video that loops."""
+    """The background replaced by an image, or by a video that loops.
+
+    A video background holds a capture open while frames are drawn from it; `close()` (the
+    job calls it at the end of a run) releases it, and a later `apply` opens it again.
+    """
 
     name = "replace"
 
@@ -56,13 +65,20 @@ class Replace:
         if still is not None:
             self._still = still
             return
-        self._video = cv2.VideoCapture(path)
-        if not self._video.isOpened():
-            raise RtsegError(f"cannot read background {path} as an image or a video")
+        self._video = self._open_video()
+
+    def _open_video(self) -> cv2.VideoCapture:
+        video = cv2.VideoCapture(self.path)
+        if not video.isOpened():
+            video.release()
+            raise RtsegError(f"cannot read background {self.path} as an image or a video")
+        return video
 
     def _next_background(self) -> np.ndarray:
-        if self._video is None:
+        if self._still is not None:
             return self._still
+        if self._video is None:  # closed after an earlier run
+            self._video = self._open_video()
         ok, image = self._video.read()
         if not ok:
             self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -71,7 +87,14 @@ class Replace:
                 raise RtsegError(f"background video {self.path} has no frames")
         return image
 
+    def close(self) -> None:
+        """Release a video background's capture."""
+        if self._video is not None:
+            self._video.release()
+            self._video = None
+
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         h, w = image.shape[:2]
         bg = self._next_background()
         if bg.shape[:2] != (h, w):
@@ -95,6 +118,7 @@ class Color:
         self._bg: np.ndarray | None = None
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         if self._bg is None or self._bg.shape != image.shape:
             self._bg = np.empty_like(image)
             self._bg[:] = self.bgr
@@ -107,6 +131,7 @@ class MaskView:
     name = "mask"
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
 
 
@@ -116,6 +141,7 @@ class AlphaOut:
     name = "alpha"
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
         bgra[..., 3] = alpha_u8(alpha)
         return bgra
@@ -154,6 +180,7 @@ class Classes:
         self._lut = voc_palette()[:, ::-1].copy()  # BGR, for OpenCV images
 
     def paint(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """`image` with each class of `labels` (class ids at any size) in its colour."""
         h, w = image.shape[:2]
         big = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
         colours = self._lut[big]
@@ -166,6 +193,7 @@ class Classes:
         return out
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Refused: the job paints classes with `paint`, from the model's labels."""
         raise RtsegError("the classes effect needs a model with a 'labels' output")
 
 

@@ -55,13 +55,19 @@ class MaskSource:
         )
 
     def _compute(
-        self, engine: Engine, tensor: np.ndarray, seq: int, image: np.ndarray | None, new: bool
+        self,
+        engine: Engine,
+        tensor: np.ndarray,
+        seq: int,
+        image: np.ndarray | None,
+        new: bool,
+        periods: float = 1.0,
     ) -> Mask:
         if new:
             self._restart()
         alpha, labels, view, zoomed = self.passes.run(engine, image, tensor)
         if self.smoother is not None:
-            alpha = self.smoother.update(view, alpha)
+            alpha = self.smoother.update(view, alpha, periods)
         return Mask(alpha, labels, seq, zoomed)
 
     def _restart(self) -> None:
@@ -81,11 +87,13 @@ class MaskSource:
         seq: int,
         image: np.ndarray | None = None,
         new_stream: bool = False,
+        periods: float = 1.0,
     ) -> Mask:
         """The mask frame `seq` is composed with; `tensor` is its whole-frame model input,
         `image` the frame itself (the zoom crops it), `new_stream` says it is unrelated to
-        the frame before (a photo from a folder)."""
-        args = (engine, tensor, seq, image, new_stream)
+        the frame before (a photo from a folder), `periods` how many frame periods passed
+        since the frame before (see `TemporalSmoother.update`)."""
+        args = (engine, tensor, seq, image, new_stream, periods)
         if self._pool is None:
             if self._due(seq):
                 self._last = self._compute(*args)

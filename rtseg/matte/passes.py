@@ -114,7 +114,9 @@ class Passes:
         canvas = np.zeros((size[1], size[0]), np.float32)
         labels = None
         centres = engine.info.resize != "corners_linear"
-        thumb = cv2.resize(cv2.cvtColor(tensor[0], cv2.COLOR_RGB2GRAY), THUMB, cv2.INTER_AREA)
+        thumb = cv2.resize(
+            cv2.cvtColor(tensor[0], cv2.COLOR_RGB2GRAY), THUMB, interpolation=cv2.INTER_AREA
+        )
         if tracker.needs_full(thumb) or engine.info.has_labels:
             full, labels = infer(engine, tensor, self.flip)
             tracker.retarget(full)

@@ -58,3 +58,21 @@ class Frame:
         if self.pts is None or self.time_base is None:
             return None
         return self.pts * self.time_base
+
+
+def check_image(image: object, what: str, channels: tuple[int, ...] = (3,)) -> np.ndarray:
+    """`image` if it is a uint8 H x W x C array with C in `channels`, else RtsegError saying
+    what `what` (e.g. "segment()") got: the one check on images a program hands rtseg."""
+    if (
+        isinstance(image, np.ndarray)
+        and image.dtype == np.uint8
+        and image.ndim == 3
+        and image.shape[2] in channels
+    ):
+        return image
+    kind = " or ".join({3: "BGR", 4: "BGRA"}.get(c, str(c)) for c in channels)
+    got = getattr(image, "dtype", type(image).__name__)
+    raise RtsegError(
+        f"{what} takes a {kind} uint8 H x W x C image, got {got} "
+        f"{getattr(image, 'shape', '')}".rstrip()
+    )

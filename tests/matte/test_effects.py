@@ -1,7 +1,11 @@
+import os
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+import rtseg
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import (
@@ -69,6 +73,29 @@ def test_replace_with_a_video_loops(tmp_path):
     image, alpha = np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32), np.float32)
     corners = [int(effect.apply(image, alpha)[0, 0, 0]) for _ in range(4)]
     assert corners[0] < 30 and corners[1] > 220 and corners[2] < 30 and corners[3] > 220
+
+
+def files_open(path) -> int:
+    """How many of this process's file descriptors are `path`."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(Path(path).resolve()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count open files")
+def test_a_video_background_is_released_when_the_run_ends(tmp_path, bright_model):
+    path = tmp_path / "bg.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (32, 32))
+    for value in (0, 255):
+        writer.write(np.full((32, 32, 3), value, np.uint8))
+    writer.release()
+    effect = rtseg.Replace(path)
+    assert files_open(path) == 1
+    for _ in range(2):  # the same effect serves a second run
+        stats = rtseg.process_video(
+            "sample", model=bright_model, effect=effect, max_frames=3, width=64, height=48
+        )
+        assert stats.frames_out == 3
+        assert files_open(path) == 0
 
 
 def test_color_is_a_soft_blend():

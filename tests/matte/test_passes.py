@@ -12,6 +12,7 @@ from rtseg.matte.temporal import TemporalSmoother
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.models.transforms import to_model_input
+from tests.onnx_models import brightness_model
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +137,23 @@ def test_moving_the_crop_does_not_make_the_mask_jump(selfie, portrait):
     # Unsmoothed, the move changes the mask by 0.006 (mean abs) at once; a paste in the wrong
     # place or a person cut by the crop, by ten times that.
     assert max(changes[7:]) < 3e-3, changes
+
+
+def test_fine_noise_on_a_still_scene_is_no_scene_cut(tmp_path):
+    """The scene-cut thumbnail averages the frame (INTER_AREA): noise that changes every
+    frame but leaves the scene as it was must not bring a whole-frame pass each frame.
+    Sampled bilinearly instead, each thumbnail pixel would see 4 of the 64 pixels it covers,
+    and the noise would read as a cut."""
+    engine = Engine(brightness_model(tmp_path / "b.onnx", 256, 256), device="cpu")
+    rng = np.random.default_rng(0)
+    # Blue or green-ish pixels: their grey levels differ by 150, their brightness (the test
+    # model's alpha) stays under 0.5, so the noise is background and only the square a person.
+    blue, green = np.array((255, 0, 0), np.uint8), np.array((0, 255, 100), np.uint8)
+    passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=256)
+    for _ in range(12):
+        frame = np.where(rng.random((256, 256, 1)) < 0.5, blue, green).astype(np.uint8)
+        frame[150:230, 100:150] = 255
+        passes.run(engine, frame, to_model_input(frame, engine.info))
+    tracker = passes.tracker
+    assert tracker is not None and tracker.crops  # the square was zoomed on...
+    assert tracker.full_passes == 1  # ...and the noise never read as a scene cut
