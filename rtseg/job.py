@@ -69,6 +69,7 @@ class JobConfig:
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
+    deinterlace: bool = False  # interlaced video files through FFmpeg's bwdif
     preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (see video_out)
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
@@ -85,6 +86,7 @@ def open_config_source(config: JobConfig) -> Source:
         fps=config.fps,
         mjpg=config.mjpg,
         max_frames=config.max_frames,
+        deinterlace=config.deinterlace,
     )
 
 
@@ -340,6 +342,8 @@ class Job:
 
     def _postprocess(self, frame: Frame) -> None:
         frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
+        if frame.input_alpha is not None:
+            frame.alpha = frame.alpha * frame.input_alpha
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
         if isinstance(effect, Classes):
             # A frame inferred just before a switch to a labelled model has no labels yet.

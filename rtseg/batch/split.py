@@ -123,11 +123,13 @@ class SegmentSource:
 
     live = False
 
-    def __init__(self, path: str, first: int, start: int, stop: int) -> None:
+    def __init__(
+        self, path: str, first: int, start: int, stop: int, deinterlace: bool = False
+    ) -> None:
         stamps, _ = frame_stamps(Path(path))
         if stop > len(stamps):
             raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
-        self._decoder = VideoDecoder(Path(path))
+        self._decoder = VideoDecoder(Path(path), deinterlace)
         self.fps = self._decoder.fps
         self.start_pts = stamps[start]
         self._stop_pts = stamps[stop] if stop < len(stamps) else None
@@ -190,7 +192,7 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     replaced."""
     assert task.stop is not None
     first = task.start - task.warmup
-    source = SegmentSource(task.source, first, task.start, task.stop)
+    source = SegmentSource(task.source, first, task.start, task.stop, config.deinterlace)
     try:
         job = Job(replace(config, overwrite=True), source, engine)
     except BaseException:

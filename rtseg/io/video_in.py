@@ -37,6 +37,12 @@ _ROTATIONS = {
 # is decoded from its start: MPEG-TS lands on the keyframe after the time asked for, and the
 # first frames of an open GOP need the GOP before it.
 SEEK_BACK_S = (0, 1, 4, 16)
+# Transfer functions (FFmpeg's AVColorTransferCharacteristic) and primaries of HDR video:
+# PQ (SMPTE 2084), HLG (ARIB STD-B67), and BT.2020 primaries.
+HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
+BT2020_PRIMARIES = 9
+# FFmpeg's deinterlacer for --deinterlace: one frame out per frame in, so timestamps stay.
+DEINTERLACE = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
 
 
 def ffmpeg_path(path: Path) -> str:
@@ -73,6 +79,58 @@ def media_origin(container: av.container.InputContainer) -> Fraction:
     return min(starts, default=Fraction(0))
 
 
+def _say_if_hdr(path: Path, context: av.video.codeccontext.VideoCodecContext) -> None:
+    """One line when the video is HDR: rtseg reads it as SDR, without tone mapping."""
+    kind = HDR_TRANSFERS.get(context.color_trc)
+    if kind is None and context.color_primaries != BT2020_PRIMARIES:
+        return
+    log.warning(
+        "%s is HDR video (%s, BT.2020): rtseg reads it as SDR without tone mapping, so its "
+        "colours come out flat, and the output is SDR (BT.601)",
+        path, kind or "wide gamut",
+    )  # fmt: skip
+
+
+def _deinterlaced(
+    frames: Iterator[av.VideoFrame], stream: av.video.stream.VideoStream
+) -> Iterator[av.VideoFrame]:
+    """`frames` through FFmpeg's deinterlacer (DEINTERLACE), at their own timestamps;
+    progressive frames pass unchanged."""
+    graph: av.filter.Graph | None = None
+    time_base = stream.time_base or Fraction(1, 90000)
+    try:
+        for frame in frames:
+            if graph is None:
+                graph = av.filter.Graph()
+                source = graph.add_buffer(
+                    width=frame.width, height=frame.height, format=frame.format,
+                    time_base=time_base,
+                )  # fmt: skip
+                graph.link_nodes(source, graph.add(*DEINTERLACE), graph.add("buffersink"))
+                graph.configure()
+            graph.vpush(frame)
+            yield from _pulled(graph, time_base)
+        if graph is not None:
+            graph.vpush(None)
+            yield from _pulled(graph, time_base)
+    finally:
+        frames.close()
+
+
+def _pulled(graph: av.filter.Graph, time_base: Fraction) -> Iterator[av.VideoFrame]:
+    """The frames a filter graph has ready, timed in `time_base` (bwdif halves its clock's
+    unit, to have room for a frame per field)."""
+    while True:
+        try:
+            frame = graph.vpull()
+        except (BlockingIOError, av.EOFError):
+            return
+        if frame.pts is not None and frame.time_base and frame.time_base != time_base:
+            frame.pts = round(frame.pts * frame.time_base / time_base)
+            frame.time_base = time_base
+        yield frame
+
+
 def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
     """`first`, then `rest` (a generator, so closing it closes `rest`)."""
     yield first
@@ -92,8 +150,9 @@ class VideoDecoder:
     list hides are not lost, and neither are frames of containers without an index.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, deinterlace: bool = False) -> None:
         self.path = path  # where video sinks find the audio to keep
+        self.deinterlace = deinterlace
         self._open()
         stream = self._stream
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
@@ -110,7 +169,9 @@ class VideoDecoder:
         self.ended = False
         self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
         self._last_pts: int | None = None
+        self._interlace_said = False
         self._frames = self._decode()
+        _say_if_hdr(path, stream.codec_context)
 
     def _open(self) -> None:
         self._container = open_media(self.path)
@@ -125,6 +186,11 @@ class VideoDecoder:
         self._stream = stream
 
     def _decode(self) -> Iterator[av.VideoFrame]:
+        """Every frame in presentation order, deinterlaced when asked."""
+        frames = self._decoded()
+        return _deinterlaced(frames, self._stream) if self.deinterlace else frames
+
+    def _decoded(self) -> Iterator[av.VideoFrame]:
         """Every frame in presentation order; a damaged packet is counted and skipped."""
         demux = self._container.demux(self._stream)
         while True:
@@ -156,6 +222,13 @@ class VideoDecoder:
                 raise RtsegError(self._nothing_decoded())
             return None
         self._shown += 1
+        if frame.interlaced_frame and not self._interlace_said:
+            self._interlace_said = True
+            log.warning(
+                "%s is interlaced: its frames are processed as they are, with combing where "
+                "things move; --deinterlace deinterlaces them (FFmpeg's bwdif)",
+                self.path,
+            )
         image = frame.to_ndarray(format="bgr24")
         sar = self.sar
         turn = self.rotation = _rotation(frame)
