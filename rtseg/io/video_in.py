@@ -41,6 +41,7 @@ SEEK_BACK_S = (0, 1, 4, 16)
 # PQ (SMPTE 2084), HLG (ARIB STD-B67), and BT.2020 primaries.
 HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 BT2020_PRIMARIES = 9
+BT2020_MATRICES = (9, 10)  # non-constant and constant luminance
 # FFmpeg's deinterlacer for --deinterlace: one frame out per frame in, so timestamps stay.
 DEINTERLACE = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
 
@@ -82,7 +83,8 @@ def media_origin(container: av.container.InputContainer) -> Fraction:
 def _say_if_hdr(path: Path, context: av.video.codeccontext.VideoCodecContext) -> None:
     """One line when the video is HDR: rtseg reads it as SDR, without tone mapping."""
     kind = HDR_TRANSFERS.get(context.color_trc)
-    if kind is None and context.color_primaries != BT2020_PRIMARIES:
+    wide = context.color_primaries == BT2020_PRIMARIES or context.colorspace in BT2020_MATRICES
+    if kind is None and not wide:
         return
     log.warning(
         "%s is HDR video (%s, BT.2020): rtseg reads it as SDR without tone mapping, so its "
