@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
-# The tests cover the exporters and the Ray executor too, so they need the `export` extra
-# (torch, torchvision) and the `cluster` extra (ray), and they build the docs (`docs` extra).
+# The tests cover the exporters, the Ray executor and object storage too, so they need the
+# `export` extra (torch, torchvision), the `cluster` extra (ray), the `cloud` extra (fsspec
+# and its backends; `dev` brings moto, the S3 server they run against), and they build the
+# docs (`docs` extra).
 TEST_STAMP := $(VENV)/.installed-test
 DOCS_STAMP := $(VENV)/.installed-docs
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml Makefile $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,export,cluster,docs]'
+	$(PY) -m pip install -q -e '.[dev,export,cluster,cloud,docs]'
 	touch $@
 
 run: $(STAMP)

@@ -12,13 +12,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtseg.errors import RtsegError
-from rtseg.io import destinations
+from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
 from rtseg.io.sources import ImageSource, Source, VideoSource, open_source
 from rtseg.io.video_out import VideoFileSink, holds_alpha
-from rtseg.matte.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
+from rtseg.matte.effects import (
+    AlphaOut,
+    Classes,
+    Effect,
+    MaskView,
+    apply_effect,
+    as_effect,
+    parse_effect,
+)
+from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.model_switch import ModelSwitch
@@ -67,6 +76,9 @@ class JobConfig:
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
+    # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
+    # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
+    downsample_ratio: float | None = None
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
     deinterlace: bool = False  # interlaced video files through FFmpeg's bwdif
@@ -136,7 +148,7 @@ class Job:
             sync=sync,
             every=config.mask_every,
             smoother=smoother,
-            passes=self.quality.passes(),
+            passes=self.quality.passes(config.downsample_ratio),
         )
         policy = config.policy or (Policy.LATEST if self.source.live else Policy.BLOCK)
         stages = [
@@ -206,6 +218,8 @@ class Job:
             return VirtualCamSink(self.source.fps, device=target.device)
         if isinstance(target, destinations.Preview):
             return self._open_preview(target.port)
+        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
+            return remote.staged_output(target.path, self.config.overwrite, self._open_video_file)
         if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
             check_not_input(Path(target.path), getattr(self.source, "path", None))
         if isinstance(target, destinations.VideoFile):
@@ -327,7 +341,8 @@ class Job:
     # -- stages ---------------------------------------------------------------------------
     def _preprocess(self, frame: Frame) -> None:
         info = self.engine.info
-        frame.tensor, frame.tensor_info = to_model_input(frame.image, info), info
+        frame.tensor = to_model_input(frame.image, info, self.config.downsample_ratio)
+        frame.tensor_info = info
 
     def _infer(self, frame: Frame) -> None:
         new = self.switch.take()  # a model switched to from the preview, built meanwhile
@@ -335,22 +350,26 @@ class Job:
             self._swap(new)
         engine = self.engine
         if frame.tensor_info is not engine.info:  # made for the model before the switch
-            frame.tensor, frame.tensor_info = to_model_input(frame.image, engine.info), engine.info
-        frame.alpha, frame.labels, frame.mask_seq, frame.zoomed = self.masks.mask_for(
-            engine, frame.tensor, frame.seq, frame.image, new_stream=frame.name is not None
+            self._preprocess(frame)
+        photo = frame.name is not None
+        mask = self.masks.mask_for(
+            engine, frame.tensor, frame.seq, frame.image, new_stream=photo, still=photo
         )
+        frame.alpha, frame.labels, frame.mask_seq, frame.zoomed, frame.fgr = mask
 
     def _postprocess(self, frame: Frame) -> None:
         frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
         if frame.input_alpha is not None:
             frame.alpha = frame.alpha * frame.input_alpha
+        if frame.fgr is not None:
+            frame.fgr = foreground_at_frame_size(frame.image, frame.fgr)
         effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
         if isinstance(effect, Classes):
             # A frame inferred just before a switch to a labelled model has no labels yet.
             labels = frame.labels
             frame.output = frame.image if labels is None else effect.paint(frame.image, labels)
         else:
-            frame.output = effect.apply(frame.image, frame.alpha)
+            frame.output = apply_effect(effect, frame.image, frame.alpha, frame.fgr)
 
     # -- running --------------------------------------------------------------------------
     def run(self) -> Stats:

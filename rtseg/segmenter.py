@@ -22,6 +22,7 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.matte.effects import alpha_u8
+from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.matte.refine import EdgeRefiner
@@ -60,6 +61,9 @@ class Segmentation:
     model: str  # the model's name, from its metadata
     provider: str  # the ONNX Runtime provider that ran it, e.g. "CPUExecutionProvider"
     time_s: float | None = None  # the time the image was given with
+    # the person's own colours, BGR uint8 at the image's size, for matting models that give
+    # them (RVM): composite these rather than the image, and no old background shows in edges
+    fgr: np.ndarray | None = None
 
 
 class _Timeline:
@@ -113,6 +117,7 @@ class Segmenter:
         quality: str | None = None,
         refine: bool | None = None,
         threads: int | None = None,
+        downsample_ratio: float | None = None,
     ) -> None:
         """Load `model`.
 
@@ -127,6 +132,8 @@ class Segmenter:
                 for images, "balanced" for video, "fast" for live frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
             threads: ONNX Runtime intra-op threads (default: its own choice).
+            downsample_ratio: for a matting model (RVM), the share of the image's size the
+                network sees (default: RVM's rule, the longer side brought to 480 px).
 
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
@@ -145,7 +152,10 @@ class Segmenter:
         level = quality_level(quality or default_level(mode == "live", mode == "image"))
         self.engine = Engine(resolve(str(model)), device, threads)
         smoother = level.smoother() if mode != "image" else None
-        self._masks = MaskSource(sync=True, smoother=smoother, passes=level.passes())
+        self._masks = MaskSource(
+            sync=True, smoother=smoother, passes=level.passes(downsample_ratio)
+        )
+        self._ratio = downsample_ratio
         self._refiner = level.refiner(refine)
         self.mode = mode
         self._rgb = color == "rgb"
@@ -175,7 +185,8 @@ class Segmenter:
                 must come after the one before; carried into the result.
 
         Returns:
-            The alpha (and labels, for semantic models) at the image's size.
+            The alpha (labels for semantic models, foreground colours for matting
+            models) at the image's size.
 
         Raises:
             RtsegError: the image is not uint8 H x W x 3, a video frame's time is missing or
@@ -223,9 +234,15 @@ class Segmenter:
             new, periods = True, 1.0
         else:
             new, periods = self._timeline.advance(float(time_s))
-        tensor = to_model_input(image_bgr, self.engine.info)
-        alpha, labels, _, zoomed = self._masks.mask_for(
-            self.engine, tensor, self._seq, image_bgr, new_stream=new, periods=periods
+        tensor = to_model_input(image_bgr, self.engine.info, self._ratio)
+        alpha, labels, _, zoomed, fgr = self._masks.mask_for(
+            self.engine,
+            tensor,
+            self._seq,
+            image_bgr,
+            new_stream=new,
+            periods=periods,
+            still=self.mode == "image",
         )
         self._seq += 1
         height, width = image_bgr.shape[:2]
@@ -238,6 +255,7 @@ class Segmenter:
             model=self.engine.info.name,
             provider=self.engine.provider,
             time_s=time_s,
+            fgr=None if fgr is None else foreground_at_frame_size(image_bgr, fgr),
         )
 
     def _serve(self) -> None:

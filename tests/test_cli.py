@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.slow_model import slow_model
 from tests.conftest import ROOT, decode_frames, shared_file, write_clip
-from tests.onnx_models import failing_model
+from tests.onnx_models import brightness_model, failing_model, rvm_signature_model
 
 
 def rtseg(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
@@ -203,3 +203,34 @@ def test_camera_job_reports_a_stage_failure_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("rtseg: error:")]
     assert len(errors) == 1 and "stage infer failed" in errors[0], result.stderr
+
+
+def test_models_add_installs_rvm_s_release_file_and_refuses_other_signatures(tmp_path):
+    env = {**os.environ, "RTSEG_MODELS": str(tmp_path / "models")}
+    release = rvm_signature_model(tmp_path / "rvm_mobilenetv3_fp16.onnx", half=True)
+    added = rtseg("models", "add", str(release), "--name", "rvm_test", env=env)
+    assert added.returncode == 0, added.stderr
+    assert "licence: GPL-3.0" in added.stdout and "recurrent" in added.stdout
+    assert (tmp_path / "models" / "rvm_test.onnx").read_bytes() == release.read_bytes()
+    listed = rtseg("models", env=env)
+    assert "rvm_test" in listed.stdout and "any" in listed.stdout
+    again = rtseg("models", "add", str(release), "--name", "rvm_test", env=env)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    bundled = rtseg("models", "add", str(release), "--name", "selfie_general", env=env)
+    assert bundled.returncode == 2 and "bundled" in bundled.stderr
+    other = brightness_model(tmp_path / "other.onnx", input_name="pixels")
+    refused = rtseg("models", "add", str(other), env=env)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "Robust Video Matting" in refused.stderr and "downsample_ratio" in refused.stderr
+    assert not (tmp_path / "models" / "other.onnx").exists()
+
+
+def test_run_with_a_matting_model_and_a_downsample_ratio(tmp_path, clip):
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    out = tmp_path / "out.webm"
+    args = ("--source", str(clip), "--model", str(model), "--effect", "alpha", "-q")
+    result = rtseg("run", *args, "--sink", str(out), "--downsample-ratio", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert len(decode_frames(out)) == 24
+    bad = rtseg("run", *args, "--sink", str(out), "--downsample-ratio", "0")
+    assert bad.returncode == 2 and "(0, 1]" in bad.stderr

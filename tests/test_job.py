@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ from rtseg.models.contract import ModelInfo, metadata_dict
 from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.frame import Frame
 from tests.conftest import write_clip
-from tests.onnx_models import brightness_model
+from tests.onnx_models import brightness_model, rvm_signature_model
 
 FRAMES, GATE = 30, 10
 
@@ -184,3 +185,39 @@ def test_the_preview_buttons_refuse_and_switch_without_breaking_the_run(
     run.finish()
     assert [f.seq for f in run.sink.frames] == list(range(FRAMES))
     assert run.job.summary()["model"] == "selfie_general"
+
+
+def test_a_matting_model_gives_each_frame_its_foreground_and_effects_use_it(
+    tmp_path: Path,
+) -> None:
+    rvm = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    run = start(tmp_path, brightness_model(tmp_path / "b.onnx"), "color:#00ff00")
+    assert run.job.control("model", str(rvm)) == f"switching to {rvm}"
+    run.finish()
+    frames = run.sink.frames
+    assert [f.seq for f in frames] == list(range(FRAMES))
+    assert all(f.fgr is None for f in frames[:GATE])
+    for frame in frames[GATE:]:
+        assert frame.fgr.dtype == np.uint8 and frame.fgr.shape == frame.image.shape
+    last = frames[-1]
+    alpha = last.alpha if last.alpha.dtype == np.uint8 else last.alpha * 255
+    person = cv2.erode((alpha > 250).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert person.sum() > 1000
+    # the test network halves blue in its foreground; over green the person shows it
+    np.testing.assert_allclose(last.output[person][:, 0], last.image[person][:, 0] / 2, atol=4)
+
+
+def test_photos_of_a_folder_are_matted_each_on_its_own(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    grey = np.full((72, 128, 3), 100, np.uint8)
+    grey[:, :32] = 255
+    for name in ("a", "c"):
+        cv2.imwrite(str(folder / f"{name}.png"), grey)
+    cv2.imwrite(str(folder / "b.png"), np.full((72, 128, 3), 255, np.uint8))
+    sink = RecordingSink()
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    Job(JobConfig(source=folder, model=model, effect="mask", sinks=[sink])).run()
+    first, white, again = (f.output for f in sink.frames)
+    np.testing.assert_array_equal(first, again)  # the white photo between left nothing behind
+    assert not np.array_equal(first, white)

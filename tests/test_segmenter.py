@@ -12,7 +12,7 @@ import pytest
 import rtseg
 from rtseg.errors import RtsegError
 from rtseg.segmenter import GAP_S
-from tests.onnx_models import PERSON, brightness_model
+from tests.onnx_models import PERSON, brightness_model, rvm_signature_model
 
 PORTRAIT = Path(rtseg.__file__).parent / "data" / "grace_hopper.jpg"
 
@@ -176,3 +176,15 @@ def test_bad_images_and_a_closed_segmenter_are_refused(bright_model: Path) -> No
 def test_an_unknown_model_is_refused() -> None:
     with pytest.raises(RtsegError, match="unknown model 'nope'"):
         rtseg.Segmenter("nope")
+
+
+def test_a_matting_model_s_foreground_comes_at_the_image_size(tmp_path: Path) -> None:
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    image = np.full((72, 128, 3), 200, np.uint8)
+    with rtseg.Segmenter(model, device="cpu", downsample_ratio=0.5) as segmenter:
+        first, again = segmenter.segment(image), segmenter.segment(image)
+    assert first.fgr.shape == image.shape and first.fgr.dtype == np.uint8
+    np.testing.assert_allclose(first.fgr[36, 64], [100, 200, 200], atol=2)  # blue halved
+    np.testing.assert_array_equal(first.alpha, again.alpha)  # each image on its own
+    with rtseg.Segmenter(brightness_model(tmp_path / "b.onnx"), device="cpu") as plain:
+        assert plain.segment(image).fgr is None

@@ -30,8 +30,10 @@ import av
 from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
+from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import partial_name
+from rtseg.io.remote import Location, location
 from rtseg.io.sinks import Sink
 from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media
 from rtseg.io.video_out import container_for
@@ -58,9 +60,11 @@ def parts_for(split: int | str | None, frames: int, workers: int) -> int:
     return max(1, min(int(split), frames))
 
 
-def segments_dir(output: Path) -> Path:
+def segments_dir(output: Location) -> Location:
     """Where a split output's segments are written; the name says they are partial."""
-    return partial_name(output, "partial-segments").with_suffix("")
+    if remote.is_remote(output):
+        return str(output)[: -len(remote.suffix(output)) or None] + ".partial-segments"
+    return partial_name(Path(output), "partial-segments").with_suffix("")
 
 
 def cut_problem(source: Path) -> str | None:
@@ -89,7 +93,7 @@ def cut_problem(source: Path) -> str | None:
             last_dts = packet.dts if packet.dts is not None else last_dts
 
 
-def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) -> list[Task]:
+def plan(source: Location, output: Location, frames: int, parts: int, every: int = 1) -> list[Task]:
     """Tasks for `parts` segments of `source`; boundaries and warmups are multiples of
     `every` (the mask period), so each segment runs the model on the frames a single run does.
     A video that cannot be cut exactly (`cut_problem`) is one task, and the log says why."""
@@ -106,7 +110,7 @@ def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) ->
     return [
         Task(
             str(source),
-            str(folder / f"{i:03d}{output.suffix}"),
+            str(remote.join(folder, f"{i:03d}{remote.suffix(output)}")),
             start=start,
             stop=stop,
             warmup=min(warmup, start),
@@ -126,10 +130,10 @@ class SegmentSource:
     def __init__(
         self, path: str, first: int, start: int, stop: int, deinterlace: bool = False
     ) -> None:
-        stamps, _ = frame_stamps(Path(path))
+        stamps, _ = frame_stamps(location(path))
         if stop > len(stamps):
             raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
-        self._decoder = VideoDecoder(Path(path), deinterlace)
+        self._decoder = VideoDecoder(location(path), deinterlace)
         self.fps = self._decoder.fps
         self.start_pts = stamps[start]
         self._stop_pts = stamps[stop] if stop < len(stamps) else None
@@ -202,7 +206,7 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     return job
 
 
-def join(source: Path, segments: list[Path], output: Path) -> None:
+def join(source: Location, segments: list[Path], output: Path) -> None:
     """Copy the segments' packets, which carry the input's own timestamps, one file after
     another (no re-encoding) into `output`, with every audio track of `source`.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtseg.errors import RtsegError
+from rtseg.io.remote import location, suffix
 from rtseg.io.video_out import CONTAINERS
 from rtseg.pipeline.frame import Frame
 
@@ -34,8 +35,8 @@ class VideoFile:
     path: Path | str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path))
-        if Path(self.path).suffix.lower() not in CONTAINERS:
+        object.__setattr__(self, "path", location(self.path))
+        if suffix(self.path).lower() not in CONTAINERS:
             raise RtsegError(
                 f"{self.path}: a video file is one of {', '.join(sorted(CONTAINERS))}; "
                 "use a directory for PNG frames"
@@ -112,9 +113,11 @@ def parse_sink(spec: str) -> Destination:
         if arg and not arg.isdigit():
             raise RtsegError(f"http sink port must be a number, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
-    path = Path(spec)
-    if path.suffix.lower() in CONTAINERS:
+    path = location(spec)
+    if suffix(path).lower() in CONTAINERS:
         return VideoFile(path)
-    if path.suffix == "":
+    if suffix(path) == "":
+        if isinstance(path, str):
+            raise RtsegError(f"{spec}: PNG frames go to a local folder; a URL takes a video file")
         return ImageFolder(path)
     raise RtsegError(f"unknown sink {spec!r}: use {SINK_HELP}")

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 
 from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
 from rtseg.io.video_in import VideoDecoder
 from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
@@ -30,6 +32,12 @@ log = logging.getLogger(__name__)
 # applied. Alpha is dropped here; a PNG's own transparency is read apart (`image_alpha`).
 READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+    ".flv", ".wmv", ".3gp", ".gif",
+}  # fmt: skip
+# Suffixes an http(s) URL of a live stream has (MPEG-TS, FLV): read as streams, not files.
+LIVE_SUFFIXES = {".ts", ".mts", ".flv"}
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
@@ -166,8 +174,8 @@ class VideoSource:
     says how many frames it should have given.
     """
 
-    def __init__(self, spec: str | Path, realtime: bool = False, deinterlace: bool = False) -> None:
-        self.path = Path(spec)  # where sinks find the audio to keep
+    def __init__(self, spec: Location, realtime: bool = False, deinterlace: bool = False) -> None:
+        self.path = remote.location(spec)  # where sinks find the audio to keep
         self._decoder = VideoDecoder(self.path, deinterlace)
         self.fps = self._decoder.fps
         self.live = realtime
@@ -490,6 +498,9 @@ def open_source(
             fps=fps or 30.0,
             realtime=realtime,
         )
+    web_file = remote.suffix(spec).lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
+    if remote.is_remote(spec) and (web_file or not remote.is_web(spec)):  # a stored file
+        return VideoSource(spec, realtime=realtime)
     path = Path(spec)
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:

@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
 from rtseg.io.timeline import timeline
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,12 @@ def ffmpeg_path(path: Path) -> str:
     return str(path.absolute())
 
 
-def open_media(path: Path, what: str = "video") -> av.container.InputContainer:
-    """Open a media file for reading, or fail with one line saying why."""
+def open_media(path: Location, what: str = "video") -> av.container.InputContainer:
+    """Open a media file (or a URL, streamed: see `rtseg.io.remote`) for reading, or fail
+    with one line saying why."""
+    if remote.is_remote(path):
+        return _open_remote(str(path), what)
+    path = Path(path)
     if not path.exists():
         raise RtsegError(f"input not found: {path}")
     if path.is_dir():
@@ -64,6 +70,16 @@ def open_media(path: Path, what: str = "video") -> av.container.InputContainer:
         return av.open(ffmpeg_path(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError):
         raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
+
+
+def _open_remote(url: str, what: str) -> av.container.InputContainer:
+    reader = remote.open_reader(url)
+    if reader.size == 0:
+        raise RtsegError(f"input is empty (0 bytes): {url}")
+    try:
+        return av.open(reader, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError):
+        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from None
 
 
 def media_origin(container: av.container.InputContainer) -> Fraction:
@@ -152,7 +168,7 @@ class VideoDecoder:
     list hides are not lost, and neither are frames of containers without an index.
     """
 
-    def __init__(self, path: Path, deinterlace: bool = False) -> None:
+    def __init__(self, path: Location, deinterlace: bool = False) -> None:
         self.path = path  # where video sinks find the audio to keep
         self.deinterlace = deinterlace
         self._open()

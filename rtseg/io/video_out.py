@@ -26,6 +26,7 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
+from rtseg.io.remote import Location, location
 from rtseg.io.video_in import ffmpeg_path
 from rtseg.pipeline.frame import Frame, rate_time_base
 
@@ -145,7 +146,7 @@ class VideoFileSink:
         *,
         crf: int | None = None,
         preset: str | None = None,
-        audio_from: Path | str | None = None,
+        audio_from: Location | None = None,
         overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
@@ -163,7 +164,7 @@ class VideoFileSink:
         self.crf = crf if crf is not None else self.spec.default_crf
         self._lock = claim_output(self.path, overwrite)
         try:
-            self._audio = AudioTracks(Path(audio_from)) if audio_from is not None else None
+            self._audio = AudioTracks(location(audio_from)) if audio_from is not None else None
         except BaseException:
             self._lock.release()
             raise

@@ -4,6 +4,12 @@ Effects take their settings in `__init__`, then `apply(image, alpha)` is pure: B
 plus alpha at frame size (float32 in [0, 1], or uint8 in 0..255 as the pipeline passes it)
 in, the output image out. All blends are soft, never a hard
 threshold.
+
+Where the model gives foreground colours (a matting model such as RVM), the effects that put
+the person over something else (blur, replace, color, alpha) take them as `foreground`: the
+person's colours without the old background mixed into hair and edges. Every alpha output
+rtseg writes (PNG, VP9 in .webm, ProRes 4444 in .mov) holds straight, not premultiplied,
+alpha, so the colour channels are those foreground colours as they are.
 """
 
 from __future__ import annotations
@@ -41,9 +47,14 @@ class Blur:
             raise RtsegError(f"blur strength must be >= 1, got {strength}")
         self.strength = strength
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """The output for one frame (see `Effect.apply`)."""
-        return blur_background(image, alpha, self.strength)
+    uses_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
+        `image`) is drawn over the blurred background instead of the frame itself."""
+        return blur_background(image, alpha, self.strength, foreground)
 
 
 class Replace:
@@ -54,6 +65,7 @@ class Replace:
     """
 
     name = "replace"
+    uses_foreground = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = path = str(path)
@@ -93,15 +105,18 @@ class Replace:
             self._video.release()
             self._video = None
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """The output for one frame (see `Effect.apply`)."""
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
+        `image`) is drawn over the new background instead of the frame itself."""
         h, w = image.shape[:2]
         bg = self._next_background()
         if bg.shape[:2] != (h, w):
             bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
             if self._still is not None:
                 self._still = bg  # a still is resized once, not every frame
-        return blend(image, bg, alpha)
+        return blend(image if foreground is None else foreground, bg, alpha)
 
 
 class Color:
@@ -117,12 +132,17 @@ class Color:
         self.bgr = (b, g, r)
         self._bg: np.ndarray | None = None
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """The output for one frame (see `Effect.apply`)."""
+    uses_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
+        `image`) is drawn over the colour instead of the frame itself."""
         if self._bg is None or self._bg.shape != image.shape:
             self._bg = np.empty_like(image)
             self._bg[:] = self.bgr
-        return blend(image, self._bg, alpha)
+        return blend(image if foreground is None else foreground, self._bg, alpha)
 
 
 class MaskView:
@@ -140,11 +160,26 @@ class AlphaOut:
 
     name = "alpha"
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """The output for one frame (see `Effect.apply`)."""
-        bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+    uses_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`): straight alpha over `foreground`'s
+        colours (BGR uint8, as `image`) where the model gives them, else the frame's."""
+        bgra = cv2.cvtColor(image if foreground is None else foreground, cv2.COLOR_BGR2BGRA)
         bgra[..., 3] = alpha_u8(alpha)
         return bgra
+
+
+def apply_effect(
+    effect: Effect, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None
+) -> np.ndarray:
+    """`effect` on one frame, with the model's foreground colours for an effect that takes
+    them (`uses_foreground`); any other effect, one of the user's included, gets the frame."""
+    if foreground is not None and getattr(effect, "uses_foreground", False):
+        return effect.apply(image, alpha, foreground=foreground)  # type: ignore[call-arg]
+    return effect.apply(image, alpha)
 
 
 def alpha_u8(alpha: np.ndarray) -> np.ndarray:

@@ -31,8 +31,10 @@ class Quality:
     canvas_long: int = 640
     coarse_short_side: int | None = None
 
-    def passes(self) -> Passes:
-        return Passes(self.flip, self.zoom, self.canvas_long)
+    def passes(self, ratio: float | None = None) -> Passes:
+        """The passes of this level; `ratio`: a matting model's downsample ratio (None: RVM's
+        rule, see `rtseg.models.transforms.auto_ratio`)."""
+        return Passes(self.flip, self.zoom, self.canvas_long, ratio)
 
     def refiner(self, wanted: bool | None = None) -> EdgeRefiner | None:
         """The level's edge refinement; `wanted` (`--refine`/`--no-refine`) turns it on or

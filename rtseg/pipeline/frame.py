@@ -54,6 +54,9 @@ class Frame:
     labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
     mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
     zoomed: bool = False  # `alpha` holds a zoomed pass (finer detail than the whole frame's)
+    # foreground colours, for matting models that give them: RGB float32 in [0, 1] at alpha's
+    # size after inference, BGR uint8 at frame size after postprocessing
+    fgr: np.ndarray | None = None
     output: np.ndarray | None = None  # what sinks write: BGR (H x W x 3) or BGRA (H x W x 4)
 
     def time_s(self) -> Fraction | None:

@@ -10,6 +10,7 @@ import pytest
 from rtseg.batch.split import plan, segments_dir
 from tests.batch.media import FPS, make_clip, make_fading_clip, video_frames
 from tests.media import audio_seconds, ffmpeg, frame_numbers, frame_times, marker_clip
+from tests.onnx_models import rvm_signature_model
 from tests.test_cli import rtseg
 from tests.test_reliability_files import assert_in_sync
 
@@ -26,10 +27,16 @@ def test_segments_cover_every_frame_once_and_warm_up_on_the_frames_before(tmp_pa
     assert {Path(t.output).parent for t in tasks} == {segments_dir(tmp_path / "out.mp4")}
 
 
-def test_split_output_has_every_frame_its_audio_and_no_seam(tmp_path: Path, bright_model: Path):
+@pytest.mark.parametrize("recurrent", [False, True], ids=["model", "recurrent-model"])
+def test_split_output_has_every_frame_its_audio_and_no_seam(
+    tmp_path: Path, bright_model: Path, recurrent: bool
+):
+    """With a recurrent model (RVM's signature) too: each segment starts its state from zeros
+    at its warm-up, which rebuilds it, so the seam matches the single run."""
     clip = make_fading_clip(tmp_path / "in" / "long.mp4", 300)
     out, single = tmp_path / "out", tmp_path / "single.mp4"
-    model = ("--model", str(bright_model))
+    path = rvm_signature_model(tmp_path / "rvm_like.onnx") if recurrent else bright_model
+    model = ("--model", str(path))
     split = rtseg("batch", str(clip), "--out", str(out), "--split", "2", *model, *MASK_ARGS)
     assert split.returncode == 0, split.stderr
     whole = rtseg("run", "--source", str(clip), "--sink", str(single), *model, *MASK_ARGS)

@@ -15,6 +15,7 @@ from rtseg.matte.effects import (
     Color,
     MaskView,
     Replace,
+    apply_effect,
     parse_effect,
     voc_palette,
 )
@@ -159,3 +160,26 @@ def test_classes_is_refused_for_a_person_only_model(tmp_path):
     clip = write_clip(tmp_path / "c.mp4", frames=2)
     with pytest.raises(RtsegError, match="segments people only"):
         Job(JobConfig(source=str(clip), effect="classes", sinks=["null"]))
+
+
+@pytest.mark.parametrize("effect", [Blur(9), Color("#00ff00"), AlphaOut()], ids=lambda e: e.name)
+def test_a_model_s_foreground_colours_are_put_over_the_new_background(effect):
+    image, alpha = scene()
+    foreground = np.full_like(image, (10, 20, 30))
+    out = apply_effect(effect, image, alpha, foreground)
+    inside = alpha > 0.99
+    np.testing.assert_array_equal(out[inside][:, :3], foreground[inside])
+    plain = apply_effect(effect, image, alpha, None)
+    np.testing.assert_array_equal(plain[inside][:, :3], image[inside])
+
+
+def test_an_effect_that_does_not_take_a_foreground_gets_the_frame():
+    class Invert:
+        name = "invert"
+
+        def apply(self, image, alpha):
+            return 255 - image
+
+    image, alpha = scene()
+    out = apply_effect(Invert(), image, alpha, np.zeros_like(image))
+    np.testing.assert_array_equal(out, 255 - image)
