@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -237,3 +238,21 @@ def test_progress_is_reported_as_frames_are_written(tmp_path: Path, clip: Path, 
     assert calls[-1] == (7, None)  # a generator's length is not known in advance
     stats = rtseg.process_video(clip, tmp_path / "bar.mp4", model=bright_model, progress=True)
     assert stats.frames_out == 24
+
+
+def test_fps_out_is_timed_from_the_first_frame(bright_model: Path) -> None:
+    """Setting a job up (opening the source, loading the model) is not running time: a job
+    that waits a second before `run()` reports the rate of its frames, not of that second."""
+    first: list[int] = []
+    job = rtseg.Job(
+        rtseg.JobConfig(
+            source="sample", model=str(bright_model), max_frames=30, width=64, height=48,
+            sinks=[rtseg.Callback(lambda frame: first or first.append(frame.capture_ns))],
+        )
+    )  # fmt: skip
+    time.sleep(1.0)
+    job.run()
+    ran_s = (time.monotonic_ns() - first[0]) / 1e9  # from the first frame's capture
+    stats = job.summary()
+    assert 0 < stats["elapsed_s"] <= ran_s + 0.001
+    assert stats["fps_out"] == pytest.approx(30 / stats["elapsed_s"], rel=0.05)  # ms rounding

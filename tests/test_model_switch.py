@@ -133,7 +133,7 @@ def test_a_model_that_fails_on_its_warm_up_is_refused_and_the_run_goes_on(
         )
     )  # fmt: skip
     with pytest.raises(RtsegError, match=r"cannot switch to .*broken\.onnx: .*blank frame"):
-        job.control("model", str(broken))
-    assert job.live_stats()["switch"].startswith(f"cannot switch to {broken}")
+        job.controls.control("model", str(broken))
+    assert job.controls.live_stats()["switch"].startswith(f"cannot switch to {broken}")
     job.run()
     assert job.summary()["model"] == "brightness"  # the run went on with its model

@@ -32,7 +32,7 @@ def check_readme(folder: Path, ran: list[dict]) -> None:
 
 
 def check_python_page(folder: Path, ran: list[dict]) -> None:
-    videos, images, frames_in, read_write, live = ran
+    videos, images, frames_in, read_write, live, job = ran
     assert videos["stats"].frames_out == 24
     assert len(decode_frames(folder / "talk-blurred.mp4")) == 24
     assert len(decode_frames(folder / "talk-beach.mp4")) == 24
@@ -53,6 +53,7 @@ def check_python_page(folder: Path, ran: list[dict]) -> None:
     times = [t for t, _ in live["shares"]]
     assert times and times == sorted(times) and len(times) + live["live"].dropped == 30
     assert all(0.0 <= share <= 1.0 for _, share in live["shares"])
+    assert job["seen"] == list(range(30))
 
 
 CHECKS = {"README.md": check_readme, "python.md": check_python_page}

@@ -74,9 +74,7 @@ def check_config(config: JobConfig, out: Location, fmt: str) -> None:
         remote.exists(out)
         out = remote.temporary_dir()
     probe = "null" if fmt == "png" else str(Path(out) / f".rtseg-check.{fmt}")
-    job = Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True))
-    job.pipeline.close()
-    job.masks.close()
+    Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True)).close()
 
 
 def _executor(config: JobConfig, options: BatchOptions, workers: int):

@@ -34,7 +34,6 @@ from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import partial_name
 from rtseg.io.remote import Location, location
-from rtseg.io.sinks import Sink
 from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
@@ -121,21 +120,18 @@ def plan(source: Location, output: Location, frames: int, parts: int, every: int
 
 
 class SegmentSource:
-    """Frames [first, stop) of a video file at their own timestamps; those before `start`
-    are the warmup. The decoder seeks exactly to `first` (`VideoDecoder.seek`), and frames
-    are told apart by their timestamps, so the cut is frame-exact."""
+    """Frames [first, stop) of a video file (a segment and its warmup) at their own
+    timestamps. The decoder seeks exactly to `first` (`VideoDecoder.seek`), and frames are
+    told apart by their timestamps, so the cut is frame-exact."""
 
     live = False
 
-    def __init__(
-        self, path: str, first: int, start: int, stop: int, deinterlace: bool = False
-    ) -> None:
+    def __init__(self, path: str, first: int, stop: int, deinterlace: bool = False) -> None:
         stamps, _ = frame_stamps(location(path))
         if stop > len(stamps):
             raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
         self._decoder = VideoDecoder(location(path), deinterlace)
         self.fps = self._decoder.fps
-        self.start_pts = stamps[start]
         self._stop_pts = stamps[stop] if stop < len(stamps) else None
         if first:
             self._decoder.seek(stamps[first])
@@ -166,29 +162,6 @@ class SegmentSource:
         self._decoder.close()
 
 
-class AfterWarmup:
-    """Passes on frames from the segment's own start (`start_pts`); the warmup frames before
-    it are dropped."""
-
-    def __init__(self, sink: Sink, start_pts: int) -> None:
-        self.sink = sink
-        self.start_pts = start_pts
-
-    def write(self, frame: Frame) -> None:
-        if frame.pts is not None and frame.pts >= self.start_pts:
-            self.sink.write(frame)
-
-    def close(self) -> None:
-        self.sink.close()
-
-    def abort(self) -> None:
-        self.sink.abort()
-
-    @property
-    def partial_path(self) -> Path | None:
-        return getattr(self.sink, "partial_path", None)
-
-
 def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     """`rtseg run`'s job on one segment (warmup included), writing only the segment's frames.
 
@@ -196,13 +169,18 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     replaced."""
     assert task.stop is not None
     first = task.start - task.warmup
-    source = SegmentSource(task.source, first, task.start, task.stop, config.deinterlace)
+    source = SegmentSource(task.source, first, task.stop, config.deinterlace)
     try:
-        job = Job(replace(config, overwrite=True), source, engine)
+        job = Job(replace(config, overwrite=True, sinks=[]), source, engine)
     except BaseException:
         source.close()
         raise
-    job.pipeline.sinks[:] = [AfterWarmup(s, source.start_pts) for s in job.pipeline.sinks]
+    try:
+        for spec in config.sinks:
+            job.add_sink(spec, first_seq=task.warmup)
+    except BaseException:
+        job.close()
+        raise
     return job
 
 

@@ -70,10 +70,10 @@ class Worker:
                 local.parent.mkdir(parents=True, exist_ok=True)
             if discard_partial(local):  # a rerun does again what did not finish
                 log.info("%s: replacing the partial output of an earlier attempt", task.output)
-            job = self.job_for(task)
-            if on_frames is not None:
-                job.pipeline.sinks.append(ProgressSink(on_frames, task.warmup))
-            job.run()
+            with self.job_for(task) as job:
+                if on_frames is not None:
+                    job.add_sink(ProgressSink(on_frames, task.warmup))
+                job.run()
             summary = job.summary()
             result.frames_in = max(0, summary["frames_in"] - task.warmup)
             result.frames_out = max(0, summary["frames_out"] - task.warmup)

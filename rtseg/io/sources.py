@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -25,6 +24,7 @@ from rtseg.io import remote
 from rtseg.io.remote import Location
 from rtseg.io.video_in import VideoDecoder
 from rtseg.pipeline.frame import Frame, check_image, rate_time_base
+from rtseg.pipeline.ports import Source
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,6 @@ LIVE_SUFFIXES = {".ts", ".mts", ".flv"}
 STALL_TIMEOUT_S = 3.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 SAMPLE_PERSON = Path(__file__).resolve().parents[1] / "data" / "grace_hopper.jpg"
-
-
-class Source(Protocol):
-    live: bool
-    fps: float
-
-    def read(self) -> Frame | None: ...
-
-    def close(self) -> None: ...
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -178,6 +169,9 @@ class VideoSource:
         self.path = remote.location(spec)  # where sinks find the audio to keep
         self._decoder = VideoDecoder(self.path, deinterlace)
         self.fps = self._decoder.fps
+        # From the container's header, without reading the file through: its frame count, or
+        # its duration times the frame rate; None when it says neither.
+        self.frames_estimate: int | None = self._decoder.frames_estimate
         self.live = realtime
         self._clock = _Clock(self.fps, paced=realtime)
 

@@ -181,6 +181,7 @@ class VideoDecoder:
         self._origin = round(media_origin(self._container) / self.time_base)
         self._timeline = timeline(self._container)  # recordings joined with `cat`
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
+        self.frames_estimate = self._promised or self._frames_from_duration(stream)
         self._packets = 0
         self._rejected = 0
         self._shown = 0  # frames given out
@@ -202,6 +203,17 @@ class VideoDecoder:
         # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
         stream.thread_type = "SLICE"
         self._stream = stream
+
+    def _frames_from_duration(self, stream: av.video.stream.VideoStream) -> int | None:
+        """Frames the file's duration holds at its frame rate (containers without a frame
+        count: MKV, WebM, TS); None when it does not say its duration either."""
+        if stream.duration:
+            seconds = float(stream.duration * self.time_base)
+        elif self._container.duration:
+            seconds = self._container.duration / av.time_base
+        else:
+            return None
+        return max(1, round(seconds * self.fps))
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Every frame in presentation order, deinterlaced when asked."""

@@ -25,13 +25,39 @@ from rtseg.matte.compose import blend, blur_background
 
 
 class Effect(Protocol):
-    """What every effect is: a `name` (its command-line spelling) and a pure `apply`."""
+    """What every effect is: a `name` (its command-line spelling) and a pure `apply`.
+
+    An effect that takes a matting model's foreground colours says so (`uses_foreground`)
+    and takes them as `apply(..., foreground=)`. One that needs more of the frame than its
+    alpha (the classes effect reads the class labels) has `apply_frame(frame)`, which `draw`
+    prefers, and a flag (`needs_labels`), so a job can refuse a model that lacks them before
+    the first frame.
+    """
 
     name: str
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The output for one frame: BGR uint8 `image` and its `alpha` at the same size."""
         ...
+
+
+class FrameLike(Protocol):
+    """What `draw` reads of a pipeline frame."""
+
+    image: np.ndarray
+    alpha: np.ndarray | None
+    labels: np.ndarray | None
+    fgr: np.ndarray | None
+
+
+def draw(effect: Effect, frame: FrameLike) -> np.ndarray:
+    """`frame`'s output under `effect`: through `apply_frame` where the effect has one, else
+    from its alpha (and foreground colours, see `apply_effect`)."""
+    apply_frame = getattr(effect, "apply_frame", None)
+    if apply_frame is not None:
+        return apply_frame(frame)
+    assert frame.alpha is not None, "draw() needs the frame's alpha"
+    return apply_effect(effect, frame.image, frame.alpha, frame.fgr)
 
 
 class Blur:
@@ -209,6 +235,7 @@ class Classes:
     """
 
     name = "classes"
+    needs_labels = True
 
     def __init__(self, class_names: tuple[str, ...] = ()) -> None:
         self.class_names = class_names
@@ -228,8 +255,13 @@ class Classes:
         return out
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """Refused: the job paints classes with `paint`, from the model's labels."""
+        """Refused: alpha holds no classes (`apply_frame` paints the frame's labels)."""
         raise RtsegError("the classes effect needs a model with a 'labels' output")
+
+    def apply_frame(self, frame: FrameLike) -> np.ndarray:
+        """The frame painted by class; a frame inferred just before a switch to a labelled
+        model has no labels yet, and is shown as it is."""
+        return frame.image if frame.labels is None else self.paint(frame.image, frame.labels)
 
 
 EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
