@@ -70,6 +70,7 @@ class JobConfig:
     downsample_ratio: float | None = None
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
+    deinterlace: bool = False  # interlaced video files through FFmpeg's bwdif
     preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (see video_out)
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
@@ -86,6 +87,7 @@ def open_config_source(config: JobConfig) -> Source:
         fps=config.fps,
         mjpg=config.mjpg,
         max_frames=config.max_frames,
+        deinterlace=config.deinterlace,
     )
 
 
