@@ -98,6 +98,11 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         "off for live sources, where the video keeps its rate and the mask may lag)",
     )
     p.add_argument(
+        "--deinterlace",
+        action="store_true",
+        help="deinterlace interlaced video files (FFmpeg's bwdif, one frame per frame)",
+    )
+    p.add_argument(
         "--downsample-ratio",
         type=_ratio,
         metavar="R",
@@ -231,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
-    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio")
+    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio", "deinterlace")
     return {name: getattr(args, name) for name in names}
 
 
