@@ -10,12 +10,12 @@ from typing import Any
 from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.batch.resume import frame_count
 from rtseg.io.destinations import Callback, Destination, Null, parse_sink
-from rtseg.io.sinks import Sink
 from rtseg.io.sources import IterableSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.ports import Sink
 from rtseg.pipeline.run_stats import RunStats
 
 Target = str | Path | Destination | Sink
@@ -108,8 +108,8 @@ def process_video(
         source=source, model=model, effect=effect, sinks=sinks or [Null()], **options
     )
     try:
-        job = Job(config, source=given)
-        job.run()
+        with Job(config, source=given) as job:
+            job.run()
     finally:
         if bar is not None:
             bar.close()

@@ -20,7 +20,6 @@ import cv2
 
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.batch.resume import frame_count
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
@@ -44,7 +43,7 @@ SAMPLE_OUTPUT = Path("out") / "sample-blur.mp4"
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    if not text.isdecimal() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
     return int(text)
 
@@ -97,6 +96,11 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="delay each frame until its own mask is ready (default: on for files, "
         "off for live sources, where the video keeps its rate and the mask may lag)",
+    )
+    p.add_argument(
+        "--deinterlace",
+        action="store_true",
+        help="deinterlace interlaced video files (FFmpeg's bwdif, one frame per frame)",
     )
     p.add_argument(
         "--downsample-ratio",
@@ -232,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
-    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio")
+    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio", "deinterlace")
     return {name: getattr(args, name) for name in names}
 
 
@@ -258,7 +262,8 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
 def run_batch_args(args: argparse.Namespace) -> int:
     """`rtseg batch`: its per-file options into a JobConfig, the rest into BatchOptions."""
-    from rtseg.batch.runner import BatchOptions, run_batch  # PyAV and Ray load only here
+    # The batch machinery loads only for `rtseg batch` (and Ray only with --ray).
+    from rtseg.batch.runner import BatchOptions, run_batch
 
     config = JobConfig(effect=args.effect, sinks=[], **_per_file_options(args))
     options = BatchOptions(
@@ -280,33 +285,35 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
         check_stats_path(stats_json, Path(str(config.source)), config.sinks)
-    job = Job(config)
-    log.info(
-        "model %s (%s) on %s",
-        job.engine.info.name,
-        job.engine.info.input_size,
-        ", ".join(job.engine.providers),
-    )
-    progress = None
-    if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
-        # A file in storage is not read through twice only to size the bar.
-        total = None if remote.is_remote(job.source.path) else frame_count(job.source.path)
-        progress = Progress(min(total, config.max_frames or total) if total else None)
-        job.pipeline.sinks.append(ProgressSink(progress.frames))
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
-    try:
-        job.run()
-    except Stopped:
-        _report(job, config, stats_json, quiet)
-        raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if progress is not None:
-            progress.close()
+    with Job(config) as job:
+        log.info(
+            "model %s (%s) on %s",
+            job.engine.info.name,
+            job.engine.info.input_size,
+            ", ".join(job.engine.providers),
+        )
+        progress = None
+        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+            # The bar's total comes from the container's header (frame count, or duration
+            # times rate), not from reading the file through once more; without either the
+            # bar counts frames and their rate, with no total, percentage or ETA.
+            total = job.source.frames_estimate
+            progress = Progress(min(total, config.max_frames or total) if total else None)
+            job.add_sink(ProgressSink(progress.frames))
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
+        try:
+            job.run()
+        except Stopped:
+            _report(job, config, stats_json, quiet)
+            raise
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            if progress is not None:
+                progress.close()
     return _report(job, config, stats_json, quiet)
 
 

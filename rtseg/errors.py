@@ -10,20 +10,22 @@ class CameraUnavailable(RtsegError):
 
 
 class Stopped(RtsegError):
-    """A run stopped early by a signal (Ctrl-C, SIGTERM); file outputs were kept as partial.
+    """A run that ended before its source did; file outputs were kept as partial.
 
-    The message says how many frames were written and where; `exit_status` is the shell's
-    convention for a process ended by that signal (130 for SIGINT, 143 for SIGTERM).
+    A signal (Ctrl-C, SIGTERM), `abort()`, a stop that did not drain in time, or a stop of a
+    file before its end. The message says how many frames were written and where;
+    `exit_status` is the shell's convention for a process ended by a signal (130 for SIGINT,
+    143 for SIGTERM), and 1 for the other causes (`signum` None).
     """
 
-    def __init__(self, message: str, signum: int) -> None:
+    def __init__(self, message: str, signum: int | None = None) -> None:
         super().__init__(message)
         self.signum = signum
 
     @property
     def exit_status(self) -> int:
-        """128 + the signal's number."""
-        return 128 + self.signum
+        """128 + the signal's number, or 1 for a run stopped without a signal."""
+        return 1 if self.signum is None else 128 + self.signum
 
 
 def describe(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ from rtseg.batch.resume import frame_count, is_complete
 from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.outputs import partial_name
+from rtseg.io.outputs import check_output, partial_name
 from rtseg.io.remote import Location
 from rtseg.job import Job, JobConfig
 
@@ -55,6 +55,18 @@ class _Unit:
     read_here: int = 0  # bytes the batch's own process read from storage for it (planning)
 
 
+def make_out_folder(out: Path) -> None:
+    """Create the batch's --out folder, or fail in one line: a file of that name, or a place
+    that cannot be written (read-only, not permitted), stops the batch before any work."""
+    if out.exists() and not out.is_dir():
+        raise RtsegError(f"--out {out} is a file; name a folder for the outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RtsegError(f"cannot create the --out folder {out}: {exc.strerror}") from None
+    check_output(out / ".rtseg-check", overwrite=True)  # writable, also for root on read-only
+
+
 def check_config(config: JobConfig, out: Location, fmt: str) -> None:
     """Set up (without running) the job every file will run, so a bad model, effect,
     effect/format pair or unwritable output folder fails once, before any worker starts.
@@ -63,9 +75,7 @@ def check_config(config: JobConfig, out: Location, fmt: str) -> None:
         remote.exists(out)
         out = remote.temporary_dir()
     probe = "null" if fmt == "png" else str(Path(out) / f".rtseg-check.{fmt}")
-    job = Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True))
-    job.pipeline.close()
-    job.masks.close()
+    Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True)).close()
 
 
 def _executor(config: JobConfig, options: BatchOptions, workers: int):
@@ -175,7 +185,7 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     config = replace(config, threads=config.threads or max(1, cores // workers))
     executor = _executor(config, options, workers)  # Ray missing: one line, before any work
     if not remote.is_remote(options.out):
-        Path(options.out).mkdir(parents=True, exist_ok=True)
+        make_out_folder(Path(options.out))
     check_config(config, options.out, options.fmt)
     executor.start(len(items))  # workers load their model while the batch plans
     report = ReportFile(options.report)

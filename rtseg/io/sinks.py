@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -24,14 +23,6 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.io.outputs import claim_output, partial_name
 from rtseg.pipeline.frame import Frame
-
-
-class Sink(Protocol):
-    def write(self, frame: Frame) -> None: ...
-
-    def close(self) -> None: ...
-
-    def abort(self) -> None: ...
 
 
 class NullSink:

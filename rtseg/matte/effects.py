@@ -25,13 +25,39 @@ from rtseg.matte.compose import blend, blur_background
 
 
 class Effect(Protocol):
-    """What every effect is: a `name` (its command-line spelling) and a pure `apply`."""
+    """What every effect is: a `name` (its command-line spelling) and a pure `apply`.
+
+    An effect that takes a matting model's foreground colours says so (`uses_foreground`)
+    and takes them as `apply(..., foreground=)`. One that needs more of the frame than its
+    alpha (the classes effect reads the class labels) has `apply_frame(frame)`, which `draw`
+    prefers, and a flag (`needs_labels`), so a job can refuse a model that lacks them before
+    the first frame.
+    """
 
     name: str
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The output for one frame: BGR uint8 `image` and its `alpha` at the same size."""
         ...
+
+
+class FrameLike(Protocol):
+    """What `draw` reads of a pipeline frame."""
+
+    image: np.ndarray
+    alpha: np.ndarray | None
+    labels: np.ndarray | None
+    fgr: np.ndarray | None
+
+
+def draw(effect: Effect, frame: FrameLike) -> np.ndarray:
+    """`frame`'s output under `effect`: through `apply_frame` where the effect has one, else
+    from its alpha (and foreground colours, see `apply_effect`)."""
+    apply_frame = getattr(effect, "apply_frame", None)
+    if apply_frame is not None:
+        return apply_frame(frame)
+    assert frame.alpha is not None, "draw() needs the frame's alpha"
+    return apply_effect(effect, frame.image, frame.alpha, frame.fgr)
 
 
 class Blur:
@@ -172,6 +198,25 @@ class AlphaOut:
         return bgra
 
 
+class Foreground:
+    """The person's own colours as a matting model gives them (RVM's foreground output), for
+    compositing elsewhere with an `alpha` output of the same run. Only models with foreground
+    colours have it; the job refuses it for the others."""
+
+    name = "foreground"
+
+    uses_foreground = True
+    needs_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`): `foreground` itself."""
+        if foreground is None:
+            raise RtsegError("the foreground output needs a model with foreground colours (RVM)")
+        return foreground
+
+
 def apply_effect(
     effect: Effect, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None
 ) -> np.ndarray:
@@ -209,6 +254,7 @@ class Classes:
     """
 
     name = "classes"
+    needs_labels = True
 
     def __init__(self, class_names: tuple[str, ...] = ()) -> None:
         self.class_names = class_names
@@ -228,11 +274,21 @@ class Classes:
         return out
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """Refused: the job paints classes with `paint`, from the model's labels."""
+        """Refused: alpha holds no classes (`apply_frame` paints the frame's labels)."""
         raise RtsegError("the classes effect needs a model with a 'labels' output")
 
+    def apply_frame(self, frame: FrameLike) -> np.ndarray:
+        """The frame painted by class; a frame inferred just before a switch to a labelled
+        model has no labels yet, and is shown as it is."""
+        return frame.image if frame.labels is None else self.paint(frame.image, frame.labels)
 
-EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
+
+# The effects' names: what a spelling starts with, before any ":ARGUMENT".
+EFFECT_NAMES = ("blur", "replace", "color", "mask", "alpha", "classes", "foreground")
+EFFECT_HELP = (
+    "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes, "
+    "foreground (a matting model's own colours of the person)"
+)
 
 
 def as_effect(effect: str | Effect) -> Effect:
@@ -244,7 +300,7 @@ def parse_effect(spec: str) -> Effect:
     """Build an effect from its command-line spelling (see EFFECT_HELP)."""
     kind, _, arg = spec.partition(":")
     if kind == "blur":
-        if arg and not arg.isdigit():
+        if arg and not arg.isdecimal():
             raise RtsegError(f"blur strength must be a whole number, got {arg!r}")
         return Blur(int(arg)) if arg else Blur()
     if kind == "replace" and arg:
@@ -257,4 +313,6 @@ def parse_effect(spec: str) -> Effect:
         return AlphaOut()
     if kind == "classes" and not arg:
         return Classes()
+    if kind == "foreground" and not arg:
+        return Foreground()
     raise RtsegError(f"unknown effect {spec!r}; choose from {EFFECT_HELP}")

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import onnxruntime as ort
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, describe
 from rtseg.models import contract
 from rtseg.models.contract import ContractError, ModelInfo, TensorSpec
 
@@ -304,8 +304,12 @@ class Engine:
             self._bound = Bound(self.session, self.info, device_name)
         height, width = WARMUP_SIZE if self.info.dynamic else (self.info.height, self.info.width)
         zeros = np.zeros((1, height, width, 3), np.uint8)
-        for _ in range(warmup):
-            self.run(zeros)
+        try:
+            for _ in range(warmup):
+                self.run(zeros)
+        except Exception as exc:  # ONNX Runtime's own types: a broken graph, a GPU out of memory
+            self.close()
+            raise RtsegError(f"model {path} fails on a blank frame: {describe(exc)}") from exc
         self.reset_state()
         if self.providers[0] == TRT:
             log.info("TensorRT ready after %.1f s", time.monotonic() - started)

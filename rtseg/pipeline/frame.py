@@ -9,7 +9,6 @@ from fractions import Fraction
 import numpy as np
 
 from rtseg.errors import RtsegError
-from rtseg.models.contract import ModelInfo
 
 
 def rate_time_base(fps: float) -> Fraction:
@@ -44,10 +43,14 @@ class Frame:
     name: str | None = None  # the input's file stem, for image-sequence outputs
     stamps: dict[str, int] = field(default_factory=dict)
     tensor: np.ndarray | None = None  # model input, uint8 [1, h, w, 3] RGB
-    tensor_info: ModelInfo | None = None  # the model `tensor` was made for
+    # the model `tensor` was made for (its ModelInfo, compared by identity after a switch)
+    tensor_info: object | None = None
     # person probability, float32 in [0, 1]: at model size after inference, at frame size
     # (refined or upscaled) after postprocessing
     alpha: np.ndarray | None = None
+    # the input's own transparency (an RGBA image), float32 in [0, 1] at frame size: the
+    # matte is multiplied by it, so what was transparent stays so with --effect alpha
+    input_alpha: np.ndarray | None = None
     labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
     mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
     zoomed: bool = False  # `alpha` holds a zoomed pass (finer detail than the whole frame's)
