@@ -64,5 +64,5 @@ class SegmentationStages:
         """The alpha (and foreground) at frame size, then the output under the active effect."""
         frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
         if frame.fgr is not None:
-            frame.fgr = foreground_at_frame_size(frame.image, frame.fgr)
+            frame.fgr = foreground_at_frame_size(frame.image, frame.fgr, frame.alpha)
         frame.output = draw(self.controls.effect, frame)
