@@ -29,7 +29,7 @@ import numpy as np
 import onnxruntime as ort
 
 from benchmarks import live, pipeline
-from benchmarks.composites import SINGLE, Portrait, background_for, composite
+from benchmarks.composites import SINGLE, Portrait, background, composite
 from benchmarks.engine import time_engine
 from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, score
 from benchmarks.timing import summarize
@@ -188,31 +188,41 @@ def _regions(truth: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def composite_rows(model: str, level: str, portraits: list[Portrait]) -> dict:
-    """Error of rtseg's composite over green against the truth, with and without the
-    model's foreground colours, and with the reference alpha; IoU and boundary F of alpha."""
-    ground = background_for(portraits)
-    green = np.empty_like(ground)
+    """IoU and boundary F of alpha on the composites, and rtseg's composite over green with
+    and without the model's foreground colours: its error against the same people pasted on
+    green, and its leak, what changes in it when only the old background does (the person
+    pasted on a second background; the truth has none)."""
+    grounds = [g for g in (background(p) for p in portraits) if g is not None]
+    green = np.empty_like(grounds[0])
     green[:] = GREEN
     sums: dict[str, list[float]] = {}
 
-    def add(name: str, made: np.ndarray, truth_image: np.ndarray, regions: dict) -> None:
-        error = np.abs(made.astype(np.float32) - truth_image.astype(np.float32)).mean(axis=2)
-        for region, where in regions.items():
-            sums.setdefault(f"{name}, {region}", []).append(float(error[where].mean()))
+    def add(key: str, value: float) -> None:
+        sums.setdefault(key, []).append(value)
 
     with Segmenter(model, "cpu", quality=level, threads=1) as segmenter:
-        for people in _pasted(portraits):
-            frame, truth = composite(ground, people)
-            truth_image, _ = composite(green, people)
+        for i, people in enumerate(_pasted(portraits)):
+            truth_image, truth = composite(green, people)
             regions = _regions(truth)
-            found = segmenter.segment(frame)
-            for key, value in score(found.alpha, truth).items():
-                sums.setdefault(key, []).append(value)
-            add("frame", blend(frame, green, found.alpha), truth_image, regions)
-            if found.fgr is not None:
-                add("foreground", blend(found.fgr, green, found.alpha), truth_image, regions)
-                add("truth alpha, foreground", blend(found.fgr, green, truth), truth_image, regions)
-            add("truth alpha, frame", blend(frame, green, truth), truth_image, regions)
+            outputs: dict[str, list[np.ndarray]] = {}
+            for g in (grounds[i % len(grounds)], grounds[(i + 1) % len(grounds)]):
+                frame, _ = composite(g, people)
+                found = segmenter.segment(frame)
+                made = {"frame": blend(frame, green, found.alpha)}
+                if found.fgr is not None:
+                    made["foreground"] = blend(found.fgr, green, found.alpha)
+                made["truth alpha, frame"] = blend(frame, green, truth)
+                for name, image in made.items():
+                    outputs.setdefault(name, []).append(image.astype(np.float32))
+                if len(outputs["frame"]) == 1:
+                    for key, value in score(found.alpha, truth).items():
+                        add(key, value)
+            for name, (first, second) in outputs.items():
+                error = np.abs(first - truth_image).mean(axis=2)
+                leak = np.abs(first - second).mean(axis=2)
+                for region, where in regions.items():
+                    add(f"{name}, error {region}", float(error[where].mean()))
+                    add(f"{name}, leak {region}", float(leak[where].mean()))
     return {name: float(np.mean(v)) for name, v in sums.items()}
 
 
