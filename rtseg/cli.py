@@ -20,7 +20,6 @@ import cv2
 
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.batch.resume import frame_count
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
@@ -44,7 +43,7 @@ SAMPLE_OUTPUT = Path("out") / "sample-blur.mp4"
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    if not text.isdecimal() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
     return int(text)
 
@@ -97,6 +96,11 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="delay each frame until its own mask is ready (default: on for files, "
         "off for live sources, where the video keeps its rate and the mask may lag)",
+    )
+    p.add_argument(
+        "--deinterlace",
+        action="store_true",
+        help="deinterlace interlaced video files (FFmpeg's bwdif, one frame per frame)",
     )
     p.add_argument(
         "--downsample-ratio",
@@ -232,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
-    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio")
+    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio", "deinterlace")
     return {name: getattr(args, name) for name in names}
 
 
@@ -290,8 +294,10 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
         )
         progress = None
         if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
-            # A file in storage is not read through twice only to size the bar.
-            total = None if remote.is_remote(job.source.path) else frame_count(job.source.path)
+            # The bar's total comes from the container's header (frame count, or duration
+            # times rate), not from reading the file through once more; without either the
+            # bar counts frames and their rate, with no total, percentage or ETA.
+            total = job.source.frames_estimate
             progress = Progress(min(total, config.max_frames or total) if total else None)
             job.add_sink(ProgressSink(progress.frames))
         previous = {}

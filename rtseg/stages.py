@@ -63,6 +63,8 @@ class SegmentationStages:
     def postprocess(self, frame: Frame) -> None:
         """The alpha (and foreground) at frame size, then the output under the active effect."""
         frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
+        if frame.input_alpha is not None:  # an RGBA image's own transparency
+            frame.alpha = frame.alpha * frame.input_alpha
         if frame.fgr is not None:
             frame.fgr = foreground_at_frame_size(frame.image, frame.fgr, frame.alpha)
         frame.output = draw(self.controls.effect, frame)

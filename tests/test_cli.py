@@ -234,3 +234,43 @@ def test_run_with_a_matting_model_and_a_downsample_ratio(tmp_path, clip):
     assert len(decode_frames(out)) == 24
     bad = rtseg("run", *args, "--sink", str(out), "--downsample-ratio", "0")
     assert bad.returncode == 2 and "(0, 1]" in bad.stderr
+
+
+def test_a_run_on_a_file_reads_it_once(tmp_path, clip, bright_model, monkeypatch):
+    """The progress bar is sized from the container's header: the input is not demuxed
+    through once more before the run, only to count its frames."""
+    import av
+
+    from rtseg import cli
+
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    assert (
+        cli.main(["run", "--source", str(clip), "--model", str(bright_model), "--sink", "null"])
+        == 0
+    )
+    assert opened.count(str(clip.absolute())) == 1
+
+
+def test_each_sink_can_have_its_own_effect(tmp_path, clip, bright_model):
+    video, frames_dir = tmp_path / "blur.mp4", tmp_path / "alpha"
+    result = rtseg(
+        "run", "--source", str(clip), "--model", str(bright_model), "--effect", "mask",
+        "--sink", f"{video}@blur:31", "--sink", f"{frames_dir}@alpha", "-q",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pngs = sorted(frames_dir.glob("*.png"))
+    assert len(decode_frames(video)) == len(pngs) == 24
+    assert cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape[2] == 4  # RGBA
+    refused = rtseg(
+        "run", "--source", str(clip), "--model", str(bright_model),
+        "--sink", f"{tmp_path / 'c'}@classes",
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--labels" in refused.stderr.splitlines()[-1]
+    assert "Traceback" not in refused.stderr

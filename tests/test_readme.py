@@ -25,19 +25,27 @@ def python_examples(page: Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", page.read_text(), re.S | re.M)
 
 
+def check_effect_per_output(folder: Path) -> None:
+    assert len(decode_frames(folder / "talk-blur.mp4")) == 24
+    pngs = sorted((folder / "talk-alpha").glob("*.png"))
+    assert len(pngs) == 24 and cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape[2] == 4
+
+
 def check_readme(folder: Path, ran: list[dict]) -> None:
     (blurred,) = ran
     assert blurred["stats"].frames_out == 24
     assert len(decode_frames(folder / "talk-blurred.mp4")) == 24
+    check_effect_per_output(folder)
 
 
 def check_python_page(folder: Path, ran: list[dict]) -> None:
-    videos, images, frames_in, read_write, live = ran
+    videos, images, frames_in, read_write, live, job = ran
     assert videos["stats"].frames_out == 24
     assert len(decode_frames(folder / "talk-blurred.mp4")) == 24
     assert len(decode_frames(folder / "talk-beach.mp4")) == 24
     assert len(list((folder / "talk-frames").glob("*.png"))) == 24
     assert len(videos["person_share"]) == 24
+    check_effect_per_output(folder)
     assert all(0.0 <= share <= 1.0 for share in videos["person_share"])
     matte = cv2.imread(str(folder / "portrait-matte.png"), cv2.IMREAD_GRAYSCALE)
     assert matte.shape == (600, 512)
@@ -53,6 +61,7 @@ def check_python_page(folder: Path, ran: list[dict]) -> None:
     times = [t for t, _ in live["shares"]]
     assert times and times == sorted(times) and len(times) + live["live"].dropped == 30
     assert all(0.0 <= share <= 1.0 for _, share in live["shares"])
+    assert job["seen"] == list(range(30))
 
 
 CHECKS = {"README.md": check_readme, "python.md": check_python_page}

@@ -19,6 +19,10 @@ from rtseg.io.remote import Location
 from rtseg.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 FORMATS = ("mp4", "webm", "mov", "png")
+# With --format png, where a folder's images would be written around the frame folders of
+# its videos (a phone's DCIM folder), they go into a folder of this name in it instead, so no
+# input's output lies inside another's.
+IMAGES_FOLDER = "images"
 GLOB_CHARS = set("*?[")
 
 
@@ -166,4 +170,22 @@ def discover(sources: list[str], out: Location, fmt: str) -> tuple[list[Item], l
                     "give them separate roots or rename one"
                 )
             items[output] = Item(source, output)
+    if fmt == "png":
+        items = _unnested(items)
     return list(items.values()), missing
+
+
+def _unnested(items: dict[Path, Item]) -> dict[Path, Item]:
+    """PNG outputs moved so that none holds another's (see IMAGES_FOLDER); each output folder
+    is claimed whole by its run, so a nested one would be refused or replaced by it."""
+    moved: dict[Path, Item] = {}
+    for output, item in items.items():
+        if any(other != output and other.is_relative_to(output) for other in items):
+            output = output / IMAGES_FOLDER
+            if output in items:
+                raise RtsegError(
+                    f"{items[output].source} and the images of {item.source} would both "
+                    f"write {output}; give them separate roots or rename one"
+                )
+        moved[output] = Item(item.source, output)
+    return moved

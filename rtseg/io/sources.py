@@ -29,7 +29,7 @@ from rtseg.pipeline.ports import Source
 log = logging.getLogger(__name__)
 
 # imread flags for photos: 16-bit and grey kept (to_bgr converts them), EXIF orientation
-# applied. Alpha is dropped here rather than by to_bgr; nothing reads it from an input.
+# applied. Alpha is dropped here; a PNG's own transparency is read apart (`image_alpha`).
 READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {
@@ -56,6 +56,26 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     return image
+
+
+# PNG colour types with an alpha channel (grey + alpha, RGB + alpha), read from the header.
+PNG_ALPHA_TYPES = (4, 6)
+
+
+def image_alpha(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A PNG's own transparency as float32 in [0, 1], or None when it has none (or another
+    size than the frame read, as an EXIF rotation would give)."""
+    if path.suffix.lower() != ".png":
+        return None
+    with path.open("rb") as file:
+        header = file.read(26)
+    if len(header) < 26 or header[25] not in PNG_ALPHA_TYPES:
+        return None
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 3 or image.shape[2] != 4 or image.shape[:2] != shape:
+        return None
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    return (image[..., 3] / np.float32(scale)).astype(np.float32)
 
 
 ARRIVAL_TIME_BASE = Fraction(1, 1_000_000)  # live frames are timed by arrival, in µs
@@ -145,10 +165,13 @@ class VideoSource:
     says how many frames it should have given.
     """
 
-    def __init__(self, spec: Location, realtime: bool = False) -> None:
+    def __init__(self, spec: Location, realtime: bool = False, deinterlace: bool = False) -> None:
         self.path = remote.location(spec)  # where sinks find the audio to keep
-        self._decoder = VideoDecoder(self.path)
+        self._decoder = VideoDecoder(self.path, deinterlace)
         self.fps = self._decoder.fps
+        # From the container's header, without reading the file through: its frame count, or
+        # its duration times the frame rate; None when it says neither.
+        self.frames_estimate: int | None = self._decoder.frames_estimate
         self.live = realtime
         self._clock = _Clock(self.fps, paced=realtime)
 
@@ -358,6 +381,7 @@ class ImageSource:
         else:
             raise RtsegError(f"input not found: {spec}")
         self._names = frame_names(self._paths)
+        self._alpha_said = False
         self.fps = fps
         self.live = realtime
         self._clock = _Clock(fps, paced=realtime)
@@ -380,7 +404,12 @@ class ImageSource:
             or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
         ):
             raise RtsegError(f"cannot decode image {path}; remove or replace it")
-        return self._clock.frame(to_bgr(image), name=self._names[self._index - 1])
+        frame = self._clock.frame(to_bgr(image), name=self._names[self._index - 1])
+        frame.input_alpha = image_alpha(path, image.shape[:2])
+        if frame.input_alpha is not None and not self._alpha_said:
+            self._alpha_said = True
+            log.info("%s has transparency: it is multiplied into the matte", path)
+        return frame
 
     def close(self) -> None:
         self._index = len(self._paths)
@@ -450,10 +479,11 @@ def open_source(
     fps: float | None = None,
     mjpg: bool = False,
     max_frames: int | None = None,
+    deinterlace: bool = False,
 ) -> Source:
     """Open what `spec` names: a camera index or /dev/video path, `sample`, a file, dir or URL."""
-    if spec.isdigit() or spec.startswith("/dev/video"):
-        return CameraSource(int(spec) if spec.isdigit() else spec, width, height, fps, mjpg)
+    if spec.isdecimal() or spec.startswith("/dev/video"):
+        return CameraSource(int(spec) if spec.isdecimal() else spec, width, height, fps, mjpg)
     if spec == "sample":
         return SampleSource(
             frames=max_frames or 300,
@@ -469,7 +499,7 @@ def open_source(
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
             return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
-        return VideoSource(path, realtime=realtime)
+        return VideoSource(path, realtime=realtime, deinterlace=deinterlace)
     return StreamSource(spec)
 
 

@@ -48,6 +48,9 @@ class Frame:
     # person probability, float32 in [0, 1]: at model size after inference, at frame size
     # (refined or upscaled) after postprocessing
     alpha: np.ndarray | None = None
+    # the input's own transparency (an RGBA image), float32 in [0, 1] at frame size: the
+    # matte is multiplied by it, so what was transparent stays so with --effect alpha
+    input_alpha: np.ndarray | None = None
     labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
     mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
     zoomed: bool = False  # `alpha` holds a zoomed pass (finer detail than the whole frame's)

@@ -237,7 +237,7 @@ class Pipeline:
                 break
             count += 1
             self.stats.add_cpu("capture", time.thread_time_ns() - cpu)
-            self.stats.frames_in = count
+            self.stats.add_input(frame)
             if not out.put(frame):
                 return
         else:

@@ -29,7 +29,7 @@ class RunStats:
     drops: int  # frames dropped by the live channels, in all
     drops_by_channel: dict[str, int]  # the same, per channel
     mask_lag_max: int  # most frames a mask lagged its frame (newest-mask mode)
-    elapsed_s: float  # wall time of the run
+    elapsed_s: float  # from the first frame's capture to the end of the run
     fps_out: float  # frames_out / elapsed_s
     latency_ms: Percentiles  # capture to the last output, per frame
     stages: dict[str, Percentiles]  # time in each stage, per frame

@@ -14,6 +14,7 @@ from rtseg.io.sources import (
     to_bgr,
 )
 from tests.conftest import write_clip
+from tests.media import ffmpeg
 
 
 def read_all(source) -> list:
@@ -203,3 +204,15 @@ def test_inputs_that_share_a_stem_get_outputs_of_their_own(tmp_path, bright_mode
     for name, level in colours.items():
         output = written["b.png" if name == "b.png" else f"{name}.png"]
         assert abs(int(cv2.imread(str(output))[8, 8, 0]) - level) <= 2  # the mask of its input
+
+
+def test_a_video_says_how_many_frames_it_holds_without_being_read_through(tmp_path, clip):
+    """The progress bar's total: the container's frame count, or (MKV has none) its
+    duration times its frame rate."""
+    mkv = tmp_path / "clip.mkv"
+    ffmpeg("-i", str(clip), "-c", "copy", str(mkv))
+    for path in (clip, mkv):
+        source = VideoSource(path)
+        assert source.frames_estimate == 24
+        assert source.read().seq == 0  # nothing was read ahead
+        source.close()
