@@ -144,7 +144,7 @@ def parse_sink(spec: str) -> Destination:
     if kind == "virtualcam":
         return VirtualCamera(arg or None)
     if kind == "http":
-        if arg and not arg.isdigit():
+        if arg and not arg.isdecimal():
             raise RtsegError(f"http sink port must be a number, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
     path = location(spec)

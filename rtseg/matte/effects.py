@@ -300,7 +300,7 @@ def parse_effect(spec: str) -> Effect:
     """Build an effect from its command-line spelling (see EFFECT_HELP)."""
     kind, _, arg = spec.partition(":")
     if kind == "blur":
-        if arg and not arg.isdigit():
+        if arg and not arg.isdecimal():
             raise RtsegError(f"blur strength must be a whole number, got {arg!r}")
         return Blur(int(arg)) if arg else Blur()
     if kind == "replace" and arg:
