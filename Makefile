@@ -1,13 +1,17 @@
 # Two commands: `make run` and `make test`. Each sets up .venv itself when missing.
+# `make docs` builds the documentation site into site/.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
-# The tests cover the exporters and the Ray executor too, so they need the `export` extra
-# (torch, torchvision) and the `cluster` extra (ray).
+# The tests cover the exporters, the Ray executor and object storage too, so they need the
+# `export` extra (torch, torchvision), the `cluster` extra (ray), the `cloud` extra (fsspec
+# and its backends; `dev` brings moto, the S3 server they run against), and they build the
+# docs (`docs` extra).
 TEST_STAMP := $(VENV)/.installed-test
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test lint bench bench-gpu models rvm peer-venv clean
+.PHONY: run test docs lint bench bench-gpu models rvm peer-venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +22,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml Makefile $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,export,cluster]'
+	$(PY) -m pip install -q -e '.[dev,export,cluster,cloud,docs]'
 	touch $@
 
 run: $(STAMP)
@@ -27,7 +31,16 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 	$(PY) -m pytest -q
+
+# The site, with every warning an error: a broken link or a page that fails to render.
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 lint: $(STAMP)
 	$(PY) -m ruff check --fix .
@@ -74,4 +87,4 @@ peer-venv: .venv-mediapipe/.installed
 	touch $@
 
 clean:
-	rm -rf $(VENV) .venv-selfie .venv-mediapipe .venv-rvm .pytest_cache .ruff_cache
+	rm -rf site $(VENV) .venv-selfie .venv-mediapipe .venv-rvm .pytest_cache .ruff_cache

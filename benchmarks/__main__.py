@@ -19,6 +19,7 @@ from benchmarks import (
     encoder,
     engine,
     live,
+    matting,
     peer,
     pipeline,
     plots,
@@ -33,7 +34,7 @@ from rtseg.errors import RtsegError
 from rtseg.models.engine import DEVICES, load_session
 from rtseg.models.registry import resolve
 
-WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile", "encoder")
+WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile", "encoder", "matting")
 BUNDLED = ("selfie_general", "selfie_landscape")
 VIDEOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "videos"
 
@@ -83,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--peer-height", type=int, help="peer, profile, encoder: clip height (720; quick: native)"
+    )
+    p.add_argument(
+        "--matting-model", default="rvm_mobilenetv3", help="matting: the model (`make rvm`)"
+    )
+    p.add_argument(
+        "--matting-baseline",
+        type=Path,
+        help="matting: the RVM graph as converted, whose inference alone the file run is "
+        "compared with (NHWC or NCHW .onnx)",
     )
     return p
 
@@ -221,6 +231,23 @@ def run(args: argparse.Namespace) -> dict:
             args.videos[0], args.peer_height, min(args.frames, 150), args.model
         )
         print(encoder.format_encoder(results["encoder"]), flush=True)
+    if "matting" in what:
+        try:
+            resolve(args.matting_model)
+        except RtsegError as exc:
+            notes.append(f"matting: skipped: {exc} (build it with `make rvm`)")
+        else:
+            _say(f"matting: {args.matting_model} on {Path(args.videos[0]).name}")
+            results["matting"] = matting.bench(
+                args.matting_model,
+                args.matting_baseline,
+                args.videos[0],
+                min(args.frames, 100),
+                min(args.live_frames, 150),
+                threads=2,
+                runs=3 if args.quick else 20,
+            )
+            print(matting.format_bench(results["matting"]), flush=True)
     results["machine"]["load_average_end"] = load_average()
     results["targets"] = targets.evaluate(results)
     return results

@@ -148,7 +148,7 @@ def costs(args: argparse.Namespace, work: Path, clips: Path) -> dict:
 
 
 def scaling(result: dict) -> dict:
-    """Predicted batch time on N machines like this one (README states the assumptions).
+    """Predicted batch time on N machines like this one (docs/benchmarks.md states the assumptions).
 
     A frame's cost is what is left of the fastest local batch once its start and its files'
     fixed costs are taken off, spread over the frames each worker processed."""

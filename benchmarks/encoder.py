@@ -48,8 +48,7 @@ def _frames(clip: Path, model: str) -> tuple[list[np.ndarray], Fraction]:
             )
             out.append(yuv.to_ndarray())
     finally:
-        job.pipeline.source.close()
-        job.masks.close()
+        job.close()
     with av.open(str(clip)) as src:
         return out, src.streams.video[0].average_rate
 

@@ -15,7 +15,7 @@ import onnxruntime as ort
 
 from benchmarks.timing import summarize
 from rtseg.errors import RtsegError
-from rtseg.models.engine import CUDA, TRT, Engine, nvidia_gpu_present
+from rtseg.models.engine import CUDA, TRT, WARMUP_SIZE, Engine, nvidia_gpu_present
 
 INPUTS = 8
 
@@ -29,6 +29,8 @@ class EngineCase:
     threads: int | None = None
     io_binding: bool = False
     fp16: bool | None = None
+    size: tuple[int, int] | None = None  # (h, w) for a model of any size (RVM)
+    ratio: float = 1.0  # RVM's downsample_ratio, applied inside the graph
 
 
 def gpu_devices() -> list[str]:
@@ -56,17 +58,28 @@ def cases(
     return out
 
 
-def time_engine(engine: Engine, runs: int, seed: int = 0) -> list[float]:
-    """Milliseconds per `engine.run`, rotating among `INPUTS` random frames."""
+def time_engine(
+    engine: Engine,
+    runs: int,
+    seed: int = 0,
+    size: tuple[int, int] | None = None,
+    ratio: float = 1.0,
+) -> list[float]:
+    """Milliseconds per `engine.run`, rotating among `INPUTS` random frames; `size` (h, w)
+    for a model of any size (default: `WARMUP_SIZE`), `ratio` its downsample ratio. A recurrent
+    model's state is carried from run to run, as in a video."""
     rng = np.random.default_rng(seed)
-    shape = (1, engine.info.height, engine.info.width, 3)
-    inputs = [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(INPUTS)]
+    if engine.info.dynamic:
+        h, w = size or WARMUP_SIZE
+    else:
+        h, w = engine.info.height, engine.info.width
+    inputs = [rng.integers(0, 256, (1, h, w, 3), dtype=np.uint8) for _ in range(INPUTS)]
     for x in inputs:  # one more warm-up pass over every input
-        engine.run(x)
+        engine.run(x, ratio=ratio)
     samples = []
     for i in range(runs):
         start = time.perf_counter_ns()
-        engine.run(inputs[i % INPUTS])
+        engine.run(inputs[i % INPUTS], ratio=ratio)
         samples.append((time.perf_counter_ns() - start) / 1e6)
     return samples
 
@@ -90,10 +103,12 @@ def run_case(case: EngineCase, runs: int, warmup: int) -> dict:
         )
     except RtsegError as exc:
         return row | {"error": str(exc)}
-    samples = time_engine(engine, runs)
+    samples = time_engine(engine, runs, size=case.size, ratio=case.ratio)
+    size = f"{case.size[0]}x{case.size[1]}" if case.size else engine.info.input_size
     return row | {
         "model": engine.info.name,
-        "input_size": engine.info.input_size,
+        "input_size": size,
+        "ratio": case.ratio if engine.info.rvm else None,
         "precision": engine.info.precision,
         "trt_fp16": engine.fp16 if engine.provider == TRT else None,
         "provider": engine.provider,

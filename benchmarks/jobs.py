@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks.timing import summarize
-from rtseg.io.sources import Source
 from rtseg.job import Job, JobConfig, open_config_source
+from rtseg.pipeline.ports import Source
 
 
 def open_job(config: JobConfig, wrap: Callable[[Source], Source]) -> Job:
@@ -73,12 +73,7 @@ def run_sequential(job: Job) -> SequentialRun:
         ok = True
         elapsed_s = (time.perf_counter_ns() - started) / 1e9
     finally:
-        for sink in pipe.sinks:
-            if ok:
-                sink.close()
-            else:
-                sink.abort()
-        pipe.source.close()
+        job.close(complete=ok)
     return SequentialRun(times, elapsed_s)
 
 

@@ -36,7 +36,7 @@ def _profile(job: Job, frames: int) -> tuple[dict[str, list[float]], dict[str, l
     """Per step, per frame: process CPU ms and thread CPU ms; and the frames done."""
     process: dict[str, list[float]] = {s: [] for s in STEPS}
     thread: dict[str, list[float]] = {s: [] for s in STEPS}
-    effect = job.effects[0]
+    effect = job.controls.chosen
     stages = {s.name: s.run for s in job.pipeline.stages}
     frame: Frame | None = None
 
@@ -60,10 +60,7 @@ def _profile(job: Job, frames: int) -> tuple[dict[str, list[float]], dict[str, l
             step("encode", lambda f: [s.write(f) for s in sinks], frame)
             done += 1
     finally:
-        for sink in sinks:
-            sink.close()
-        source.close()
-        job.masks.close()
+        job.close(complete=True)
     return process, thread, done
 
 
@@ -86,11 +83,11 @@ def bench_profile(
             policy=Policy.BLOCK,
         )
         job = open_job(config, lambda inner: inner)
+        session = job.engine.session.get_session_options()
         children0, wall0 = _children_s(), time.perf_counter()
         process, thread, done = _profile(job, frames)
         wall = time.perf_counter() - wall0
         children = _children_s() - children0
-    session = job.engine.session.get_session_options()
     return {
         "input": clip_info,
         "frames": done,

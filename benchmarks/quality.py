@@ -180,7 +180,8 @@ class MaskPath:
     def alpha(self, image: np.ndarray, new_stream: bool = False) -> np.ndarray:
         """Alpha at the frame's size; `new_stream` for an image unrelated to the last."""
         tensor = to_model_input(image, self.engine.info)
-        small, _, _, zoomed = self.masks.mask_for(self.engine, tensor, self.seq, image, new_stream)
+        mask = self.masks.mask_for(self.engine, tensor, self.seq, image, new_stream)
+        small, zoomed = mask.alpha, mask.zoomed
         self.seq += 1
         return alpha_at_frame_size(image, small, self.refiner, zoomed)
 

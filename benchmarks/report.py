@@ -1,5 +1,5 @@
-"""Markdown from a benchmark JSON: the tables `python -m benchmarks` writes, and README's
-performance section (`python -m benchmarks.report results.json`)."""
+"""Markdown from a benchmark JSON: the tables `python -m benchmarks` writes, and the
+performance section of docs/benchmarks.md (`python -m benchmarks.report results.json`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchmarks.encoder import format_encoder
 from benchmarks.machine import describe
+from benchmarks.matting import format_bench
 from benchmarks.peer import format_peer
 from benchmarks.profile import format_profile
 
@@ -152,6 +153,9 @@ def render(results: dict, heading: str = "## Performance") -> str:
         out += text_section("Where the CPU goes (file mode, one step at a time)", text)
     if results.get("encoder"):
         out += text_section("x264 settings", format_encoder(results["encoder"]))
+    if results.get("matting"):
+        text = format_bench(results["matting"])
+        out += text_section(f"Matting model {results['matting']['model']}", text)
     for note in results.get("notes", []):
         out.append(f"- {note}")
     return "\n".join(out).rstrip() + "\n"

@@ -61,8 +61,10 @@ class Probe:
             )
             self._window_start, self._latencies = now, []
 
-    def close(self, ok: bool = True) -> None:
-        pass
+    def close(self) -> None:
+        """Nothing to finalise: the rows are read from the probe after the run."""
+
+    abort = close
 
 
 def _mean(values: list[float]) -> float:
@@ -88,7 +90,7 @@ def soak(
     )
     job = Job(config)
     probe = Probe(window=max(1, frames // windows))
-    job.pipeline.sinks.append(probe)
+    job.add_sink(probe)
     rss_before = rss_mb()
     job.run()
     rows = probe.rows

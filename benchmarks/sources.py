@@ -13,8 +13,8 @@ from array import array
 import cv2
 import numpy as np
 
-from rtseg.io.sources import Source
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.ports import Source
 
 
 def scaled_size(width: int, height: int, target_height: int) -> tuple[int, int]:

@@ -29,38 +29,65 @@ from rtseg.io.destinations import (
     VirtualCamera,
     Window,
 )
+from rtseg.io.video_files import (
+    AudioTrack,
+    DecodedFrame,
+    VideoInfo,
+    VideoReader,
+    VideoWriter,
+    read_video,
+)
 from rtseg.job import Job, JobConfig
-from rtseg.matte.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Replace
+from rtseg.matte.effects import (
+    AlphaOut,
+    Blur,
+    Classes,
+    Color,
+    Effect,
+    Foreground,
+    MaskView,
+    Replace,
+)
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
+from rtseg.pipeline.run_stats import Percentiles, RunStats
 from rtseg.segmenter import Segmentation, Segmenter
 
 __all__ = [
     "AlphaOut",
+    "AudioTrack",
     "Blur",
     "Callback",
     "CameraUnavailable",
     "Classes",
     "Color",
+    "DecodedFrame",
     "Effect",
+    "Foreground",
     "Frame",
     "ImageFolder",
     "Job",
     "JobConfig",
     "MaskView",
     "Null",
+    "Percentiles",
     "Preview",
     "Replace",
     "RtsegError",
+    "RunStats",
     "Segmentation",
     "Segmenter",
     "StageError",
     "Stopped",
     "VideoFile",
+    "VideoInfo",
+    "VideoReader",
+    "VideoWriter",
     "VirtualCamera",
     "Window",
     "__version__",
     "keep_freed_memory",
     "process_video",
+    "read_video",
 ]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from rtseg.batch.progress import Progress, ProgressSink
+from rtseg.batch.resume import frame_count
 from rtseg.io.destinations import Callback, Destination, Null, parse_sink
-from rtseg.io.sinks import Sink
+from rtseg.io.sources import IterableSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.ports import Sink
+from rtseg.pipeline.run_stats import RunStats
 
 Target = str | Path | Destination | Sink
 
@@ -25,22 +29,25 @@ def _sink(target: Target) -> str | Destination | Sink:
 
 
 def process_video(
-    source: str | int | Path,
+    source: str | int | Path | Iterable,
     target: Target | Sequence[Target] | None = None,
     *,
     model: str | Path = DEFAULT_MODEL,
     effect: str | Effect = "blur",
     on_frame: Callable[[Frame], None] | None = None,
+    progress: bool | Callable[[int, int | None], None] = False,
     **options: Any,
-) -> dict[str, Any]:
+) -> RunStats:
     """Segment a video (or camera, images, `"sample"`) and write the result where `target` says.
 
     The same `Job` as `rtseg run`: a file keeps every frame in order with its timestamps and
     audio, and an output is written complete or not at all.
 
     Args:
-        source: a video file or URL, an image or a directory of images, a camera index, or
-            "sample" (the built-in moving scene).
+        source: a video file or URL, an image or a directory of images, a camera index,
+            "sample" (the built-in moving scene), or frames from Python: any iterable of BGR
+            uint8 images (give `fps=`), of `(image, time_s)` pairs, or what `read_video`
+            yields. Frames with times are written at those times.
         target: where the frames go: a path ("out.mp4", or a directory for PNG frames), a
             destination object (`rtseg.VideoFile`, `rtseg.Window()`...), any object with
             write/close/abort, or a list of them; None with `on_frame` for frames only.
@@ -50,12 +57,15 @@ def process_video(
         on_frame: called with every processed frame (`frame.image`, `frame.alpha`,
             `frame.output`...) in order, before `target` writes it; it may replace
             `frame.output`.
+        progress: True for the progress bar `rtseg run` shows (frames, fps, ETA; a plain
+            line every few seconds when stderr is no terminal), or a function called with
+            (frames written, frames expected or None) every half second and at the end.
         **options: any other `JobConfig` field, e.g. `overwrite=True`, `max_frames=100`,
             `device="cpu"`, `refine=False`, `crf=18`.
 
     Returns:
-        The run's stats, as `--stats-json` writes them: frames_in, frames_out, drops,
-        fps_out, latency_ms and per-stage percentiles, providers, model.
+        The run's figures (`stats.frames_out`, `stats.fps_out`, `stats.latency_ms.p99`...);
+        `stats.as_dict()` is what `--stats-json` writes.
 
     Raises:
         TypeError: an option that is no `JobConfig` field.
@@ -76,9 +86,40 @@ def process_video(
         targets = list(target) if isinstance(target, list | tuple) else [target]
     sinks: list[str | Destination | Sink] = [Callback(on_frame)] if on_frame else []
     sinks += [_sink(t) for t in targets]
+    bar = None
+    if progress:
+        total = _expected_frames(source, options.get("max_frames"))
+        if callable(progress):
+            done = [0]
+
+            def count(n: int) -> None:
+                done[0] += n
+                progress(done[0], total)
+
+            sinks.append(ProgressSink(count))
+        else:
+            bar = Progress(total)
+            sinks.append(ProgressSink(bar.frames))
+    given = None
+    if not isinstance(source, str | int | Path):
+        given = IterableSource(source, options.get("fps"), options.get("realtime", False))
+        source = "<frames>"
     config = JobConfig(
         source=source, model=model, effect=effect, sinks=sinks or [Null()], **options
     )
-    job = Job(config)
-    job.run()
-    return job.summary()
+    try:
+        with Job(config, source=given) as job:
+            job.run()
+    finally:
+        if bar is not None:
+            bar.close()
+    return RunStats.from_dict(job.summary())
+
+
+def _expected_frames(source: object, max_frames: int | None) -> int | None:
+    """How many frames a run of `source` will write, where that can be known up front."""
+    path = Path(source) if isinstance(source, str | Path) else None
+    total = frame_count(path) if path is not None and path.exists() else None
+    if total is None:
+        return max_frames
+    return min(total, max_frames or total)

@@ -20,10 +20,11 @@ import cv2
 
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.batch.resume import frame_count
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
+from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
 from rtseg.io.sources import VideoSource
 from rtseg.job import Job, JobConfig
@@ -42,9 +43,19 @@ SAMPLE_OUTPUT = Path("out") / "sample-blur.mp4"
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    if not text.isdecimal() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
     return int(text)
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
 
 
 def _add_file_args(p: argparse.ArgumentParser) -> None:
@@ -85,6 +96,18 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="delay each frame until its own mask is ready (default: on for files, "
         "off for live sources, where the video keeps its rate and the mask may lag)",
+    )
+    p.add_argument(
+        "--deinterlace",
+        action="store_true",
+        help="deinterlace interlaced video files (FFmpeg's bwdif, one frame per frame)",
+    )
+    p.add_argument(
+        "--downsample-ratio",
+        type=_ratio,
+        metavar="R",
+        help="matting models (RVM): the share of the frame's size the network sees, in (0, 1] "
+        "(default: RVM's rule, the frame's longer side brought to 480 px: 0.375 at 720p)",
     )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
     p.add_argument(
@@ -146,7 +169,12 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="video or image file, directory (searched recursively), glob, or @list.txt",
     )
-    p.add_argument("--out", type=Path, required=True, help="folder the outputs go in")
+    p.add_argument(
+        "--out",
+        type=location,
+        required=True,
+        help="folder or storage URL (s3://, gs://, az://) the outputs go in",
+    )
     p.add_argument("--format", choices=FORMATS, default="mp4", dest="fmt", help="output kind")
     p.add_argument(
         "--workers", type=_positive_int, metavar="N", help="worker processes (default: cores)"
@@ -165,7 +193,9 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         help="cut each long video into N segments for different workers (auto: one per "
         "worker, for videos long enough)",
     )
-    p.add_argument("--report", type=Path, metavar="FILE", help="one JSON line per input")
+    p.add_argument(
+        "--report", type=location, metavar="FILE", help="one JSON line per input (a path or URL)"
+    )
     p.add_argument(
         "--attempts",
         type=_positive_int,
@@ -187,7 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="segment many files, or one long one in segments, on every core or a Ray cluster",
     )
     _add_batch_args(batch)
-    sub.add_parser("models", help="list bundled and user models with their metadata")
+    listing = sub.add_parser("models", help="list bundled and user models with their metadata")
+    actions = listing.add_subparsers(dest="models_command")
+    add = actions.add_parser(
+        "add",
+        help="check a model file (rtseg's contract, or Robust Video Matting's ONNX release as "
+        "it is) and install it into the user model directory",
+    )
+    add.add_argument("file", type=Path, help="the .onnx file")
+    add.add_argument("--name", help="the name to run it by (default: the file's stem)")
+    add.add_argument("--overwrite", action="store_true", help="replace a user model of that name")
     sub.add_parser(
         "bench", add_help=False, help="latency and throughput benchmarks (rtseg bench --help)"
     )
@@ -197,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
-    names += ("mask_every", "sync", "crf", "preset")
+    names += ("mask_every", "sync", "crf", "preset", "downsample_ratio", "deinterlace")
     return {name: getattr(args, name) for name in names}
 
 
@@ -223,7 +262,8 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
 def run_batch_args(args: argparse.Namespace) -> int:
     """`rtseg batch`: its per-file options into a JobConfig, the rest into BatchOptions."""
-    from rtseg.batch.runner import BatchOptions, run_batch  # PyAV and Ray load only here
+    # The batch machinery loads only for `rtseg batch` (and Ray only with --ray).
+    from rtseg.batch.runner import BatchOptions, run_batch
 
     config = JobConfig(effect=args.effect, sinks=[], **_per_file_options(args))
     options = BatchOptions(
@@ -245,32 +285,35 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
     are finalised either way."""
     if stats_json is not None:  # every output is checked before the first frame
         check_stats_path(stats_json, Path(str(config.source)), config.sinks)
-    job = Job(config)
-    log.info(
-        "model %s (%s) on %s",
-        job.engine.info.name,
-        job.engine.info.input_size,
-        ", ".join(job.engine.providers),
-    )
-    progress = None
-    if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
-        total = frame_count(job.source.path)
-        progress = Progress(min(total, config.max_frames or total) if total else None)
-        job.pipeline.sinks.append(ProgressSink(progress.frames))
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
-    try:
-        job.run()
-    except Stopped:
-        _report(job, config, stats_json, quiet)
-        raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if progress is not None:
-            progress.close()
+    with Job(config) as job:
+        log.info(
+            "model %s (%s) on %s",
+            job.engine.info.name,
+            job.engine.info.input_size,
+            ", ".join(job.engine.providers),
+        )
+        progress = None
+        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+            # The bar's total comes from the container's header (frame count, or duration
+            # times rate), not from reading the file through once more; without either the
+            # bar counts frames and their rate, with no total, percentage or ETA.
+            total = job.source.frames_estimate
+            progress = Progress(min(total, config.max_frames or total) if total else None)
+            job.add_sink(ProgressSink(progress.frames))
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda n, _: job.pipeline.interrupt(n))
+        try:
+            job.run()
+        except Stopped:
+            _report(job, config, stats_json, quiet)
+            raise
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            if progress is not None:
+                progress.close()
     return _report(job, config, stats_json, quiet)
 
 
@@ -319,9 +362,23 @@ def list_models() -> None:
     print(f"user models: {models.user_dir()} (set RTSEG_MODELS to change)")
 
 
+def add_model(path: Path, name: str | None, overwrite: bool) -> None:
+    """`rtseg models add`: install a checked model file, and say what it is and its licence."""
+    target, info = models.add(path, name, overwrite)
+    kind = "matting model with foreground colours" if info.foreground else "model"
+    state = ", recurrent" if info.stateful else ""
+    print(f"added {target.stem} ({kind}{state}, input {info.input_size}, {info.precision})")
+    print(f"  {target}")
+    print(f"  licence: {info.license}; source: {info.source}")
+    if info.license.upper().startswith(("GPL", "AGPL", "LGPL")):
+        print("  its licence binds what you distribute with it; rtseg itself is Apache-2.0")
+
+
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
+    for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
+        logging.getLogger(backend).setLevel(logging.WARNING)
     # FFmpeg and OpenCV print their own lines for damaged or stalled media; rtseg reports
     # those cases itself, in one line, so their logs are off unless the user turns them on.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -384,6 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bench(argv[1:])
     args = build_parser().parse_args(argv)
     _setup_logging()
+    if args.command == "models" and getattr(args, "models_command", None) == "add":
+        return _guarded(lambda: add_model(args.file, args.name, args.overwrite))
     if args.command == "models":
         return _guarded(list_models)
     if args.command == "batch":

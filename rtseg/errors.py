@@ -10,16 +10,28 @@ class CameraUnavailable(RtsegError):
 
 
 class Stopped(RtsegError):
-    """A run stopped early by a signal (Ctrl-C, SIGTERM); file outputs were kept as partial.
+    """A run that ended before its source did; file outputs were kept as partial.
 
-    The message says how many frames were written and where; `exit_status` is the shell's
-    convention for a process ended by that signal (130 for SIGINT, 143 for SIGTERM).
+    A signal (Ctrl-C, SIGTERM), `abort()`, a stop that did not drain in time, or a stop of a
+    file before its end. The message says how many frames were written and where;
+    `exit_status` is the shell's convention for a process ended by a signal (130 for SIGINT,
+    143 for SIGTERM), and 1 for the other causes (`signum` None).
     """
 
-    def __init__(self, message: str, signum: int) -> None:
+    def __init__(self, message: str, signum: int | None = None) -> None:
         super().__init__(message)
         self.signum = signum
 
     @property
     def exit_status(self) -> int:
-        return 128 + self.signum
+        """128 + the signal's number, or 1 for a run stopped without a signal."""
+        return 1 if self.signum is None else 128 + self.signum
+
+
+def describe(exc: BaseException) -> str:
+    """An exception in one line: rtseg's own by its message, any other as `Type: first line`
+    (the type says what failed where nothing expected it, e.g. an ONNX Runtime `Fail`)."""
+    lines = str(exc).strip().splitlines()
+    if isinstance(exc, RtsegError):
+        return lines[0] if lines else type(exc).__name__
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

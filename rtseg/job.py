@@ -1,46 +1,41 @@
 """One configured run: source, engine, effect and sinks wired into a pipeline.
 
-The CLI, `make run` and the benchmarks all go through `Job`, so they measure and ship the
-same code path.
+The CLI, `make run`, the batch workers and the benchmarks all go through `Job`, so they
+measure and ship the same code path. A job owns what it opens: `close()` (or leaving its
+`with` block, or the end of `run()`) releases all of it, and a job that fails half-way
+through setting up releases what it had opened before the error reaches the caller.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from types import TracebackType
 
-import cv2
-
+from rtseg.controls import LiveControls
 from rtseg.errors import RtsegError
-from rtseg.io import destinations
+from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
-from rtseg.io.sinks import ImageSequenceSink, NullSink, Sink, WindowSink
-from rtseg.io.sources import ImageSource, Source, VideoSource, open_source
+from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
+from rtseg.io.sources import ImageSource, VideoSource, open_source
 from rtseg.io.video_out import VideoFileSink, holds_alpha
-from rtseg.matte.effects import AlphaOut, Classes, Effect, MaskView, as_effect, parse_effect
+from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
-from rtseg.matte.refine import EdgeRefiner
-from rtseg.matte.temporal import TemporalSmoother
-from rtseg.model_switch import ModelSwitch
-from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
-from rtseg.models.registry import available as available_models
-from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
-from rtseg.pipeline.pipeline import Pipeline, Stage
-from rtseg.pipeline.stats import Stats, percentiles
-from rtseg.segmenter import alpha_at_frame_size
+from rtseg.pipeline.opencv_threads import one_opencv_thread
+from rtseg.pipeline.pipeline import Pipeline
+from rtseg.pipeline.ports import Sink, Source
+from rtseg.pipeline.stats import Stats
+from rtseg.stages import SegmentationStages
 
 log = logging.getLogger(__name__)
-
-# What the window's `e` key steps through after the effect asked for.
-CYCLE = ("blur", "color:#00b140", "mask")
 
 
 @dataclass
@@ -70,8 +65,12 @@ class JobConfig:
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
+    # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
+    # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
+    downsample_ratio: float | None = None
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
+    deinterlace: bool = False  # interlaced video files through FFmpeg's bwdif
     preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (see video_out)
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
@@ -88,11 +87,74 @@ def open_config_source(config: JobConfig) -> Source:
         fps=config.fps,
         mjpg=config.mjpg,
         max_frames=config.max_frames,
+        deinterlace=config.deinterlace,
     )
 
 
+def validate_config(config: JobConfig) -> None:
+    """Refuse settings no run can use, before anything is opened.
+
+    Raises:
+        RtsegError: a number out of range or an unknown quality level, said in one line.
+    """
+    if config.quality is not None:
+        quality_level(config.quality)
+    for name, low in (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1)):
+        value = getattr(config, name)
+        if value is not None and (not isinstance(value, int) or value < low):
+            raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+
+class _Wrapped:
+    """A sink in front of another: finishing and the partial file are the inner one's."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def close(self) -> None:
+        self.sink.close()
+
+    def abort(self) -> None:
+        self.sink.abort()
+
+    @property
+    def partial_path(self) -> Path | None:
+        return getattr(self.sink, "partial_path", None)
+
+
+class _FromSeq(_Wrapped):
+    """Passes on the frames from `first` on to `sink`; the ones before it are dropped."""
+
+    def __init__(self, sink: Sink, first: int) -> None:
+        super().__init__(sink)
+        self.first = first
+
+    def write(self, frame: Frame) -> None:
+        if frame.seq >= self.first:
+            self.sink.write(frame)
+
+
+class _OwnEffect(_Wrapped):
+    """Writes each frame drawn with an output's own `effect` instead of the run's: the mask
+    is the one every output shares, so a frame is still segmented once."""
+
+    def __init__(self, sink: Sink, effect: Effect) -> None:
+        super().__init__(sink)
+        self.effect = effect
+
+    def write(self, frame: Frame) -> None:
+        self.sink.write(replace(frame, output=draw(self.effect, frame)))
+
+
 class Job:
-    """A pipeline ready to `run()`; closes what it opened if setting up fails half-way."""
+    """A pipeline ready to `run()`, and the owner of everything it opened.
+
+    Use it as a context manager, or call `close()`: a job that is never run still holds its
+    source, its engine and its outputs' locks until then. `add_sink()` adds outputs before the
+    run (progress bars, a batch's warm-up filter). If setting up fails half-way, what was
+    already opened is closed before the error is raised: no lock, partial file or thread is
+    left behind.
+    """
 
     def __init__(
         self, config: JobConfig, source: Source | None = None, engine: Engine | None = None
@@ -101,125 +163,126 @@ class Job:
         benchmarks pass wrapped sources this way), and `engine` a model already loaded for
         `config.model`, which the job uses but leaves open (batch workers load it once and
         reuse it file after file)."""
+        validate_config(config)
         self.config = config
-        # One thread per OpenCV call (process-wide with OpenCV's pthreads pool): the pipeline's
-        # stages already keep both cores busy, and splitting sub-millisecond calls costs more
-        # than it saves: on 2 cores at 720p refinement took 2.3 ms of CPU a frame with two
-        # threads and 1.8 with one, the blur 5.0 against 4.6 (rtseg bench profile).
-        cv2.setNumThreads(1)
         self._borrowed = engine
-        # The active effect and the engine change together (live controls), under this lock.
-        self._lock = threading.Lock()
-        first = as_effect(config.effect)
-        self.effects: list[Effect] = [first]
-        self.effects += [e for e in map(parse_effect, CYCLE) if e.name != first.name]
-        self.effect_index = 0
-        self.show_mask = False
-        self.engine = engine or self._build_engine(config.model)
-        refusal = self._refusal(self.engine.info)
-        if refusal is not None:
-            self._close_engine(self.engine)
-            raise RtsegError(refusal)
-        self._name_classes(self.engine.info)
-        self.switch = ModelSwitch(self._build_engine, lambda engine: self._refusal(engine.info))
-        self.source: Source = source or open_config_source(config)
+        self._started = False
+        self._closed = False
         self.sinks: list[Sink] = []
+        self.controls: LiveControls | None = None
+        self.source: Source | None = source
+        self.masks: MaskSource | None = None
         try:
-            for spec in config.sinks:
-                self.sinks.append(self._open_sink(spec))
+            self._set_up(engine, source is None)
         except BaseException:
-            for sink in self.sinks:  # release the outputs already claimed
-                sink.abort()
-            self.source.close()
+            self.close()
             raise
+
+    def _set_up(self, engine: Engine | None, open_source_too: bool) -> None:
+        config = self.config
+        effect = as_effect(config.effect)
+        engine = engine or self._build_engine(config.model)
+        try:
+            self.controls = LiveControls(
+                effect, engine, self._build_engine, self._release_engine, self._on_swap
+            )
+        except BaseException:
+            self._release_engine(engine)
+            raise
+        if open_source_too:
+            self.source = open_config_source(config)
+        for spec in config.sinks:
+            self.add_sink(spec)
         live = self.source.live
         images = isinstance(self.source, ImageSource)
         self.quality = quality_level(config.quality or default_level(live, images))
-        self.refiner = self.quality.refiner() if config.refine is None else None
-        if config.refine:
-            self.refiner = EdgeRefiner()
-        smoother = self.quality.smoother() if config.smooth is None else None
-        if config.smooth:
-            smoother = TemporalSmoother()
+        self.refiner = self.quality.refiner(config.refine)
+        smoother = self.quality.smoother(config.smooth)
         sync = config.sync if config.sync is not None else not live
         self.masks = MaskSource(
             sync=sync,
             every=config.mask_every,
             smoother=smoother,
-            passes=self.quality.passes(),
+            passes=self.quality.passes(config.downsample_ratio),
         )
-        policy = config.policy or (Policy.LATEST if self.source.live else Policy.BLOCK)
-        stages = [
-            Stage("preprocess", self._preprocess),
-            Stage("infer", self._infer),
-            Stage("postprocess", self._postprocess),
-        ]
+        policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
+        stages = SegmentationStages(
+            self.controls, self.masks, self.refiner, config.downsample_ratio
+        ).stages()
         self.pipeline = Pipeline(
             self.source, stages, self.sinks, policy, config.capacity, config.max_frames
         )
-        self._mask_view = MaskView()
+        self.controls.pipeline = self.pipeline
 
-    # -- model and effect ----------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The engine running now (a live model switch replaces it between two frames)."""
+        assert self.controls is not None, "the job failed to set up"
+        return self.controls.engine
+
+    # -- model ----------------------------------------------------------------------------
     def _build_engine(self, model: str | Path) -> Engine:
         # One intra-op thread unless --threads says otherwise: the bundled models take about
         # 2.5 ms, and a second thread's hand-offs cost 3.6 against 2.7 ms of CPU a frame on
         # 2 cores at 720p, while in file mode the other stages have the other core anyway.
         return Engine(resolve(str(model)), self.config.device, self.config.threads or 1)
 
-    def _close_engine(self, engine: Engine) -> None:
+    def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:
             engine.close()
 
-    def _refusal(self, info: ModelInfo, effect: Effect | None = None) -> str | None:
-        """Why model `info` cannot run `effect` (the active one by default), or None."""
-        effect = effect if effect is not None else self.effects[self.effect_index]
-        if isinstance(effect, Classes) and not info.has_labels:
-            return (
-                f"model {info.name} segments people only; the classes effect needs a semantic "
-                "model exported with --labels (e.g. deeplabv3_*)"
-            )
-        return None
-
-    def _name_classes(self, info: ModelInfo) -> None:
-        for effect in self.effects:
-            if isinstance(effect, Classes) and info.has_labels:
-                effect.class_names = info.class_names
-
-    def _swap(self, new: Engine) -> None:
-        """Put `new` in place of the running engine; the inference stage calls it between two
-        frames, so no frame sees two models."""
-        with self._lock:
-            refusal = self._refusal(new.info)  # the effect may have changed while it loaded
-            if refusal is None:
-                old, self.engine = self.engine, new
-                self._name_classes(new.info)
-        if refusal is not None:
-            new.close()
-            self.switch.status = refusal
-            log.warning("%s", refusal)
-            return
-        self.masks.reset()  # no mask or smoothing of the old model carries over
-        self._close_engine(old)
-        self.switch.status = f"running {new.info.name}"
-        log.info("switched to model %s", new.info.name)
+    def _on_swap(self) -> None:
+        if self.masks is not None:
+            self.masks.reset()  # no mask or smoothing of the old model carries over
 
     # -- sinks ----------------------------------------------------------------------------
+    def add_sink(self, spec: str | Destination | Sink, first_seq: int = 0) -> Sink:
+        """Open one more output (a path, a destination or a sink object) before `run()`.
+
+        Frames numbered below `first_seq` are processed but not written to it: a split
+        segment's warm-up frames settle the masks and are dropped.
+
+        Raises:
+            RtsegError: the run has started, or the output cannot be opened (it exists
+                without `overwrite`, cannot hold alpha, is the input itself...).
+        """
+        if self._started or self._closed:
+            raise RtsegError("outputs can only be added before the job runs")
+        sink = self._open_sink(spec)
+        if first_seq:
+            sink = _FromSeq(sink, first_seq)
+        self.sinks.append(sink)
+        return sink
+
     def _open_sink(self, spec: str | Destination | Sink) -> Sink:
+        assert self.controls is not None
         target = parse_sink(spec) if isinstance(spec, str) else spec
+        own = getattr(target, "effect", None)
+        if own is None:
+            return self._open_target(target, self.controls.chosen)
+        effect = self.controls.pin(as_effect(own))
+        return _OwnEffect(self._open_target(target, effect), effect)
+
+    def _open_target(self, target: Destination | Sink, effect: Effect) -> Sink:
+        """The sink for `target`, whose frames are drawn with `effect`."""
+        assert self.controls is not None and self.source is not None
         if isinstance(target, destinations.Null):
             return NullSink()
         if isinstance(target, destinations.Window):
-            return WindowSink(on_key=self._on_key, hud=self.hud_lines)
+            return WindowSink(on_key=self.controls.on_key, hud=self.controls.hud_lines)
         if isinstance(target, destinations.VirtualCamera):
             from rtseg.io.virtualcam import VirtualCamSink
 
             return VirtualCamSink(self.source.fps, device=target.device)
         if isinstance(target, destinations.Preview):
             return self._open_preview(target.port)
+        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
+            opener = partial(self._open_video_file, effect=effect)
+            return remote.staged_output(target.path, self.config.overwrite, opener)
         if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
             check_not_input(Path(target.path), getattr(self.source, "path", None))
         if isinstance(target, destinations.VideoFile):
-            return self._open_video_file(Path(target.path))
+            return self._open_video_file(Path(target.path), effect)
         if isinstance(target, destinations.ImageFolder):
             return ImageSequenceSink(Path(target.path), self.config.overwrite)
         if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
@@ -228,8 +291,9 @@ class Job:
             )
         return target
 
-    def _open_video_file(self, path: Path) -> Sink:
-        if isinstance(self.effects[0], AlphaOut) and not holds_alpha(path):
+    def _open_video_file(self, path: Path, effect: Effect) -> Sink:
+        assert self.source is not None
+        if isinstance(effect, AlphaOut) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
         if self.config.realtime:
             log.info(
@@ -249,126 +313,73 @@ class Job:
     def _open_preview(self, port: int) -> Sink:
         from rtseg.io.preview import HttpPreviewSink
 
+        assert self.controls is not None
         sink = HttpPreviewSink(
             port,
             host=self.config.preview_host,
             allow_remote=self.config.preview_remote,
             token=self.config.preview_token,
-            stats=self.live_stats,
-            on_control=self.control,
-            choices={
-                "effect": [e.name for e in self.effects],
-                "model": [m.name for m in available_models()],
-            },
+            stats=self.controls.live_stats,
+            on_control=self.controls.control,
+            choices=self.controls.choices(),
         )
         log.info("preview at %s", sink.url)
         return sink
 
-    def live_stats(self) -> dict:
-        """The running figures the preview page shows."""
-        stats = self.pipeline.stats
-        engine = self.engine
-        return {
-            "fps": round(stats.live_fps(), 1),
-            "latency_ms": percentiles(stats.recent_latency_ms(300)),
-            "drops": sum(self.pipeline.drops.values()),
-            "provider": engine.provider,
-            "model": engine.info.name,
-            "effect": self.effects[self.effect_index].name,
-            "switch": self.switch.status,
-        }
-
-    def control(self, key: str, value: str) -> str:
-        """Switch the effect or the model while running (the preview page's buttons).
-
-        A model is built off the caller's thread and takes over between two frames.
-
-        Returns:
-            What happened, e.g. "switching to selfie_landscape".
-
-        Raises:
-            RtsegError: an unknown setting or value, or one that does not fit: the classes
-                effect needs a model with labels, and a model without them is refused while
-                the classes effect is on.
-        """
-        if key == "effect":
-            names = [e.name for e in self.effects]
-            if value not in names:
-                raise RtsegError(f"unknown effect {value!r}")
-            index = names.index(value)
-            with self._lock:
-                refusal = self._refusal(self.engine.info, self.effects[index])
-                if refusal is None:
-                    self.effect_index = index
-            if refusal is not None:
-                raise RtsegError(f"{refusal}; switch the model first")
-            return f"effect {value}"
-        if key == "model":
-            resolve(value)  # an unknown name is refused at once
-            return self.switch.request(value)
-        raise RtsegError(f"unknown control {key!r}")
-
-    def _on_key(self, action: str) -> None:
-        if action == "quit":
-            self.pipeline.stop()
-        elif action == "effect":
-            with self._lock:  # the next effect the running model can show
-                count = len(self.effects)
-                for step in range(1, count):
-                    index = (self.effect_index + step) % count
-                    if self._refusal(self.engine.info, self.effects[index]) is None:
-                        self.effect_index = index
-                        break
-        elif action == "mask":
-            self.show_mask = not self.show_mask
-
-    def hud_lines(self) -> list[str]:
-        """Text for the window's heads-up display."""
-        stats = self.pipeline.stats
-        drops = sum(self.pipeline.drops.values())
-        lag = f"  mask lag {stats.mask_lag} frames" if stats.mask_lag else ""
-        latency = percentiles(stats.recent_latency_ms(60))["p50"]
-        return [
-            f"{stats.live_fps():5.1f} fps  latency {latency:.0f} ms  drops {drops}{lag}",
-            f"{self.engine.info.name} on {self.engine.provider.replace('ExecutionProvider', '')}",
-            f"effect {self.effects[self.effect_index].name}  (e: next, m: mask, h: HUD, q: quit)",
-        ]
-
-    # -- stages ---------------------------------------------------------------------------
-    def _preprocess(self, frame: Frame) -> None:
-        info = self.engine.info
-        frame.tensor, frame.tensor_info = to_model_input(frame.image, info), info
-
-    def _infer(self, frame: Frame) -> None:
-        new = self.switch.take()  # a model switched to from the preview, built meanwhile
-        if new is not None:
-            self._swap(new)
-        engine = self.engine
-        if frame.tensor_info is not engine.info:  # made for the model before the switch
-            frame.tensor, frame.tensor_info = to_model_input(frame.image, engine.info), engine.info
-        frame.alpha, frame.labels, frame.mask_seq, frame.zoomed = self.masks.mask_for(
-            engine, frame.tensor, frame.seq, frame.image, new_stream=frame.name is not None
-        )
-
-    def _postprocess(self, frame: Frame) -> None:
-        frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
-        effect = self._mask_view if self.show_mask else self.effects[self.effect_index]
-        if isinstance(effect, Classes):
-            # A frame inferred just before a switch to a labelled model has no labels yet.
-            labels = frame.labels
-            frame.output = frame.image if labels is None else effect.paint(frame.image, labels)
-        else:
-            frame.output = effect.apply(frame.image, frame.alpha)
-
     # -- running --------------------------------------------------------------------------
     def run(self) -> Stats:
-        """Run to the end of the source (or a stop), then return the collected stats."""
+        """Run to the end of the source, then close the job and return the collected stats.
+
+        Raises:
+            Stopped: the run ended before its source did (a signal, `abort()`, a stop of a
+                file before its end); file outputs were kept under their partial names.
+            RtsegError, StageError: what failed; outputs likewise kept as partial.
+        """
+        if self._started or self._closed:
+            raise RtsegError("a job runs once; make a new Job for another run")
+        self._started = True
         try:
-            return self.pipeline.run()
+            with one_opencv_thread():
+                return self.pipeline.run()
         finally:
-            self.masks.close()
-            self.switch.close()
-            self._close_engine(self.engine)
+            self.close()
+
+    def close(self, complete: bool = False) -> None:
+        """Release everything the job opened; safe to call more than once.
+
+        A job closed without having run finalises its outputs as not complete, which
+        removes them when no frame was written (and keeps a partial one otherwise), unless
+        `complete` says the caller fed every frame through the stages and sinks itself (the
+        benchmarks' one-thread loops do).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self._started:
+                for sink in self.sinks:
+                    if complete:
+                        sink.close()
+                    else:
+                        sink.abort()
+                if self.source is not None:
+                    self.source.close()
+        finally:
+            if self.masks is not None:
+                self.masks.close()
+            if self.controls is not None:
+                self.controls.close()
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

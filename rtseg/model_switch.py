@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, describe
 from rtseg.models.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,9 @@ class ModelSwitch:
     def _load(self, name: str) -> None:
         try:
             engine = self._build(name)
-        except RtsegError as exc:
-            self._fail(f"cannot switch to {name}: {exc}")
+        except Exception as exc:  # rtseg's or ONNX Runtime's own (a GPU out of memory): the
+            # answer or the status says so, and the run goes on with its model
+            self._fail(f"cannot switch to {name}: {describe(exc)}")
             return
         refusal = self._refusal(engine)
         if refusal is not None:

@@ -2,11 +2,17 @@
 
 It runs the very steps a job's stages run on each frame (model input, inference, optional
 temporal smoothing, edge refinement to the image's size), so an image segmented here gets the
-mask `rtseg run` would give it.
+mask `rtseg run` would give it. Its three modes are MediaPipe Tasks' running modes: separate
+images, the frames of a video with their times, and a live stream whose frames are handed in
+without waiting and whose results come back through a callback.
 """
 
 from __future__ import annotations
 
+import statistics
+import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -15,12 +21,23 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
+from rtseg.matte.effects import alpha_u8
+from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.matte.refine import EdgeRefiner
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.models.transforms import to_model_input, upscale_alpha
+from rtseg.pipeline.frame import check_image
+
+MODES = ("image", "video", "live")
+COLORS = ("bgr", "rgb")
+ALPHA_DTYPES = ("float32", "uint8")
+# A frame that comes this long after the one before starts afresh: no smoothing across the
+# gap, the zoom looks at the whole frame, a recurrent model's state starts again.
+GAP_S = 0.5
+_PERIODS_KEPT = 15  # the typical frame period is the median of this many recent ones
 
 
 def alpha_at_frame_size(
@@ -35,18 +52,58 @@ def alpha_at_frame_size(
 
 @dataclass(frozen=True)
 class Segmentation:
-    """What `Segmenter.segment` found in one image."""
+    """What the segmenter found in one image."""
 
-    alpha: np.ndarray  # person probability, float32 in [0, 1], at the image's height x width
+    # person probability at the image's height x width: float32 in [0, 1], or uint8 in
+    # 0..255 with `alpha_dtype="uint8"`
+    alpha: np.ndarray
     labels: np.ndarray | None  # class ids (uint8) at the image's size, for models with labels
     model: str  # the model's name, from its metadata
     provider: str  # the ONNX Runtime provider that ran it, e.g. "CPUExecutionProvider"
+    time_s: float | None = None  # the time the image was given with
+    # the person's own colours, uint8 at the image's size in the `color` order given, for
+    # matting models that give them (RVM): composite these rather than the image, and no old
+    # background shows in the edges
+    fgr: np.ndarray | None = None
+
+
+class _Timeline:
+    """The times of one stream's frames: how many frame periods passed since the frame
+    before (the smoothing compounds over them), and whether a gap starts the stream afresh."""
+
+    def __init__(self, gap_s: float) -> None:
+        self.gap_s = gap_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._last: float | None = None
+        self._periods: deque[float] = deque(maxlen=_PERIODS_KEPT)
+
+    def advance(self, time_s: float) -> tuple[bool, float]:
+        """(starts afresh, periods since the frame before) for a frame at `time_s`."""
+        last, self._last = self._last, time_s
+        if last is None or time_s - last > self.gap_s:
+            self._periods.clear()
+            return True, 1.0
+        step = time_s - last
+        typical = statistics.median(self._periods) if self._periods else step
+        self._periods.append(step)
+        return False, step / typical
 
 
 class Segmenter:
-    """A model ready to segment BGR images; a context manager that releases it on exit.
+    """A model ready to segment images; a context manager that releases it on exit.
 
-    Not thread-safe: use one per thread.
+    - `mode="image"`: `segment(image)`, each image on its own.
+    - `mode="video"`: `segment(image, time_s=...)`, the frames of one video in time order:
+      the mask is smoothed over time (compounded over the time between frames), the zoom
+      follows the person, and a gap of more than `GAP_S` starts afresh.
+    - `mode="live"`: `submit(image, time_s=...)` returns at once; a worker thread segments
+      the newest frame, dropping those that came while it was busy (counted in `dropped`),
+      and calls `on_result(segmentation)` in time order.
+
+    It changes no process-wide setting (OpenCV's thread count stays the caller's). Not
+    thread-safe: call it from one thread (in live mode, `on_result` runs on the worker).
     """
 
     def __init__(
@@ -54,81 +111,199 @@ class Segmenter:
         model: str | Path = DEFAULT_MODEL,
         device: str = "auto",
         *,
-        video: bool = False,
+        mode: str = "image",
+        on_result: Callable[[Segmentation], None] | None = None,
+        color: str = "bgr",
+        alpha_dtype: str = "float32",
         quality: str | None = None,
         refine: bool | None = None,
         threads: int | None = None,
+        downsample_ratio: float | None = None,
     ) -> None:
         """Load `model`.
 
         Args:
             model: a name from `rtseg models` or a path to a contract `.onnx` file.
             device: "auto" (TensorRT, then CUDA, then CPU), "cpu", "cuda" or "tensorrt".
-            video: the images are consecutive frames of one video: smooth the mask over
-                time across calls (still regions stop flickering); `reset()` between videos.
+            mode: "image", "video" or "live" (see the class docstring).
+            on_result: live mode's callback, called with each frame's `Segmentation`.
+            color: the channel order of the images given, "bgr" (OpenCV) or "rgb".
+            alpha_dtype: "float32" (0 to 1) or "uint8" (0 to 255) alpha in the results.
             quality: "fast", "balanced" or "best", as `rtseg run --quality` (default: "best"
-                for separate images, "balanced" for video frames).
+                for images, "balanced" for video, "fast" for live frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
             threads: ONNX Runtime intra-op threads (default: its own choice).
+            downsample_ratio: for a matting model (RVM), the share of the image's size the
+                network sees (default: RVM's rule, the longer side brought to 480 px).
 
         Raises:
-            RtsegError: the model is unknown, unreadable or breaks the model contract, or
-                the device or quality is unknown.
+            RtsegError: the model is unknown, unreadable or breaks the model contract; the
+                device, quality, mode, color or alpha_dtype is unknown; live mode without
+                `on_result`, or `on_result` in another mode.
         """
+        for name, value, known in (
+            ("mode", mode, MODES),
+            ("color", color, COLORS),
+            ("alpha_dtype", alpha_dtype, ALPHA_DTYPES),
+        ):
+            if value not in known:
+                raise RtsegError(f"unknown {name} {value!r}; choose one of {', '.join(known)}")
+        if (mode == "live") != (on_result is not None):
+            raise RtsegError("on_result= is for mode='live', and live mode needs it")
+        level = quality_level(quality or default_level(mode == "live", mode == "image"))
         self.engine = Engine(resolve(str(model)), device, threads)
-        level = quality_level(quality or default_level(live=False, images=not video))
-        smoother = level.smoother() if video else None
-        self._masks = MaskSource(sync=True, smoother=smoother, passes=level.passes())
-        self._refiner = level.refiner() if refine is None else (EdgeRefiner() if refine else None)
-        self._video = video
+        smoother = level.smoother() if mode != "image" else None
+        self._masks = MaskSource(
+            sync=True, smoother=smoother, passes=level.passes(downsample_ratio)
+        )
+        self._ratio = downsample_ratio
+        self._refiner = level.refiner(refine)
+        self.mode = mode
+        self._rgb = color == "rgb"
+        self._uint8 = alpha_dtype == "uint8"
+        self._timeline = _Timeline(GAP_S)
         self._seq = 0
+        self.on_result = on_result
+        self.dropped = 0  # live frames replaced by a newer one before the worker took them
+        self._last_given: float | None = None
+        self._pending: tuple[np.ndarray, float] | None = None
+        self._error: BaseException | None = None
+        self._closing = False
+        self._wake = threading.Condition()
+        self._worker = None
+        if mode == "live":
+            self._worker = threading.Thread(
+                target=self._serve, name="rtseg-segmenter-live", daemon=True
+            )
+            self._worker.start()
 
-    def segment(self, image_bgr: np.ndarray) -> Segmentation:
-        """Segment one image.
+    def segment(self, image: np.ndarray, time_s: float | None = None) -> Segmentation:
+        """Segment one image (image mode) or the next frame of the video (video mode).
 
         Args:
-            image_bgr: uint8 H x W x 3, BGR as OpenCV reads it.
+            image: uint8 H x W x 3, in the `color` order (BGR as OpenCV reads it by default).
+            time_s: when the frame is shown, in seconds; needed in video mode, where each
+                must come after the one before; carried into the result.
 
         Returns:
-            The alpha (and labels, for semantic models) at the image's size.
+            The alpha (labels for semantic models, foreground colours for matting
+            models) at the image's size.
 
         Raises:
-            RtsegError: the image is not BGR uint8, or the segmenter was closed.
+            RtsegError: the image is not uint8 H x W x 3, a video frame's time is missing or
+                does not advance, the segmenter is in live mode (use `submit`), or closed.
         """
-        if not (
-            isinstance(image_bgr, np.ndarray)
-            and image_bgr.dtype == np.uint8
-            and image_bgr.ndim == 3
-            and image_bgr.shape[2] == 3
-        ):
-            got = getattr(image_bgr, "dtype", type(image_bgr).__name__)
-            raise RtsegError(
-                f"segment() takes a BGR uint8 H x W x 3 image, got {got} "
-                f"{getattr(image_bgr, 'shape', '')}".rstrip()
-            )
-        tensor = to_model_input(image_bgr, self.engine.info)
-        alpha, labels, _, zoomed = self._masks.mask_for(
-            self.engine, tensor, self._seq, image_bgr, new_stream=not self._video
+        if self.mode == "live":
+            raise RtsegError("a live segmenter takes frames with submit(), not segment()")
+        image = check_image(image, "segment()")
+        if self.mode == "video":
+            self._check_time(time_s)
+        return self._segment(image, time_s)
+
+    def submit(self, image: np.ndarray, time_s: float) -> None:
+        """Hand a live frame over and return at once; `on_result` gets its result, unless a
+        newer frame replaces it first (then `dropped` counts it).
+
+        Raises:
+            RtsegError: the segmenter is not in live mode or was closed, the image is not
+                uint8 H x W x 3, or `time_s` does not advance; and a failure of the worker
+                (the model, or `on_result` itself) is raised by the next call.
+        """
+        if self.mode != "live":
+            raise RtsegError(f"submit() is for mode='live'; this segmenter is in {self.mode!r}")
+        self._raise_failure()
+        image = check_image(image, "submit()")
+        self._check_time(time_s)
+        with self._wake:
+            if self._closing:
+                raise RtsegError("the segmenter is closed")
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (image.copy(), time_s)  # the caller may reuse its buffer
+            self._wake.notify()
+
+    def _check_time(self, time_s: float | None) -> None:
+        if time_s is None:
+            raise RtsegError(f"{self.mode} mode needs each frame's time_s")
+        if self._last_given is not None and not time_s > self._last_given:
+            raise RtsegError(f"time_s must advance: {time_s} came after {self._last_given}")
+        self._last_given = time_s
+
+    def _segment(self, image: np.ndarray, time_s: float | None) -> Segmentation:
+        image_bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if self._rgb else image
+        if self.mode == "image":
+            new, periods = True, 1.0
+        else:
+            new, periods = self._timeline.advance(float(time_s))
+        tensor = to_model_input(image_bgr, self.engine.info, self._ratio)
+        alpha, labels, _, zoomed, fgr = self._masks.mask_for(
+            self.engine,
+            tensor,
+            self._seq,
+            image_bgr,
+            new_stream=new,
+            periods=periods,
+            still=self.mode == "image",
         )
         self._seq += 1
         height, width = image_bgr.shape[:2]
         if labels is not None:
             labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+        alpha = alpha_at_frame_size(image_bgr, alpha, self._refiner, zoomed)
+        if fgr is not None:
+            fgr = foreground_at_frame_size(image_bgr, fgr)
+            fgr = cv2.cvtColor(fgr, cv2.COLOR_BGR2RGB) if self._rgb else fgr
         return Segmentation(
-            alpha=alpha_at_frame_size(image_bgr, alpha, self._refiner, zoomed),
+            alpha=alpha_u8(alpha) if self._uint8 else alpha,
             labels=labels,
             model=self.engine.info.name,
             provider=self.engine.provider,
+            time_s=time_s,
+            fgr=fgr,
         )
 
+    def _serve(self) -> None:
+        """Live mode's worker: the newest frame given, one at a time, until closed."""
+        while True:
+            with self._wake:
+                while self._pending is None and not self._closing:
+                    self._wake.wait()
+                if self._pending is None:
+                    return
+                (image, time_s), self._pending = self._pending, None
+            try:
+                self.on_result(self._segment(image, time_s))
+            except BaseException as exc:  # raised to the caller by its next call
+                with self._wake:
+                    self._error, self._closing = exc, True
+                return
+
+    def _raise_failure(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise RtsegError(f"live segmentation failed: {error}") from error
+
     def reset(self) -> None:
-        """Forget the previous frames (video mode): the next image starts a new video."""
+        """Forget the previous frames: the next one starts a new video or stream."""
         self._masks.reset()
+        self._timeline.reset()
+        self._last_given = None
 
     def close(self) -> None:
-        """Release the model; `segment` refuses afterwards."""
+        """Release the model (in live mode after the frame in hand and the one waiting are
+        done); `segment` and `submit` refuse afterwards.
+
+        Raises:
+            RtsegError: the live worker failed and no call has said so yet.
+        """
+        if self._worker is not None:
+            with self._wake:
+                self._closing = True
+                self._wake.notify()
+            self._worker.join()
         self._masks.close()
         self.engine.close()
+        self._raise_failure()
 
     def __enter__(self) -> Segmenter:
         return self

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
+import json
+import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -13,13 +18,31 @@ import pytest
 
 import rtseg
 from rtseg.pipeline.frame import Frame
-from tests.conftest import decode_frames
+from tests.conftest import ROOT, decode_frames
+from tests.media import frame_times
+from tests.onnx_models import rvm_signature_model
 
 
 def test_the_public_names_are_all_there() -> None:
-    assert sorted(rtseg.__all__) == sorted(set(rtseg.__all__))
-    for name in rtseg.__all__:
-        assert getattr(rtseg, name) is not None
+    """`__all__` lists each public name once, every one of them, and every `rtseg.NAME` the
+    README and the docs use; each is rtseg's own (not a name of a library it imports)."""
+    assert len(rtseg.__all__) == len(set(rtseg.__all__))
+    public = {
+        name
+        for name, value in vars(rtseg).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    assert public | {"__version__"} == set(rtseg.__all__)
+    star: dict[str, object] = {}
+    exec("from rtseg import *", star)  # what a user's star import gets
+    assert set(star) - {"__builtins__"} == set(rtseg.__all__)
+    for name in public:
+        assert getattr(rtseg, name).__module__.startswith("rtseg."), name
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    used = {m for page in pages for m in re.findall(r"\brtseg\.([A-Za-z_]\w*)", page.read_text())}
+    modules = {name for name in used if importlib.util.find_spec(f"rtseg.{name}") is not None}
+    assert used - modules, "the docs name no public API: the scan finds nothing"
+    assert used - modules <= set(rtseg.__all__), used - modules - set(rtseg.__all__)
 
 
 def test_a_file_to_a_file_with_frames_handed_to_python(tmp_path: Path, clip: Path, bright_model):
@@ -33,8 +56,11 @@ def test_a_file_to_a_file_with_frames_handed_to_python(tmp_path: Path, clip: Pat
     stats = rtseg.process_video(
         clip, out, model=bright_model, effect=rtseg.Blur(31), on_frame=on_frame
     )
-    assert stats["frames_in"] == stats["frames_out"] == 24 and stats["drops"] == 0
-    assert stats["model"] == "brightness"
+    assert stats.frames_in == stats.frames_out == 24 and stats.drops == 0
+    assert stats.model == "brightness"
+    assert 0 < stats.latency_ms.p50 <= stats.latency_ms.p99 and stats.fps_out > 0
+    assert {"preprocess", "infer", "postprocess", "sink"} <= set(stats.stages)
+    assert rtseg.RunStats.from_dict(json.loads(json.dumps(stats.as_dict()))) == stats
     assert [f.seq for f in seen] == list(range(24))
     assert seen[0].alpha.shape == seen[0].image.shape[:2] == (120, 160)
     written = decode_frames(out)
@@ -50,8 +76,8 @@ def test_objects_and_cli_strings_make_the_same_output(tmp_path: Path, clip: Path
         model=bright_model,
         effect=rtseg.Color("#00b140"),
     )
-    strings = sorted((tmp_path / "strings").iterdir())
-    objects = sorted((tmp_path / "objects").iterdir())
+    strings = sorted((tmp_path / "strings").glob("*.png"))
+    objects = sorted((tmp_path / "objects").glob("*.png"))
     assert [p.name for p in strings] == [p.name for p in objects] and len(strings) == 24
     for a, b in zip(strings, objects, strict=True):
         assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
@@ -132,3 +158,179 @@ except rtseg.Stopped as exc:
     assert not out.exists()
     partial = out.with_name("out.partial.mp4")
     assert len(decode_frames(partial)) > 0
+
+
+def moving_square(count: int, size=(96, 64)):
+    """Frames a program makes itself: a bright square moving over a dark background."""
+    w, h = size
+    for i in range(count):
+        image = np.full((h, w, 3), 30, np.uint8)
+        image[10:40, 4 + 2 * i : 34 + 2 * i] = 220
+        yield image
+
+
+def test_frames_from_a_generator_come_out_in_a_file(tmp_path: Path, bright_model) -> None:
+    out = tmp_path / "made.mp4"
+    stats = rtseg.process_video(moving_square(17), out, model=bright_model, fps=25)
+    assert stats.frames_in == stats.frames_out == 17
+    assert frame_times(out) == pytest.approx([i / 25 for i in range(17)], abs=1e-3)
+
+
+def test_frames_with_times_keep_them(tmp_path: Path, bright_model) -> None:
+    times = [0.0, 0.04, 0.08, 0.5, 0.54, 1.25]  # two gaps
+    frames = zip(moving_square(len(times)), times, strict=True)
+    out = tmp_path / "timed.mkv"
+    seen: list[float] = []
+    rtseg.process_video(
+        frames, out, model=bright_model, on_frame=lambda f: seen.append(float(f.time_s()))
+    )
+    assert seen == pytest.approx(times, abs=1e-4)
+    assert frame_times(out) == pytest.approx(times, abs=1e-3)
+
+
+def test_a_reader_feeds_process_video(tmp_path: Path, clip: Path, bright_model) -> None:
+    out = tmp_path / "again.mp4"
+    with rtseg.read_video(clip) as reader:
+        stats = rtseg.process_video(reader, out, model=bright_model)
+    assert stats.frames_out == 24
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+
+
+def test_frames_given_badly_are_one_clear_error(tmp_path: Path, bright_model) -> None:
+    with pytest.raises(rtseg.RtsegError, match="fps="):
+        rtseg.process_video(moving_square(3), tmp_path / "a.mp4", model=bright_model)
+    closed = []
+
+    def frames_then_a_float_image():
+        try:
+            yield from moving_square(3)
+            yield np.zeros((64, 96, 3), np.float32)
+            yield from moving_square(3)
+        finally:
+            closed.append(True)
+
+    with pytest.raises(rtseg.RtsegError, match=r"frame 3 of the frames given.*float32"):
+        rtseg.process_video(
+            frames_then_a_float_image(), tmp_path / "b.mp4", model=bright_model, fps=10
+        )
+    assert closed == [True]  # the generator was closed, not left suspended
+    assert not (tmp_path / "b.mp4").exists()
+
+
+def test_a_run_gives_opencv_s_thread_count_back(bright_model: Path) -> None:
+    """A run sets OpenCV to one thread (process-wide) and gives the caller's count back
+    when it ends; setting up a job that is not run, and a Segmenter, leave it alone."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        during: list[int] = []
+        rtseg.process_video(
+            "sample",
+            model=bright_model,
+            max_frames=2,
+            width=64,
+            height=48,
+            on_frame=lambda frame: during.append(cv2.getNumThreads()),
+        )
+        assert during == [1, 1]
+        assert cv2.getNumThreads() == 3
+        job = rtseg.Job(rtseg.JobConfig(source="sample", model=str(bright_model), sinks=[]))
+        job.source.close()
+        assert cv2.getNumThreads() == 3
+        with rtseg.Segmenter(bright_model, device="cpu") as segmenter:
+            segmenter.segment(np.zeros((48, 64, 3), np.uint8))
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def test_progress_is_reported_as_frames_are_written(tmp_path: Path, clip: Path, bright_model):
+    calls: list[tuple[int, int | None]] = []
+    rtseg.process_video(
+        clip, tmp_path / "p.mp4", model=bright_model, progress=lambda *a: calls.append(a)
+    )
+    assert calls and calls[-1] == (24, 24)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    calls.clear()
+    rtseg.process_video(
+        moving_square(7), model=bright_model, fps=10, progress=lambda *a: calls.append(a)
+    )
+    assert calls[-1] == (7, None)  # a generator's length is not known in advance
+    stats = rtseg.process_video(clip, tmp_path / "bar.mp4", model=bright_model, progress=True)
+    assert stats.frames_out == 24
+
+
+def test_fps_out_is_timed_from_the_first_frame(bright_model: Path) -> None:
+    """Setting a job up (opening the source, loading the model) is not running time: a job
+    that waits a second before `run()` reports the rate of its frames, not of that second."""
+    first: list[int] = []
+    job = rtseg.Job(
+        rtseg.JobConfig(
+            source="sample", model=str(bright_model), max_frames=30, width=64, height=48,
+            sinks=[rtseg.Callback(lambda frame: first or first.append(frame.capture_ns))],
+        )
+    )  # fmt: skip
+    time.sleep(1.0)
+    job.run()
+    ran_s = (time.monotonic_ns() - first[0]) / 1e9  # from the first frame's capture
+    stats = job.summary()
+    assert 0 < stats["elapsed_s"] <= ran_s + 0.001
+    assert stats["fps_out"] == pytest.approx(30 / stats["elapsed_s"], rel=0.05)  # ms rounding
+
+
+def test_one_pass_writes_a_blurred_video_and_rgba_pngs(tmp_path: Path, clip: Path, bright_model):
+    alphas: list[np.ndarray] = []
+    stats = rtseg.process_video(
+        clip,
+        [
+            rtseg.VideoFile(tmp_path / "blur.mp4", effect="blur"),
+            rtseg.ImageFolder(tmp_path / "alpha", effect=rtseg.AlphaOut()),
+            rtseg.VideoFile(tmp_path / "run.mp4"),  # the run's own effect
+        ],
+        model=bright_model,
+        effect="mask",
+        on_frame=lambda frame: alphas.append(frame.alpha.copy()),
+    )
+    assert stats.frames_in == stats.frames_out == 24
+    pngs = sorted((tmp_path / "alpha").glob("*.png"))
+    assert len(pngs) == 24
+    rgba = cv2.imread(str(pngs[5]), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (120, 160, 4)  # BGRA: colour and the person's alpha
+    np.testing.assert_allclose(rgba[..., 3], np.round(alphas[5] * 255), atol=1)
+    # The blurred file is the one a run with blur for every output writes: same masks.
+    rtseg.process_video(clip, tmp_path / "all-blur.mp4", model=bright_model, effect="blur")
+    blurred, reference = (
+        decode_frames(tmp_path / "blur.mp4"),
+        decode_frames(tmp_path / "all-blur.mp4"),
+    )
+    assert len(blurred) == 24 and all(map(np.array_equal, blurred, reference))
+    mask_view = decode_frames(tmp_path / "run.mp4")[5]
+    assert cv2.absdiff(mask_view[..., 0], mask_view[..., 2]).max() < 8  # grey: the mask view
+
+
+def test_an_output_s_effect_the_model_cannot_show_is_refused(tmp_path, clip, bright_model):
+    for effect, reason in (("classes", "--labels"), ("foreground", "foreground colours")):
+        with pytest.raises(rtseg.RtsegError, match=reason):
+            rtseg.process_video(
+                clip, rtseg.ImageFolder(tmp_path / effect, effect=effect), model=bright_model
+            )
+        assert not (tmp_path / effect).exists()
+
+
+def test_a_matting_model_writes_its_foreground_beside_the_alpha(tmp_path: Path, clip: Path):
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    rtseg.process_video(
+        clip,
+        [
+            rtseg.ImageFolder(tmp_path / "fgr", effect="foreground"),
+            rtseg.ImageFolder(tmp_path / "alpha", effect="alpha"),
+        ],
+        model=model,
+        quality="fast",  # the whole frame through the model, so all of it has foreground
+    )
+    fgr = cv2.imread(str(sorted((tmp_path / "fgr").glob("*.png"))[3]))
+    frame = decode_frames(clip)[3].astype(int)
+    # the test model's foreground is the frame with its blue channel halved
+    assert abs(fgr[..., 0].astype(int) - frame[..., 0] // 2).mean() < 3
+    assert abs(fgr[..., 2].astype(int) - frame[..., 2]).mean() < 3
+    assert len(list((tmp_path / "alpha").glob("*.png"))) == 24

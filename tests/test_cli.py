@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.slow_model import slow_model
 from tests.conftest import ROOT, decode_frames, shared_file, write_clip
-from tests.onnx_models import failing_model
+from tests.onnx_models import brightness_model, failing_model, rvm_signature_model
 
 
 def rtseg(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
@@ -134,7 +134,7 @@ def test_image_directory_to_png_directory_keeps_stems(tmp_path, bright_model):
         "-q",
     )
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["cat.png", "dog.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["cat.png", "dog.png"]
     rgba = cv2.imread(str(out / "cat.png"), cv2.IMREAD_UNCHANGED)
     assert rgba.shape == (40, 60, 4)
     assert abs(int(rgba[20, 30, 3]) - 128) <= 2  # alpha = brightness of the grey input
@@ -171,7 +171,7 @@ def test_several_sinks_are_fed_from_one_pipeline(tmp_path, clip, bright_model):
         "--sink", str(frames_dir), "--sink", "null", "-q",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    pngs = sorted(frames_dir.iterdir())
+    pngs = sorted(frames_dir.glob("*.png"))
     assert len(decode_frames(video)) == len(pngs) == 24
     decoded = decode_frames(video)[10]
     written = cv2.imread(str(pngs[10]))
@@ -203,3 +203,74 @@ def test_camera_job_reports_a_stage_failure_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("rtseg: error:")]
     assert len(errors) == 1 and "stage infer failed" in errors[0], result.stderr
+
+
+def test_models_add_installs_rvm_s_release_file_and_refuses_other_signatures(tmp_path):
+    env = {**os.environ, "RTSEG_MODELS": str(tmp_path / "models")}
+    release = rvm_signature_model(tmp_path / "rvm_mobilenetv3_fp16.onnx", half=True)
+    added = rtseg("models", "add", str(release), "--name", "rvm_test", env=env)
+    assert added.returncode == 0, added.stderr
+    assert "licence: GPL-3.0" in added.stdout and "recurrent" in added.stdout
+    assert (tmp_path / "models" / "rvm_test.onnx").read_bytes() == release.read_bytes()
+    listed = rtseg("models", env=env)
+    assert "rvm_test" in listed.stdout and "any" in listed.stdout
+    again = rtseg("models", "add", str(release), "--name", "rvm_test", env=env)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    bundled = rtseg("models", "add", str(release), "--name", "selfie_general", env=env)
+    assert bundled.returncode == 2 and "bundled" in bundled.stderr
+    other = brightness_model(tmp_path / "other.onnx", input_name="pixels")
+    refused = rtseg("models", "add", str(other), env=env)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "Robust Video Matting" in refused.stderr and "downsample_ratio" in refused.stderr
+    assert not (tmp_path / "models" / "other.onnx").exists()
+
+
+def test_run_with_a_matting_model_and_a_downsample_ratio(tmp_path, clip):
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    out = tmp_path / "out.webm"
+    args = ("--source", str(clip), "--model", str(model), "--effect", "alpha", "-q")
+    result = rtseg("run", *args, "--sink", str(out), "--downsample-ratio", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert len(decode_frames(out)) == 24
+    bad = rtseg("run", *args, "--sink", str(out), "--downsample-ratio", "0")
+    assert bad.returncode == 2 and "(0, 1]" in bad.stderr
+
+
+def test_a_run_on_a_file_reads_it_once(tmp_path, clip, bright_model, monkeypatch):
+    """The progress bar is sized from the container's header: the input is not demuxed
+    through once more before the run, only to count its frames."""
+    import av
+
+    from rtseg import cli
+
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    assert (
+        cli.main(["run", "--source", str(clip), "--model", str(bright_model), "--sink", "null"])
+        == 0
+    )
+    assert opened.count(str(clip.absolute())) == 1
+
+
+def test_each_sink_can_have_its_own_effect(tmp_path, clip, bright_model):
+    video, frames_dir = tmp_path / "blur.mp4", tmp_path / "alpha"
+    result = rtseg(
+        "run", "--source", str(clip), "--model", str(bright_model), "--effect", "mask",
+        "--sink", f"{video}@blur:31", "--sink", f"{frames_dir}@alpha", "-q",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pngs = sorted(frames_dir.glob("*.png"))
+    assert len(decode_frames(video)) == len(pngs) == 24
+    assert cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape[2] == 4  # RGBA
+    refused = rtseg(
+        "run", "--source", str(clip), "--model", str(bright_model),
+        "--sink", f"{tmp_path / 'c'}@classes",
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--labels" in refused.stderr.splitlines()[-1]
+    assert "Traceback" not in refused.stderr

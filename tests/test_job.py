@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ from rtseg.models.contract import ModelInfo, metadata_dict
 from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.frame import Frame
 from tests.conftest import write_clip
-from tests.onnx_models import brightness_model
+from tests.onnx_models import brightness_model, rvm_signature_model
 
 FRAMES, GATE = 30, 10
 
@@ -97,7 +98,8 @@ def start(tmp_path: Path, model: Path, effect: str, sinks: tuple[str, ...] = ())
     sink = RecordingSink()
     config = JobConfig(source=clip, model=model, effect=effect, sinks=[*sinks, sink])
     job = Job(config, source=GatedSource(clip, GATE))
-    job.switch.wait_s = 60  # the answer, not a "still loading", whatever the machine's load
+    # the answer, not a "still loading", whatever the machine's load
+    job.controls.switch.wait_s = 60
     running = Running(job, sink)
     running.before = before
     running.wait_for_frames(GATE)  # frames 0..9 are out; frame 10 waits at the gate
@@ -116,10 +118,11 @@ def test_a_person_model_is_refused_under_the_classes_effect_and_the_run_goes_on(
     job = run.job
     first = job.engine
     with pytest.raises(RtsegError, match="segments people only"):
-        job.control("model", "selfie_general")  # what used to kill the run on the next frame
+        # what used to kill the run on the next frame
+        job.controls.control("model", "selfie_general")
     assert job.engine is first
-    assert job.control("effect", "blur") == "effect blur"
-    assert job.control("model", "selfie_general") == "switching to selfie_general"
+    assert job.controls.control("effect", "blur") == "effect blur"
+    assert job.controls.control("model", "selfie_general") == "switching to selfie_general"
     run.finish()
     frames = run.sink.frames
     assert [f.seq for f in frames] == list(range(FRAMES))
@@ -129,13 +132,13 @@ def test_a_person_model_is_refused_under_the_classes_effect_and_the_run_goes_on(
     np.testing.assert_allclose(centre, [179, 179, 217], atol=3)  # VOC person over white
     assert job.summary()["model"] == "selfie_general"
     assert first.session is None  # the old engine was closed after the swap
-    assert job.live_stats()["switch"] == "running selfie_general"
+    assert job.controls.live_stats()["switch"] == "running selfie_general"
     with pytest.raises(RtsegError, match="switch the model first"):
-        job.control("effect", "classes")  # and selfie_general can't show classes
+        job.controls.control("effect", "classes")  # and selfie_general can't show classes
     shown = []
     for _ in range(3):  # the window's e key steps past it too
-        job._on_key("effect")
-        shown.append(job.live_stats()["effect"])
+        job.controls.on_key("effect")
+        shown.append(job.controls.live_stats()["effect"])
     assert shown == ["color", "mask", "blur"]
 
 
@@ -144,7 +147,7 @@ def test_a_model_of_the_same_size_gets_its_own_preprocessing(tmp_path: Path) -> 
     info = ModelInfo("corners32", 32, 32, "corners_linear", "tests", "MIT", "fp32", True)
     corners = brightness_model(tmp_path / "corners.onnx", 32, 32, meta=metadata_dict(info))
     run = start(tmp_path, linear, "blur")
-    assert run.job.control("model", str(corners)) == f"switching to {corners}"
+    assert run.job.controls.control("model", str(corners)) == f"switching to {corners}"
     run.finish()
     frames = run.sink.frames
     assert [f.seq for f in frames] == list(range(FRAMES))
@@ -184,3 +187,39 @@ def test_the_preview_buttons_refuse_and_switch_without_breaking_the_run(
     run.finish()
     assert [f.seq for f in run.sink.frames] == list(range(FRAMES))
     assert run.job.summary()["model"] == "selfie_general"
+
+
+def test_a_matting_model_gives_each_frame_its_foreground_and_effects_use_it(
+    tmp_path: Path,
+) -> None:
+    rvm = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    run = start(tmp_path, brightness_model(tmp_path / "b.onnx"), "color:#00ff00")
+    assert run.job.controls.control("model", str(rvm)) == f"switching to {rvm}"
+    run.finish()
+    frames = run.sink.frames
+    assert [f.seq for f in frames] == list(range(FRAMES))
+    assert all(f.fgr is None for f in frames[:GATE])
+    for frame in frames[GATE:]:
+        assert frame.fgr.dtype == np.uint8 and frame.fgr.shape == frame.image.shape
+    last = frames[-1]
+    alpha = last.alpha if last.alpha.dtype == np.uint8 else last.alpha * 255
+    person = cv2.erode((alpha > 250).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert person.sum() > 1000
+    # the test network halves blue in its foreground; over green the person shows it
+    np.testing.assert_allclose(last.output[person][:, 0], last.image[person][:, 0] / 2, atol=4)
+
+
+def test_photos_of_a_folder_are_matted_each_on_its_own(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    grey = np.full((72, 128, 3), 100, np.uint8)
+    grey[:, :32] = 255
+    for name in ("a", "c"):
+        cv2.imwrite(str(folder / f"{name}.png"), grey)
+    cv2.imwrite(str(folder / "b.png"), np.full((72, 128, 3), 255, np.uint8))
+    sink = RecordingSink()
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    Job(JobConfig(source=folder, model=model, effect="mask", sinks=[sink])).run()
+    first, white, again = (f.output for f in sink.frames)
+    np.testing.assert_array_equal(first, again)  # the white photo between left nothing behind
+    assert not np.array_equal(first, white)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import rtseg
 from rtseg.errors import RtsegError
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.engine import Engine
-from tests.onnx_models import brightness_model
+from tests.onnx_models import brightness_model, failing_model
 
 
 class Builds:
@@ -27,6 +29,10 @@ class Builds:
         assert self.go.wait(30)
         if name == "missing":
             raise RtsegError("unknown model 'missing'")
+        if name == "ort-fails":  # ONNX Runtime's own exception, as a GPU out of memory raises
+            engine = Engine(brightness_model(self.tmp_path / "ort.onnx"), "cpu")
+            assert engine.session is not None
+            engine.session.run(None, {"image": np.zeros((1, 2, 2, 3), np.uint8)})
         labels = name == "labelled"
         engine = Engine(brightness_model(self.tmp_path / f"{name}.onnx", labels=labels), "cpu")
         self.built.append(engine)
@@ -86,3 +92,48 @@ def test_a_refusal_after_the_answer_goes_to_the_status(tmp_path: Path) -> None:
     builds.go.set()
     switch.close()
     assert switch.status == "needs labels" and switch.take() is None
+
+
+def test_a_build_failing_inside_onnxruntime_is_answered_as_a_failure(tmp_path: Path) -> None:
+    builds = Builds(tmp_path)
+    builds.go.set()
+    switch = ModelSwitch(builds, lambda engine: None)
+    with pytest.raises(RtsegError, match=r"cannot switch to ort-fails: InvalidArgument: .+"):
+        switch.request("ort-fails")
+    assert switch.status.startswith("cannot switch to ort-fails: InvalidArgument")
+    assert switch.take() is None
+    switch.close()
+
+
+def test_a_build_failing_inside_onnxruntime_after_the_answer_goes_to_the_status(
+    tmp_path: Path,
+) -> None:
+    builds = Builds(tmp_path)
+    switch = ModelSwitch(builds, lambda engine: None, wait_s=0.0)
+    failures: list[BaseException] = []
+    previous, threading.excepthook = threading.excepthook, lambda a: failures.append(a.exc_value)
+    try:
+        assert switch.request("ort-fails").startswith("loading")
+        builds.go.set()
+        switch.close()  # waits for the loader
+    finally:
+        threading.excepthook = previous
+    assert failures == []  # the loader thread did not die of it
+    assert switch.status.startswith("cannot switch to ort-fails: InvalidArgument")
+
+
+def test_a_model_that_fails_on_its_warm_up_is_refused_and_the_run_goes_on(
+    tmp_path: Path, bright_model: Path
+) -> None:
+    broken = failing_model(tmp_path / "broken.onnx", always=True)
+    job = rtseg.Job(
+        rtseg.JobConfig(
+            source="sample", model=str(bright_model), sinks=["null"], max_frames=2, width=64,
+            height=48,
+        )
+    )  # fmt: skip
+    with pytest.raises(RtsegError, match=r"cannot switch to .*broken\.onnx: .*blank frame"):
+        job.controls.control("model", str(broken))
+    assert job.controls.live_stats()["switch"].startswith(f"cannot switch to {broken}")
+    job.run()
+    assert job.summary()["model"] == "brightness"  # the run went on with its model

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto
 
-from tests.onnx_models import brightness_model, fp16_brightness_model
+from tests.onnx_models import brightness_model, failing_model, fp16_brightness_model
 from tests.reliability import assert_clean_failure, run_cli
 
 BREAKERS = {
@@ -44,6 +44,14 @@ def test_unreadable_model_files(tmp_path, content):
     model = tmp_path / "bad.onnx"
     model.write_bytes(content)
     assert_clean_failure(run_with_model(tmp_path, model), "cannot load model")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.timeout(60)
+def test_a_model_that_fails_inside_onnxruntime_on_loading_is_one_line(tmp_path):
+    model = failing_model(tmp_path / "fails.onnx", always=True)  # fails on its warm-up
+    line = assert_clean_failure(run_with_model(tmp_path, model), "fails on a blank frame")
+    assert "Reshape" in line
     assert not (tmp_path / "out.mp4").exists()
 
 

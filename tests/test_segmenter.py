@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,8 @@ import pytest
 
 import rtseg
 from rtseg.errors import RtsegError
-from tests.onnx_models import PERSON, brightness_model
+from rtseg.segmenter import GAP_S
+from tests.onnx_models import PERSON, brightness_model, rvm_signature_model
 
 PORTRAIT = Path(rtseg.__file__).parent / "data" / "grace_hopper.jpg"
 
@@ -26,6 +28,15 @@ def test_the_mask_is_the_one_a_job_gives_the_same_image() -> None:
     assert result.alpha.min() >= 0.0 and result.alpha.max() <= 1.0
     assert result.labels is None
     np.testing.assert_allclose(result.alpha, from_job[0], atol=1e-6)
+
+
+def test_refine_on_is_the_quality_level_s_own_refinement() -> None:
+    image = cv2.imread(str(PORTRAIT))
+    alphas = []
+    for refine in (None, True):
+        with rtseg.Segmenter(device="cpu", quality="best", refine=refine) as segmenter:
+            alphas.append(segmenter.segment(image).alpha)
+    np.testing.assert_array_equal(alphas[1], alphas[0])
 
 
 def test_labels_come_at_the_image_size_for_a_semantic_model(tmp_path: Path) -> None:
@@ -47,12 +58,108 @@ def test_video_mode_smooths_across_calls_and_reset_starts_afresh(bright_model: P
         still.segment(grey(100))
         plain = still.segment(grey(103)).alpha
     np.testing.assert_allclose(plain, 103 / 255, atol=1e-6)  # no memory between images
-    with rtseg.Segmenter(bright_model, device="cpu", refine=False, video=True) as video:
-        video.segment(grey(100))
-        smoothed = video.segment(grey(103)).alpha
-        assert 100 / 255 < smoothed.mean() < 102 / 255  # held towards the previous frame
+    with rtseg.Segmenter(bright_model, device="cpu", refine=False, mode="video") as video:
+        video.segment(grey(100), time_s=0.0)
+        smoothed = video.segment(grey(103), time_s=0.04)
+        assert 100 / 255 < smoothed.alpha.mean() < 102 / 255  # held towards the previous frame
+        assert smoothed.time_s == 0.04
         video.reset()
-        np.testing.assert_allclose(video.segment(grey(103)).alpha, 103 / 255, atol=1e-6)
+        np.testing.assert_allclose(video.segment(grey(103), 0.0).alpha, 103 / 255, atol=1e-6)
+
+
+def video_alphas(bright_model: Path, times: list[float], levels: list[int]) -> list[float]:
+    with rtseg.Segmenter(bright_model, device="cpu", refine=False, mode="video") as video:
+        results = [video.segment(grey(v), time_s=t) for v, t in zip(levels, times, strict=True)]
+    assert [r.time_s for r in results] == times
+    return [float(r.alpha.mean()) * 255 for r in results]
+
+
+def test_video_mode_smoothing_follows_the_time_between_frames(bright_model: Path) -> None:
+    levels = [100, 100, 100, 103]  # a small change: smoothed, not taken whole
+    regular = video_alphas(bright_model, [0.0, 0.04, 0.08, 0.12], levels)[-1]
+    skipped = video_alphas(bright_model, [0.0, 0.04, 0.08, 0.16], levels)[-1]  # one frame lost
+    after_a_gap = video_alphas(bright_model, [0.0, 0.04, 0.08, 0.08 + GAP_S + 0.01], levels)[-1]
+    assert 100 < regular < skipped < 103  # two periods' worth of catching up, not one
+    assert after_a_gap == pytest.approx(103, abs=1e-3)  # a gap starts afresh
+
+
+def test_video_mode_needs_times_that_advance(bright_model: Path) -> None:
+    with rtseg.Segmenter(bright_model, device="cpu", mode="video") as video:
+        with pytest.raises(RtsegError, match="time_s"):
+            video.segment(grey(0))
+        video.segment(grey(0), time_s=1.0)
+        with pytest.raises(RtsegError, match="must advance"):
+            video.segment(grey(0), time_s=1.0)
+
+
+def test_live_mode_drops_frames_while_busy_and_answers_in_time_order(bright_model) -> None:
+    results: list[rtseg.Segmentation] = []
+    first_done, release = threading.Event(), threading.Event()
+
+    def on_result(result: rtseg.Segmentation) -> None:
+        results.append(result)
+        first_done.set()
+        assert release.wait(30), "the test never let the worker go on"
+
+    with rtseg.Segmenter(bright_model, device="cpu", mode="live", on_result=on_result) as live:
+        live.submit(grey(10), time_s=0.0)
+        assert first_done.wait(30)
+        # The worker is held inside on_result: every submit must return without waiting,
+        # and each frame replaces the one before it instead of queueing behind it.
+        for i in range(1, 30):
+            live.submit(grey(10 + i), time_s=i / 30)
+        assert live.dropped == 28 and len(results) == 1
+        release.set()
+    assert [r.time_s for r in results] == [0.0, 29 / 30]  # the newest frame, in time order
+    np.testing.assert_allclose(results[0].alpha, 10 / 255, atol=1e-6)
+
+
+def test_live_mode_reports_a_failure_on_the_next_call(bright_model: Path) -> None:
+    def on_result(result: rtseg.Segmentation) -> None:
+        raise ValueError("the app's own bug")
+
+    live = rtseg.Segmenter(bright_model, device="cpu", mode="live", on_result=on_result)
+    live.submit(grey(0), time_s=0.0)
+    with pytest.raises(RtsegError, match="the app's own bug"):
+        live.close()
+    with pytest.raises(RtsegError, match="segment"):
+        live.segment(grey(0))
+
+
+def test_modes_and_their_arguments_are_checked(bright_model: Path) -> None:
+    with pytest.raises(RtsegError, match="unknown mode 'stream'"):
+        rtseg.Segmenter(bright_model, mode="stream")
+    with pytest.raises(RtsegError, match="on_result"):
+        rtseg.Segmenter(bright_model, mode="live")
+    with pytest.raises(RtsegError, match="on_result"):
+        rtseg.Segmenter(bright_model, on_result=print)
+    with (
+        rtseg.Segmenter(bright_model, device="cpu") as images,
+        pytest.raises(RtsegError, match="submit"),
+    ):
+        images.submit(grey(0), time_s=0.0)
+
+
+def test_rgb_input_and_uint8_alpha() -> None:
+    image = cv2.imread(str(PORTRAIT))
+    with rtseg.Segmenter(device="cpu") as bgr:
+        expected = bgr.segment(image).alpha
+    rgb_image = np.ascontiguousarray(image[..., ::-1])
+    with rtseg.Segmenter(device="cpu", color="rgb", alpha_dtype="uint8") as rgb:
+        got = rgb.segment(rgb_image).alpha
+    assert got.dtype == np.uint8 and got.shape == expected.shape
+    np.testing.assert_allclose(got, np.round(expected * 255), atol=1)
+
+
+def test_a_segmenter_leaves_opencv_s_thread_count_alone(bright_model: Path) -> None:
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        with rtseg.Segmenter(bright_model, device="cpu", mode="video") as video:
+            video.segment(grey(0), time_s=0.0)
+            assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(before)
 
 
 def test_bad_images_and_a_closed_segmenter_are_refused(bright_model: Path) -> None:
@@ -69,3 +176,33 @@ def test_bad_images_and_a_closed_segmenter_are_refused(bright_model: Path) -> No
 def test_an_unknown_model_is_refused() -> None:
     with pytest.raises(RtsegError, match="unknown model 'nope'"):
         rtseg.Segmenter("nope")
+
+
+def test_a_matting_model_s_foreground_comes_at_the_image_size(tmp_path: Path) -> None:
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    image = np.full((72, 128, 3), 200, np.uint8)
+    with rtseg.Segmenter(model, device="cpu", downsample_ratio=0.5) as segmenter:
+        first, again = segmenter.segment(image), segmenter.segment(image)
+    assert first.fgr.shape == image.shape and first.fgr.dtype == np.uint8
+    np.testing.assert_allclose(first.fgr[36, 64], [100, 200, 200], atol=2)  # blue halved
+    np.testing.assert_array_equal(first.alpha, again.alpha)  # each image on its own
+    with rtseg.Segmenter(brightness_model(tmp_path / "b.onnx"), device="cpu") as plain:
+        assert plain.segment(image).fgr is None
+
+
+def test_an_rgb_segmenter_gives_the_foreground_in_rgb(tmp_path: Path) -> None:
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    image = np.full((72, 128, 3), 200, np.uint8)  # grey: the same in either order
+    with rtseg.Segmenter(model, device="cpu", downsample_ratio=0.5, color="rgb") as segmenter:
+        fgr = segmenter.segment(image).fgr
+    np.testing.assert_allclose(fgr[36, 64], [200, 200, 100], atol=2)  # blue halved, last
+
+
+def test_a_gap_in_time_restarts_a_recurrent_model_s_state(tmp_path: Path) -> None:
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    image = np.full((72, 128, 3), 200, np.uint8)
+    with rtseg.Segmenter(model, device="cpu", mode="video", refine=False) as video:
+        steady = [float(video.segment(image, time_s=i / 25).alpha.mean()) for i in range(4)]
+        after_gap = float(video.segment(image, time_s=3 / 25 + GAP_S + 0.1).alpha.mean())
+    assert steady[0] < steady[1] < steady[3]  # the state builds up frame after frame
+    assert after_gap == pytest.approx(steady[0], abs=1e-6)  # and starts again after the gap

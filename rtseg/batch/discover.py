@@ -11,25 +11,28 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from rtseg.errors import RtsegError
-from rtseg.io.sources import IMAGE_SUFFIXES
+from rtseg.io import remote
+from rtseg.io.remote import Location
+from rtseg.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = {
-    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
-    ".flv", ".wmv", ".3gp", ".gif",
-}  # fmt: skip
 FORMATS = ("mp4", "webm", "mov", "png")
+# With --format png, where a folder's images would be written around the frame folders of
+# its videos (a phone's DCIM folder), they go into a folder of this name in it instead, so no
+# input's output lies inside another's.
+IMAGES_FOLDER = "images"
 GLOB_CHARS = set("*?[")
 
 
 @dataclass(frozen=True)
 class Item:
-    """One input (a video, an image, or a folder of images) and the output it gets."""
+    """One input (a video, an image, or a folder of images) and the output it gets; either
+    may be a URL (see `rtseg.io.remote`)."""
 
-    source: Path
-    output: Path
+    source: Location
+    output: Location
 
 
 @dataclass(frozen=True)
@@ -40,21 +43,22 @@ class Missing:
     reason: str
 
 
-def output_for(relative: Path, out: Path, fmt: str) -> Path:
+def output_for(relative: Path, out: Location, fmt: str) -> Location:
     """Where the input at `relative` (to its root) is written: a file, or for png a folder."""
     stem = relative.with_suffix("") if relative.suffix else relative
-    return out / stem if fmt == "png" else out / stem.with_name(f"{stem.name}.{fmt}")
+    name = stem if fmt == "png" else stem.with_name(f"{stem.name}.{fmt}")
+    return remote.join(out, name.as_posix())
 
 
-def _is_partial(path: Path) -> bool:
+def _is_partial(path: PurePosixPath) -> bool:
     """Outputs rtseg is writing or left unfinished (`x.partial.mp4`, `x.partial-video.mp4`)."""
     return ".partial" in path.name
 
 
-def _walk(root: Path, skip: Path | None) -> list[tuple[Path, Path]]:
+def _walk(root: Path, skip: Location) -> list[tuple[Path, Path]]:
     """(input, root) pairs under a directory: its videos, and each folder with images."""
     found: list[tuple[Path, Path]] = []
-    skip = skip.resolve() if skip is not None else None
+    skip = Path(skip).resolve() if not remote.is_remote(skip) else None
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
@@ -68,8 +72,38 @@ def _walk(root: Path, skip: Path | None) -> list[tuple[Path, Path]]:
     return found
 
 
-def _expand(spec: str, base: Path, skip: Path | None, missing: list[Missing]) -> list:
-    """(input, root) pairs for one SOURCE; what names nothing goes into `missing`."""
+def _expand_url(spec: str, skip: Location, missing: list[Missing]) -> list:
+    """(input URL, its path relative to the prefix) for the videos a URL names."""
+    found = remote.find(spec)
+    if found is None:
+        missing.append(Missing(spec, "input not found"))
+        return []
+    inside = str(skip).rstrip("/") + "/"
+    pairs = [
+        (url, PurePosixPath(relative))
+        for url, relative in found
+        if PurePosixPath(relative).suffix.lower() in VIDEO_SUFFIXES
+        and not _is_partial(PurePosixPath(relative))
+        and not url.startswith(inside)
+    ]
+    if not pairs:
+        missing.append(Missing(spec, "no video found here"))
+    return pairs
+
+
+def _expand(spec: str, base: Path, skip: Location, missing: list[Missing]) -> list:
+    """(input, path relative to its root) pairs for one SOURCE; what names nothing goes
+    into `missing`."""
+    if remote.is_remote(spec):
+        return _expand_url(spec, skip, missing)
+    return [
+        (source, source.relative_to(root) if source != root else Path(source.name))
+        for source, root in _expand_local(spec, base, skip, missing)
+    ]
+
+
+def _expand_local(spec: str, base: Path, skip: Location, missing: list[Missing]) -> list:
+    """(input, root) pairs for one local SOURCE; what names nothing goes into `missing`."""
     if spec.startswith("@"):
         listing = base / spec[1:]
         try:
@@ -81,7 +115,7 @@ def _expand(spec: str, base: Path, skip: Path | None, missing: list[Missing]) ->
         for line in lines:
             line = line.strip()
             if line and not line.startswith("#"):
-                pairs += _expand(line, listing.parent, skip, missing)
+                pairs += _expand_local(line, listing.parent, skip, missing)
         return pairs
     path = base / spec
     if path.is_dir():
@@ -107,24 +141,51 @@ def _expand(spec: str, base: Path, skip: Path | None, missing: list[Missing]) ->
     return []
 
 
-def discover(sources: list[str], out: Path, fmt: str) -> tuple[list[Item], list[Missing]]:
+def _same(a: Location, b: Location) -> bool:
+    if remote.is_remote(a) or remote.is_remote(b):
+        return a == b
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def discover(sources: list[str], out: Location, fmt: str) -> tuple[list[Item], list[Missing]]:
     """The batch's inputs with their outputs, in a stable order, and the SOURCEs that failed.
+    SOURCEs and `out` may be URLs: a prefix (`s3://bucket/talks/`) is searched for videos
+    as a folder is.
 
     Raises RtsegError when two inputs would write the same output.
     """
     if fmt not in FORMATS:
         raise RtsegError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    items: dict[Path, Item] = {}
+    if fmt == "png" and remote.is_remote(out):
+        raise RtsegError("--format png writes a local folder; a URL --out takes mp4, webm or mov")
+    items: dict[Location, Item] = {}
     missing: list[Missing] = []
     for spec in sources:
-        for source, root in _expand(spec, Path(), out, missing):
-            relative = source.relative_to(root) if source != root else Path(source.name)
-            output = output_for(relative, out, fmt)
+        for source, relative in _expand(spec, Path(), out, missing):
+            output = output_for(Path(relative), out, fmt)
             earlier = items.get(output)
-            if earlier is not None and earlier.source.resolve() != source.resolve():
+            if earlier is not None and not _same(earlier.source, source):
                 raise RtsegError(
                     f"{earlier.source} and {source} would both write {output}; "
                     "give them separate roots or rename one"
                 )
             items[output] = Item(source, output)
+    if fmt == "png":
+        items = _unnested(items)
     return list(items.values()), missing
+
+
+def _unnested(items: dict[Path, Item]) -> dict[Path, Item]:
+    """PNG outputs moved so that none holds another's (see IMAGES_FOLDER); each output folder
+    is claimed whole by its run, so a nested one would be refused or replaced by it."""
+    moved: dict[Path, Item] = {}
+    for output, item in items.items():
+        if any(other != output and other.is_relative_to(output) for other in items):
+            output = output / IMAGES_FOLDER
+            if output in items:
+                raise RtsegError(
+                    f"{items[output].source} and the images of {item.source} would both "
+                    f"write {output}; give them separate roots or rename one"
+                )
+        moved[output] = Item(item.source, output)
+    return moved

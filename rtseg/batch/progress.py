@@ -59,9 +59,15 @@ class Progress:
             self._last_line = time.monotonic()
             print(f"rtseg: {self.line()}", file=self.stream, flush=True)
 
-    def file_done(self) -> None:
+    def file_done(self, note: str | None = None) -> None:
+        """One more file finished; `note` (where it ran, what it moved) gets a line."""
         self.files_done += 1
         self._show_files()
+        if note is not None:
+            if self.tty:
+                self._bar.write(f"rtseg: {note}", file=self.stream)
+            else:
+                print(f"rtseg: {note}", file=self.stream, flush=True)
 
     def line(self) -> str:
         """The bar's figures as one line of plain text."""

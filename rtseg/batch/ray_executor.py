@@ -19,7 +19,7 @@ from collections.abc import Callable
 from rtseg.batch.local import CORES_PER_WORKER
 from rtseg.batch.tasks import OnFrames, OnResult, Result, Task
 from rtseg.batch.work import Worker, worker_name
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, describe
 from rtseg.job import JobConfig
 
 # Share of one GPU each worker asks for when the cluster has GPUs: four workers per GPU.
@@ -45,16 +45,11 @@ def run_task(config: JobConfig, task: Task) -> Result:
     return result
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     """Fail in one line, at once, when a HOST:PORT address does not answer (Ray itself keeps
     retrying for minutes)."""
     host, _, port = address.rpartition(":")
-    if "://" in address or not port.isdigit():
+    if "://" in address or not port.isdecimal():
         return  # "auto", ray://: Ray's own resolution
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
@@ -105,7 +100,7 @@ class RayExecutor:
             )
         except (ConnectionError, ray.exceptions.RayError) as exc:
             where = f"the Ray cluster at {self.address}" if self.address else "Ray"
-            raise RtsegError(f"cannot start or reach {where}: {_first_line(exc)}") from None
+            raise RtsegError(f"cannot start or reach {where}: {describe(exc)}") from None
         self._started_here = True
 
     def _remote(self) -> Callable:
@@ -159,14 +154,18 @@ class RayExecutor:
                 ray.shutdown()
 
     def _get(self, ref, task: Task) -> Result:
+        exceptions = self.ray.exceptions
         try:
             return self.ray.get(ref)
-        except self.ray.exceptions.RayError as exc:
-            reason = _first_line(exc)
+        except exceptions.RayTaskError as exc:  # the task itself raised: Ray does not retry
+            # that (retry_exceptions=False), so it ran once; its own error is the reason
+            return Result(task.source, task.output, "failed").fail(exc.cause)
+        except exceptions.RayError as exc:  # its worker or node died on every try
             return Result(
                 task.source,
                 task.output,
                 "failed",
-                error=f"Ray gave up after {self.max_attempts} attempts: {reason}",
+                error=f"Ray gave up after {self.max_attempts} attempts: {describe(exc)}",
+                error_type=type(exc).__name__,
                 attempts=self.max_attempts,
             )

@@ -4,20 +4,30 @@ failure with its reason (last, so the end of a log names what went wrong)."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
 from rtseg.batch.tasks import Result
 from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
 
 
 class ReportFile:
-    """One JSON line per input, written as each ends, so a stopped batch still has its lines."""
+    """One JSON line per input, written as each ends, so a stopped batch still has its lines.
 
-    def __init__(self, path: Path | None) -> None:
+    A report URL is written here first and uploaded when the batch ends (stopped or not)."""
+
+    def __init__(self, path: Location | None) -> None:
         self._file: TextIO | None = None
+        self._url: str | None = None
+        if remote.is_remote(path):
+            remote.check_writable(str(path), overwrite=True)
+            self._url, path = str(path), remote.temporary_dir() / "report.jsonl"
         if path is not None:
+            path = Path(path)
             try:
                 self._file = path.open("w")
             except OSError as exc:
@@ -31,6 +41,11 @@ class ReportFile:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+            if self._url is not None:
+                local = Path(self._file.name)
+                remote.upload(local, self._url)
+                shutil.rmtree(local.parent)
+            self._file = None
 
 
 def summary_table(results: list[Result], seconds: float, executor: str, workers: int) -> str:
@@ -45,8 +60,23 @@ def summary_table(results: list[Result], seconds: float, executor: str, workers:
         ("time", f"{seconds:.1f} s, {fps:.1f} fps"),
         ("workers", f"{workers} ({executor})"),
     ]
+    read, written = sum(r.bytes_read for r in results), sum(r.bytes_written for r in results)
+    if read or written:
+        rows.append(("storage", f"{megabytes(read)} read, {megabytes(written)} written"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+
+
+def megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB"
+
+
+def file_line(result: Result) -> str:
+    """One input's outcome as progress shows it: where it ran and the bytes it moved."""
+    return (
+        f"{result.status} {result.source} on {result.worker or 'no worker'}: "
+        f"{megabytes(result.bytes_read)} read, {megabytes(result.bytes_written)} written"
+    )
 
 
 def failure_lines(results: list[Result]) -> list[str]:

@@ -14,14 +14,17 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rtseg.batch import split
+from rtseg.batch import split, storage
 from rtseg.batch.discover import Item, discover
 from rtseg.batch.local import LocalExecutor, default_workers
 from rtseg.batch.progress import Progress
-from rtseg.batch.report import ReportFile, failure_lines, summary_table
+from rtseg.batch.report import ReportFile, failure_lines, file_line, summary_table
 from rtseg.batch.resume import frame_count, is_complete
 from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.outputs import check_output, partial_name
+from rtseg.io.remote import Location
 from rtseg.job import Job, JobConfig
 
 log = logging.getLogger(__name__)
@@ -32,12 +35,12 @@ class BatchOptions:
     """How to run a batch (the per-file options live in the JobConfig)."""
 
     sources: list[str]
-    out: Path
+    out: Location  # a folder, or a URL prefix (see `rtseg.io.remote`)
     fmt: str = "mp4"
     workers: int | None = None
     ray: str | None = None  # None: local processes; "": a local Ray instance; else its address
     split: int | str | None = None  # segments per long video, or "auto"
-    report: Path | None = None
+    report: Location | None = None
     max_attempts: int = 3
     quiet: bool = False
 
@@ -49,15 +52,30 @@ class _Unit:
     item: Item
     tasks: list[int] = field(default_factory=list)
     results: dict[int, Result] = field(default_factory=dict)
+    read_here: int = 0  # bytes the batch's own process read from storage for it (planning)
 
 
-def check_config(config: JobConfig, out: Path, fmt: str) -> None:
+def make_out_folder(out: Path) -> None:
+    """Create the batch's --out folder, or fail in one line: a file of that name, or a place
+    that cannot be written (read-only, not permitted), stops the batch before any work."""
+    if out.exists() and not out.is_dir():
+        raise RtsegError(f"--out {out} is a file; name a folder for the outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RtsegError(f"cannot create the --out folder {out}: {exc.strerror}") from None
+    check_output(out / ".rtseg-check", overwrite=True)  # writable, also for root on read-only
+
+
+def check_config(config: JobConfig, out: Location, fmt: str) -> None:
     """Set up (without running) the job every file will run, so a bad model, effect,
-    effect/format pair or unwritable output folder fails once, before any worker starts."""
-    probe = "null" if fmt == "png" else str(out / f".rtseg-check.{fmt}")
-    job = Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True))
-    job.pipeline.close()
-    job.masks.close()
+    effect/format pair or unwritable output folder fails once, before any worker starts.
+    For a URL the job is set up here, and the storage is asked once (credentials, endpoint)."""
+    if remote.is_remote(out):
+        remote.exists(out)
+        out = remote.temporary_dir()
+    probe = "null" if fmt == "png" else str(Path(out) / f".rtseg-check.{fmt}")
+    Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True)).close()
 
 
 def _executor(config: JobConfig, options: BatchOptions, workers: int):
@@ -76,27 +94,35 @@ def _plan(
     units: list[_Unit] = []
     tasks: list[Task] = []
     frames = 0
+    sized = True  # every input counted: the bar has a total
     for item in todo:
         unit = _Unit(item)
-        # Frames are counted (by demuxing) only for the bar and for splitting.
-        wanted = not options.quiet or (options.split and item.output.suffix)
+        moved = remote.MOVED.snapshot()
+        video = remote.suffix(item.output) != ""
+        # Frames are counted (by demuxing) for splitting, and for the bar unless the input
+        # is in storage, where counting would read it through once more.
+        bar = not options.quiet and not remote.is_remote(item.source)
+        wanted = bar or (options.split and video)
         count = (frame_count(item.source) or 0) if wanted else 0
         frames += count
-        parts = split.parts_for(options.split, count, workers) if item.output.suffix else 1
+        sized = sized and bool(wanted or options.quiet)
+        parts = split.parts_for(options.split, count, workers) if video else 1
         if parts > 1:
             planned = split.plan(item.source, item.output, count, parts, config.mask_every)
         else:
             planned = [Task(str(item.source), str(item.output))]
+        unit.read_here = remote.MOVED.since(moved)[0]
         unit.tasks = list(range(len(tasks), len(tasks) + len(planned)))
         tasks += planned
         units.append(unit)
-    return units, tasks, frames
+    return units, tasks, frames if sized else 0
 
 
 def _finish(unit: _Unit, tasks: list[Task]) -> Result:
     """The input's result once all its tasks ended: joins a split video's segments."""
     parts = [unit.results[i] for i in unit.tasks]
     if len(parts) == 1:
+        parts[0].bytes_read += unit.read_here
         return parts[0]
     result = Result(
         str(unit.item.source),
@@ -107,17 +133,24 @@ def _finish(unit: _Unit, tasks: list[Task]) -> Result:
         seconds=round(sum(r.seconds for r in parts), 3),
         attempts=max(r.attempts for r in parts),
         worker=", ".join(sorted({r.worker for r in parts if r.worker})),
+        bytes_read=unit.read_here + sum(r.bytes_read for r in parts),
+        bytes_written=sum(r.bytes_written for r in parts),
     )
     failed = [r for r in parts if r.status != "done"]
     if failed:
-        result.error = f"segment {Path(failed[0].output).name}: {failed[0].error}"
+        result.error = f"segment {remote.name(failed[0].output)}: {failed[0].error}"
+        storage.discard(unit.item.output)
         return result
     started = time.monotonic()
+    moved = remote.MOVED.snapshot()
     try:
-        split.join(unit.item.source, [Path(tasks[i].output) for i in unit.tasks], unit.item.output)
+        storage.join(unit.item.source, [tasks[i].output for i in unit.tasks], unit.item.output)
         result.status = "done"
     except RtsegError as exc:
         result.error = str(exc)
+    read, written = remote.MOVED.since(moved)
+    result.bytes_read += read
+    result.bytes_written += written
     result.seconds = round(result.seconds + time.monotonic() - started, 3)
     result.fps = round(result.frames_out / result.seconds, 2) if result.seconds else 0.0
     return result
@@ -128,11 +161,13 @@ def _triage(items: list[Item], overwrite: bool, results: list[Result]) -> list[I
     without `overwrite`), with their results added to `results`."""
     todo = []
     for item in items:
+        moved = remote.MOVED.snapshot()
         source, output = str(item.source), str(item.output)
-        if not item.output.exists() or overwrite:
+        if overwrite or not remote.exists(item.output):
             todo.append(item)
         elif is_complete(item.source, item.output):
-            results.append(Result(source, output, "skipped", attempts=0))
+            read = remote.MOVED.since(moved)[0]
+            results.append(Result(source, output, "skipped", attempts=0, bytes_read=read))
         else:
             error = f"{output} exists but is not complete; pass --overwrite to replace it"
             results.append(Result(source, output, "failed", error=error))
@@ -149,7 +184,8 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     workers = options.workers or default_workers(config.threads, cores)
     config = replace(config, threads=config.threads or max(1, cores // workers))
     executor = _executor(config, options, workers)  # Ray missing: one line, before any work
-    options.out.mkdir(parents=True, exist_ok=True)
+    if not remote.is_remote(options.out):
+        make_out_folder(Path(options.out))
     check_config(config, options.out, options.fmt)
     executor.start(len(items))  # workers load their model while the batch plans
     report = ReportFile(options.report)
@@ -169,7 +205,8 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
             results.append(final)
             report.add(final)
             if progress is not None:
-                progress.file_done()
+                moved = final.bytes_read or final.bytes_written
+                progress.file_done(file_line(final) if moved else None)
 
     interrupted = False
     try:
@@ -182,8 +219,16 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
         finished = {r.source for r in results}
         for unit in units:
             if str(unit.item.source) not in finished:
+                if len(unit.tasks) > 1:  # its uploaded segments are of no use to a rerun
+                    storage.discard(unit.item.output)
                 stopped = Result(str(unit.item.source), str(unit.item.output), "failed")
                 stopped.error = "the batch was interrupted before this input finished"
+                if remote.is_remote(unit.item.output):
+                    kept = partial_name(remote.staging_path(str(unit.item.output))).name
+                    stopped.error += (
+                        "; nothing was uploaded, and a partial output stays on the node that "
+                        f"ran it, as {kept} under rtseg-staging/ in its temporary directory"
+                    )
                 results.append(stopped)
                 report.add(stopped)
         report.close()

@@ -1,10 +1,13 @@
 """One long video cut into frame-exact segments for several workers, then joined unchanged.
 
 Each segment is a task like any file: the worker decodes frames [start, stop) of the input
-and writes them, encoded, to a segment file whose clock starts at 0. The segment files are
-then read back to back by FFmpeg's concat demuxer and their packets copied (no re-encoding)
-into the output, with the input's audio tracks added in the same pass (`AudioTracks`), so the
-output has the input's frames, timestamps, duration and sound.
+and writes them, encoded and at their own timestamps, to a segment file. The segment files'
+packets are then copied one file after another (no re-encoding) into the output, with the
+input's audio tracks added in the same pass (`AudioTracks`), so the output has the input's
+frames, timestamps, duration and sound. Each segment starts exactly where the previous one
+ended: frames are found by their timestamps, and a seek that lands late is redone further
+back (`VideoDecoder.seek`). A video whose timestamps cannot place every frame once (missing
+or repeated timestamps, timestamps that restart) is not split; the log says so.
 
 No seam may show. A segment cannot start its temporal smoothing from nothing, or the mask
 would jump where a single run's is steady, so each one first runs `warmup` frames before
@@ -15,6 +18,7 @@ frame the smoother holds (to well under one grey level) the state a single run h
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import shutil
 from dataclasses import replace
@@ -26,14 +30,17 @@ import av
 from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
+from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import partial_name
-from rtseg.io.sinks import Sink
-from rtseg.io.video_in import VideoDecoder, ffmpeg_path
+from rtseg.io.remote import Location, location
+from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
 from rtseg.pipeline.frame import Frame
+
+log = logging.getLogger(__name__)
 
 # Seconds of video run before each segment and discarded. The smoother's still-region weight
 # is 0.15, so a difference left from the start decays as 0.85^n: after 2 s at 30 fps (60
@@ -52,49 +59,98 @@ def parts_for(split: int | str | None, frames: int, workers: int) -> int:
     return max(1, min(int(split), frames))
 
 
-def segments_dir(output: Path) -> Path:
+def segments_dir(output: Location) -> Location:
     """Where a split output's segments are written; the name says they are partial."""
-    return partial_name(output, "partial-segments").with_suffix("")
+    if remote.is_remote(output):
+        return str(output)[: -len(remote.suffix(output)) or None] + ".partial-segments"
+    return partial_name(Path(output), "partial-segments").with_suffix("")
 
 
-def plan(source: Path, output: Path, frames: int, parts: int, every: int = 1) -> list[Task]:
+def cut_problem(source: Path) -> str | None:
+    """Why `source` cannot be cut into segments that meet exactly, or None when it can:
+    every frame needs a timestamp of its own, and they must not restart."""
+    with open_media(source) as container:
+        stream = container.streams.video[0]
+        seen: set[int] = set()
+        last_dts = None
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except (StopIteration, av.FFmpegError):
+                return None
+            if not packet.size or packet.is_discard:
+                continue
+            if packet.pts is None:
+                return "some of its frames carry no timestamp"
+            if packet.dts is not None and last_dts is not None and packet.dts < last_dts:
+                at = float(packet.dts * packet.time_base)
+                return f"its timestamps restart at {at:.2f} s (recordings joined into one file?)"
+            if packet.pts in seen:
+                return "two of its frames share a timestamp"
+            seen.add(packet.pts)
+            last_dts = packet.dts if packet.dts is not None else last_dts
+
+
+def plan(source: Location, output: Location, frames: int, parts: int, every: int = 1) -> list[Task]:
     """Tasks for `parts` segments of `source`; boundaries and warmups are multiples of
-    `every` (the mask period), so each segment runs the model on the frames a single run does."""
+    `every` (the mask period), so each segment runs the model on the frames a single run does.
+    A video that cannot be cut exactly (`cut_problem`) is one task, and the log says why."""
+    problem = cut_problem(source)
+    if problem is not None:
+        log.warning("%s is processed as one segment, not %d: %s", source, parts, problem)
+        return [Task(str(source), str(output))]
     stamps, time_base = frame_stamps(source)
     span_s = (stamps[-1] - stamps[0]) * time_base if len(stamps) > 1 else Fraction(0)
     fps = (len(stamps) - 1) / span_s if span_s else 30
     warmup = math.ceil(WARMUP_S * fps / every) * every
     folder = segments_dir(output)
     bounds = [round(i * frames / parts / every) * every for i in range(parts)] + [frames]
-    return [
-        Task(
-            str(source),
-            str(folder / f"{i:03d}{output.suffix}"),
-            start=start,
-            stop=stop,
-            warmup=min(warmup, start),
-        )
-        for i, (start, stop) in enumerate(itertools.pairwise(bounds))
-        if stop > start
-    ]
+    tasks = []
+    for i, (start, stop) in enumerate(itertools.pairwise(bounds)):
+        if stop > start:
+            ahead = min(warmup, start)
+            end = stamps[stop] if stop < len(stamps) else None
+            tasks.append(
+                Task(
+                    str(source),
+                    str(remote.join(folder, f"{i:03d}{remote.suffix(output)}")),
+                    start=start,
+                    stop=stop,
+                    warmup=ahead,
+                    times=(stamps[start - ahead], end),
+                )
+            )
+    return tasks
 
 
 class SegmentSource:
-    """Frames [first, stop) of a video file, timed from frame `start` (the segment's own
-    first frame, shown at 0). The decoder seeks to the keyframe before `first`; frames are
-    found by their timestamps, so the cut is frame-exact."""
+    """Frames [first, stop) of a video file (a segment and its warmup) at their own
+    timestamps. The decoder seeks exactly to `first` (`VideoDecoder.seek`), and frames are
+    told apart by their timestamps, so the cut is frame-exact."""
 
     live = False
 
-    def __init__(self, path: str, first: int, start: int, stop: int) -> None:
-        stamps, _ = frame_stamps(Path(path))
-        if stop > len(stamps):
-            raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
-        self._decoder = VideoDecoder(Path(path))
+    def __init__(
+        self,
+        path: str,
+        first: int,
+        stop: int,
+        deinterlace: bool = False,
+        times: tuple[int, int | None] | None = None,
+    ) -> None:
+        """`times`: the presentation times of frames `first` and `stop` (None: the end) when
+        known (`Task.times`); otherwise the file is demuxed through to find them."""
+        if times is None:
+            stamps, _ = frame_stamps(location(path))
+            if stop > len(stamps):
+                raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
+            times = (stamps[first], stamps[stop] if stop < len(stamps) else None)
+        self._decoder = VideoDecoder(location(path), deinterlace)
         self.fps = self._decoder.fps
-        self._start_pts = stamps[start]
-        self._stop_pts = stamps[stop] if stop < len(stamps) else None
-        self._decoder.seek(stamps[first])
+        first_pts, self._stop_pts = times
+        if first:
+            self._decoder.seek(first_pts)
         self.frames_expected = stop - first
         self._seq = 0
 
@@ -110,7 +166,7 @@ class SegmentSource:
         frame = Frame(
             seq=self._seq,
             image=image,
-            pts=pts - self._start_pts,
+            pts=pts,
             time_base=self._decoder.time_base,
             duration=duration,
             sar=sar,
@@ -122,28 +178,6 @@ class SegmentSource:
         self._decoder.close()
 
 
-class AfterWarmup:
-    """Passes on frames from the segment's own start; the warmup frames before it are dropped."""
-
-    def __init__(self, sink: Sink, warmup: int) -> None:
-        self.sink = sink
-        self.warmup = warmup
-
-    def write(self, frame: Frame) -> None:
-        if frame.seq >= self.warmup:
-            self.sink.write(frame)
-
-    def close(self) -> None:
-        self.sink.close()
-
-    def abort(self) -> None:
-        self.sink.abort()
-
-    @property
-    def partial_path(self) -> Path | None:
-        return getattr(self.sink, "partial_path", None)
-
-
 def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     """`rtseg run`'s job on one segment (warmup included), writing only the segment's frames.
 
@@ -151,54 +185,51 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     replaced."""
     assert task.stop is not None
     first = task.start - task.warmup
-    source = SegmentSource(task.source, first, task.start, task.stop)
+    source = SegmentSource(task.source, first, task.stop, config.deinterlace, task.times)
     try:
-        job = Job(replace(config, overwrite=True), source, engine)
+        job = Job(replace(config, overwrite=True, sinks=[]), source, engine)
     except BaseException:
         source.close()
         raise
-    job.pipeline.sinks[:] = [AfterWarmup(s, task.warmup) for s in job.pipeline.sinks]
+    try:
+        for spec in config.sinks:
+            job.add_sink(spec, first_seq=task.warmup)
+    except BaseException:
+        job.close()
+        raise
     return job
 
 
-def join(source: Path, segments: list[Path], output: Path) -> None:
-    """Copy the segments' packets back to back (FFmpeg's concat demuxer, no re-encoding)
-    into `output`, with every audio track of `source`, and the video's start offset kept.
+def join(source: Location, segments: list[Path], output: Path) -> None:
+    """Copy the segments' packets, which carry the input's own timestamps, one file after
+    another (no re-encoding) into `output`, with every audio track of `source`.
 
     The output appears under its final name only once it is complete."""
-    folder = segments[0].parent
-    listing = folder / "segments.txt"
-    listing.write_text("".join(f"file '{p.name}'\n" for p in segments))
-    stamps, time_base = frame_stamps(source)
-    offset_s = stamps[0] * time_base  # when the first frame shows, after the audio starts
     spec = container_for(output)
     tmp = partial_name(output)
     audio = AudioTracks(source)
     try:
-        with (
-            av.open(ffmpeg_path(listing), format="concat", options={"safe": "0"}) as concat,
-            av.open(ffmpeg_path(tmp), "w") as out,
-        ):
-            video_in = concat.streams.video[0]
-            video = out.add_stream_from_template(video_in)
-            audio.add_to(out, spec.audio_encoder)
-            shift = round(offset_s / video_in.time_base)
-            end = 0
-            for packet in concat.demux(video_in):
-                if packet.size == 0 or packet.pts is None:
-                    continue
-                packet.pts += shift
-                if packet.dts is not None:
-                    packet.dts += shift
-                end = max(end, packet.pts + (packet.duration or 0))
-                packet.stream = video
-                out.mux(packet)
-                audio.write_until(end * video_in.time_base)
-            audio.finish(end * video_in.time_base)
+        with av.open(ffmpeg_path(tmp), "w") as out:
+            video = None
+            end = Fraction(0)
+            for path in segments:
+                with av.open(ffmpeg_path(path)) as segment:
+                    stream = segment.streams.video[0]
+                    if video is None:
+                        video = out.add_stream_from_template(stream)
+                        audio.add_to(out, spec.audio_encoder)
+                    for packet in segment.demux(stream):
+                        if packet.size == 0 or packet.pts is None:
+                            continue
+                        end = max(end, (packet.pts + (packet.duration or 0)) * packet.time_base)
+                        packet.stream = video
+                        out.mux(packet)
+                        audio.write_until(end)
+            audio.finish(end)
     except av.FFmpegError as exc:
         tmp.unlink(missing_ok=True)
         raise RtsegError(f"cannot join the segments of {output}: {exc}") from None
     finally:
         audio.close()
     tmp.replace(output)
-    shutil.rmtree(folder)
+    shutil.rmtree(segments[0].parent)

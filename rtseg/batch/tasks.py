@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from rtseg.errors import describe
+from rtseg.pipeline.pipeline import StageError
+
 
 @dataclass(frozen=True)
 class Task:
@@ -17,6 +20,10 @@ class Task:
     start: int = 0
     stop: int | None = None
     warmup: int = 0
+    # The presentation times of frames start - warmup and stop (None: the end), as the
+    # planner read them, so a worker seeks to its segment without reading the file through
+    # (a range request on object storage); None: the worker reads them itself.
+    times: tuple[int, int | None] | None = None
 
 
 @dataclass
@@ -31,8 +38,23 @@ class Result:
     seconds: float = 0.0
     fps: float = 0.0
     error: str | None = None
+    # The exception that failed it, by class name ("RtsegError" for rtseg's expected ones:
+    # bad input or output; anything else, e.g. "ValueError", is unexpected); None when no
+    # exception said (a worker that died, a batch interrupted).
+    error_type: str | None = None
     attempts: int = 1
     worker: str | None = None
+    bytes_read: int = 0  # from remote storage (inputs, segments), where it ran
+    bytes_written: int = 0  # to remote storage (outputs, segments)
+
+    def fail(self, exc: BaseException, context: str = "") -> Result:
+        """This result as failed by `exc`, its type and message kept (after `context`)."""
+        # a stage's error names the stage and its cause's type in its message already
+        reason = str(exc).strip().splitlines()[0] if isinstance(exc, StageError) else None
+        self.status = "failed"
+        self.error = f"{context}{reason or describe(exc)}"
+        self.error_type = type(exc).__name__
+        return self
 
     def to_dict(self) -> dict:
         return asdict(self)

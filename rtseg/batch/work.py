@@ -7,6 +7,7 @@ instead of once per file. Both executors (local processes and Ray) run this clas
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -17,12 +18,14 @@ from pathlib import Path
 from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
-from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.outputs import discard_partial
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
-from rtseg.pipeline.pipeline import StageError
+
+log = logging.getLogger(__name__)
 
 
 def worker_name() -> str:
@@ -36,10 +39,17 @@ class Worker:
     def __init__(self, config: JobConfig) -> None:
         keep_freed_memory()  # its process is rtseg's own, as the `rtseg` command's is
         self.config = config
-        self.engine = Engine(resolve(config.model), config.device, config.threads)
+        self.engine: Engine | None = None
+        self.failure: Exception | None = None  # why the model did not load
+        try:
+            self.engine = Engine(resolve(config.model), config.device, config.threads)
+        except Exception as exc:  # each task is answered with it, rather than the process
+            # dying, being retried with a model reload and reported as "worker process died"
+            self.failure = exc
 
     def job_for(self, task: Task) -> Job:
         """The `Job` for `task`: `rtseg run`'s job with this file as source and output."""
+        assert self.engine is not None, "run() answers tasks of a worker without a model"
         config = replace(self.config, source=task.source, sinks=[task.output])
         if task.stop is None:
             return Job(config, engine=self.engine)
@@ -48,19 +58,31 @@ class Worker:
     def run(self, task: Task, on_frames: Callable[[int], None] | None = None) -> Result:
         """Process `task`; a bad input or output becomes a failed Result, never an exception."""
         started = time.monotonic()
+        moved = remote.MOVED.snapshot()
         result = Result(task.source, task.output, "failed", worker=worker_name())
+        if self.failure is not None:
+            return result.fail(self.failure, "the worker could not load the model: ")
         try:
-            Path(task.output).parent.mkdir(parents=True, exist_ok=True)
-            job = self.job_for(task)
-            if on_frames is not None:
-                job.pipeline.sinks.append(ProgressSink(on_frames, task.warmup))
-            job.run()
+            if remote.is_remote(task.output):  # written here first, then uploaded
+                local = remote.staging_path(task.output)
+            else:
+                local = Path(task.output)
+                local.parent.mkdir(parents=True, exist_ok=True)
+            if discard_partial(local):  # a rerun does again what did not finish
+                log.info("%s: replacing the partial output of an earlier attempt", task.output)
+            with self.job_for(task) as job:
+                if on_frames is not None:
+                    job.add_sink(ProgressSink(on_frames, task.warmup))
+                job.run()
             summary = job.summary()
             result.frames_in = max(0, summary["frames_in"] - task.warmup)
             result.frames_out = max(0, summary["frames_out"] - task.warmup)
             result.status = "done"
-        except (RtsegError, StageError, OSError) as exc:
-            result.error = str(exc)
+        except Exception as exc:  # any failure is this input's, reported with its type; the
+            # worker goes on with the next task (it used to die of it, be retried and be
+            # reported as "worker process died")
+            result.fail(exc)
+        result.bytes_read, result.bytes_written = remote.MOVED.since(moved)
         result.seconds = round(time.monotonic() - started, 3)
         if result.seconds > 0:
             result.fps = round(result.frames_out / result.seconds, 2)

@@ -16,6 +16,9 @@ from pathlib import Path
 import av
 
 from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
+from rtseg.io.timeline import TS_DISCONT, timeline
 from rtseg.io.video_in import media_origin, open_media
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,15 @@ def _encoder_rate(encoder: str, rate: int) -> int:
     return min((r for r in rates if r >= rate), default=max(rates))
 
 
+def _known_layout(layout: av.AudioLayout) -> av.AudioLayout:
+    """`layout`, or where the file does not say which channel is which (stereo PCM in AVI
+    from webcams and capture cards), FFmpeg's default layout for as many channels, the guess
+    FFmpeg's own tools make; encoders refuse a layout without channel names."""
+    if any(channel.name == "NONE" for channel in layout.channels):
+        return av.AudioLayout(f"{layout.nb_channels}c")
+    return layout
+
+
 class _Track:
     """One input audio stream and where it goes in the output: a copy or an encoder."""
 
@@ -39,6 +51,7 @@ class _Track:
         self.source = source
         self.target = target
         self.copy = copy
+        self.end: int | None = None  # where the last packet muxed ends, in its time base
 
 
 class AudioTracks:
@@ -48,17 +61,19 @@ class AudioTracks:
     as the video advances (keeps the two interleaved) and `finish(end)` once it has ended.
     """
 
-    def __init__(self, media: Path) -> None:
-        if not media.is_file():
+    def __init__(self, media: Location) -> None:
+        if not remote.is_remote(media) and not Path(media).is_file():
             raise RtsegError(f"audio source {media} does not exist")
         self._input = open_media(media, "audio")
         self._streams = list(self._input.streams.audio)
         self._origin = media_origin(self._input)
+        self._timeline = timeline(self._input)  # recordings joined with `cat`
         self._tracks: dict[int, _Track] = {}
         self._pending: av.Packet | None = None
         self._packets: Iterator[av.Packet] | None = None
         self._output: av.container.OutputContainer | None = None
         self.damaged = 0  # audio packets that could not be decoded for re-encoding
+        self.cut_s = Fraction(0)  # audio after the video's end, left out (see `finish`)
         others = [s for s in self._input.streams if s.type not in ("video", "audio")]
         if others:
             kinds = ", ".join(sorted({s.type for s in others}))
@@ -85,10 +100,11 @@ class AudioTracks:
         codec = stream.codec_context.codec.canonical_name
         if codec in output.supported_codecs:
             target = output.add_stream_from_template(stream)
+            target.codec_context.layout = _known_layout(stream.codec_context.layout)
             self._tracks[stream.index] = _Track(stream, target, copy=True)
             return
         target = output.add_stream(encoder, rate=_encoder_rate(encoder, stream.sample_rate))
-        target.layout = stream.codec_context.layout
+        target.layout = _known_layout(stream.codec_context.layout)
         target.bit_rate = AUDIO_BIT_RATES.get(encoder, 128_000)
         self._tracks[stream.index] = _Track(stream, target, copy=False)
         log.info(
@@ -108,6 +124,8 @@ class AudioTracks:
                 self._pending = next(self._packets)
             except (StopIteration, av.FFmpegError):  # the end, or a file cut short
                 self._packets = None
+            else:
+                self._timeline.shift(self._pending)
         return self._pending
 
     def write_until(self, end_s: Fraction) -> None:
@@ -123,6 +141,14 @@ class AudioTracks:
 
     def _mux(self, packet: av.Packet) -> None:
         track = self._tracks[packet.stream.index]
+        if packet.dts is not None:
+            # Where joined recordings meet (`rtseg.io.timeline`), the earlier part's sound may
+            # run into the next one's: a packet that mostly overlaps the one before is left
+            # out, so the sound played back to back stays within half a packet of the video.
+            length = packet.duration or 1
+            if track.end is not None and packet.dts + length // 2 < track.end:
+                return
+            track.end = packet.dts + length
         shift = round(self._origin / packet.time_base)
         if track.copy:
             packet.pts = None if packet.pts is None else packet.pts - shift
@@ -141,11 +167,33 @@ class AudioTracks:
             self._output.mux(track.target.encode(frame))
 
     def finish(self, end_s: Fraction) -> None:
-        """Mux the audio up to the video's end and flush the encoders."""
+        """Mux the audio up to the video's end and flush the encoders; `cut_s` then says how
+        much audio there was after that end."""
         self.write_until(end_s)
         for track in self._tracks.values():
             if not track.copy:
                 self._output.mux(track.target.encode(None))
+        self.cut_s = max(Fraction(0), self._end_s() - end_s) if self._tracks else Fraction(0)
+
+    def _end_s(self) -> Fraction:
+        """Where the input's audio ends (seconds from the origin): from the streams' own
+        durations, or, where a file has none it can be trusted for (MPEG-TS, joined
+        recordings), by reading the packets left."""
+        ends = [
+            (s.start_time + s.duration) * s.time_base - self._origin
+            for s in self._streams
+            if s.start_time is not None and s.duration and s.time_base
+        ]
+        trusted = not self._input.format.flags & TS_DISCONT
+        if trusted and len(ends) == len(self._streams):
+            return max(ends)
+        end = Fraction(0)
+        while (packet := self._next()) is not None:
+            self._pending = None
+            start = self._start_s(packet)
+            if start is not None:
+                end = max(end, start + (packet.duration or 0) * packet.time_base)
+        return end
 
     def close(self) -> None:
         """Release the input; safe to call more than once."""

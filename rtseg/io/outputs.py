@@ -118,9 +118,36 @@ class OutputLock:
 
 
 def claim_output(path: Path, overwrite: bool) -> OutputLock:
-    """Check `path` (see `check_output`) and lock it for this run."""
+    """Check `path` (see `check_output`) and lock it for this run.
+
+    Without `overwrite` the partial output an earlier stopped run kept (`partial_name`) is
+    refused too, rather than written over: it may be all that is left of a long run.
+    """
     check_output(path, overwrite)
-    return OutputLock(path)
+    lock = OutputLock(path)
+    kept = partial_name(path)
+    if kept.exists() and not overwrite:
+        lock.release()
+        raise RtsegError(
+            f"{kept} holds what an earlier run wrote before it stopped; move it away, or "
+            "pass --overwrite to replace it"
+        )
+    return lock
+
+
+def discard_partial(path: Path) -> bool:
+    """Remove the partial output an earlier run writing `path` left; whether there was one.
+
+    For a batch's rerun, which processes again what did not finish (`rtseg run` refuses
+    instead, see `claim_output`)."""
+    kept = partial_name(path)
+    if kept.is_dir():
+        shutil.rmtree(kept)
+    elif kept.exists():
+        kept.unlink()
+    else:
+        return False
+    return True
 
 
 def partial_name(path: Path, tag: str = "partial") -> Path:

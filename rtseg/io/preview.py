@@ -34,6 +34,8 @@ from rtseg.pipeline.frame import Frame
 TOKEN_HEADER = "X-Rtseg-Token"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 BOUNDARY = b"rtsegframe"
+# The largest /control body read: a control is a few bytes of JSON.
+MAX_CONTROL_BYTES = 64 * 1024
 _WAIT_S = 0.5  # how often a stream re-checks for shutdown while no frame comes
 
 # The page: the stream, a stats table refreshed twice a second, and one button per choice.
@@ -262,7 +264,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get_content_type() != "application/json":
             self._json(415, {"error": "send JSON (Content-Type: application/json)"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdecimal():  # a number of bytes, not "abc" or -1 (read to the end)
+            self._json(400, {"error": "Content-Length must be a number of bytes"})
+            return
+        length = int(declared)
+        if length > MAX_CONTROL_BYTES:
+            self._json(413, {"error": f"a control is at most {MAX_CONTROL_BYTES} bytes"})
+            return
         try:
             request = json.loads(self.rfile.read(length) or b"null")
         except ValueError:

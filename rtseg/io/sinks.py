@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -24,14 +23,6 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.io.outputs import claim_output, partial_name
 from rtseg.pipeline.frame import Frame
-
-
-class Sink(Protocol):
-    def write(self, frame: Frame) -> None: ...
-
-    def close(self) -> None: ...
-
-    def abort(self) -> None: ...
 
 
 class NullSink:
@@ -47,20 +38,51 @@ class NullSink:
         pass
 
 
+# The list of frames rtseg wrote into a folder, kept in it, so that overwriting the folder
+# later removes those frames and nothing else a user put there.
+WRITTEN_LIST = ".rtseg-written"
+
+
+def written_by_rtseg(folder: Path) -> set[str]:
+    """The file names an earlier run wrote into `folder` (none when it has no list)."""
+    try:
+        names = (folder / WRITTEN_LIST).read_text().splitlines()
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    return {name for name in names if name and Path(name).name == name}  # in the folder only
+
+
 class ImageSequenceSink:
-    """One PNG per frame in a directory; frames from image files keep their input's stem."""
+    """One PNG per frame in a directory; frames from image files keep their input's stem.
+
+    The frames are written into `partial_path` and moved to `path` when the run completes.
+    Overwriting a folder replaces what rtseg wrote there before (its `WRITTEN_LIST`) and
+    leaves any other file as it was.
+    """
 
     def __init__(self, path: Path, overwrite: bool = False) -> None:
-        self._lock = claim_output(path, overwrite)
+        self._lock = claim_output(path, overwrite)  # refuses a kept partial unless overwrite
         self.path = path
         self.partial_path = partial_name(path)
         self.frames = 0
-        if self.partial_path.exists():
-            shutil.rmtree(self.partial_path)
-        self.partial_path.mkdir()
+        self._names: set[str] = set()  # written, without case (as Windows and macOS compare)
+        self._files: list[str] = []
+        try:
+            if self.partial_path.exists():
+                shutil.rmtree(self.partial_path)
+            self.partial_path.mkdir()
+        except OSError as exc:
+            self._lock.release()
+            raise RtsegError(f"cannot write {self.partial_path}: {exc.strerror}") from None
 
     def write(self, frame: Frame) -> None:
         name = frame.name if frame.name is not None else f"{frame.seq:06d}"
+        if name.casefold() in self._names:  # never one frame over another
+            raise RtsegError(
+                f"two frames are both named {name}: the second would replace the first "
+                f"in {self.path}"
+            )
+        self._names.add(name.casefold())
         target = self.partial_path / f"{name}.png"
         ok, data = cv2.imencode(".png", frame.output)
         if not ok:
@@ -72,17 +94,40 @@ class ImageSequenceSink:
             raise RtsegError(
                 f"cannot write {target}: {exc.strerror}; free some space and run again"
             ) from None
+        self._files.append(target.name)
         self.frames += 1
 
     def close(self) -> None:
         try:
             if not self.partial_path.exists():
                 return
-            if self.path.is_dir():
-                shutil.rmtree(self.path)
-            os.replace(self.partial_path, self.path)
+            (self.partial_path / WRITTEN_LIST).write_text("".join(f + "\n" for f in self._files))
+            if self.path.is_file():  # a file where the folder goes, replaced as asked
+                self.path.unlink()
+            if not self.path.exists():
+                os.replace(self.partial_path, self.path)
+            else:
+                self._replace_folder()
         finally:
             self._lock.release()
+
+    def _replace_folder(self) -> None:
+        """Put the new frames in place of the ones an earlier run wrote into `path`."""
+        earlier = written_by_rtseg(self.path)
+        present = set(os.listdir(self.path))
+        if present <= earlier | {WRITTEN_LIST}:  # only rtseg's: swap the folders at once
+            aside = partial_name(self.path, "replaced")
+            os.replace(self.path, aside)
+            os.replace(self.partial_path, self.path)
+            shutil.rmtree(aside)
+            return
+        # Files of the user's are in it: the frames move in one by one, the list last.
+        for name in self._files:
+            os.replace(self.partial_path / name, self.path / name)
+        for name in earlier - set(self._files) - {WRITTEN_LIST}:
+            (self.path / name).unlink(missing_ok=True)
+        os.replace(self.partial_path / WRITTEN_LIST, self.path / WRITTEN_LIST)
+        self.partial_path.rmdir()
 
     def abort(self) -> None:
         """Leave the frames written so far in `partial_path` (nothing, if there are none)."""

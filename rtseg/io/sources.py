@@ -11,35 +11,38 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from rtseg.errors import CameraUnavailable, RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
 from rtseg.io.video_in import VideoDecoder
-from rtseg.pipeline.frame import Frame, rate_time_base
+from rtseg.pipeline.frame import Frame, check_image, rate_time_base
+from rtseg.pipeline.ports import Source
 
 log = logging.getLogger(__name__)
 
+# imread flags for photos: 16-bit and grey kept (to_bgr converts them), EXIF orientation
+# applied. Alpha is dropped here; a PNG's own transparency is read apart (`image_alpha`).
+READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+    ".flv", ".wmv", ".3gp", ".gif",
+}  # fmt: skip
+# Suffixes an http(s) URL of a live stream has (MPEG-TS, FLV): read as streams, not files.
+LIVE_SUFFIXES = {".ts", ".mts", ".flv"}
 # A live source that delivers no frame for this long has stalled; it is then reopened with
 # these waits in between (seconds), and given up on with a clear error when none works.
 STALL_TIMEOUT_S = 3.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 SAMPLE_PERSON = Path(__file__).resolve().parents[1] / "data" / "grace_hopper.jpg"
-
-
-class Source(Protocol):
-    live: bool
-    fps: float
-
-    def read(self) -> Frame | None: ...
-
-    def close(self) -> None: ...
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -53,6 +56,26 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     return image
+
+
+# PNG colour types with an alpha channel (grey + alpha, RGB + alpha), read from the header.
+PNG_ALPHA_TYPES = (4, 6)
+
+
+def image_alpha(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A PNG's own transparency as float32 in [0, 1], or None when it has none (or another
+    size than the frame read, as an EXIF rotation would give)."""
+    if path.suffix.lower() != ".png":
+        return None
+    with path.open("rb") as file:
+        header = file.read(26)
+    if len(header) < 26 or header[25] not in PNG_ALPHA_TYPES:
+        return None
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 3 or image.shape[2] != 4 or image.shape[:2] != shape:
+        return None
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    return (image[..., 3] / np.float32(scale)).astype(np.float32)
 
 
 ARRIVAL_TIME_BASE = Fraction(1, 1_000_000)  # live frames are timed by arrival, in µs
@@ -142,10 +165,13 @@ class VideoSource:
     says how many frames it should have given.
     """
 
-    def __init__(self, spec: str | Path, realtime: bool = False) -> None:
-        self.path = Path(spec)  # where sinks find the audio to keep
-        self._decoder = VideoDecoder(self.path)
+    def __init__(self, spec: Location, realtime: bool = False, deinterlace: bool = False) -> None:
+        self.path = remote.location(spec)  # where sinks find the audio to keep
+        self._decoder = VideoDecoder(self.path, deinterlace)
         self.fps = self._decoder.fps
+        # From the container's header, without reading the file through: its frame count, or
+        # its duration times the frame rate; None when it says neither.
+        self.frames_estimate: int | None = self._decoder.frames_estimate
         self.live = realtime
         self._clock = _Clock(self.fps, paced=realtime)
 
@@ -310,11 +336,32 @@ def pattern_files(spec: str) -> list[Path]:
     return [p for match, p in sorted((int(m.group(1)), p) for m, p in found if m)]
 
 
+def frame_names(paths: list[Path]) -> list[str]:
+    """What frames from `paths` are called in an image-sequence output: each file's stem, or
+    its whole name where another file has the same stem (`a.jpg` and `a.png` become `a.jpg`
+    and `a.png`, so neither output overwrites the other). Compared without case, as Windows
+    and macOS file names are.
+
+    Raises:
+        RtsegError: two files would still share a name (`a.jpg` beside `a.jpg.png`).
+    """
+    stems = Counter(p.stem.casefold() for p in paths)
+    names = [p.name if stems[p.stem.casefold()] > 1 else p.stem for p in paths]
+    first: dict[str, Path] = {}
+    for path, name in zip(paths, names, strict=True):
+        earlier = first.setdefault(name.casefold(), path)
+        if earlier is not path:
+            raise RtsegError(
+                f"{earlier} and {path} would both be written as {name}; rename one of them"
+            )
+    return names
+
+
 class ImageSource:
     """One image file, a directory of them, or a printf pattern (`img_%04d.png`).
 
     A directory is read in natural order (img_2 before img_10), a pattern in number order;
-    frames keep their file stems.
+    frames keep their file stems (see `frame_names`).
     """
 
     def __init__(self, spec: str, fps: float = 30.0, realtime: bool = False) -> None:
@@ -333,6 +380,8 @@ class ImageSource:
                 raise RtsegError(f"no files match the pattern {spec}")
         else:
             raise RtsegError(f"input not found: {spec}")
+        self._names = frame_names(self._paths)
+        self._alpha_said = False
         self.fps = fps
         self.live = realtime
         self._clock = _Clock(fps, paced=realtime)
@@ -344,7 +393,9 @@ class ImageSource:
         path = self._paths[self._index]
         self._index += 1
         try:
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            # Any depth and colour, but not IMREAD_UNCHANGED, which ignores the EXIF
+            # orientation: a phone's photo comes out upright, as rotated videos do.
+            image = cv2.imread(str(path), READ_AS_STORED_UPRIGHT)
         except cv2.error:  # some decoders raise on damaged data instead of returning None
             image = None
         if (
@@ -353,7 +404,12 @@ class ImageSource:
             or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
         ):
             raise RtsegError(f"cannot decode image {path}; remove or replace it")
-        return self._clock.frame(to_bgr(image), name=path.stem)
+        frame = self._clock.frame(to_bgr(image), name=self._names[self._index - 1])
+        frame.input_alpha = image_alpha(path, image.shape[:2])
+        if frame.input_alpha is not None and not self._alpha_said:
+            self._alpha_said = True
+            log.info("%s has transparency: it is multiplied into the matte", path)
+        return frame
 
     def close(self) -> None:
         self._index = len(self._paths)
@@ -423,10 +479,11 @@ def open_source(
     fps: float | None = None,
     mjpg: bool = False,
     max_frames: int | None = None,
+    deinterlace: bool = False,
 ) -> Source:
     """Open what `spec` names: a camera index or /dev/video path, `sample`, a file, dir or URL."""
-    if spec.isdigit() or spec.startswith("/dev/video"):
-        return CameraSource(int(spec) if spec.isdigit() else spec, width, height, fps, mjpg)
+    if spec.isdecimal() or spec.startswith("/dev/video"):
+        return CameraSource(int(spec) if spec.isdecimal() else spec, width, height, fps, mjpg)
     if spec == "sample":
         return SampleSource(
             frames=max_frames or 300,
@@ -435,9 +492,60 @@ def open_source(
             fps=fps or 30.0,
             realtime=realtime,
         )
+    web_file = remote.suffix(spec).lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
+    if remote.is_remote(spec) and (web_file or not remote.is_web(spec)):  # a stored file
+        return VideoSource(spec, realtime=realtime)
     path = Path(spec)
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
             return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
-        return VideoSource(path, realtime=realtime)
+        return VideoSource(path, realtime=realtime, deinterlace=deinterlace)
     return StreamSource(spec)
+
+
+# The clock of frames a program hands over with their time in seconds: MPEG's 90 kHz.
+GIVEN_TIME_BASE = Fraction(1, 90000)
+
+
+class IterableSource:
+    """Frames a Python program hands over: any iterable of BGR uint8 images, of
+    `(image, time_s)` pairs, or of objects with `.image` and `.time_s` (what `read_video`
+    yields). Bare images need `fps`; frames with times keep them, gaps included.
+
+    Not live by default: every frame is processed, in order (as for a file); `realtime`
+    paces them at their times through frame-dropping channels, as for a file played live.
+    """
+
+    def __init__(self, frames: Iterable, fps: float | None = None, realtime: bool = False):
+        self._items = iter(frames)
+        self._first = next(self._items, None)
+        timed = self._first is not None and not isinstance(self._first, np.ndarray)
+        if not timed and fps is None:
+            raise RtsegError("frames without times need fps= (or give (frame, time_s) pairs)")
+        self.fps = fps or 30.0
+        self.live = realtime
+        self._clock = _Clock(self.fps, paced=realtime)
+
+    def read(self) -> Frame | None:
+        if self._first is not None:
+            item, self._first = self._first, None
+        else:
+            item = next(self._items, None)
+        if item is None:
+            return None
+        if isinstance(item, np.ndarray):
+            image, time_s = item, None
+        elif isinstance(item, tuple) and len(item) == 2:
+            image, time_s = item
+        else:
+            image, time_s = getattr(item, "image", item), getattr(item, "time_s", None)
+        check_image(image, f"frame {self._clock.seq} of the frames given")
+        if time_s is None:
+            return self._clock.frame(image)
+        pts = round(Fraction(time_s) / GIVEN_TIME_BASE)
+        return self._clock.frame(image, pts=pts, time_base=GIVEN_TIME_BASE)
+
+    def close(self) -> None:
+        close = getattr(self._items, "close", None)  # a generator's `finally` runs now
+        if close is not None:
+            close()

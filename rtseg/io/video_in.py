@@ -23,6 +23,9 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
+from rtseg.io.timeline import timeline
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,17 @@ _ROTATIONS = {
     180: cv2.ROTATE_180,
     270: cv2.ROTATE_90_COUNTERCLOCKWISE,
 }
+# How far before a frame a seek that landed after it is tried again (seconds), before the file
+# is decoded from its start: MPEG-TS lands on the keyframe after the time asked for, and the
+# first frames of an open GOP need the GOP before it.
+SEEK_BACK_S = (0, 1, 4, 16)
+# Transfer functions (FFmpeg's AVColorTransferCharacteristic) and primaries of HDR video:
+# PQ (SMPTE 2084), HLG (ARIB STD-B67), and BT.2020 primaries.
+HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
+BT2020_PRIMARIES = 9
+BT2020_MATRICES = (9, 10)  # non-constant and constant luminance
+# FFmpeg's deinterlacer for --deinterlace: one frame out per frame in, so timestamps stay.
+DEINTERLACE = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
 
 
 def ffmpeg_path(path: Path) -> str:
@@ -40,8 +54,12 @@ def ffmpeg_path(path: Path) -> str:
     return str(path.absolute())
 
 
-def open_media(path: Path, what: str = "video") -> av.container.InputContainer:
-    """Open a media file for reading, or fail with one line saying why."""
+def open_media(path: Location, what: str = "video") -> av.container.InputContainer:
+    """Open a media file (or a URL, streamed: see `rtseg.io.remote`) for reading, or fail
+    with one line saying why."""
+    if remote.is_remote(path):
+        return _open_remote(str(path), what)
+    path = Path(path)
     if not path.exists():
         raise RtsegError(f"input not found: {path}")
     if path.is_dir():
@@ -52,6 +70,16 @@ def open_media(path: Path, what: str = "video") -> av.container.InputContainer:
         return av.open(ffmpeg_path(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError):
         raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
+
+
+def _open_remote(url: str, what: str) -> av.container.InputContainer:
+    reader = remote.open_reader(url)
+    if reader.size == 0:
+        raise RtsegError(f"input is empty (0 bytes): {url}")
+    try:
+        return av.open(reader, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError):
+        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from None
 
 
 def media_origin(container: av.container.InputContainer) -> Fraction:
@@ -68,6 +96,65 @@ def media_origin(container: av.container.InputContainer) -> Fraction:
     return min(starts, default=Fraction(0))
 
 
+def _say_if_hdr(path: Path, context: av.video.codeccontext.VideoCodecContext) -> None:
+    """One line when the video is HDR: rtseg reads it as SDR, without tone mapping."""
+    kind = HDR_TRANSFERS.get(context.color_trc)
+    wide = context.color_primaries == BT2020_PRIMARIES or context.colorspace in BT2020_MATRICES
+    if kind is None and not wide:
+        return
+    log.warning(
+        "%s is HDR video (%s, BT.2020): rtseg reads it as SDR without tone mapping, so its "
+        "colours come out flat, and the output is SDR (BT.601)",
+        path, kind or "wide gamut",
+    )  # fmt: skip
+
+
+def _deinterlaced(
+    frames: Iterator[av.VideoFrame], stream: av.video.stream.VideoStream
+) -> Iterator[av.VideoFrame]:
+    """`frames` through FFmpeg's deinterlacer (DEINTERLACE), at their own timestamps;
+    progressive frames pass unchanged."""
+    graph: av.filter.Graph | None = None
+    time_base = stream.time_base or Fraction(1, 90000)
+    try:
+        for frame in frames:
+            if graph is None:
+                graph = av.filter.Graph()
+                source = graph.add_buffer(
+                    width=frame.width, height=frame.height, format=frame.format,
+                    time_base=time_base,
+                )  # fmt: skip
+                graph.link_nodes(source, graph.add(*DEINTERLACE), graph.add("buffersink"))
+                graph.configure()
+            graph.vpush(frame)
+            yield from _pulled(graph, time_base)
+        if graph is not None:
+            graph.vpush(None)
+            yield from _pulled(graph, time_base)
+    finally:
+        frames.close()
+
+
+def _pulled(graph: av.filter.Graph, time_base: Fraction) -> Iterator[av.VideoFrame]:
+    """The frames a filter graph has ready, timed in `time_base` (bwdif halves its clock's
+    unit, to have room for a frame per field)."""
+    while True:
+        try:
+            frame = graph.vpull()
+        except (BlockingIOError, av.EOFError):
+            return
+        if frame.pts is not None and frame.time_base and frame.time_base != time_base:
+            frame.pts = round(frame.pts * frame.time_base / time_base)
+            frame.time_base = time_base
+        yield frame
+
+
+def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    """`first`, then `rest` (a generator, so closing it closes `rest`)."""
+    yield first
+    yield from rest
+
+
 def _rotation(frame: av.VideoFrame) -> int:
     """Clockwise degrees (0, 90, 180, 270) that show `frame` upright, from its display matrix."""
     return round(-frame.rotation / 90) % 4 * 90
@@ -81,32 +168,59 @@ class VideoDecoder:
     list hides are not lost, and neither are frames of containers without an index.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location, deinterlace: bool = False) -> None:
         self.path = path  # where video sinks find the audio to keep
-        self._container = open_media(path)
-        if not self._container.streams.video:
-            self._container.close()
-            raise RtsegError(f"{path} has no video stream")
-        stream = self._container.streams.video[0]
-        # Slice threads only: frame threads report a damaged packet late, on another packet,
-        # which PyAV then drops too, so good frames would be lost and the count be wrong
-        # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
-        stream.thread_type = "SLICE"
-        self._stream = stream
+        self.deinterlace = deinterlace
+        self._open()
+        stream = self._stream
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         self.fps = float(rate) if rate else 30.0
         sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
         self.sar: Fraction | None = Fraction(sar) if sar and sar != 1 else None
         self._origin = round(media_origin(self._container) / self.time_base)
+        self._timeline = timeline(self._container)  # recordings joined with `cat`
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
+        self.frames_estimate = self._promised or self._frames_from_duration(stream)
         self._packets = 0
         self._rejected = 0
+        self._shown = 0  # frames given out
         self.ended = False
+        self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
         self._last_pts: int | None = None
+        self._interlace_said = False
         self._frames = self._decode()
+        _say_if_hdr(path, stream.codec_context)
+
+    def _open(self) -> None:
+        self._container = open_media(self.path)
+        if not self._container.streams.video:
+            self._container.close()
+            raise RtsegError(f"{self.path} has no video stream")
+        stream = self._container.streams.video[0]
+        # Slice threads only: frame threads report a damaged packet late, on another packet,
+        # which PyAV then drops too, so good frames would be lost and the count be wrong
+        # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
+        stream.thread_type = "SLICE"
+        self._stream = stream
+
+    def _frames_from_duration(self, stream: av.video.stream.VideoStream) -> int | None:
+        """Frames the file's duration holds at its frame rate (containers without a frame
+        count: MKV, WebM, TS); None when it does not say its duration either."""
+        if stream.duration:
+            seconds = float(stream.duration * self.time_base)
+        elif self._container.duration:
+            seconds = self._container.duration / av.time_base
+        else:
+            return None
+        return max(1, round(seconds * self.fps))
 
     def _decode(self) -> Iterator[av.VideoFrame]:
+        """Every frame in presentation order, deinterlaced when asked."""
+        frames = self._decoded()
+        return _deinterlaced(frames, self._stream) if self.deinterlace else frames
+
+    def _decoded(self) -> Iterator[av.VideoFrame]:
         """Every frame in presentation order; a damaged packet is counted and skipped."""
         demux = self._container.demux(self._stream)
         while True:
@@ -122,6 +236,7 @@ class VideoDecoder:
                     yield from self._stream.decode(None)
                 return
             self._packets += 1
+            self._timeline.shift(packet)
             try:
                 yield from packet.decode()
             except av.FFmpegError as exc:
@@ -133,10 +248,20 @@ class VideoDecoder:
         frame = next(self._frames, None)
         if frame is None:
             self.ended = True
+            if not self._shown:
+                raise RtsegError(self._nothing_decoded())
             return None
+        self._shown += 1
+        if frame.interlaced_frame and not self._interlace_said:
+            self._interlace_said = True
+            log.warning(
+                "%s is interlaced: its frames are processed as they are, with combing where "
+                "things move; --deinterlace deinterlaces them (FFmpeg's bwdif)",
+                self.path,
+            )
         image = frame.to_ndarray(format="bgr24")
         sar = self.sar
-        turn = _rotation(frame)
+        turn = self.rotation = _rotation(frame)
         if turn:
             image = cv2.rotate(image, _ROTATIONS[turn])
             if sar is not None and turn != 180:
@@ -144,12 +269,37 @@ class VideoDecoder:
         return image, self._pts(frame), frame.duration or None, sar
 
     def seek(self, pts: int) -> None:
-        """Go on from the frame shown at `pts` (counted as `read_frame` counts): seek to the
-        keyframe at or before it, then decode from there, dropping the frames before it."""
+        """Go on from the frame shown at `pts` (counted as `read_frame` counts), exactly.
+
+        Seeks to a keyframe before it and checks where decoding lands; where a container's
+        seek lands after it (see SEEK_BACK_S) it tries further back, and in the end decodes
+        the file from its start, so no frame is ever skipped."""
+        for back_s in SEEK_BACK_S:
+            self._frames.close()
+            target = pts + self._origin - round(back_s / self.time_base)
+            try:
+                self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+            except av.FFmpegError:
+                continue
+            if self._land(pts):
+                return
+        log.debug("%s: no seek lands on %d; decoding from the start", self.path, pts)
         self._frames.close()
-        target = pts + self._origin
-        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
-        self._frames = (f for f in self._decode() if f.pts is None or f.pts >= target)
+        self._container.close()
+        self._open()
+        self._land(pts)
+
+    def _land(self, pts: int) -> bool:
+        """Drop the frames before `pts`; whether the next one is shown exactly at `pts`."""
+        self._last_pts = None
+        frames = self._decode()
+        for frame in frames:
+            if frame.pts is None or frame.pts - self._origin < pts:
+                continue
+            self._frames = _following(frame, frames)
+            return frame.pts - self._origin == pts
+        self._frames = frames  # ended
+        return False
 
     def _pts(self, frame: av.VideoFrame) -> int:
         """The frame's time from the file's origin; a missing one follows the previous frame."""
@@ -161,6 +311,22 @@ class VideoDecoder:
             pts = self._last_pts + max(1, round(1 / (self.fps * self.time_base)))
         self._last_pts = pts
         return pts
+
+    def _nothing_decoded(self) -> str:
+        """Why a file gave no frame, in one line."""
+        if self._rejected:
+            why = (
+                f"the decoder rejected {self._rejected} of its {self._packets} video packets "
+                "and made no frame from the others (a damaged keyframe?)"
+            )
+        elif self._packets:
+            why = (
+                f"none of its {self._packets} video packets made a frame (cut in the middle "
+                "of a group of pictures, with no keyframe after the cut?)"
+            )
+        else:
+            why = "its video stream holds no packets"
+        return f"no frame of {self.path} could be decoded: {why}"
 
     @property
     def frames_lost(self) -> int:

@@ -26,6 +26,7 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
+from rtseg.io.remote import Location, location
 from rtseg.io.video_in import ffmpeg_path
 from rtseg.pipeline.frame import Frame, rate_time_base
 
@@ -74,7 +75,11 @@ ENCODER_OPTIONS: dict[str, dict[str, str]] = {
 # blur to .mp4, 2-core EPYC: 84.8-86.6 fps against 79.4-82.9 with x264's own two threads,
 # no more CPU, 1% smaller files). More cores, and a --preset, keep x264's own choice.
 FEW_CORES = 2
-# FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion writes.
+# Audio that runs on after the video by this much (seconds) is cut with a word in the log; a
+# few milliseconds (an encoder's last packet) are cut without one.
+AUDIO_CUT_SAID_S = 0.5
+# FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion and
+# swscale's default conversion from BGR both write.
 BT601_MATRIX = 6  # SMPTE 170M, the BT.601 matrix
 LIMITED_RANGE = 1  # "MPEG" range: luma 16-235
 
@@ -141,7 +146,7 @@ class VideoFileSink:
         *,
         crf: int | None = None,
         preset: str | None = None,
-        audio_from: Path | str | None = None,
+        audio_from: Location | None = None,
         overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
@@ -159,7 +164,7 @@ class VideoFileSink:
         self.crf = crf if crf is not None else self.spec.default_crf
         self._lock = claim_output(self.path, overwrite)
         try:
-            self._audio = AudioTracks(Path(audio_from)) if audio_from is not None else None
+            self._audio = AudioTracks(location(audio_from)) if audio_from is not None else None
         except BaseException:
             self._lock.release()
             raise
@@ -209,10 +214,10 @@ class VideoFileSink:
             if self.spec.codec == "libx264" and self.preset is None:
                 # (a slower --preset does more work per frame than one thread keeps up with)
                 stream.codec_context.thread_count = x264_threads()
-            if self._in_fmt == "yuv420p":
-                # what `_yuv420` writes: an untagged HD file is decoded as BT.709 by players
-                stream.codec_context.colorspace = BT601_MATRIX
-                stream.codec_context.color_range = LIMITED_RANGE
+            # What `_yuv420` and swscale (for ProRes and alpha) both write: an untagged HD
+            # file is decoded as BT.709 by players, a visible shift (9 levels of blue).
+            stream.codec_context.colorspace = BT601_MATRIX
+            stream.codec_context.color_range = LIMITED_RANGE
             stream.time_base = self._time_base
             stream.codec_context.time_base = self._time_base
             if sar is not None:
@@ -270,6 +275,8 @@ class VideoFileSink:
         if self._in_fmt == "yuv420p":
             image = self._planes = _yuv420(image, self._planes)
         video_frame = av.VideoFrame.from_ndarray(image, format=self._in_fmt)
+        # Some encoders (ProRes) tag the stream with the frame's own colours, not the codec's.
+        video_frame.colorspace, video_frame.color_range = BT601_MATRIX, LIMITED_RANGE
         video_frame.pts, video_frame.duration = self._timing(frame)
         video_frame.time_base = self._time_base
         self._encode(video_frame)
@@ -322,16 +329,30 @@ class VideoFileSink:
         try:
             if self._output is None:  # no frame ever arrived: nothing to keep
                 return
+            # A step that fails leaves the video written so far, which is closed and kept as
+            # the partial output; only a file that cannot be closed (no index) is removed.
+            failed: RtsegError | None = None
+            steps = [lambda: self._encode(None)]
+            if self._audio is not None:
+                steps.append(lambda: self._guarded(self._audio.finish, self._end_s()))
+            for step in steps:
+                try:
+                    step()
+                except RtsegError as exc:
+                    failed = failed or exc
             try:
-                self._encode(None)
-                if self._audio is not None:
-                    self._guarded(self._audio.finish, self._end_s())
                 self._guarded(self._output.close)
             except RtsegError:
                 with contextlib.suppress(av.FFmpegError, OSError):
                     self._output.close()
                 self._tmp.unlink(missing_ok=True)  # a file without its index does not play
                 raise
+            if ok and self._audio is not None and self._audio.cut_s >= AUDIO_CUT_SAID_S:
+                log.warning(
+                    "%s: the audio went on %.1f s after the video's last frame; those %.1f s "
+                    "were cut, since the audio ends where the video does",
+                    self.path.name, self._audio.cut_s, self._audio.cut_s,
+                )  # fmt: skip
             if self._audio is not None and self._audio.damaged:
                 log.warning(
                     "%s: %d damaged audio packets could not be decoded; each became silence "
@@ -344,10 +365,12 @@ class VideoFileSink:
                     "one tick after the frame before it",
                     self.path.name, self._shifted,
                 )  # fmt: skip
-            if ok:
+            if ok and failed is None:
                 os.replace(self._tmp, self.path)
             else:
                 self.partial_path = self._tmp
+            if failed is not None:
+                raise failed
         finally:
             if self._audio is not None:
                 self._audio.close()

@@ -72,11 +72,18 @@ def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> 
     return out
 
 
-def blur_background(image_bgr: np.ndarray, alpha: np.ndarray, strength: int = 21) -> np.ndarray:
+def blur_background(
+    image_bgr: np.ndarray,
+    alpha: np.ndarray,
+    strength: int = 21,
+    foreground: np.ndarray | None = None,
+) -> np.ndarray:
     """The frame with its background blurred and its person kept sharp and unsmeared.
 
     `alpha` (float32 in [0, 1] or uint8 in [0, 255]) is at frame size. `strength` is the
     Gaussian kernel width in quarter-resolution pixels (odd; an even value is rounded up).
+    `foreground` (BGR uint8 at frame size): the person's own colours from a matting model,
+    put over the blurred background instead of the frame.
     """
     _check_image(image_bgr, "frame")
     _check_alpha(alpha, image_bgr.shape[:2])
@@ -86,7 +93,7 @@ def blur_background(image_bgr: np.ndarray, alpha: np.ndarray, strength: int = 21
     background = _buffer("background", image_bgr.shape, np.uint8)
     small = masked_blur(image_bgr, alpha, strength | 1)
     cv2.resize(small, (width, height), dst=background, interpolation=cv2.INTER_LINEAR)
-    return blend(image_bgr, background, alpha)
+    return blend(image_bgr if foreground is None else foreground, background, alpha)
 
 
 def masked_blur(image_bgr: np.ndarray, alpha: np.ndarray, kernel: int) -> np.ndarray:

@@ -4,6 +4,12 @@ Effects take their settings in `__init__`, then `apply(image, alpha)` is pure: B
 plus alpha at frame size (float32 in [0, 1], or uint8 in 0..255 as the pipeline passes it)
 in, the output image out. All blends are soft, never a hard
 threshold.
+
+Where the model gives foreground colours (a matting model such as RVM), the effects that put
+the person over something else (blur, replace, color, alpha) take them as `foreground`: the
+person's colours without the old background mixed into hair and edges. Every alpha output
+rtseg writes (PNG, VP9 in .webm, ProRes 4444 in .mov) holds straight, not premultiplied,
+alpha, so the colour channels are those foreground colours as they are.
 """
 
 from __future__ import annotations
@@ -19,9 +25,39 @@ from rtseg.matte.compose import blend, blur_background
 
 
 class Effect(Protocol):
+    """What every effect is: a `name` (its command-line spelling) and a pure `apply`.
+
+    An effect that takes a matting model's foreground colours says so (`uses_foreground`)
+    and takes them as `apply(..., foreground=)`. One that needs more of the frame than its
+    alpha (the classes effect reads the class labels) has `apply_frame(frame)`, which `draw`
+    prefers, and a flag (`needs_labels`), so a job can refuse a model that lacks them before
+    the first frame.
+    """
+
     name: str
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame: BGR uint8 `image` and its `alpha` at the same size."""
+        ...
+
+
+class FrameLike(Protocol):
+    """What `draw` reads of a pipeline frame."""
+
+    image: np.ndarray
+    alpha: np.ndarray | None
+    labels: np.ndarray | None
+    fgr: np.ndarray | None
+
+
+def draw(effect: Effect, frame: FrameLike) -> np.ndarray:
+    """`frame`'s output under `effect`: through `apply_frame` where the effect has one, else
+    from its alpha (and foreground colours, see `apply_effect`)."""
+    apply_frame = getattr(effect, "apply_frame", None)
+    if apply_frame is not None:
+        return apply_frame(frame)
+    assert frame.alpha is not None, "draw() needs the frame's alpha"
+    return apply_effect(effect, frame.image, frame.alpha, frame.fgr)
 
 
 class Blur:
@@ -37,14 +73,25 @@ class Blur:
             raise RtsegError(f"blur strength must be >= 1, got {strength}")
         self.strength = strength
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        return blur_background(image, alpha, self.strength)
+    uses_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
+        `image`) is drawn over the blurred background instead of the frame itself."""
+        return blur_background(image, alpha, self.strength, foreground)
 
 
 class Replace:
-    """The background replaced by an image, or by a video that loops."""
+    """The background replaced by an image, or by a video that loops.
+
+    A video background holds a capture open while frames are drawn from it; `close()` (the
+    job calls it at the end of a run) releases it, and a later `apply` opens it again.
+    """
 
     name = "replace"
+    uses_foreground = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = path = str(path)
@@ -56,13 +103,20 @@ class Replace:
         if still is not None:
             self._still = still
             return
-        self._video = cv2.VideoCapture(path)
-        if not self._video.isOpened():
-            raise RtsegError(f"cannot read background {path} as an image or a video")
+        self._video = self._open_video()
+
+    def _open_video(self) -> cv2.VideoCapture:
+        video = cv2.VideoCapture(self.path)
+        if not video.isOpened():
+            video.release()
+            raise RtsegError(f"cannot read background {self.path} as an image or a video")
+        return video
 
     def _next_background(self) -> np.ndarray:
-        if self._video is None:
+        if self._still is not None:
             return self._still
+        if self._video is None:  # closed after an earlier run
+            self._video = self._open_video()
         ok, image = self._video.read()
         if not ok:
             self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -71,14 +125,24 @@ class Replace:
                 raise RtsegError(f"background video {self.path} has no frames")
         return image
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    def close(self) -> None:
+        """Release a video background's capture."""
+        if self._video is not None:
+            self._video.release()
+            self._video = None
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
+        `image`) is drawn over the new background instead of the frame itself."""
         h, w = image.shape[:2]
         bg = self._next_background()
         if bg.shape[:2] != (h, w):
             bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
             if self._still is not None:
                 self._still = bg  # a still is resized once, not every frame
-        return blend(image, bg, alpha)
+        return blend(image if foreground is None else foreground, bg, alpha)
 
 
 class Color:
@@ -94,11 +158,17 @@ class Color:
         self.bgr = (b, g, r)
         self._bg: np.ndarray | None = None
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    uses_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
+        `image`) is drawn over the colour instead of the frame itself."""
         if self._bg is None or self._bg.shape != image.shape:
             self._bg = np.empty_like(image)
             self._bg[:] = self.bgr
-        return blend(image, self._bg, alpha)
+        return blend(image if foreground is None else foreground, self._bg, alpha)
 
 
 class MaskView:
@@ -107,6 +177,7 @@ class MaskView:
     name = "mask"
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`)."""
         return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
 
 
@@ -115,10 +186,45 @@ class AlphaOut:
 
     name = "alpha"
 
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+    uses_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`): straight alpha over `foreground`'s
+        colours (BGR uint8, as `image`) where the model gives them, else the frame's."""
+        bgra = cv2.cvtColor(image if foreground is None else foreground, cv2.COLOR_BGR2BGRA)
         bgra[..., 3] = alpha_u8(alpha)
         return bgra
+
+
+class Foreground:
+    """The person's own colours as a matting model gives them (RVM's foreground output), for
+    compositing elsewhere with an `alpha` output of the same run. Only models with foreground
+    colours have it; the job refuses it for the others."""
+
+    name = "foreground"
+
+    uses_foreground = True
+    needs_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`): `foreground` itself."""
+        if foreground is None:
+            raise RtsegError("the foreground output needs a model with foreground colours (RVM)")
+        return foreground
+
+
+def apply_effect(
+    effect: Effect, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None
+) -> np.ndarray:
+    """`effect` on one frame, with the model's foreground colours for an effect that takes
+    them (`uses_foreground`); any other effect, one of the user's included, gets the frame."""
+    if foreground is not None and getattr(effect, "uses_foreground", False):
+        return effect.apply(image, alpha, foreground=foreground)  # type: ignore[call-arg]
+    return effect.apply(image, alpha)
 
 
 def alpha_u8(alpha: np.ndarray) -> np.ndarray:
@@ -148,12 +254,14 @@ class Classes:
     """
 
     name = "classes"
+    needs_labels = True
 
     def __init__(self, class_names: tuple[str, ...] = ()) -> None:
         self.class_names = class_names
         self._lut = voc_palette()[:, ::-1].copy()  # BGR, for OpenCV images
 
     def paint(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """`image` with each class of `labels` (class ids at any size) in its colour."""
         h, w = image.shape[:2]
         big = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
         colours = self._lut[big]
@@ -166,10 +274,21 @@ class Classes:
         return out
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Refused: alpha holds no classes (`apply_frame` paints the frame's labels)."""
         raise RtsegError("the classes effect needs a model with a 'labels' output")
 
+    def apply_frame(self, frame: FrameLike) -> np.ndarray:
+        """The frame painted by class; a frame inferred just before a switch to a labelled
+        model has no labels yet, and is shown as it is."""
+        return frame.image if frame.labels is None else self.paint(frame.image, frame.labels)
 
-EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
+
+# The effects' names: what a spelling starts with, before any ":ARGUMENT".
+EFFECT_NAMES = ("blur", "replace", "color", "mask", "alpha", "classes", "foreground")
+EFFECT_HELP = (
+    "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes, "
+    "foreground (a matting model's own colours of the person)"
+)
 
 
 def as_effect(effect: str | Effect) -> Effect:
@@ -181,7 +300,7 @@ def parse_effect(spec: str) -> Effect:
     """Build an effect from its command-line spelling (see EFFECT_HELP)."""
     kind, _, arg = spec.partition(":")
     if kind == "blur":
-        if arg and not arg.isdigit():
+        if arg and not arg.isdecimal():
             raise RtsegError(f"blur strength must be a whole number, got {arg!r}")
         return Blur(int(arg)) if arg else Blur()
     if kind == "replace" and arg:
@@ -194,4 +313,6 @@ def parse_effect(spec: str) -> Effect:
         return AlphaOut()
     if kind == "classes" and not arg:
         return Classes()
+    if kind == "foreground" and not arg:
+        return Foreground()
     raise RtsegError(f"unknown effect {spec!r}; choose from {EFFECT_HELP}")

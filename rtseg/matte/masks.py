@@ -28,6 +28,13 @@ class Mask(NamedTuple):
     labels: np.ndarray | None  # class ids, for models with labels
     seq: int  # the frame whose inference produced it
     zoomed: bool  # alpha holds a crop's pass, with finer detail than the whole frame's
+    fgr: np.ndarray | None = None  # foreground colours, RGB float32 in [0, 1] at alpha's size
+
+
+# A photo given to a recurrent model (RVM) is run this many times over, its state carried from
+# pass to pass, and the last pass kept: the state is what a video would have built up on a
+# still frame (see docs/matting.md for the measurement).
+PHOTO_PASSES = 4
 
 
 class MaskSource:
@@ -55,18 +62,27 @@ class MaskSource:
         )
 
     def _compute(
-        self, engine: Engine, tensor: np.ndarray, seq: int, image: np.ndarray | None, new: bool
+        self,
+        engine: Engine,
+        tensor: np.ndarray,
+        seq: int,
+        image: np.ndarray | None,
+        new: bool,
+        periods: float = 1.0,
+        still: bool = False,
     ) -> Mask:
         if new:
             self._restart()
-        alpha, labels, view, zoomed = self.passes.run(engine, image, tensor)
+        repeats = PHOTO_PASSES if still and engine.info.stateful else 1
+        for _ in range(repeats):
+            alpha, labels, view, zoomed, fgr = self.passes.run(engine, image, tensor)
         if self.smoother is not None:
-            alpha = self.smoother.update(view, alpha)
-        return Mask(alpha, labels, seq, zoomed)
+            alpha = self.smoother.update(view, alpha, periods)
+        return Mask(alpha, labels, seq, zoomed, fgr)
 
     def _restart(self) -> None:
         """The next frame starts a new stream (an unrelated image, a new model): no smoothing
-        across, and the zoom looks at the whole frame first."""
+        across, the zoom looks at the whole frame first, a recurrent state starts afresh."""
         self.passes.reset()
         if self.smoother is not None:
             self.smoother.reset()
@@ -81,11 +97,15 @@ class MaskSource:
         seq: int,
         image: np.ndarray | None = None,
         new_stream: bool = False,
+        periods: float = 1.0,
+        still: bool = False,
     ) -> Mask:
         """The mask frame `seq` is composed with; `tensor` is its whole-frame model input,
         `image` the frame itself (the zoom crops it), `new_stream` says it is unrelated to
-        the frame before (a photo from a folder)."""
-        args = (engine, tensor, seq, image, new_stream)
+        the frame before (a photo from a folder), `periods` how many frame periods passed
+        since the frame before (see `TemporalSmoother.update`), `still` that it is a photo
+        of its own (a recurrent model gets `PHOTO_PASSES` over it)."""
+        args = (engine, tensor, seq, image, new_stream, periods, still)
         if self._pool is None:
             if self._due(seq):
                 self._last = self._compute(*args)

@@ -14,31 +14,51 @@ whatever the crop does. Without zoom it stays at the model's size, as before.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
 from rtseg.matte.roi import Box, RoiSettings, RoiTracker
 from rtseg.models.contract import ModelInfo
-from rtseg.models.engine import Engine
-from rtseg.models.transforms import to_model_input
+from rtseg.models.engine import Engine, Inference
+from rtseg.models.transforms import model_input_size, to_model_input
 
 THUMB = (32, 32)  # the grey thumbnail scene cuts are found on
 
 
-def infer(engine: Engine, tensor: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Alpha (and labels) for one model input; with `flip`, averaged with the alpha of its
-    mirror image, mirrored back. Labels come from the unmirrored pass."""
-    alpha, labels = engine.run(tensor)
+def infer(engine: Engine, tensor: np.ndarray, flip: bool, stream: Hashable = "full") -> Inference:
+    """Alpha (labels, foreground) for one model input; with `flip`, alpha and foreground are
+    averaged with those of its mirror image, mirrored back. Labels come from the unmirrored
+    pass. `stream` keeps a recurrent model's state apart per pass (see `Engine.run`)."""
+    result = engine.run(tensor, stream)
     if flip:
-        mirrored, _ = engine.run(np.ascontiguousarray(tensor[:, :, ::-1]))
-        alpha = (alpha + mirrored[:, ::-1]) * np.float32(0.5)
-    return alpha, labels
+        mirrored = engine.run(np.ascontiguousarray(tensor[:, :, ::-1]), (stream, "mirrored"))
+        half = np.float32(0.5)
+        alpha = (result.alpha + mirrored.alpha[:, ::-1]) * half
+        fgr = None if result.fgr is None else (result.fgr + mirrored.fgr[:, ::-1]) * half
+        result = Inference(alpha, result.labels, fgr)
+    return result
 
 
-def crop_input(image: np.ndarray, crop: Box, info: ModelInfo) -> np.ndarray:
+# A crop's input for a model of any size is rounded to this many pixels a side, so that a crop
+# that moves a little keeps its input size, and a recurrent model its state.
+CROP_STEP = 16
+
+
+def crop_input(
+    image: np.ndarray, crop: Box, info: ModelInfo, ratio: float | None = None
+) -> np.ndarray:
     """The model input for `crop` of a BGR frame (the crop is inside the frame)."""
     x0, y0, x1, y1 = crop.pixels()
-    return to_model_input(image[y0:y1, x0:x1], info)
+    part = image[y0:y1, x0:x1]
+    size = None
+    if info.dynamic:
+        h, w = model_input_size(info, *part.shape[:2], ratio)
+        size = (max(CROP_STEP, round(h / CROP_STEP) * CROP_STEP),
+                max(CROP_STEP, round(w / CROP_STEP) * CROP_STEP))  # fmt: skip
+    return to_model_input(part, info, size=size)
 
 
 def paste(
@@ -49,8 +69,8 @@ def paste(
     of a crop c pixels wide sampled crop pixel j * c / w (corner-mapped stretch), or
     (j + 0.5) * c / w - 0.5 with `centres` (a plain resize). `merge` keeps the larger value
     where something is already pasted (crops that overlap)."""
-    h, w = alpha.shape
-    ch, cw = canvas.shape
+    h, w = alpha.shape[:2]
+    ch, cw = canvas.shape[:2]
     x0, y0, x1, y1 = (round(v * scale) for v in (crop.x0, crop.y0, crop.x1, crop.y1))
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, cw), min(y1, ch)
     if x1 <= x0 or y1 <= y0:
@@ -74,6 +94,22 @@ def paste(
         region[...] = patch
 
 
+def scene_thumb(tensor: np.ndarray) -> np.ndarray:
+    """The small grey image scene cuts are found on, from a uint8 RGB model input."""
+    grey = cv2.cvtColor(tensor[0], cv2.COLOR_RGB2GRAY)
+    return cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA)
+
+
+class PassResult(NamedTuple):
+    """One frame's mask from `Passes.run`."""
+
+    alpha: np.ndarray  # at model size, or on the canvas when zooming
+    labels: np.ndarray | None  # class ids, for models with labels
+    view: np.ndarray  # the frame at alpha's size (for temporal smoothing)
+    zoomed: bool  # alpha holds a crop's pass, with finer detail than the whole frame's
+    fgr: np.ndarray | None  # foreground colours, RGB float32 in [0, 1] at alpha's size
+
+
 class Passes:
     """Runs the model on a frame the way the quality settings ask; one stream at a time.
 
@@ -83,28 +119,50 @@ class Passes:
     """
 
     def __init__(
-        self, flip: bool = False, roi: RoiSettings | None = None, canvas_long: int = 640
+        self,
+        flip: bool = False,
+        roi: RoiSettings | None = None,
+        canvas_long: int = 640,
+        ratio: float | None = None,
     ) -> None:
         self.flip = flip
         self.roi = roi
         self.canvas_long = canvas_long
+        self.ratio = ratio
         self.tracker: RoiTracker | None = None
+        self._fresh = True  # the next frame starts a stream: a recurrent state starts afresh
+        self._thumb: np.ndarray | None = None
 
     def reset(self) -> None:
-        """A new stream (an unrelated image): look at the whole frame first."""
+        """A new stream (an unrelated image, a new model): look at the whole frame first, and
+        start a recurrent model's state from zeros."""
+        self._fresh = True
+        self._thumb = None
         if self.tracker is not None:
             self.tracker.reset()
 
-    def run(
-        self, engine: Engine, image: np.ndarray | None, tensor: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, bool]:
-        """(alpha, labels, view, zoomed) of a BGR frame whose whole-frame model input is
-        `tensor`; `view` is the frame at alpha's size (for temporal smoothing), `zoomed` says
-        alpha holds a crop's pass, with finer detail than the whole frame's. The frame itself
-        is needed only to zoom."""
+    def _restart_state(self, engine: Engine, tensor: np.ndarray) -> None:
+        """Zero a recurrent model's state at the start of a stream and at a scene cut (the
+        mean grey change of the whole frame above the zoom's `cut` level): the state of the
+        shot before would otherwise bleed into the new one for several frames."""
+        if not engine.info.stateful:
+            return
+        thumb = scene_thumb(tensor)
+        cut_level = (self.roi or RoiSettings()).cut
+        if self._fresh or (
+            self._thumb is not None and float(cv2.absdiff(thumb, self._thumb).mean()) > cut_level
+        ):
+            engine.reset_state()
+        self._fresh = False
+        self._thumb = thumb
+
+    def run(self, engine: Engine, image: np.ndarray | None, tensor: np.ndarray) -> PassResult:
+        """The mask of a BGR frame whose whole-frame model input is `tensor` (see
+        `PassResult`). The frame itself is needed only to zoom."""
+        self._restart_state(engine, tensor)
         if self.roi is None:
-            alpha, labels = infer(engine, tensor, self.flip)
-            return alpha, labels, tensor[0], False
+            alpha, labels, fgr = infer(engine, tensor, self.flip)
+            return PassResult(alpha, labels, tensor[0], False, fgr)
         if image is None:
             raise ValueError("zooming needs the frame itself, not only its model input")
         tracker = self._tracker(image, engine.info)
@@ -112,29 +170,37 @@ class Passes:
         scale = min(1.0, self.canvas_long / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         canvas = np.zeros((size[1], size[0]), np.float32)
+        view = image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        # Foreground colours where the model gives them: the frame's own outside every pass.
+        colours = None
+        if engine.info.foreground is not None:
+            colours = cv2.cvtColor(view, cv2.COLOR_BGR2RGB).astype(np.float32) / 255
         labels = None
         centres = engine.info.resize != "corners_linear"
-        thumb = cv2.resize(cv2.cvtColor(tensor[0], cv2.COLOR_RGB2GRAY), THUMB, cv2.INTER_AREA)
-        if tracker.needs_full(thumb) or engine.info.has_labels:
-            full, labels = infer(engine, tensor, self.flip)
-            tracker.retarget(full)
+        if tracker.needs_full(scene_thumb(tensor)) or engine.info.has_labels:
+            full = infer(engine, tensor, self.flip)
+            labels = full.labels
+            tracker.retarget(full.alpha)
             if not tracker.crops:
                 whole = Box(0.0, 0.0, width, height)
-                paste(canvas, full, whole, scale, merge=False, centres=centres)
+                paste(canvas, full.alpha, whole, scale, merge=False, centres=centres)
+                if colours is not None:
+                    paste(colours, full.fgr, whole, scale, merge=False, centres=centres)
         crops = tracker.crops
         for i, crop in enumerate(crops):
-            alpha, _ = infer(engine, crop_input(image, crop, engine.info), self.flip)
+            part = infer(engine, crop_input(image, crop, engine.info, self.ratio), self.flip, i)
             overlaps = any(crop.overlaps(other) for other in crops[:i])
-            paste(canvas, alpha, crop, scale, merge=overlaps, centres=centres)
+            paste(canvas, part.alpha, crop, scale, merge=overlaps, centres=centres)
+            if colours is not None:
+                paste(colours, part.fgr, crop, scale, merge=False, centres=centres)
         tracker.follow(canvas)  # may drop the crops for the next frame, not for this one
-        view = image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        return canvas, labels, view, bool(crops)
+        return PassResult(canvas, labels, view, bool(crops), colours)
 
     def _tracker(self, image: np.ndarray, info: ModelInfo) -> RoiTracker:
         """The tracker for this frame size and model (a new one when either changes)."""
         assert self.roi is not None
         height, width = image.shape[:2]
-        aspect = info.width / info.height
+        aspect = 1.0 if info.dynamic else info.width / info.height
         t = self.tracker
         if t is None or (t.width, t.height, t.aspect) != (width, height, aspect):
             self.tracker = t = RoiTracker(width, height, aspect, self.roi)

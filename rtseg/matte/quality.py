@@ -1,6 +1,6 @@
 """What each `--quality` level turns on: test-time flip, zoom on the person, edge refinement,
 temporal smoothing. The levels were chosen by measurement (`python -m benchmarks.quality`,
-README "Mask quality") so that each is the best mask found for its cost.
+docs/quality.md) so that each is the best mask found for its cost.
 """
 
 from __future__ import annotations
@@ -31,21 +31,30 @@ class Quality:
     canvas_long: int = 640
     coarse_short_side: int | None = None
 
-    def passes(self) -> Passes:
-        return Passes(self.flip, self.zoom, self.canvas_long)
+    def passes(self, ratio: float | None = None) -> Passes:
+        """The passes of this level; `ratio`: a matting model's downsample ratio (None: RVM's
+        rule, see `rtseg.models.transforms.auto_ratio`)."""
+        return Passes(self.flip, self.zoom, self.canvas_long, ratio)
 
-    def refiner(self) -> EdgeRefiner | None:
-        if self.refine_short_side is None:
+    def refiner(self, wanted: bool | None = None) -> EdgeRefiner | None:
+        """The level's edge refinement; `wanted` (`--refine`/`--no-refine`) turns it on or
+        off. On is the level's own refinement, at its working sizes: a refiner built apart
+        from the level would fit zoomed masks at the wrong size and blur their detail."""
+        if wanted is False or (wanted is None and self.refine_short_side is None):
             return None
+        if self.refine_short_side is None:  # a level without refinement, turned on
+            return EdgeRefiner()
         return EdgeRefiner(
             work_short_side=self.refine_short_side, coarse_short_side=self.coarse_short_side
         )
 
-    def smoother(self) -> TemporalSmoother | None:
-        return TemporalSmoother() if self.smooth else None
+    def smoother(self, wanted: bool | None = None) -> TemporalSmoother | None:
+        """The level's temporal smoothing; `wanted` (`--smooth`/`--no-smooth`) turns it on
+        or off."""
+        return TemporalSmoother() if (self.smooth if wanted is None else wanted) else None
 
 
-# Measured with `python -m benchmarks.quality` (README "Mask quality"): the zoom lifts IoU
+# Measured with `python -m benchmarks.quality` (docs/quality.md): the zoom lifts IoU
 # and boundary F on every set and lowers flicker on the clips; the flip adds IoU and boundary F
 # on stills but makes the mask flicker more on clips, which smoothing does not hide; the guided
 # filter at a 360-pixel working size keeps the zoomed detail (at 180 it blurred it away on the

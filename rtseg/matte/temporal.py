@@ -58,11 +58,14 @@ class TemporalSmoother:
         self._gray = None
         self._alpha = None
 
-    def update(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    def update(self, image: np.ndarray, alpha: np.ndarray, periods: float = 1.0) -> np.ndarray:
         """The smoothed alpha for this frame (float32, alpha's shape).
 
         `image` is the frame (grey, BGR or RGB uint8), best at or near alpha's size: pass the
         model input, not the full frame; it is resized to alpha's size when it differs.
+        `periods` is how many of the stream's frame periods passed since the previous frame
+        (2 after a dropped frame): the still weight is compounded over them, so a mask that
+        skipped a frame catches up as far as two steps would have taken it.
         """
         gray = self._gray_at(image, alpha)
         if self._alpha is None or self._alpha.shape != alpha.shape:
@@ -76,6 +79,12 @@ class TemporalSmoother:
         jump *= self._jump_scale
         jump += self._jump_offset
         np.maximum(weight, jump, out=weight)
+        if periods != 1.0 and self.still_weight < 1.0:
+            # weight = s + (1 - s) * ramp: the same ramp from the compounded still weight
+            still = 1.0 - (1.0 - self.still_weight) ** periods
+            weight -= np.float32(self.still_weight)
+            weight *= np.float32((1.0 - still) / (1.0 - self.still_weight))
+            weight += np.float32(still)
         np.minimum(weight, 1.0, out=weight)
         delta *= weight
         self._alpha += delta

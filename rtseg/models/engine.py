@@ -6,6 +6,11 @@ same engine serves the pipeline, the benchmarks and the exporters' parity checks
 On a GPU it keeps the model's input and output in device buffers bound once (IO binding), so a
 frame crosses to the device as one small uint8 copy and comes back as one float copy, and it
 keeps TensorRT engines on disk, because building one takes tens of seconds.
+
+A recurrent model (RVM, or one declaring `rtseg.state`) gets its state outputs fed back into
+its state inputs on the next frame: one state per stream of passes (the whole frame, each
+crop, a mirrored pass) and per input size, started from zeros. On a GPU the state never leaves
+the device: each output is bound there and rebound as the next frame's input.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Hashable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import onnxruntime as ort
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, describe
 from rtseg.models import contract
 from rtseg.models.contract import ContractError, ModelInfo, TensorSpec
 
@@ -34,6 +41,7 @@ CPU = "CPUExecutionProvider"
 _GPU_PROVIDERS = {"tensorrt": [TRT, CUDA], "cuda": [CUDA]}
 
 ProviderSpec = str | tuple[str, dict[str, object]]
+WARMUP_SIZE = (288, 512)  # the input a model of any size (RVM) warms up on
 
 
 def nvidia_gpu_present() -> bool:
@@ -134,6 +142,7 @@ def load_session(
             _tensor_specs(session.get_inputs()),
             _tensor_specs(session.get_outputs()),
             dict(session.get_modelmeta().custom_metadata_map),
+            stem=path.stem,
         )
     except ContractError as exc:
         raise RtsegError(f"{path} does not follow the rtseg model contract: {exc}") from None
@@ -177,6 +186,64 @@ class Bound:
             self.input.update_inplace(np.ascontiguousarray(tensor))
         self.session.run_with_iobinding(self.binding)
         return self.binding.copy_outputs_to_cpu()
+
+
+class Inference(NamedTuple):
+    """What one model pass gives, at the model input's size."""
+
+    alpha: np.ndarray  # float32 [h, w] in [0, 1]
+    labels: np.ndarray | None  # uint8 class ids [h, w], for semantic models
+    fgr: np.ndarray | None  # float32 RGB [h, w, 3] in [0, 1], for models with foreground colours
+
+
+class Recurrent:
+    """Runs a stateful model: the state outputs of one frame are the state inputs of the next.
+
+    With `device` "cuda" every state stays in device memory through IO binding (it is bound
+    as an output there and rebound as the next frame's input); alpha and foreground are bound
+    to host memory. With `device` None it feeds numpy arrays through `session.run`.
+    """
+
+    def __init__(self, session: ort.InferenceSession, info: ModelInfo, device: str | None) -> None:
+        self.session = session
+        self.info = info
+        self.device = device
+        self.dtype = np.float16 if info.half else np.float32
+        self.host_outputs = [
+            o.name for o in session.get_outputs() if o.name not in {out for _, out in info.states}
+        ]
+        self.states: dict[Hashable, list] = {}
+
+    def _zeros(self) -> list:
+        zero = np.zeros((1, 1, 1, 1), self.dtype)
+        if self.device is None:
+            return [zero] * len(self.info.states)
+        return [ort.OrtValue.ortvalue_from_numpy(zero, self.device, 0) for _ in self.info.states]
+
+    def run(self, feeds: dict[str, np.ndarray], key: Hashable) -> dict[str, np.ndarray]:
+        """The host outputs by name; the state of `key` moves on by one frame."""
+        state = self.states.get(key) or self._zeros()
+        if self.device is None:
+            feeds = feeds | {i: v for (i, _), v in zip(self.info.states, state, strict=True)}
+            names = self.host_outputs + [o for _, o in self.info.states]
+            results = self.session.run(names, feeds)
+            count = len(self.host_outputs)
+            self.states[key] = results[count:]
+            return dict(zip(self.host_outputs, results[:count], strict=True))
+        binding = self.session.io_binding()
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(value))
+        for (name, _), value in zip(self.info.states, state, strict=True):
+            binding.bind_ortvalue_input(name, value)
+        for name in self.host_outputs:
+            binding.bind_output(name, "cpu")
+        for _, name in self.info.states:
+            binding.bind_output(name, self.device, 0)
+        self.session.run_with_iobinding(binding)
+        values = binding.get_outputs()  # in the order bound
+        count = len(self.host_outputs)
+        self.states[key] = list(values[count:])
+        return {name: values[i].numpy() for i, name in enumerate(self.host_outputs)}
 
 
 class Engine:
@@ -226,12 +293,24 @@ class Engine:
         on_gpu = self.providers[0] in (TRT, CUDA)
         self.io_binding = on_gpu if io_binding is None else io_binding
         self._outputs = [o.name for o in self.session.get_outputs()]
-        self._bound = (
-            Bound(self.session, self.info, "cuda" if on_gpu else "cpu") if self.io_binding else None
-        )
-        zeros = np.zeros((1, self.info.height, self.info.width, 3), np.uint8)
-        for _ in range(warmup):
-            self.run(zeros)
+        device_name = "cuda" if on_gpu else "cpu"
+        self._bound: Bound | None = None
+        self._recurrent: Recurrent | None = None
+        if self.info.stateful:
+            self._recurrent = Recurrent(
+                self.session, self.info, device_name if self.io_binding else None
+            )
+        elif self.io_binding:
+            self._bound = Bound(self.session, self.info, device_name)
+        height, width = WARMUP_SIZE if self.info.dynamic else (self.info.height, self.info.width)
+        zeros = np.zeros((1, height, width, 3), np.uint8)
+        try:
+            for _ in range(warmup):
+                self.run(zeros)
+        except Exception as exc:  # ONNX Runtime's own types: a broken graph, a GPU out of memory
+            self.close()
+            raise RtsegError(f"model {path} fails on a blank frame: {describe(exc)}") from exc
+        self.reset_state()
         if self.providers[0] == TRT:
             log.info("TensorRT ready after %.1f s", time.monotonic() - started)
 
@@ -254,18 +333,52 @@ class Engine:
         """Release the session and its buffers (device memory on a GPU) now rather than when
         the engine is collected; `info` and `providers` stay readable, `run` refuses."""
         self._bound = None
+        self._recurrent = None
         self.session = None
 
-    def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Alpha [h, w] float32 and, for semantic models, class labels [h, w] uint8."""
+    def reset_state(self) -> None:
+        """Forget the recurrent state (a new video, a seek, a scene cut, an unrelated photo):
+        the next frame of every stream starts from zeros. Nothing to do for other models."""
+        if self._recurrent is not None:
+            self._recurrent.states.clear()
+
+    def run(self, tensor: np.ndarray, stream: Hashable = None, ratio: float = 1.0) -> Inference:
+        """The model's pass over one uint8 [1, h, w, 3] RGB input.
+
+        `stream` names the sequence of frames the input belongs to, for a recurrent model (a
+        crop has its own state, apart from the whole frame's); an input of another size than
+        the stream's last starts a new state. `ratio` is RVM's `downsample_ratio` (the network
+        works on the input scaled by it and upsamples with its own refiner).
+        """
         if self.session is None:
             raise RtsegError(f"the engine of {self.info.name} was closed")
+        if self._recurrent is not None:
+            return self._run_recurrent(tensor, (stream, tensor.shape), ratio)
         if self._bound is not None:
             results = self._bound.run(tensor)
         else:
             results = self.session.run(self._outputs, {contract.INPUT_NAME: tensor})
         labels = results[1][0] if len(results) > 1 else None
-        return results[0][0, 0], labels
+        return Inference(results[0][0, 0], labels, None)
+
+    def _run_recurrent(self, tensor: np.ndarray, key: Hashable, ratio: float) -> Inference:
+        assert self._recurrent is not None
+        info = self.info
+        if info.rvm:
+            src = np.empty((1, 3, *tensor.shape[1:3]), self._recurrent.dtype)
+            np.multiply(tensor[0].transpose(2, 0, 1), np.float32(1 / 255), out=src[0])
+            feeds = {"src": src, "downsample_ratio": np.array([ratio], np.float32)}
+            alpha_name = "pha"
+        else:
+            feeds = {contract.INPUT_NAME: tensor}
+            alpha_name = contract.OUTPUT_NAME
+        out = self._recurrent.run(feeds, key)
+        alpha = out[alpha_name][0, 0].astype(np.float32, copy=False)
+        fgr = None
+        if info.foreground is not None:
+            fgr = out[info.foreground][0].transpose(1, 2, 0).astype(np.float32)
+        labels = out[contract.LABELS_NAME][0] if info.has_labels else None
+        return Inference(alpha, labels, fgr)
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
         """Alpha [h, w] float32 only."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from rtseg.errors import RtsegError
+from rtseg.models.contract import ModelInfo
 
 BUNDLED_DIR = Path(__file__).resolve().parent  # the bundled .onnx files live beside it
 DEFAULT_MODEL = "selfie_general"
@@ -52,3 +54,31 @@ def resolve(name_or_path: str) -> Path:
         f"unknown model {name_or_path!r}; available: {names} "
         f"(put exported .onnx files in {user_dir()}, or pass a path)"
     )
+
+
+def add(path: Path, name: str | None = None, overwrite: bool = False) -> tuple[Path, ModelInfo]:
+    """Install a model file into the user model directory under `name` (default: its stem),
+    once it is checked: an rtseg contract model, or Robust Video Matting's ONNX release as it
+    is. Returns where it went and what it is.
+
+    Raises:
+        RtsegError: the file breaks the contract (the message says what was expected), the
+            name is taken by a bundled model, or by a user model and `overwrite` is off.
+    """
+    from rtseg.models.engine import CPU, load_session  # ONNX Runtime loads only here
+
+    path = Path(path).expanduser()
+    _, info = load_session(path, [CPU], threads=1)
+    name = name or path.stem
+    if not name or os.sep in name or name.startswith("."):
+        raise RtsegError(f"model name must be a plain file name, got {name!r}")
+    if any(e.bundled and e.name == name for e in available()):
+        raise RtsegError(f"{name} is a bundled model's name; choose another with --name")
+    target = user_dir() / f"{name}.onnx"
+    if target.exists() and not overwrite:
+        raise RtsegError(f"{target} exists; pass --overwrite to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copyfile(path, partial)
+    os.replace(partial, target)  # a complete file or none under the model's name
+    return target, info

@@ -44,15 +44,50 @@ def stretch_corners(bgr: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.remap(bgr, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
-def to_model_input(bgr: np.ndarray, info: ModelInfo) -> np.ndarray:
-    """Stretch a BGR frame to the model's input size as the model was trained to see it.
+# A matting network of any input size (RVM) sees the frame with its longer side at this many
+# pixels: RVM's own rule puts the downsampled frame between 256 and 512 px, and 480 gives its
+# recommended portrait ratios exactly (0.375 at 1280x720, 0.25 at 1920x1080, 0.125 at 4K).
+MATTING_LONG_SIDE = 480
 
-    Returns uint8 RGB `[1, h, w, 3]`; normalisation happens inside the model graph.
+
+def auto_ratio(height: int, width: int) -> float:
+    """RVM's downsample ratio for a frame: its longer side to `MATTING_LONG_SIDE`, never up."""
+    return min(1.0, MATTING_LONG_SIDE / max(height, width))
+
+
+def model_input_size(
+    info: ModelInfo, height: int, width: int, ratio: float | None = None
+) -> tuple[int, int]:
+    """The (h, w) a frame of `height` x `width` is brought to for `info`: the model's own size,
+    or for a model of any size the frame scaled by `ratio` (None: `auto_ratio`). A variant
+    built for one ratio gets the frame that much larger, so the network still sees the
+    frame at `ratio` (never beyond the frame's own size)."""
+    if not info.dynamic:
+        return info.height, info.width
+    scale = auto_ratio(height, width) if ratio is None else ratio
+    if info.fixed_ratio:
+        scale = min(1.0, scale / info.fixed_ratio)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def to_model_input(
+    bgr: np.ndarray,
+    info: ModelInfo,
+    ratio: float | None = None,
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Stretch a BGR frame to the model's input size as the model was trained to see it
+    (`ratio`: see `model_input_size`; `size` (h, w) instead, for a model of any size).
+
+    Returns uint8 RGB `[1, h, w, 3]`; normalisation happens inside the model graph (or in
+    the engine, for RVM's float input).
     """
-    h, w = info.height, info.width
+    h, w = size or model_input_size(info, bgr.shape[0], bgr.shape[1], ratio)
     if info.resize == "corners_linear":
         small = stretch_corners(bgr, h, w)
-    else:
+    elif (h, w) == bgr.shape[:2]:
+        small = bgr
+    else:  # bilinear also for RVM: its own downsampling, which it was trained with
         small = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)[np.newaxis]
 

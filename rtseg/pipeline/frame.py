@@ -9,7 +9,6 @@ from fractions import Fraction
 import numpy as np
 
 from rtseg.errors import RtsegError
-from rtseg.models.contract import ModelInfo
 
 
 def rate_time_base(fps: float) -> Fraction:
@@ -44,13 +43,20 @@ class Frame:
     name: str | None = None  # the input's file stem, for image-sequence outputs
     stamps: dict[str, int] = field(default_factory=dict)
     tensor: np.ndarray | None = None  # model input, uint8 [1, h, w, 3] RGB
-    tensor_info: ModelInfo | None = None  # the model `tensor` was made for
+    # the model `tensor` was made for (its ModelInfo, compared by identity after a switch)
+    tensor_info: object | None = None
     # person probability, float32 in [0, 1]: at model size after inference, at frame size
     # (refined or upscaled) after postprocessing
     alpha: np.ndarray | None = None
+    # the input's own transparency (an RGBA image), float32 in [0, 1] at frame size: the
+    # matte is multiplied by it, so what was transparent stays so with --effect alpha
+    input_alpha: np.ndarray | None = None
     labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
     mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
     zoomed: bool = False  # `alpha` holds a zoomed pass (finer detail than the whole frame's)
+    # foreground colours, for matting models that give them: RGB float32 in [0, 1] at alpha's
+    # size after inference, BGR uint8 at frame size after postprocessing
+    fgr: np.ndarray | None = None
     output: np.ndarray | None = None  # what sinks write: BGR (H x W x 3) or BGRA (H x W x 4)
 
     def time_s(self) -> Fraction | None:
@@ -58,3 +64,21 @@ class Frame:
         if self.pts is None or self.time_base is None:
             return None
         return self.pts * self.time_base
+
+
+def check_image(image: object, what: str, channels: tuple[int, ...] = (3,)) -> np.ndarray:
+    """`image` if it is a uint8 H x W x C array with C in `channels`, else RtsegError saying
+    what `what` (e.g. "segment()") got: the one check on images a program hands rtseg."""
+    if (
+        isinstance(image, np.ndarray)
+        and image.dtype == np.uint8
+        and image.ndim == 3
+        and image.shape[2] in channels
+    ):
+        return image
+    kind = " or ".join({3: "BGR", 4: "BGRA"}.get(c, str(c)) for c in channels)
+    got = getattr(image, "dtype", type(image).__name__)
+    raise RtsegError(
+        f"{what} takes a {kind} uint8 H x W x C image, got {got} "
+        f"{getattr(image, 'shape', '')}".rstrip()
+    )

@@ -5,7 +5,7 @@ OpenCV and numpy calls). glibc's malloc serves blocks that large with fresh `mma
 freed heap memory back to the kernel, so each frame pays its page faults again: on the 2-core
 reference machine that was 0.9 s of system time in a 300-frame 720p file run. Serving them
 from the heap and keeping what is freed halves that system time and runs the file 3-11% faster
-(README "Efficiency"). The process then keeps its peak heap instead of returning it.
+(docs/efficiency.md). The process then keeps its peak heap instead of returning it.
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 Each stage is a thread; OpenCV and ONNX Runtime release the GIL, so stages overlap on cores.
 Stopping has two speeds. `stop()` (a key) ends capture and lets frames already in flight
-drain to the sinks, so an output file holds every frame processed so far. `interrupt()`
-(Ctrl-C, SIGTERM) does the same but marks the run as stopped early, so file sinks keep their
-output as a partial one; a second interrupt stops without draining.
+drain to the sinks; `interrupt()` (Ctrl-C, SIGTERM) does the same, and a second interrupt
+stops without draining. Only a run that reached the end of its source (or `max_frames`, or a
+live source's stop) is complete: one stopped before a file's end, interrupted, aborted, or
+whose threads had to be aborted after a stop, finalises its sinks with `abort()`, so file
+outputs stay under their partial name, and raises `Stopped`.
 A stage error aborts at once: every wait is timed and watches the abort event, the threads
 are joined within a second, sinks are finalised, and the error is re-raised in the caller.
 Sinks and the source are closed only after the threads that use them have ended.
@@ -19,10 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rtseg.errors import RtsegError, Stopped
-from rtseg.io.sinks import Sink
-from rtseg.io.sources import Source
 from rtseg.pipeline.channels import EOS, Channel, EndOfStream, Policy
 from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.ports import Sink, Source
 from rtseg.pipeline.stats import Stats
 
 JOIN_TIMEOUT_S = 2.0  # for the threads to end by themselves, before an abort
@@ -70,6 +71,7 @@ class Pipeline:
         self._errors: list[tuple[str, BaseException]] = []
         self._closed = False
         self.interrupted: signal.Signals | None = None  # the signal that stopped the run
+        self.cut_short = False  # capture ended on a stop before a non-live source's end
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -135,6 +137,9 @@ class Pipeline:
                 return
             except KeyboardInterrupt:
                 self.interrupt(signal.SIGINT)
+            except Exception as exc:  # a sink's pump failed: the run cannot be complete
+                self._errors.append(("sink", exc))
+                self.abort()
 
     def close(self) -> None:
         """Join the threads, finalise sinks and source, re-raise the first stage error."""
@@ -152,10 +157,11 @@ class Pipeline:
             if self._threads
             else (False, False)
         )
+        complete = not (self._errors or self._abort.is_set() or self.interrupted or self.cut_short)
         if sink_alive:
             self._errors.append(("sink", RtsegError(self._stuck_message("a sink"))))
         else:
-            self._finalise_sinks(ok=not self._errors and self.interrupted is None)
+            self._finalise_sinks(ok=complete)
         if capture_alive:
             self._errors.append(("capture", RtsegError(self._stuck_message("the source"))))
         else:
@@ -170,16 +176,22 @@ class Pipeline:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
             raise StageError(f"stage {stage} failed: {cause}{kept}") from exc
-        if self.interrupted is not None:
-            raise Stopped(self._stopped_message(self.interrupted), self.interrupted)
+        if not complete:
+            raise Stopped(self._stopped_message(), self.interrupted)
 
-    def _stopped_message(self, signum: signal.Signals) -> str:
-        """What a run stopped by a signal wrote, and where it was kept, in one line."""
+    def _stopped_message(self) -> str:
+        """Why the run ended early, what it wrote, and where that was kept, in one line."""
+        if self.interrupted is not None:
+            cause = self.interrupted.name
+        elif self.cut_short and not self._abort.is_set():
+            cause = "a stop before the end of the input"
+        else:
+            cause = "an abort"
         stats = self.stats
         unwritten = stats.frames_in - stats.frames_out - sum(self.drops.values())
         lost = f"; {unwritten} frames in flight were not written" if unwritten > 0 else ""
         kept = self._kept_partials() or " (no file output was written)"
-        return f"stopped early by {signum.name} after writing {stats.frames_out} frames{lost}{kept}"
+        return f"stopped early by {cause} after writing {stats.frames_out} frames{lost}{kept}"
 
     def _finalise_sinks(self, ok: bool) -> None:
         for sink in self.sinks:
@@ -225,9 +237,11 @@ class Pipeline:
                 break
             count += 1
             self.stats.add_cpu("capture", time.thread_time_ns() - cpu)
-            self.stats.frames_in = count
+            self.stats.add_input(frame)
             if not out.put(frame):
                 return
+        else:
+            self.cut_short = not self.source.live  # a file stopped before its end
         out.put(EOS)
 
     def _stage_loop(self, stage: Stage, index: int) -> Callable[[], None]:

@@ -70,7 +70,7 @@ class Stats:
         self.frames_expected: int | None = None
         self.mask_lag = 0  # frames between a frame and the one its mask came from: the last
         self.mask_lag_max = 0  # and the largest
-        self.started_ns = time.monotonic_ns()
+        self.started_ns = 0  # when the first frame was captured: the run's clock starts there
         self.finished_ns = 0
         self._lock = threading.Lock()
         self._recent: deque[int] = deque(maxlen=_LIVE_FPS_FRAMES)
@@ -85,6 +85,14 @@ class Stats:
         pass theirs to `add_stage`)."""
         with self._lock:
             self._cpu[stage].add(cpu_ns / 1e6)
+
+    def add_input(self, frame: Frame) -> None:
+        """Record a frame the source gave. The first starts the clock `fps_out` is measured
+        on, so opening the source and loading the model do not count as running time."""
+        with self._lock:
+            if self.frames_in == 0:
+                self.started_ns = frame.capture_ns
+            self.frames_in += 1
 
     def add_output(self, frame: Frame, now_ns: int) -> None:
         """Record a frame that reached the sinks."""
@@ -137,6 +145,9 @@ class Stats:
         self.finished_ns = time.monotonic_ns()
 
     def elapsed_s(self) -> float:
+        """Seconds from the first frame's capture to the end (so far); 0 before a frame."""
+        if not self.started_ns:
+            return 0.0
         end = self.finished_ns or time.monotonic_ns()
         return (end - self.started_ns) / 1e9
 

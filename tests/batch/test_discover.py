@@ -80,3 +80,17 @@ def test_two_inputs_for_one_output_are_refused_before_any_work(tmp_path: Path):
             tmp_path / "out",
             "mp4",
         )
+
+
+def test_png_outputs_never_nest_when_a_folder_holds_images_and_videos(tmp_path: Path):
+    dcim = tmp_path / "phone" / "DCIM"
+    touch(dcim / "IMG_0001.jpg", dcim / "VID_0002.mp4", dcim / "trip" / "IMG_0003.jpg")
+    out = tmp_path / "out"
+    items, _ = discover([str(tmp_path / "phone")], out, "png")
+    assert {(i.source, i.output) for i in items} == {
+        (dcim, out / "DCIM" / "images"),
+        (dcim / "VID_0002.mp4", out / "DCIM" / "VID_0002"),
+        (dcim / "trip", out / "DCIM" / "trip"),
+    }
+    outputs = [i.output for i in items]
+    assert not any(a != b and b.is_relative_to(a) for a in outputs for b in outputs)

@@ -61,3 +61,31 @@ def test_two_node_cluster_shares_the_work_and_retries_a_killed_worker(
         assert line["status"] == "done"
         assert not line["worker"].endswith(f":{outcome['killed'][0]}")
         assert_same_timing_with_audio(out / clip.name, clip)
+
+
+RAY_WITHOUT_THE_MODEL = """
+import json, sys
+from rtseg.batch.ray_executor import RayExecutor
+from rtseg.batch.tasks import Task
+from rtseg.job import JobConfig
+source, output, model = sys.argv[1:]
+results = []
+executor = RayExecutor(JobConfig(model=model, sinks=[]), "", workers=1, max_attempts=3)
+executor.run([Task(source, output)], lambda i, r: results.append(r.to_dict()), lambda n: None)
+print(json.dumps(results))
+"""
+
+
+def test_on_ray_a_worker_without_the_model_says_why_and_not_that_ray_gave_up(tmp_path: Path):
+    """Ray does not retry a task that raised (retry_exceptions=False), so the report must
+    not say it gave up after 3 attempts: it names the real error, after one."""
+    clip = make_clip(tmp_path / "a.mp4", 0.2)
+    missing = tmp_path / "gone.onnx"
+    result = run_isolated(
+        "-c", RAY_WITHOUT_THE_MODEL, str(clip), str(tmp_path / "out" / "a.mp4"), str(missing)
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (line["status"], line["attempts"]) == ("failed", 1), line["error"]
+    assert line["error"] == f"the worker could not load the model: model file not found: {missing}"
+    assert line["error_type"] == "RtsegError"

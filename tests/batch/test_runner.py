@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.batch.media import FPS, make_clip
@@ -122,3 +124,39 @@ def test_ray_without_its_extra_is_one_line_naming_the_extra(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr.strip() == "rtseg: error: --ray needs Ray: pip install 'rtseg[cluster]'"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.timeout(180)
+def test_a_phone_folder_of_photos_and_a_video_as_png_gives_outputs_that_never_nest(
+    tmp_path: Path, bright_model: Path
+):
+    dcim, out, report = tmp_path / "phone" / "DCIM", tmp_path / "out", tmp_path / "r.jsonl"
+    dcim.mkdir(parents=True)
+    for name, level in (("IMG_0001.jpg", 60), ("IMG_0002.jpg", 200)):
+        cv2.imwrite(str(dcim / name), np.full((48, 64, 3), level, np.uint8))
+    video = make_clip(dcim / "VID_0003.mp4", 0.4)
+    args = ["batch", str(tmp_path / "phone"), "--out", str(out), "--format", "png"]
+    args += ["--model", str(bright_model), "--report", str(report), "-q"]
+    for extra in ((), ("--overwrite",)):  # a first run, and a rerun over its outputs
+        result = rtseg(*args, *extra)
+        assert result.returncode == 0, result.stderr
+        lines = read_report(report)
+        assert {line["status"] for line in lines.values()} == {"done"}, lines
+        photos = sorted(p.name for p in (out / "DCIM" / "images").glob("*.png"))
+        assert photos == ["IMG_0001.png", "IMG_0002.png"]
+        frames = list((out / "DCIM" / "VID_0003").glob("*.png"))
+        assert len(frames) == len(frame_times(video)) == 10
+
+
+@pytest.mark.parametrize("where", ["a-file", "under-a-file", "read-only"])
+def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path: Path, where: str):
+    clip = make_clip(tmp_path / "a.mp4", 0.2, audio=False)
+    a_file = tmp_path / "taken"
+    a_file.write_text("not a folder")
+    out = {"a-file": a_file, "under-a-file": a_file / "out", "read-only": Path("/sys/rtseg")}
+    result = rtseg("batch", str(clip), "--out", str(out[where]), "-q")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("rtseg: error:") and len(result.stderr.splitlines()) == 1
+    assert str(out[where]) in result.stderr
+    assert a_file.read_text() == "not a folder"

@@ -41,7 +41,7 @@ def test_file_mode_keeps_every_frame_in_order_and_matches_the_baseline(
     piped, sequential = tmp_path / "piped.mp4", tmp_path / "seq.mp4"
     job = open_job(config(clip, bright_model, piped), lambda s: TimedSource(s, (320, 240)))
     seen = SeqSink()
-    job.pipeline.sinks.append(seen)
+    job.add_sink(seen)
     job.run()
     assert seen.seqs == list(range(24))
     run = run_sequential(open_job(config(clip, bright_model, sequential), TimedSource))

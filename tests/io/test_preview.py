@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import shutil
@@ -157,6 +158,28 @@ def test_control_switches_and_refuses(preview: HttpPreviewSink, settings: Settin
     status, _ = post(url, b'{"effect": "blur", "model": "large"}')
     assert status == 400
     assert settings.calls == [("effect", "replace")]
+
+
+@pytest.mark.parametrize(
+    ("length", "status"), [("abc", 400), ("-1", 400), (str(10**9), 413), ("2", 400)]
+)
+def test_a_bad_content_length_is_refused_with_a_status(
+    preview: HttpPreviewSink, settings: Settings, length: str, status: int
+) -> None:
+    """The status line comes back (no traceback on the server, no dropped connection, no
+    thread waiting for a body that never comes), and nothing is switched."""
+    connection = http.client.HTTPConnection("127.0.0.1", preview.port, timeout=10)
+    try:
+        connection.putrequest("POST", "/control")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", length)
+        connection.endheaders(b"{}")
+        reply = connection.getresponse()
+        assert reply.status == status
+        assert "error" in json.loads(reply.read())
+    finally:
+        connection.close()
+    assert settings.calls == []
 
 
 def test_loopback_checks_the_host_header(preview: HttpPreviewSink) -> None:

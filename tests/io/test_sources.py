@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+import rtseg
 from rtseg.errors import RtsegError
 from rtseg.io.sources import (
     ImageSource,
@@ -13,6 +14,7 @@ from rtseg.io.sources import (
     to_bgr,
 )
 from tests.conftest import write_clip
+from tests.media import ffmpeg
 
 
 def read_all(source) -> list:
@@ -147,3 +149,70 @@ def test_bad_inputs_get_a_clear_error(tmp_path, kind, message):
 def test_a_camera_that_does_not_exist_is_refused():
     with pytest.raises(RtsegError, match="cannot open camera"):
         open_source("/dev/video99")
+
+
+def sideways_photo(path, orientation: int = 6):
+    """A JPEG stored 64 wide and 32 high with a red corner top-left, whose EXIF orientation
+    says how to show it upright (6: turn it 90 degrees clockwise, as phones held upright
+    write it)."""
+    Image = pytest.importorskip("PIL.Image")
+    stored = np.full((32, 64, 3), 40, np.uint8)
+    stored[:8, :8] = (255, 0, 0)  # RGB red
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(path, quality=95, exif=exif)
+    return path
+
+
+def test_a_photo_is_processed_upright_as_its_exif_orientation_says(tmp_path, bright_model):
+    photo = sideways_photo(tmp_path / "phone.jpg")
+    out = tmp_path / "out"
+    seen = []
+    rtseg.process_video(
+        photo, out, model=bright_model, on_frame=lambda frame: seen.append(frame.image)
+    )
+    assert seen[0].shape == (64, 32, 3)  # upright: 32 wide, 64 high
+    written = cv2.imread(str(out / "phone.png"), cv2.IMREAD_UNCHANGED)
+    assert written.shape == (64, 32, 3)
+    # turned clockwise, the stored top-left corner is now the top-right one
+    b, g, r = seen[0][:6, -6:].reshape(-1, 3).mean(axis=0)
+    assert r > 200 and g < 40 and b < 40
+
+
+def test_every_orientation_of_a_photo_is_turned_upright(tmp_path):
+    corners = {1: (0, 0), 3: (-1, -1), 6: (0, -1), 8: (-1, 0)}  # where the red corner lands
+    for orientation, (row, col) in corners.items():
+        photo = sideways_photo(tmp_path / f"o{orientation}.jpg", orientation)
+        (frame,) = read_all(ImageSource(str(photo)))
+        assert frame.image.shape[:2] == ((32, 64) if orientation in (1, 3) else (64, 32))
+        y = slice(0, 6) if row == 0 else slice(-6, None)
+        x = slice(0, 6) if col == 0 else slice(-6, None)
+        assert frame.image[y, x, 2].mean() > 200, orientation
+
+
+def test_inputs_that_share_a_stem_get_outputs_of_their_own(tmp_path, bright_model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    colours = {"a.jpg": 60, "a.png": 120, "b.png": 180}
+    for name, level in colours.items():
+        cv2.imwrite(str(folder / name), np.full((16, 16, 3), level, np.uint8))
+    out = tmp_path / "out"
+    stats = rtseg.process_video(folder, out, model=bright_model, effect="mask")
+    written = {p.name: p for p in out.glob("*.png")}
+    assert stats.frames_out == 3 and len(written) == 3
+    assert set(written) == {"a.jpg.png", "a.png.png", "b.png"}  # a lone stem stays as it was
+    for name, level in colours.items():
+        output = written["b.png" if name == "b.png" else f"{name}.png"]
+        assert abs(int(cv2.imread(str(output))[8, 8, 0]) - level) <= 2  # the mask of its input
+
+
+def test_a_video_says_how_many_frames_it_holds_without_being_read_through(tmp_path, clip):
+    """The progress bar's total: the container's frame count, or (MKV has none) its
+    duration times its frame rate."""
+    mkv = tmp_path / "clip.mkv"
+    ffmpeg("-i", str(clip), "-c", "copy", str(mkv))
+    for path in (clip, mkv):
+        source = VideoSource(path)
+        assert source.frames_estimate == 24
+        assert source.read().seq == 0  # nothing was read ahead
+        source.close()

@@ -1,7 +1,11 @@
+import os
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+import rtseg
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import (
@@ -11,6 +15,7 @@ from rtseg.matte.effects import (
     Color,
     MaskView,
     Replace,
+    apply_effect,
     parse_effect,
     voc_palette,
 )
@@ -69,6 +74,29 @@ def test_replace_with_a_video_loops(tmp_path):
     image, alpha = np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32), np.float32)
     corners = [int(effect.apply(image, alpha)[0, 0, 0]) for _ in range(4)]
     assert corners[0] < 30 and corners[1] > 220 and corners[2] < 30 and corners[3] > 220
+
+
+def files_open(path) -> int:
+    """How many of this process's file descriptors are `path`."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(Path(path).resolve()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count open files")
+def test_a_video_background_is_released_when_the_run_ends(tmp_path, bright_model):
+    path = tmp_path / "bg.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (32, 32))
+    for value in (0, 255):
+        writer.write(np.full((32, 32, 3), value, np.uint8))
+    writer.release()
+    effect = rtseg.Replace(path)
+    assert files_open(path) == 1
+    for _ in range(2):  # the same effect serves a second run
+        stats = rtseg.process_video(
+            "sample", model=bright_model, effect=effect, max_frames=3, width=64, height=48
+        )
+        assert stats.frames_out == 3
+        assert files_open(path) == 0
 
 
 def test_color_is_a_soft_blend():
@@ -132,3 +160,26 @@ def test_classes_is_refused_for_a_person_only_model(tmp_path):
     clip = write_clip(tmp_path / "c.mp4", frames=2)
     with pytest.raises(RtsegError, match="segments people only"):
         Job(JobConfig(source=str(clip), effect="classes", sinks=["null"]))
+
+
+@pytest.mark.parametrize("effect", [Blur(9), Color("#00ff00"), AlphaOut()], ids=lambda e: e.name)
+def test_a_model_s_foreground_colours_are_put_over_the_new_background(effect):
+    image, alpha = scene()
+    foreground = np.full_like(image, (10, 20, 30))
+    out = apply_effect(effect, image, alpha, foreground)
+    inside = alpha > 0.99
+    np.testing.assert_array_equal(out[inside][:, :3], foreground[inside])
+    plain = apply_effect(effect, image, alpha, None)
+    np.testing.assert_array_equal(plain[inside][:, :3], image[inside])
+
+
+def test_an_effect_that_does_not_take_a_foreground_gets_the_frame():
+    class Invert:
+        name = "invert"
+
+        def apply(self, image, alpha):
+            return 255 - image
+
+    image, alpha = scene()
+    out = apply_effect(Invert(), image, alpha, np.zeros_like(image))
+    np.testing.assert_array_equal(out, 255 - image)

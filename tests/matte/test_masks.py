@@ -17,10 +17,11 @@ class SlowEngine:
 
     def __init__(self, engine: Engine, delay: float) -> None:
         self.engine, self.delay = engine, delay
+        self.info = engine.info
 
-    def run(self, tensor: np.ndarray):
+    def run(self, tensor: np.ndarray, stream=None):
         time.sleep(self.delay)
-        return self.engine.run(tensor)
+        return self.engine.run(tensor, stream)
 
 
 def tensor_for(seq: int) -> np.ndarray:
@@ -32,7 +33,7 @@ def test_sync_pairs_each_frame_with_its_own_mask(bright_model):
     engine = Engine(bright_model, device="cpu")
     masks = MaskSource(sync=True)
     for seq in range(20):
-        alpha, _, mask_seq, _ = masks.mask_for(engine, tensor_for(seq), seq)
+        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor_for(seq), seq)
         assert mask_seq == seq
         assert alpha[0, 0] == pytest.approx(seq / 255.0)  # computed from this frame's pixels
     masks.close()
@@ -51,7 +52,7 @@ def test_async_keeps_frames_flowing_and_reports_the_lag(bright_model):
     lags = []
     started = time.monotonic()
     for seq in range(30):
-        alpha, _, mask_seq, _ = masks.mask_for(engine, tensor_for(seq), seq)
+        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor_for(seq), seq)
         assert mask_seq <= seq
         assert alpha[0, 0] == pytest.approx(mask_seq / 255.0)  # the mask is that frame's
         lags.append(seq - mask_seq)
@@ -66,7 +67,9 @@ def test_async_keeps_frames_flowing_and_reports_the_lag(bright_model):
 
 def test_async_surfaces_an_inference_error(bright_model):
     class Broken:
-        def run(self, tensor):
+        info = Engine(bright_model, device="cpu").info
+
+        def run(self, tensor, stream=None):
             raise RuntimeError("model crashed")
 
     masks = MaskSource(sync=False)
@@ -94,7 +97,7 @@ def test_reset_starts_afresh_after_the_inference_in_progress(bright_model, sync)
         for seq in range(3):
             masks.mask_for(slow, tensor_for(100), seq)
         masks.reset()  # as after a model switch
-        alpha, _, mask_seq, _ = masks.mask_for(engine, tensor_for(200), 3)
+        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor_for(200), 3)
         assert mask_seq == 3  # not the mask of frame 0, though `every` would reuse it
         # and not smoothed towards the old model's masks: the new alpha, whole
         assert alpha[0, 0] == pytest.approx(200 / 255.0)
@@ -113,7 +116,7 @@ def test_zoomed_masks_keep_the_newest_mask_mode_and_its_lag(bright_model):
         image = np.zeros((90, 160, 3), np.uint8)
         image[30:60, 10 + 4 * seq : 40 + 4 * seq] = 255  # a bright "person" walking right
         tensor = cv2.resize(image, (32, 32))[np.newaxis]
-        alpha, _, mask_seq, _ = masks.mask_for(engine, tensor, seq, image)
+        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor, seq, image)
         assert alpha.shape == (90, 160)  # the canvas: frame coordinates
         left = int(np.argmax(alpha[45] > 0.5))
         assert abs(left - (10 + 4 * mask_seq)) <= 2  # the square where mask_seq had it

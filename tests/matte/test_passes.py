@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
-from rtseg.matte.masks import MaskSource
+from rtseg.matte.masks import PHOTO_PASSES, MaskSource
 from rtseg.matte.passes import Passes, infer
 from rtseg.matte.roi import Box, RoiSettings
 from rtseg.matte.temporal import TemporalSmoother
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.models.transforms import to_model_input
+from tests.onnx_models import brightness_model, rvm_signature_model
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +42,11 @@ def test_flip_averages_the_mirrored_pass_mirrored_back(selfie, portrait):
     tensor = to_model_input(portrait, selfie.info)
     plain = selfie.infer(tensor)
     mirrored = selfie.infer(np.ascontiguousarray(tensor[:, :, ::-1]))
-    flipped, _ = infer(selfie, tensor, flip=True)
+    flipped, *_ = infer(selfie, tensor, flip=True)
     np.testing.assert_allclose(flipped, (plain + mirrored[:, ::-1]) / 2, atol=1e-6)
     assert np.abs(flipped - plain).max() > 0.01  # the mirrored pass really adds something
     # and the flip's answer for the mirror image is the mirror of its answer
-    other, _ = infer(selfie, np.ascontiguousarray(tensor[:, :, ::-1]), flip=True)
+    other, *_ = infer(selfie, np.ascontiguousarray(tensor[:, :, ::-1]), flip=True)
     np.testing.assert_allclose(other[:, ::-1], flipped, atol=1e-5)
 
 
@@ -57,7 +58,7 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
     cv2.circle(frame, (400, 200), 60, (255, 255, 255), -1)
     frame = cv2.GaussianBlur(frame, (0, 0), 4)
     passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=640)
-    alpha, _, view, zoomed = passes.run(engine, frame, to_model_input(frame, engine.info))
+    alpha, _, view, zoomed, _ = passes.run(engine, frame, to_model_input(frame, engine.info))
     assert alpha.shape == view.shape[:2] == (360, 640)
     assert zoomed
     (crop,) = passes.tracker.crops
@@ -72,7 +73,7 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
 def test_a_person_small_in_the_frame_gets_a_crop_pass(selfie, portrait):
     frame = small_in_wide(portrait)
     passes = Passes(roi=RoiSettings())
-    alpha, _, _, zoomed = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+    alpha, _, _, zoomed, _ = passes.run(selfie, frame, to_model_input(frame, selfie.info))
     (crop,) = passes.tracker.crops
     assert zoomed
     assert crop.width == crop.height < 720
@@ -96,7 +97,7 @@ def test_a_frame_zoomed_on_says_so_even_when_the_next_one_will_not_be(selfie, po
         passes.tracker.crops = []
 
     passes.tracker.follow = drop_crops
-    *_, zoomed = passes.run(selfie, frame, tensor)
+    zoomed = passes.run(selfie, frame, tensor).zoomed
     assert zoomed  # this frame's mask came from the crop pass
 
 
@@ -104,7 +105,7 @@ def test_a_person_filling_the_frame_gets_the_whole_frame_pass_only(selfie, portr
     frame = cv2.resize(portrait, (1280, 720), interpolation=cv2.INTER_AREA)
     for roi in (RoiSettings(), None):
         passes = Passes(roi=roi)
-        alpha, _, _, zoomed = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+        alpha, _, _, zoomed, _ = passes.run(selfie, frame, to_model_input(frame, selfie.info))
         assert not zoomed  # nothing finer than the whole frame's pass for the refiner to keep
         assert (alpha >= 0.5).mean() > 0.2
 
@@ -129,10 +130,91 @@ def test_moving_the_crop_does_not_make_the_mask_jump(selfie, portrait):
         if seq:
             used.append(masks.passes.tracker.crops[0])
         tensor = to_model_input(noisy, selfie.info)
-        alpha, _, _, _ = masks.mask_for(selfie, tensor, seq, noisy)
+        alpha, *_ = masks.mask_for(selfie, tensor, seq, noisy)
         outputs.append(alpha)
     changes = [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(outputs)]
     assert used[7].x0 == crop.x0 - d  # the crop really moved (and may move back after)
     # Unsmoothed, the move changes the mask by 0.006 (mean abs) at once; a paste in the wrong
     # place or a person cut by the crop, by ten times that.
     assert max(changes[7:]) < 3e-3, changes
+
+
+def test_fine_noise_on_a_still_scene_is_no_scene_cut(tmp_path):
+    """The scene-cut thumbnail averages the frame (INTER_AREA): noise that changes every
+    frame but leaves the scene as it was must not bring a whole-frame pass each frame.
+    Sampled bilinearly instead, each thumbnail pixel would see 4 of the 64 pixels it covers,
+    and the noise would read as a cut."""
+    engine = Engine(brightness_model(tmp_path / "b.onnx", 256, 256), device="cpu")
+    rng = np.random.default_rng(0)
+    # Blue or green-ish pixels: their grey levels differ by 150, their brightness (the test
+    # model's alpha) stays under 0.5, so the noise is background and only the square a person.
+    blue, green = np.array((255, 0, 0), np.uint8), np.array((0, 255, 100), np.uint8)
+    passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=256)
+    for _ in range(12):
+        frame = np.where(rng.random((256, 256, 1)) < 0.5, blue, green).astype(np.uint8)
+        frame[150:230, 100:150] = 255
+        passes.run(engine, frame, to_model_input(frame, engine.info))
+    tracker = passes.tracker
+    assert tracker is not None and tracker.crops  # the square was zoomed on...
+    assert tracker.full_passes == 1  # ...and the noise never read as a scene cut
+
+
+def rvm_frame(level: int) -> np.ndarray:
+    """A BGR frame: white on the left, `level` grey elsewhere."""
+    frame = np.full((72, 128, 3), level, np.uint8)
+    frame[:, :32] = 255
+    return frame
+
+
+def test_a_recurrent_state_starts_afresh_at_a_scene_cut_and_a_new_stream(tmp_path):
+    engine = Engine(rvm_signature_model(tmp_path / "rvm.onnx"), device="cpu", threads=1)
+    passes = Passes()
+    grey = rvm_frame(100)
+
+    def alpha(image: np.ndarray) -> float:
+        return float(passes.run(engine, image, to_model_input(image, engine.info)).alpha[36, 80])
+
+    built = [alpha(grey) for _ in range(4)]
+    assert built[0] < built[-1]  # the state builds up over a still shot...
+    alpha(rvm_frame(0))  # ...a cut to black...
+    assert alpha(grey) == pytest.approx(alpha_after_reset(engine, grey), abs=1e-6)
+    for _ in range(3):
+        alpha(grey)
+    passes.reset()  # ...and a new stream each start the state from zeros
+    assert alpha(grey) == pytest.approx(built[0], abs=1e-6)
+
+
+def alpha_after_reset(engine: Engine, image: np.ndarray) -> float:
+    """What a fresh state gives on `image` after one frame of black (the state after the cut
+    frame): computed with a second engine from zeros."""
+    fresh = Engine(engine.path, device="cpu", threads=1)
+    fresh.run(to_model_input(rvm_frame(0), fresh.info))
+    return float(fresh.run(to_model_input(image, fresh.info)).alpha[36, 80])
+
+
+def test_a_matting_model_s_foreground_is_pasted_with_its_crops(tmp_path):
+    engine = Engine(rvm_signature_model(tmp_path / "rvm.onnx"), device="cpu", threads=1)
+    frame = np.full((256, 256, 3), 30, np.uint8)
+    frame[150:230, 100:150] = 255  # a bright "person", small in the frame
+    passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=256)
+    result = passes.run(engine, frame, to_model_input(frame, engine.info))
+    assert result.zoomed and result.fgr.shape == (256, 256, 3)
+    # the test network halves blue: inside the crop the foreground says so, outside it the
+    # frame's own colours stand
+    np.testing.assert_allclose(result.fgr[190, 125], [1.0, 1.0, 0.5], atol=0.02)
+    np.testing.assert_allclose(result.fgr[10, 10], [30 / 255] * 3, atol=0.01)
+
+
+def test_each_photo_gets_warm_passes_from_a_fresh_state(tmp_path):
+    engine = Engine(rvm_signature_model(tmp_path / "rvm.onnx"), device="cpu", threads=1)
+    masks = MaskSource()
+    grey = rvm_frame(100)
+    tensor = to_model_input(grey, engine.info)
+    photo = [
+        float(masks.mask_for(engine, tensor, i, grey, True, still=True).alpha[36, 80])
+        for i in range(2)
+    ]
+    assert photo[0] == photo[1]  # each photo on its own: no state from the one before
+    engine.reset_state()
+    runs = [float(engine.run(tensor, "full").alpha[36, 80]) for _ in range(PHOTO_PASSES)]
+    assert photo[0] == pytest.approx(runs[-1], abs=1e-6)  # the last of the warm passes

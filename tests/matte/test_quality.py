@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
+import rtseg
 from rtseg.cli import build_parser, config_from_args
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
@@ -31,17 +32,60 @@ def job_for(source: Path, **kwargs) -> Job:
     return Job(JobConfig(source=str(source), sinks=["null"], model="selfie_general", **kwargs))
 
 
+def refiner_settings(job: Job) -> tuple | None:
+    """What a job's edge refinement fits with (None: no refinement, a plain upscale)."""
+    r = job.refiner
+    if r is None:
+        return None
+    return (r.radius, r.eps, r.work_short_side, r.coarse_short_side, r.feather, r.threshold)
+
+
+def level_refiner_settings(name: str) -> tuple:
+    level = LEVELS[name]
+    return (4, 1e-3, level.refine_short_side, level.coarse_short_side, 0, (0.0, 1.0))
+
+
 def test_levels_turn_on_what_they_say(tmp_path):
     clip = walking_clip(tmp_path / "walk.mp4", frames=2)
-    fast = job_for(clip, quality="fast")
-    assert fast.masks.passes.roi is None and not fast.masks.passes.flip
-    assert fast.refiner is not None and fast.masks.smoother is not None
-    best = job_for(clip, quality="best")
-    assert best.masks.passes.roi is not None and best.masks.passes.flip
+    jobs = []
+    for name, level in LEVELS.items():
+        job = job_for(clip, quality=name)
+        jobs.append(job)
+        passes = job.masks.passes
+        assert (passes.flip, passes.roi, passes.canvas_long) == (
+            level.flip,
+            level.zoom,
+            level.canvas_long,
+        )
+        assert refiner_settings(job) == level_refiner_settings(name)
+        assert (job.masks.smoother is not None) == level.smooth
+        # --refine and --smooth turn on the level's own refinement and smoothing
+        forced = job_for(clip, quality=name, refine=True, smooth=True)
+        jobs.append(forced)
+        assert refiner_settings(forced) == level_refiner_settings(name)
+        assert forced.masks.smoother is not None
     bare = job_for(clip, quality="best", refine=False, smooth=False)  # explicit flags win
+    jobs.append(bare)
     assert bare.refiner is None and bare.masks.smoother is None
-    for job in (fast, best, bare):
+    for job in jobs:
         job.source.close()
+
+
+def test_refine_on_gives_the_masks_of_the_level_itself():
+    """`refine=True` asks for what the level already does, so the masks are the same."""
+    alphas: dict[object, list[np.ndarray]] = {None: [], True: []}
+    for refine, seen in alphas.items():
+        rtseg.process_video(
+            "sample",
+            model="selfie_general",
+            quality="balanced",
+            refine=refine,
+            max_frames=3,
+            on_frame=lambda frame, seen=seen: seen.append(frame.alpha.copy()),
+        )
+    assert len(alphas[None]) == len(alphas[True]) == 3
+    for level, forced in zip(alphas[None], alphas[True], strict=True):
+        np.testing.assert_array_equal(forced, level)
 
 
 def test_each_source_kind_gets_its_default(tmp_path):
@@ -76,7 +120,16 @@ def test_unknown_quality_is_refused():
         build_parser().parse_args(["run", "--quality", "ultra"])
 
 
-def test_the_cli_passes_quality_and_leaves_refine_to_it():
-    args = build_parser().parse_args(["run", "--quality", "fast", "--no-smooth"])
+def test_the_cli_passes_quality_and_leaves_refine_to_it(tmp_path):
+    clip = walking_clip(tmp_path / "walk.mp4", frames=2)
+    base = ["run", "--source", str(clip), "--sink", "null", "--model", "selfie_general"]
+    args = build_parser().parse_args([*base, "--quality", "fast", "--no-smooth"])
     config = config_from_args(args)
     assert (config.quality, config.refine, config.smooth) == ("fast", None, False)
+    for flags in (["--quality", "fast"], ["--quality", "balanced", "--refine"]):
+        job = Job(config_from_args(build_parser().parse_args([*base, *flags])))
+        job.source.close()
+        assert refiner_settings(job) == level_refiner_settings(flags[1])
+    job = Job(config_from_args(build_parser().parse_args([*base, "--no-refine"])))
+    job.source.close()
+    assert job.refiner is None

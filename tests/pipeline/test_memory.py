@@ -1,7 +1,7 @@
 """`keep_freed_memory`: frame-sized blocks come from malloc's heap, and a freed one stays
 there for the next frame instead of going back to the kernel (to be faulted in again).
 
-The speed this buys is measured, not tested: README "Efficiency" (page faults and system
+The speed this buys is measured, not tested: docs/efficiency.md (page faults and system
 time of a 720p file run, with and without it)."""
 
 import subprocess

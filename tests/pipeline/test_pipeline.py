@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, Stopped
 from rtseg.io.sinks import NullSink
 from rtseg.pipeline import pipeline
 from rtseg.pipeline.channels import Policy
@@ -141,7 +141,8 @@ def test_expected_errors_surface_unwrapped():
 
 def test_stop_drains_frames_in_flight_to_the_sinks():
     sink = ListSink()
-    source = CountingSource(10**9, live=False, period_s=0.001)
+    # a live source: stopping it is how its run ends, complete
+    source = CountingSource(10**9, live=True, period_s=0.001)
     p = Pipeline(source, [Stage("slow", sleeper(0.005))], [sink], Policy.BLOCK, capacity=4)
     p.start()
     deadline = time.monotonic() + 30
@@ -211,7 +212,9 @@ class BlockingSink(ListSink):
         self.closed_while_writing = self.writing.is_set()
         super().close()
 
-    abort = close
+    def abort(self) -> None:
+        self.closed_while_writing = self.writing.is_set()
+        super().abort()
 
 
 def stopped_mid_write() -> tuple[Pipeline, BlockingSink, CountingSource]:
@@ -229,9 +232,58 @@ def test_a_sink_is_closed_only_after_its_write_returns():
     p, sink, _ = stopped_mid_write()
     # the write outlasts the pipeline's first join timeout, then returns
     threading.Timer(pipeline.JOIN_TIMEOUT_S + 0.5, sink.release.set).start()
-    p.close()
+    with pytest.raises(Stopped, match="after writing 1 frames"):
+        p.close()
     assert sink.closed_while_writing is False
-    assert sink.closed_ok is not None and sink.seqs[0] == 0
+    # the threads had to be aborted after the stop: the output is partial, never complete
+    assert sink.closed_ok is False and sink.seqs == [0]
+
+
+def run_ended_by(end: str) -> tuple[Pipeline, ListSink]:
+    """A file-like (not live) run of 1000 frames that `end` ends after its 20th frame."""
+    sink = ListSink()
+    p = Pipeline(CountingSource(1000), [Stage("a", identity)], [sink], Policy.BLOCK)
+
+    def stage(frame: Frame) -> None:
+        frame.output = frame.image
+        if frame.seq == 20:
+            getattr(p, end)()
+
+    p.stages[0] = Stage("a", stage)
+    return p, sink
+
+
+@pytest.mark.parametrize("end", ["abort", "stop"])
+def test_a_run_ended_before_its_file_does_is_stopped_never_complete(end):
+    p, sink = run_ended_by(end)
+    with pytest.raises(Stopped, match="stopped early by") as raised:
+        p.run()
+    assert sink.closed_ok is False  # aborted: a file sink keeps it as .partial
+    assert raised.value.exit_status == 1
+    assert 0 < len(sink.seqs) < 1000
+
+
+def test_the_end_of_the_source_and_max_frames_are_complete():
+    for frames, limit in ((50, None), (1000, 50)):
+        sink = ListSink()
+        p = Pipeline(CountingSource(frames), [Stage("a", identity)], [sink], Policy.BLOCK)
+        p.max_frames = limit
+        p.run()
+        assert sink.closed_ok is True and len(sink.seqs) == 50
+
+
+def test_a_failing_pump_leaves_the_output_partial():
+    class PumpSink(ListSink):
+        def pump(self) -> None:
+            if len(self.seqs) > 5:
+                raise RuntimeError("window gone")
+
+    sink = PumpSink()
+    source = CountingSource(10**9, period_s=0.001)
+    p = Pipeline(source, [Stage("a", identity)], [sink], Policy.BLOCK)
+    with pytest.raises(StageError, match="window gone"):
+        p.run()
+    assert sink.closed_ok is False
 
 
 def test_a_sink_stuck_in_a_write_is_left_open_and_the_run_says_so(monkeypatch):

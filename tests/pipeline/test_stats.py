@@ -17,14 +17,14 @@ def test_percentiles_match_numpy():
 
 def test_summary_schema_and_table(tmp_path):
     stats = Stats(["infer", "sink"])
-    stats.frames_in = 3
     for seq in range(3):
         frame = Frame(seq, np.zeros((1, 1, 3), np.uint8), capture_ns=1_000_000)
+        stats.add_input(frame)
         stats.add_stage("infer", 0, 2_000_000)
         stats.add_output(frame, 1_000_000 + 5_000_000 * (seq + 1))
     stats.finish()
     summary = stats.summary({"infer->postprocess": 2}, ["CPUExecutionProvider"], "m")
-    assert summary["frames_out"] == 3 and summary["drops"] == 2
+    assert (summary["frames_in"], summary["frames_out"], summary["drops"]) == (3, 3, 2)
     assert summary["latency_ms"]["p50"] == 10.0
     assert summary["stages"]["infer"]["p99"] == 2.0
     table = format_table(summary)

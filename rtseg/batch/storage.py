@@ -1,0 +1,49 @@
+"""A split video's segments in object storage: joined where they can all be read (the
+batch's own process), then removed.
+
+Each segment is uploaded by the node that made it, as it finishes (`rtseg.io.remote`), under
+a `.partial-segments` prefix beside the output. Nodes share no disk, so the join downloads the
+segments here, joins them by stream copy (`split.join`), uploads the output, and deletes the
+segment objects, whether the join worked or not (a rerun makes them again).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from rtseg.batch import split
+from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.remote import Location
+
+log = logging.getLogger(__name__)
+
+
+def join(source: Location, segments: list[str], output: Location) -> None:
+    """`split.join` for segments and an output that may be URLs."""
+    if not remote.is_remote(output):
+        split.join(source, [Path(s) for s in segments], Path(output))
+        return
+    work = remote.temporary_dir()
+    try:
+        local = [work / "segments" / remote.name(url) for url in segments]
+        for url, path in zip(segments, local, strict=True):
+            remote.fetch(url, path)
+        joined = work / remote.name(output)
+        split.join(source, local, joined)
+        remote.upload(joined, str(output))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        discard(output)
+
+
+def discard(output: Location) -> None:
+    """Remove the segment objects of a split output in storage (nothing for a local one,
+    whose segments a rerun replaces)."""
+    if remote.is_remote(output):
+        try:
+            remote.remove(str(split.segments_dir(output)), recursive=True)
+        except RtsegError as exc:
+            log.warning("could not remove the segments of %s: %s", output, exc)

@@ -1,0 +1,128 @@
+"""URLs as inputs and outputs (`rtseg.io.remote`), on fsspec's in-process memory filesystem:
+the same code path as s3:// or gs:// without a server (`tests/batch/test_cloud.py` runs the
+real S3 API)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import fsspec
+import pytest
+
+from rtseg.cli import main as rtseg_main
+from rtseg.errors import RtsegError
+from rtseg.io import remote
+from rtseg.io.sources import VideoSource, open_source
+from tests.batch.media import make_clip
+from tests.batch.test_runner import assert_same_timing_with_audio
+
+
+@pytest.fixture
+def memory():
+    fs = fsspec.filesystem("memory")
+    yield fs
+    fs.rm("/", recursive=True)
+
+
+@pytest.mark.parametrize(
+    ("spec", "is_url"),
+    [
+        ("s3://bucket/a.mp4", True),
+        ("gs://bucket/dir/", True),
+        ("az://container/a.mp4", True),
+        ("https://host/a.mp4", True),
+        ("take:2.mp4", False),
+        ("/dev/video0", False),
+        ("rtsp://camera/stream", False),
+        ("file:///tmp/a.mp4", False),
+        ("talks/a.mp4", False),
+    ],
+)
+def test_which_specs_are_storage_urls(spec: str, is_url: bool):
+    assert remote.is_remote(spec) is is_url
+
+
+def test_a_web_video_file_is_a_file_and_a_live_stream_url_stays_a_stream():
+    with pytest.raises(RtsegError, match=re.escape("not found: http://127.0.0.1:9/a.mp4")):
+        open_source("http://127.0.0.1:9/a.mp4")  # read as a file, through fsspec's http
+    with pytest.raises(RtsegError, match="is the stream up"):
+        open_source("http://127.0.0.1:9/live.ts")
+
+
+def test_readers_of_one_object_share_its_blocks_and_seek_by_range(memory, monkeypatch):
+    monkeypatch.setattr(remote, "BLOCK_BYTES", 1000)
+    data = os.urandom(4500)
+    memory.pipe_file("/media/blob.bin", data)
+    before = remote.MOVED.snapshot()
+    first, second = (
+        remote.open_reader("memory://media/blob.bin"),
+        remote.open_reader("memory://media/blob.bin"),
+    )
+    assert first.read(1500) == data[:1500]
+    assert second.read(1700) == data[:1700]  # the blocks the first fetched
+    second.seek(-300, os.SEEK_END)
+    assert second.read() == data[-300:]
+    assert first.read() == data[1500:]
+    assert remote.MOVED.since(before) == (len(data), 0)
+
+
+def test_run_from_a_url_to_a_url_is_frame_exact_with_audio(tmp_path, bright_model, memory):
+    clip = make_clip(tmp_path / "a.mp4", 1.0)
+    memory.put_file(str(clip), "/media/a.mp4")
+
+    run = ["run", "--source", "memory://media/a.mp4", "--sink", "memory://results/a.mp4"]
+    code = rtseg_main([*run, "--model", str(bright_model), "-q"])
+
+    assert code == 0
+    memory.get_file("/results/a.mp4", str(tmp_path / "out.mp4"))
+    assert_same_timing_with_audio(tmp_path / "out.mp4", clip)
+    # A second run refuses the object now there, as it refuses a file.
+    assert rtseg_main([*run, "--model", str(bright_model), "-q"]) == 2
+
+
+def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
+    tmp_path, memory, monkeypatch
+):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    clip = make_clip(tmp_path / "a.mp4", 1.0)
+    memory.put_file(str(clip), "/media/a.mp4")
+    from rtseg.io.video_out import VideoFileSink
+
+    source = VideoSource("memory://media/a.mp4")
+    sink = remote.staged_output(
+        "memory://results/a.mp4",
+        overwrite=False,
+        open_local=lambda local: VideoFileSink(local, source.fps, audio_from=source.path),
+    )
+    for _ in range(10):
+        frame = source.read()
+        frame.output = frame.image
+        sink.write(frame)
+    sink.abort()
+    source.close()
+
+    assert not memory.exists("/results/a.mp4")
+    assert sink.partial_path is not None and sink.partial_path.exists()
+    assert Path(sink.partial_path).is_relative_to(tmp_path)
+    assert ".partial" in sink.partial_path.name
+
+
+def test_an_output_url_that_exists_is_refused_before_any_work(memory):
+    memory.pipe_file("/results/a.mp4", b"done before")
+    with pytest.raises(RtsegError, match="already exists"):
+        remote.check_writable("memory://results/a.mp4", overwrite=False)
+    with pytest.raises(RtsegError, match="read-only"):
+        remote.check_writable("https://host/a.mp4", overwrite=True)
+
+
+def test_without_the_cloud_extra_a_url_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # `import fsspec` fails, as uninstalled
+    monkeypatch.setitem(sys.modules, "fsspec.core", None)
+    monkeypatch.setitem(sys.modules, "fsspec.registry", None)
+    assert remote.is_remote("s3://bucket/a.mp4") and not remote.is_remote("take:2.mp4")
+    with pytest.raises(RtsegError, match=re.escape("s3://bucket/a.mp4: s3:// needs fsspec: pip")):
+        open_source("s3://bucket/a.mp4")

@@ -1,0 +1,96 @@
+"""`rtseg.read_video` and `rtseg.VideoWriter`, through the public names: a read-then-write
+loop keeps every frame's time and the audio in sync, as `rtseg run` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rtseg
+from tests.media import (
+    MARKER_S,
+    audio_tracks,
+    beep_time,
+    ffmpeg,
+    flash_time,
+    frame_times,
+    marker_clip,
+)
+
+# A variable frame rate: frames 5-9 and 35-39 of 30 fps are dropped (gaps in time).
+VFR = "select='not(between(n\\,5\\,9))*not(between(n\\,35\\,39))'"
+
+
+def test_read_then_write_keeps_the_times_and_the_audio(tmp_path: Path) -> None:
+    clip = marker_clip(tmp_path / "in.mp4", vf=VFR, video_delay_s=0.2)
+    out = tmp_path / "out.mp4"
+    with rtseg.read_video(clip) as reader, rtseg.VideoWriter(out, like=reader) as writer:
+        info = reader.info
+        frames = list(reader)
+        for frame in frames:
+            writer.write(frame.image, time_s=frame.time_s)
+    assert (info.width, info.height, info.rotation) == (96, 64, 0)
+    assert info.fps > 0 and info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert [t.codec for t in info.audio_tracks] == ["aac"]
+    assert [f.index for f in frames] == list(range(len(frames)))
+    assert [f.time_s for f in frames] == pytest.approx(frame_times(clip), abs=1e-6)
+    assert max(np.diff([f.time_s for f in frames])) > 0.15  # the gaps are there
+    assert frames[0].time_s == pytest.approx(0.2, abs=1e-3)  # the video starts after the audio
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+    assert audio_tracks(out) == ["aac"]
+    assert beep_time(out) == pytest.approx(MARKER_S, abs=0.03)
+    assert flash_time(out) == pytest.approx(flash_time(clip), abs=1e-3)
+
+
+def test_rotation_is_applied_and_reported(tmp_path: Path) -> None:
+    clip = marker_clip(tmp_path / "flat.mp4", audio=None)
+    turned = tmp_path / "turned.mp4"
+    ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(turned))
+    with rtseg.read_video(turned) as reader:
+        first = next(iter(reader))
+    assert reader.info.rotation in (90, 270)
+    assert (reader.info.width, reader.info.height) == (64, 96) == first.image.shape[1::-1]
+
+
+def test_frames_without_times_are_one_period_apart(tmp_path: Path) -> None:
+    out = tmp_path / "made.mp4"
+    with rtseg.VideoWriter(out, fps=25) as writer:
+        for i in range(10):
+            writer.write(np.full((48, 64, 3), i * 20, np.uint8))
+    assert frame_times(out) == pytest.approx([i / 25 for i in range(10)], abs=1e-3)
+    assert audio_tracks(out) == []
+
+
+def test_frames_at_their_own_times_without_an_input(tmp_path: Path) -> None:
+    times = [0.0, 0.1, 0.15, 0.5, 0.52]
+    out = tmp_path / "times.mkv"
+    with rtseg.VideoWriter(out) as writer:
+        for t in times:
+            writer.write(np.zeros((48, 64, 3), np.uint8), time_s=t)
+    assert frame_times(out) == pytest.approx(times, abs=1e-3)
+
+
+def test_an_exception_keeps_a_partial_file(tmp_path: Path) -> None:
+    out = tmp_path / "cut.mp4"
+    with pytest.raises(KeyboardInterrupt), rtseg.VideoWriter(out, fps=10) as writer:
+        for _ in range(5):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+        raise KeyboardInterrupt
+    assert not out.exists()
+    assert writer.partial_path is not None and len(frame_times(writer.partial_path)) == 5
+
+
+def test_bad_input_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(rtseg.RtsegError, match="not found"):
+        rtseg.read_video(tmp_path / "missing.mp4")
+    (tmp_path / "text.mp4").write_text("not a video")
+    with pytest.raises(rtseg.RtsegError, match="cannot decode"):
+        rtseg.read_video(tmp_path / "text.mp4")
+    with rtseg.VideoWriter(tmp_path / "o.mp4", fps=10) as writer:
+        with pytest.raises(rtseg.RtsegError, match="uint8"):
+            writer.write(np.zeros((48, 64, 3), np.float32))
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(rtseg.RtsegError, match="exists"):
+        rtseg.VideoWriter(tmp_path / "o.mp4")

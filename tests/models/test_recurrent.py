@@ -1,0 +1,118 @@
+"""Recurrent matting models: the contract recognises them, the engine carries their state.
+
+The models are small real ONNX graphs (tests/onnx_models.py) run by ONNX Runtime: one with
+Robust Video Matting's release signature and no rtseg metadata, one rtseg contract model that
+declares its state and foreground in metadata.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+
+from rtseg.errors import RtsegError
+from rtseg.models.contract import RVM_INPUTS
+from rtseg.models.engine import Engine
+from tests.onnx_models import brightness_model, rvm_signature_model, stateful_contract_model
+
+GREY = 100  # a grey that the test network calls "person" only once its state has built up
+
+
+def frame(height: int = 36, width: int = 64) -> np.ndarray:
+    """A uint8 RGB model input: white on the left, grey elsewhere."""
+    tensor = np.full((1, height, width, 3), GREY, np.uint8)
+    tensor[0, :, : width // 4] = 255
+    return tensor
+
+
+@pytest.fixture
+def rvm(tmp_path: Path) -> Path:
+    return rvm_signature_model(tmp_path / "rvm_like.onnx")
+
+
+def test_rvm_s_release_signature_is_recognised_without_rtseg_metadata(rvm: Path) -> None:
+    info = Engine(rvm, "cpu", 1).info
+    assert info.rvm and info.dynamic and info.stateful
+    assert info.name == "rvm_like" and info.input_size == "any"
+    assert info.foreground == "fgr" and info.license == "GPL-3.0"
+    assert info.states == (("r1i", "r1o"), ("r2i", "r2o"), ("r3i", "r3o"), ("r4i", "r4o"))
+
+
+def test_metadata_names_and_licence_are_read_when_present(tmp_path: Path) -> None:
+    meta = {"rtseg.name": "rvm_mobilenetv3", "license": "GPL-3.0-only", "rtseg.rvm.ratio": "0.5"}
+    info = Engine(rvm_signature_model(tmp_path / "x.onnx", meta=meta), "cpu", 1).info
+    assert (info.name, info.license, info.fixed_ratio) == ("rvm_mobilenetv3", "GPL-3.0-only", 0.5)
+
+
+def test_the_state_is_carried_from_frame_to_frame_and_reset_on_demand(rvm: Path) -> None:
+    engine = Engine(rvm, "cpu", 1)
+    grey = [float(engine.run(frame()).alpha[18, 40]) for _ in range(5)]
+    assert grey[0] < 0.5 < grey[-1]  # the grey turns "person" as the state builds up
+    assert all(b > a for a, b in itertools.pairwise(grey))
+    engine.reset_state()
+    assert engine.run(frame()).alpha[18, 40] == pytest.approx(grey[0], abs=1e-6)
+
+
+def test_streams_and_input_sizes_keep_states_apart(rvm: Path) -> None:
+    engine = Engine(rvm, "cpu", 1)
+    first = float(engine.run(frame(), "full").alpha[18, 40])
+    engine.run(frame(), "full")
+    assert engine.run(frame(), "crop").alpha[18, 40] == pytest.approx(first, abs=1e-6)
+    small = engine.run(frame(18, 32), "full")  # another size: a state of its own, from zeros
+    assert small.alpha.shape == (18, 32)
+    assert float(engine.run(frame(), "full").alpha[18, 40]) > first
+
+
+def test_io_binding_gives_what_plain_runs_give(rvm: Path) -> None:
+    plain = Engine(rvm, "cpu", 1, io_binding=False)
+    bound = Engine(rvm, "cpu", 1, io_binding=True)
+    for _ in range(3):
+        a, b = plain.run(frame(), ratio=0.5), bound.run(frame(), ratio=0.5)
+        np.testing.assert_allclose(a.alpha, b.alpha, atol=1e-6)
+        np.testing.assert_allclose(a.fgr, b.fgr, atol=1e-6)
+
+
+def test_outputs_come_as_float32_at_the_input_s_size_for_fp16_files_too(tmp_path: Path) -> None:
+    full = Engine(rvm_signature_model(tmp_path / "a.onnx"), "cpu", 1)
+    half = Engine(rvm_signature_model(tmp_path / "b.onnx", half=True), "cpu", 1)
+    assert half.info.half and half.info.precision == "fp16"
+    for _ in range(3):
+        a, b = full.run(frame(), ratio=0.5), half.run(frame(), ratio=0.5)
+        assert b.alpha.dtype == np.float32 and b.fgr.shape == (36, 64, 3)
+        np.testing.assert_allclose(a.alpha, b.alpha, atol=2e-3)
+    # the foreground is src with blue halved: RGB (100, 100, 50) / 255
+    np.testing.assert_allclose(b.fgr[18, 40], np.array([100, 100, 50]) / 255, atol=1e-3)
+
+
+def test_a_contract_model_may_declare_state_and_foreground_in_metadata(tmp_path: Path) -> None:
+    engine = Engine(stateful_contract_model(tmp_path / "s.onnx"), "cpu", 1)
+    assert engine.info.states == (("h_in", "h_out"),) and engine.info.foreground == "fgr"
+    assert not engine.info.dynamic
+    tensor = np.full((1, 32, 32, 3), 204, np.uint8)  # brightness 0.8
+    alphas = [float(engine.run(tensor).alpha[0, 0]) for _ in range(3)]
+    np.testing.assert_allclose(alphas, [0.4, 0.6, 0.7], atol=1e-6)
+    assert engine.run(tensor).fgr.shape == (32, 32, 3)
+
+
+def test_an_unknown_signature_says_what_was_expected(tmp_path: Path) -> None:
+    path = brightness_model(tmp_path / "m.onnx", input_name="pixels")
+    with pytest.raises(RtsegError, match="does not follow the rtseg model contract") as info:
+        Engine(path, "cpu")
+    message = str(info.value)
+    assert "Robust Video Matting" in message and all(n in message for n in RVM_INPUTS)
+
+
+def test_rvm_inputs_with_other_outputs_are_refused(tmp_path: Path) -> None:
+    path = rvm_signature_model(tmp_path / "m.onnx")
+    model = onnx.load(path)
+    model.graph.output[0].name = "foreground"
+    model.graph.node.append(helper.make_node("Identity", ["fgr"], ["foreground"]))
+    onnx.save(model, path)
+    with pytest.raises(RtsegError, match=re.escape("has Robust Video Matting's inputs")):
+        Engine(path, "cpu")
