@@ -7,7 +7,8 @@ ratio an input) and the fixed-ratio variants present (`rvm_mobilenetv3_r025`, ..
 input is a frame of a shared clip scaled to the size timed, the same frame every time, the
 recurrent state carried from run to run (as in a video); the first runs are warm-up.
 Run it alone on the machine (`flock -x /tmp/rtseg-cpu.lock`); it prints a Markdown table
-of median and p90 ms per frame, and with --sweep the sizes a ratio-1.0 network input takes.
+of median and p90 wall ms per frame and the median CPU time a frame (all threads), and with
+--sweep the sizes a ratio-1.0 network input takes.
 
     python -m export.rvm_bench [--models DIR] [--video CLIP] [--runs 15] [--threads 1 2]
         [--sweep 2]
@@ -48,6 +49,7 @@ class Timing:
     threads: int
     median_ms: float
     p90_ms: float
+    cpu_ms: float  # median CPU time of the process a frame (all threads)
 
 
 def frame(video: Path, height: int, width: int) -> np.ndarray:
@@ -71,21 +73,25 @@ def session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def time_model(sess: ort.InferenceSession, src: np.ndarray, ratio: float, runs: int) -> list[float]:
-    """ms of each timed run (after the warm-up), the state carried along."""
+def time_model(
+    sess: ort.InferenceSession, src: np.ndarray, ratio: float, runs: int
+) -> tuple[float, float, float]:
+    """Median and p90 wall ms of the timed runs (after the warm-up), and median CPU ms, the
+    state carried along."""
     nhwc = sess.get_inputs()[0].shape[-1] == 3
     feed_src = src.transpose(0, 2, 3, 1).copy() if nhwc else src
     ratio_value = np.array(ratio if nhwc else [ratio], np.float32)
     state = [np.zeros((1, 1, 1, 1), np.float32)] * 4
-    times = []
+    wall, cpu = [], []
     for k in range(WARMUP + runs):
         feed = dict(zip(STATES, state, strict=True))
         feed |= {"src": feed_src, "downsample_ratio": ratio_value}
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         state = sess.run(["r1o", "r2o", "r3o", "r4o"], feed)
         if k >= WARMUP:
-            times.append((time.perf_counter() - started) * 1000)
-    return times
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+    return float(np.median(wall)), float(np.percentile(wall, 90)), float(np.median(cpu))
 
 
 def candidates(models: Path, ratio: float) -> list[tuple[str, Path]]:
@@ -105,7 +111,7 @@ def bench(models: Path, video: Path, runs: int, threads: list[int]) -> list[Timi
         for count in threads:
             for label, path in candidates(models, ratio):
                 times = time_model(session(path, count), src, ratio, runs)
-                rows.append(Timing(label, height, width, ratio, count, *_stats(times)))
+                rows.append(Timing(label, height, width, ratio, count, *times))
                 print(f"  {rows[-1]}", file=sys.stderr)
     return rows
 
@@ -117,25 +123,21 @@ def sweep(models: Path, video: Path, runs: int, threads: int) -> list[Timing]:
     rows = []
     for height, width in SWEEP:
         times = time_model(sess, frame(video, height, width), 1.0, runs)
-        row = Timing(path.stem, height, width, 1.0, threads, *_stats(times))
+        row = Timing(path.stem, height, width, 1.0, threads, *times)
         rows.append(row)
         print(f"  {row}", file=sys.stderr)
     return rows
 
 
-def _stats(times: list[float]) -> tuple[float, float]:
-    return float(np.median(times)), float(np.percentile(times, 90))
-
-
 def table(rows: list[Timing]) -> str:
     lines = [
-        "| model | frame | ratio | threads | median ms | p90 ms |",
-        "|---|---|---|---|---|---|",
+        "| model | frame | ratio | threads | median ms | p90 ms | CPU ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.model} | {r.width}x{r.height} | {r.ratio:g} | {r.threads} "
-            f"| {r.median_ms:.1f} | {r.p90_ms:.1f} |"
+            f"| {r.median_ms:.1f} | {r.p90_ms:.1f} | {r.cpu_ms:.1f} |"
         )
     return "\n".join(lines)
 
