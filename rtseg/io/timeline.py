@@ -89,10 +89,12 @@ class _Part:
 def timeline(container: av.container.InputContainer) -> Timeline:
     """The timeline for a reader of `container` (see the module docstring); files of formats
     that cannot hold restarts are not scanned."""
-    path = Path(container.name)
-    if not container.format.flags & TS_DISCONT or not path.is_file():
+    if not container.format.flags & TS_DISCONT:
         return Timeline(NO_RESTARTS)
-    stat = path.stat()
+    try:  # a stream read from storage (`rtseg.io.remote`) has no file to scan
+        stat = Path(container.name).stat()
+    except (OSError, ValueError):
+        return Timeline(NO_RESTARTS)
     return Timeline(_scan(container.name, stat.st_size, stat.st_mtime_ns))
 
 
