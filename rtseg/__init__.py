@@ -38,7 +38,16 @@ from rtseg.io.video_files import (
     read_video,
 )
 from rtseg.job import Job, JobConfig
-from rtseg.matte.effects import AlphaOut, Blur, Classes, Color, Effect, MaskView, Replace
+from rtseg.matte.effects import (
+    AlphaOut,
+    Blur,
+    Classes,
+    Color,
+    Effect,
+    Foreground,
+    MaskView,
+    Replace,
+)
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
@@ -55,6 +64,7 @@ __all__ = [
     "Color",
     "DecodedFrame",
     "Effect",
+    "Foreground",
     "Frame",
     "ImageFolder",
     "Job",

@@ -108,8 +108,8 @@ def process_video(
         source=source, model=model, effect=effect, sinks=sinks or [Null()], **options
     )
     try:
-        job = Job(config, source=given)
-        job.run()
+        with Job(config, source=given) as job:
+            job.run()
     finally:
         if bar is not None:
             bar.close()

@@ -43,7 +43,7 @@ SAMPLE_OUTPUT = Path("out") / "sample-blur.mp4"
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    if not text.isdecimal() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
     return int(text)
 

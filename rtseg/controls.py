@@ -37,6 +37,11 @@ def refusal(info: ModelInfo, effect: Effect) -> str | None:
             f"model {info.name} segments people only; the {effect.name} effect needs a "
             "semantic model exported with --labels (e.g. deeplabv3_*)"
         )
+    if getattr(effect, "needs_foreground", False) and info.foreground is None:
+        return (
+            f"model {info.name} gives no foreground colours; the {effect.name} output needs "
+            "a matting model that does (Robust Video Matting)"
+        )
     return None
 
 
@@ -60,6 +65,7 @@ class LiveControls:
         self.effects: list[Effect] = [effect]
         self.effects += [e for e in map(parse_effect, CYCLE) if e.name != effect.name]
         self.effect_index = 0
+        self.pinned: list[Effect] = []  # outputs' own effects (`pin`), which keys don't change
         self.show_mask = False
         self._mask_view = MaskView()
         self._release = release
@@ -69,7 +75,7 @@ class LiveControls:
             raise RtsegError(why)
         self.engine = engine
         self._name_classes(engine.info)
-        self.switch = ModelSwitch(build, lambda new: refusal(new.info, self.chosen))
+        self.switch = ModelSwitch(build, lambda new: self._refusal(new.info))
         self.pipeline: Pipeline | None = None
 
     @property
@@ -82,8 +88,27 @@ class LiveControls:
         """What the next frame is drawn with: the chosen effect, or the mask view."""
         return self._mask_view if self.show_mask else self.chosen
 
+    def pin(self, effect: Effect) -> Effect:
+        """Take an output's own effect: refused now if the model cannot show it, and from
+        then on checked at each model switch, given class names, and closed with the others.
+
+        Raises:
+            RtsegError: the running model cannot show `effect`.
+        """
+        why = refusal(self.engine.info, effect)
+        if why is not None:
+            raise RtsegError(why)
+        self.pinned.append(effect)
+        self._name_classes(self.engine.info)
+        return effect
+
+    def _refusal(self, info: ModelInfo) -> str | None:
+        """Why model `info` cannot take over: the chosen effect's or a pinned one's reason."""
+        reasons = (refusal(info, effect) for effect in (self.chosen, *self.pinned))
+        return next((why for why in reasons if why is not None), None)
+
     def _name_classes(self, info: ModelInfo) -> None:
-        for effect in self.effects:
+        for effect in (*self.effects, *self.pinned):
             if getattr(effect, "needs_labels", False) and info.has_labels:
                 effect.class_names = info.class_names  # type: ignore[attr-defined]
 
@@ -97,7 +122,7 @@ class LiveControls:
 
     def _swap(self, new: Engine) -> None:
         with self._lock:
-            why = refusal(new.info, self.chosen)  # the effect may have changed while it loaded
+            why = self._refusal(new.info)  # the effect may have changed while it loaded
             if why is None:
                 old, self.engine = self.engine, new
                 self._name_classes(new.info)
@@ -116,7 +141,7 @@ class LiveControls:
         effects hold (a video background's capture)."""
         self.switch.close()
         self._release(self.engine)
-        for effect in self.effects:
+        for effect in (*self.effects, *self.pinned):
             getattr(effect, "close", lambda: None)()
 
     # -- the preview page ----------------------------------------------------------------------

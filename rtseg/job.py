@@ -9,7 +9,8 @@ through setting up releases what it had opened before the error reaches the call
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -21,7 +22,7 @@ from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
 from rtseg.io.sources import ImageSource, VideoSource, open_source
 from rtseg.io.video_out import VideoFileSink, holds_alpha
-from rtseg.matte.effects import AlphaOut, Effect, as_effect
+from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.models.engine import Engine
@@ -104,16 +105,11 @@ def validate_config(config: JobConfig) -> None:
             raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
 
 
-class _FromSeq:
-    """Passes on the frames from `first` on to `sink`; the ones before it are dropped."""
+class _Wrapped:
+    """A sink in front of another: finishing and the partial file are the inner one's."""
 
-    def __init__(self, sink: Sink, first: int) -> None:
+    def __init__(self, sink: Sink) -> None:
         self.sink = sink
-        self.first = first
-
-    def write(self, frame: Frame) -> None:
-        if frame.seq >= self.first:
-            self.sink.write(frame)
 
     def close(self) -> None:
         self.sink.close()
@@ -124,6 +120,30 @@ class _FromSeq:
     @property
     def partial_path(self) -> Path | None:
         return getattr(self.sink, "partial_path", None)
+
+
+class _FromSeq(_Wrapped):
+    """Passes on the frames from `first` on to `sink`; the ones before it are dropped."""
+
+    def __init__(self, sink: Sink, first: int) -> None:
+        super().__init__(sink)
+        self.first = first
+
+    def write(self, frame: Frame) -> None:
+        if frame.seq >= self.first:
+            self.sink.write(frame)
+
+
+class _OwnEffect(_Wrapped):
+    """Writes each frame drawn with an output's own `effect` instead of the run's: the mask
+    is the one every output shares, so a frame is still segmented once."""
+
+    def __init__(self, sink: Sink, effect: Effect) -> None:
+        super().__init__(sink)
+        self.effect = effect
+
+    def write(self, frame: Frame) -> None:
+        self.sink.write(replace(frame, output=draw(self.effect, frame)))
 
 
 class Job:
@@ -235,8 +255,17 @@ class Job:
         return sink
 
     def _open_sink(self, spec: str | Destination | Sink) -> Sink:
-        assert self.controls is not None and self.source is not None
+        assert self.controls is not None
         target = parse_sink(spec) if isinstance(spec, str) else spec
+        own = getattr(target, "effect", None)
+        if own is None:
+            return self._open_target(target, self.controls.chosen)
+        effect = self.controls.pin(as_effect(own))
+        return _OwnEffect(self._open_target(target, effect), effect)
+
+    def _open_target(self, target: Destination | Sink, effect: Effect) -> Sink:
+        """The sink for `target`, whose frames are drawn with `effect`."""
+        assert self.controls is not None and self.source is not None
         if isinstance(target, destinations.Null):
             return NullSink()
         if isinstance(target, destinations.Window):
@@ -248,11 +277,12 @@ class Job:
         if isinstance(target, destinations.Preview):
             return self._open_preview(target.port)
         if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
-            return remote.staged_output(target.path, self.config.overwrite, self._open_video_file)
+            opener = partial(self._open_video_file, effect=effect)
+            return remote.staged_output(target.path, self.config.overwrite, opener)
         if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
             check_not_input(Path(target.path), getattr(self.source, "path", None))
         if isinstance(target, destinations.VideoFile):
-            return self._open_video_file(Path(target.path))
+            return self._open_video_file(Path(target.path), effect)
         if isinstance(target, destinations.ImageFolder):
             return ImageSequenceSink(Path(target.path), self.config.overwrite)
         if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
@@ -261,9 +291,9 @@ class Job:
             )
         return target
 
-    def _open_video_file(self, path: Path) -> Sink:
-        assert self.controls is not None and self.source is not None
-        if isinstance(self.controls.chosen, AlphaOut) and not holds_alpha(path):
+    def _open_video_file(self, path: Path, effect: Effect) -> Sink:
+        assert self.source is not None
+        if isinstance(effect, AlphaOut) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
         if self.config.realtime:
             log.info(

@@ -61,8 +61,9 @@ class Segmentation:
     model: str  # the model's name, from its metadata
     provider: str  # the ONNX Runtime provider that ran it, e.g. "CPUExecutionProvider"
     time_s: float | None = None  # the time the image was given with
-    # the person's own colours, BGR uint8 at the image's size, for matting models that give
-    # them (RVM): composite these rather than the image, and no old background shows in edges
+    # the person's own colours, uint8 at the image's size in its channel order, for matting
+    # models that give them (RVM): composited instead of the image, less of the old background
+    # shows through soft edges
     fgr: np.ndarray | None = None
 
 
@@ -249,13 +250,17 @@ class Segmenter:
         if labels is not None:
             labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
         alpha = alpha_at_frame_size(image_bgr, alpha, self._refiner, zoomed)
+        if fgr is not None:
+            fgr = foreground_at_frame_size(image_bgr, fgr, alpha)
+            if self._rgb:
+                fgr = cv2.cvtColor(fgr, cv2.COLOR_BGR2RGB)
         return Segmentation(
             alpha=alpha_u8(alpha) if self._uint8 else alpha,
             labels=labels,
             model=self.engine.info.name,
             provider=self.engine.provider,
             time_s=time_s,
-            fgr=None if fgr is None else foreground_at_frame_size(image_bgr, fgr),
+            fgr=fgr,
         )
 
     def _serve(self) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -15,14 +18,31 @@ import pytest
 
 import rtseg
 from rtseg.pipeline.frame import Frame
-from tests.conftest import decode_frames
+from tests.conftest import ROOT, decode_frames
 from tests.media import frame_times
+from tests.onnx_models import rvm_signature_model
 
 
 def test_the_public_names_are_all_there() -> None:
-    assert sorted(rtseg.__all__) == sorted(set(rtseg.__all__))
-    for name in rtseg.__all__:
-        assert getattr(rtseg, name) is not None
+    """`__all__` lists each public name once, every one of them, and every `rtseg.NAME` the
+    README and the docs use; each is rtseg's own (not a name of a library it imports)."""
+    assert len(rtseg.__all__) == len(set(rtseg.__all__))
+    public = {
+        name
+        for name, value in vars(rtseg).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    assert public | {"__version__"} == set(rtseg.__all__)
+    star: dict[str, object] = {}
+    exec("from rtseg import *", star)  # what a user's star import gets
+    assert set(star) - {"__builtins__"} == set(rtseg.__all__)
+    for name in public:
+        assert getattr(rtseg, name).__module__.startswith("rtseg."), name
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    used = {m for page in pages for m in re.findall(r"\brtseg\.([A-Za-z_]\w*)", page.read_text())}
+    modules = {name for name in used if importlib.util.find_spec(f"rtseg.{name}") is not None}
+    assert used - modules, "the docs name no public API: the scan finds nothing"
+    assert used - modules <= set(rtseg.__all__), used - modules - set(rtseg.__all__)
 
 
 def test_a_file_to_a_file_with_frames_handed_to_python(tmp_path: Path, clip: Path, bright_model):
@@ -256,3 +276,61 @@ def test_fps_out_is_timed_from_the_first_frame(bright_model: Path) -> None:
     stats = job.summary()
     assert 0 < stats["elapsed_s"] <= ran_s + 0.001
     assert stats["fps_out"] == pytest.approx(30 / stats["elapsed_s"], rel=0.05)  # ms rounding
+
+
+def test_one_pass_writes_a_blurred_video_and_rgba_pngs(tmp_path: Path, clip: Path, bright_model):
+    alphas: list[np.ndarray] = []
+    stats = rtseg.process_video(
+        clip,
+        [
+            rtseg.VideoFile(tmp_path / "blur.mp4", effect="blur"),
+            rtseg.ImageFolder(tmp_path / "alpha", effect=rtseg.AlphaOut()),
+            rtseg.VideoFile(tmp_path / "run.mp4"),  # the run's own effect
+        ],
+        model=bright_model,
+        effect="mask",
+        on_frame=lambda frame: alphas.append(frame.alpha.copy()),
+    )
+    assert stats.frames_in == stats.frames_out == 24
+    pngs = sorted((tmp_path / "alpha").glob("*.png"))
+    assert len(pngs) == 24
+    rgba = cv2.imread(str(pngs[5]), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (120, 160, 4)  # BGRA: colour and the person's alpha
+    np.testing.assert_allclose(rgba[..., 3], np.round(alphas[5] * 255), atol=1)
+    # The blurred file is the one a run with blur for every output writes: same masks.
+    rtseg.process_video(clip, tmp_path / "all-blur.mp4", model=bright_model, effect="blur")
+    blurred, reference = (
+        decode_frames(tmp_path / "blur.mp4"),
+        decode_frames(tmp_path / "all-blur.mp4"),
+    )
+    assert len(blurred) == 24 and all(map(np.array_equal, blurred, reference))
+    mask_view = decode_frames(tmp_path / "run.mp4")[5]
+    assert cv2.absdiff(mask_view[..., 0], mask_view[..., 2]).max() < 8  # grey: the mask view
+
+
+def test_an_output_s_effect_the_model_cannot_show_is_refused(tmp_path, clip, bright_model):
+    for effect, reason in (("classes", "--labels"), ("foreground", "foreground colours")):
+        with pytest.raises(rtseg.RtsegError, match=reason):
+            rtseg.process_video(
+                clip, rtseg.ImageFolder(tmp_path / effect, effect=effect), model=bright_model
+            )
+        assert not (tmp_path / effect).exists()
+
+
+def test_a_matting_model_writes_its_foreground_beside_the_alpha(tmp_path: Path, clip: Path):
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    rtseg.process_video(
+        clip,
+        [
+            rtseg.ImageFolder(tmp_path / "fgr", effect="foreground"),
+            rtseg.ImageFolder(tmp_path / "alpha", effect="alpha"),
+        ],
+        model=model,
+        quality="fast",  # the whole frame through the model, so all of it has foreground
+    )
+    fgr = cv2.imread(str(sorted((tmp_path / "fgr").glob("*.png"))[3]))
+    frame = decode_frames(clip)[3].astype(int)
+    # the test model's foreground is the frame with its blue channel halved
+    assert abs(fgr[..., 0].astype(int) - frame[..., 0] // 2).mean() < 3
+    assert abs(fgr[..., 2].astype(int) - frame[..., 2]).mean() < 3
+    assert len(list((tmp_path / "alpha").glob("*.png"))) == 24

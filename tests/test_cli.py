@@ -256,3 +256,21 @@ def test_a_run_on_a_file_reads_it_once(tmp_path, clip, bright_model, monkeypatch
         == 0
     )
     assert opened.count(str(clip.absolute())) == 1
+
+
+def test_each_sink_can_have_its_own_effect(tmp_path, clip, bright_model):
+    video, frames_dir = tmp_path / "blur.mp4", tmp_path / "alpha"
+    result = rtseg(
+        "run", "--source", str(clip), "--model", str(bright_model), "--effect", "mask",
+        "--sink", f"{video}@blur:31", "--sink", f"{frames_dir}@alpha", "-q",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pngs = sorted(frames_dir.glob("*.png"))
+    assert len(decode_frames(video)) == len(pngs) == 24
+    assert cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape[2] == 4  # RGBA
+    refused = rtseg(
+        "run", "--source", str(clip), "--model", str(bright_model),
+        "--sink", f"{tmp_path / 'c'}@classes",
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--labels" in refused.stderr.splitlines()[-1]
+    assert "Traceback" not in refused.stderr

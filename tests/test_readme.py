@@ -25,10 +25,17 @@ def python_examples(page: Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", page.read_text(), re.S | re.M)
 
 
+def check_effect_per_output(folder: Path) -> None:
+    assert len(decode_frames(folder / "talk-blur.mp4")) == 24
+    pngs = sorted((folder / "talk-alpha").glob("*.png"))
+    assert len(pngs) == 24 and cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape[2] == 4
+
+
 def check_readme(folder: Path, ran: list[dict]) -> None:
     (blurred,) = ran
     assert blurred["stats"].frames_out == 24
     assert len(decode_frames(folder / "talk-blurred.mp4")) == 24
+    check_effect_per_output(folder)
 
 
 def check_python_page(folder: Path, ran: list[dict]) -> None:
@@ -38,6 +45,7 @@ def check_python_page(folder: Path, ran: list[dict]) -> None:
     assert len(decode_frames(folder / "talk-beach.mp4")) == 24
     assert len(list((folder / "talk-frames").glob("*.png"))) == 24
     assert len(videos["person_share"]) == 24
+    check_effect_per_output(folder)
     assert all(0.0 <= share <= 1.0 for share in videos["person_share"])
     matte = cv2.imread(str(folder / "portrait-matte.png"), cv2.IMREAD_GRAYSCALE)
     assert matte.shape == (600, 512)

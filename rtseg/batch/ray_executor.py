@@ -49,7 +49,7 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     """Fail in one line, at once, when a HOST:PORT address does not answer (Ray itself keeps
     retrying for minutes)."""
     host, _, port = address.rpartition(":")
-    if "://" in address or not port.isdigit():
+    if "://" in address or not port.isdecimal():
         return  # "auto", ray://: Ray's own resolution
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()

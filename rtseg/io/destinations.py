@@ -4,22 +4,33 @@ A destination names a sink; the job opens it, because opening needs what only th
 (the source's frame rate and audio, the effect, the job's options such as `overwrite` and
 `crf`, which live in `JobConfig`). Any object with `write(frame)`, `close()` and `abort()`
 is a sink too, and goes into `JobConfig.sinks` as it is.
+
+Files and the virtual camera take an `effect` of their own (`VideoFile("blur.mp4",
+effect="blur")`, or `--sink blur.mp4@blur` on the command line); the others show the run's
+effect. Each frame is segmented once, whatever the number of outputs and effects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rtseg.errors import RtsegError
 from rtseg.io.remote import location, suffix
 from rtseg.io.video_out import CONTAINERS
+from rtseg.matte.effects import EFFECT_NAMES
 from rtseg.pipeline.frame import Frame
+
+if TYPE_CHECKING:
+    from rtseg.matte.effects import Effect
 
 SINK_HELP = (
     "window, null, virtualcam[:DEVICE], http[:PORT], a video file "
-    f"({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames"
+    f"({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames; a file, directory or "
+    "virtualcam followed by @EFFECT (e.g. out.mp4@blur:31, cutouts/@alpha) gets that effect "
+    "instead of --effect"
 )
 
 
@@ -33,6 +44,7 @@ class VideoFile:
     """
 
     path: Path | str
+    effect: str | Effect | None = None  # None: the run's effect
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", location(self.path))
@@ -48,6 +60,7 @@ class ImageFolder:
     """A directory of PNG frames (frames from image files keep their file stem)."""
 
     path: Path | str
+    effect: str | Effect | None = None  # None: the run's effect
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -75,6 +88,7 @@ class VirtualCamera:
     """A virtual webcam for call apps (the `virtualcam` extra); `device` e.g. /dev/video10."""
 
     device: str | None = None
+    effect: str | Effect | None = None  # None: the run's effect
 
 
 class Callback:
@@ -100,8 +114,28 @@ class Callback:
 Destination = VideoFile | ImageFolder | Window | Null | Preview | VirtualCamera
 
 
+def split_effect(spec: str) -> tuple[str, str | None]:
+    """`spec` without an `@EFFECT` ending, and that effect's spelling (None when it has none).
+
+    The ending starts at the first `@` followed by an effect's name, so `out@2x.mp4` stays a
+    path and `out.mp4@replace:bg@2x.jpg` keeps its background's `@`.
+    """
+    at = spec.find("@", 1)
+    while at != -1:
+        if spec[at + 1 :].partition(":")[0] in EFFECT_NAMES:
+            return spec[:at], spec[at + 1 :]
+        at = spec.find("@", at + 1)
+    return spec, None
+
+
 def parse_sink(spec: str) -> Destination:
     """The destination a `--sink` string names (see SINK_HELP)."""
+    spec, effect = split_effect(spec)
+    if effect is not None:
+        target = parse_sink(spec)
+        if not isinstance(target, VideoFile | ImageFolder | VirtualCamera):
+            raise RtsegError(f"{spec} shows the run's effect; only files and virtualcam take @")
+        return replace(target, effect=effect)
     kind, _, arg = spec.partition(":")
     if spec == "null":
         return Null()
@@ -110,7 +144,7 @@ def parse_sink(spec: str) -> Destination:
     if kind == "virtualcam":
         return VirtualCamera(arg or None)
     if kind == "http":
-        if arg and not arg.isdigit():
+        if arg and not arg.isdecimal():
             raise RtsegError(f"http sink port must be a number, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
     path = location(spec)

@@ -265,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(415, {"error": "send JSON (Content-Type: application/json)"})
             return
         declared = self.headers.get("Content-Length") or "0"
-        if not declared.isdigit():  # a number of bytes, not "abc" or -1 (read to the end)
+        if not declared.isdecimal():  # a number of bytes, not "abc" or -1 (read to the end)
             self._json(400, {"error": "Content-Length must be a number of bytes"})
             return
         length = int(declared)

@@ -482,8 +482,8 @@ def open_source(
     deinterlace: bool = False,
 ) -> Source:
     """Open what `spec` names: a camera index or /dev/video path, `sample`, a file, dir or URL."""
-    if spec.isdigit() or spec.startswith("/dev/video"):
-        return CameraSource(int(spec) if spec.isdigit() else spec, width, height, fps, mjpg)
+    if spec.isdecimal() or spec.startswith("/dev/video"):
+        return CameraSource(int(spec) if spec.isdecimal() else spec, width, height, fps, mjpg)
     if spec == "sample":
         return SampleSource(
             frames=max_frames or 300,

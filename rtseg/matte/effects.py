@@ -198,6 +198,25 @@ class AlphaOut:
         return bgra
 
 
+class Foreground:
+    """The person's own colours as a matting model gives them (RVM's foreground output), for
+    compositing elsewhere with an `alpha` output of the same run. Only models with foreground
+    colours have it; the job refuses it for the others."""
+
+    name = "foreground"
+
+    uses_foreground = True
+    needs_foreground = True
+
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`): `foreground` itself."""
+        if foreground is None:
+            raise RtsegError("the foreground output needs a model with foreground colours (RVM)")
+        return foreground
+
+
 def apply_effect(
     effect: Effect, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None
 ) -> np.ndarray:
@@ -264,7 +283,12 @@ class Classes:
         return frame.image if frame.labels is None else self.paint(frame.image, frame.labels)
 
 
-EFFECT_HELP = "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes"
+# The effects' names: what a spelling starts with, before any ":ARGUMENT".
+EFFECT_NAMES = ("blur", "replace", "color", "mask", "alpha", "classes", "foreground")
+EFFECT_HELP = (
+    "blur, blur:STRENGTH, replace:IMAGE_OR_VIDEO, color:#RRGGBB, mask, alpha, classes, "
+    "foreground (a matting model's own colours of the person)"
+)
 
 
 def as_effect(effect: str | Effect) -> Effect:
@@ -276,7 +300,7 @@ def parse_effect(spec: str) -> Effect:
     """Build an effect from its command-line spelling (see EFFECT_HELP)."""
     kind, _, arg = spec.partition(":")
     if kind == "blur":
-        if arg and not arg.isdigit():
+        if arg and not arg.isdecimal():
             raise RtsegError(f"blur strength must be a whole number, got {arg!r}")
         return Blur(int(arg)) if arg else Blur()
     if kind == "replace" and arg:
@@ -289,4 +313,6 @@ def parse_effect(spec: str) -> Effect:
         return AlphaOut()
     if kind == "classes" and not arg:
         return Classes()
+    if kind == "foreground" and not arg:
+        return Foreground()
     raise RtsegError(f"unknown effect {spec!r}; choose from {EFFECT_HELP}")

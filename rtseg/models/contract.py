@@ -97,7 +97,7 @@ class ModelInfo:
 def parse_size(text: str) -> tuple[int, int]:
     """Parse "HxW" into (height, width); raises ValueError on anything else."""
     parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.strip().isdecimal() for p in parts):
         raise ValueError(f"size must look like HxW (e.g. 256x256), got {text!r}")
     height, width = int(parts[0]), int(parts[1])
     if height <= 0 or width <= 0:
@@ -232,7 +232,7 @@ def _check_rvm(
     except ValueError:
         raise ContractError(f"{RVM_RATIO_KEY} must be a number, got {fixed!r}") from None
     return ModelInfo(
-        name=meta.get(META_PREFIX + "name") or stem,
+        name=meta.get(META_PREFIX + "name") or meta.get(META_PREFIX + "rvm.name") or stem,
         height=0,
         width=0,
         resize="linear",

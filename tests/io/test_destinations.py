@@ -38,3 +38,23 @@ def test_a_video_file_must_be_a_container_rtseg_writes() -> None:
     with pytest.raises(RtsegError, match="a video file is one of"):
         VideoFile("out.gif")
     assert VideoFile("out.mov").path == Path("out.mov")
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("blur.mp4@blur:31", VideoFile("blur.mp4", effect="blur:31")),
+        ("cutouts/@alpha", ImageFolder("cutouts", effect="alpha")),
+        ("virtualcam:/dev/video7@color:#00b140", VirtualCamera("/dev/video7", "color:#00b140")),
+        ("out@2x.mp4", VideoFile("out@2x.mp4")),  # an @ without an effect after it is the path's
+        ("out@2x.mp4@mask", VideoFile("out@2x.mp4", effect="mask")),
+        ("o.mp4@replace:bg@2x.jpg", VideoFile("o.mp4", effect="replace:bg@2x.jpg")),
+    ],
+)
+def test_a_sink_string_can_end_with_its_own_effect(spec: str, expected: object) -> None:
+    assert parse_sink(spec) == expected
+
+
+def test_only_files_and_the_virtual_camera_take_an_effect() -> None:
+    with pytest.raises(RtsegError, match="only files and virtualcam"):
+        parse_sink("window@blur")
