@@ -23,7 +23,23 @@ from rtseg.io.video_in import media_origin, open_media
 def frame_stamps(path: Location) -> tuple[list[int], Fraction]:
     """When each frame of a video is shown, in presentation order and in units of the
     returned time base, counted as `VideoDecoder` counts (from the file's origin). Packets
-    are read, not decoded; those an edit list hides are left out."""
+    are read, not decoded; those an edit list hides are left out.
+
+    The answer for the last object is kept while the object stays the same: a batch counts
+    a video's frames and then plans its split from the same stamps, and an object would
+    otherwise be read through twice."""
+    if remote.is_remote(path):
+        key = remote.version(str(path))
+        if _last_object[0] != key:
+            _last_object[:] = [key, _read_stamps(path)]
+        return _last_object[1]
+    return _read_stamps(path)
+
+
+_last_object: list = [None, None]  # (URL, version) and its stamps
+
+
+def _read_stamps(path: Location) -> tuple[list[int], Fraction]:
     with open_media(path) as container:
         if not container.streams.video:
             raise RtsegError(f"{path} has no video stream")

@@ -52,6 +52,7 @@ class _Unit:
     item: Item
     tasks: list[int] = field(default_factory=list)
     results: dict[int, Result] = field(default_factory=dict)
+    read_here: int = 0  # bytes the batch's own process read from storage for it (planning)
 
 
 def make_out_folder(out: Path) -> None:
@@ -93,28 +94,35 @@ def _plan(
     units: list[_Unit] = []
     tasks: list[Task] = []
     frames = 0
+    sized = True  # every input counted: the bar has a total
     for item in todo:
         unit = _Unit(item)
-        # Frames are counted (by demuxing) only for the bar and for splitting.
+        moved = remote.MOVED.snapshot()
         video = remote.suffix(item.output) != ""
-        wanted = not options.quiet or (options.split and video)
+        # Frames are counted (by demuxing) for splitting, and for the bar unless the input
+        # is in storage, where counting would read it through once more.
+        bar = not options.quiet and not remote.is_remote(item.source)
+        wanted = bar or (options.split and video)
         count = (frame_count(item.source) or 0) if wanted else 0
         frames += count
+        sized = sized and bool(wanted or options.quiet)
         parts = split.parts_for(options.split, count, workers) if video else 1
         if parts > 1:
             planned = split.plan(item.source, item.output, count, parts, config.mask_every)
         else:
             planned = [Task(str(item.source), str(item.output))]
+        unit.read_here = remote.MOVED.since(moved)[0]
         unit.tasks = list(range(len(tasks), len(tasks) + len(planned)))
         tasks += planned
         units.append(unit)
-    return units, tasks, frames
+    return units, tasks, frames if sized else 0
 
 
 def _finish(unit: _Unit, tasks: list[Task]) -> Result:
     """The input's result once all its tasks ended: joins a split video's segments."""
     parts = [unit.results[i] for i in unit.tasks]
     if len(parts) == 1:
+        parts[0].bytes_read += unit.read_here
         return parts[0]
     result = Result(
         str(unit.item.source),
@@ -125,7 +133,7 @@ def _finish(unit: _Unit, tasks: list[Task]) -> Result:
         seconds=round(sum(r.seconds for r in parts), 3),
         attempts=max(r.attempts for r in parts),
         worker=", ".join(sorted({r.worker for r in parts if r.worker})),
-        bytes_read=sum(r.bytes_read for r in parts),
+        bytes_read=unit.read_here + sum(r.bytes_read for r in parts),
         bytes_written=sum(r.bytes_written for r in parts),
     )
     failed = [r for r in parts if r.status != "done"]
@@ -153,11 +161,13 @@ def _triage(items: list[Item], overwrite: bool, results: list[Result]) -> list[I
     without `overwrite`), with their results added to `results`."""
     todo = []
     for item in items:
+        moved = remote.MOVED.snapshot()
         source, output = str(item.source), str(item.output)
         if overwrite or not remote.exists(item.output):
             todo.append(item)
         elif is_complete(item.source, item.output):
-            results.append(Result(source, output, "skipped", attempts=0))
+            read = remote.MOVED.since(moved)[0]
+            results.append(Result(source, output, "skipped", attempts=0, bytes_read=read))
         else:
             error = f"{output} exists but is not complete; pass --overwrite to replace it"
             results.append(Result(source, output, "failed", error=error))

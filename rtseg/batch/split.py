@@ -106,17 +106,22 @@ def plan(source: Location, output: Location, frames: int, parts: int, every: int
     warmup = math.ceil(WARMUP_S * fps / every) * every
     folder = segments_dir(output)
     bounds = [round(i * frames / parts / every) * every for i in range(parts)] + [frames]
-    return [
-        Task(
-            str(source),
-            str(remote.join(folder, f"{i:03d}{remote.suffix(output)}")),
-            start=start,
-            stop=stop,
-            warmup=min(warmup, start),
-        )
-        for i, (start, stop) in enumerate(itertools.pairwise(bounds))
-        if stop > start
-    ]
+    tasks = []
+    for i, (start, stop) in enumerate(itertools.pairwise(bounds)):
+        if stop > start:
+            ahead = min(warmup, start)
+            end = stamps[stop] if stop < len(stamps) else None
+            tasks.append(
+                Task(
+                    str(source),
+                    str(remote.join(folder, f"{i:03d}{remote.suffix(output)}")),
+                    start=start,
+                    stop=stop,
+                    warmup=ahead,
+                    times=(stamps[start - ahead], end),
+                )
+            )
+    return tasks
 
 
 class SegmentSource:
@@ -126,15 +131,26 @@ class SegmentSource:
 
     live = False
 
-    def __init__(self, path: str, first: int, stop: int, deinterlace: bool = False) -> None:
-        stamps, _ = frame_stamps(location(path))
-        if stop > len(stamps):
-            raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
+    def __init__(
+        self,
+        path: str,
+        first: int,
+        stop: int,
+        deinterlace: bool = False,
+        times: tuple[int, int | None] | None = None,
+    ) -> None:
+        """`times`: the presentation times of frames `first` and `stop` (None: the end) when
+        known (`Task.times`); otherwise the file is demuxed through to find them."""
+        if times is None:
+            stamps, _ = frame_stamps(location(path))
+            if stop > len(stamps):
+                raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
+            times = (stamps[first], stamps[stop] if stop < len(stamps) else None)
         self._decoder = VideoDecoder(location(path), deinterlace)
         self.fps = self._decoder.fps
-        self._stop_pts = stamps[stop] if stop < len(stamps) else None
+        first_pts, self._stop_pts = times
         if first:
-            self._decoder.seek(stamps[first])
+            self._decoder.seek(first_pts)
         self.frames_expected = stop - first
         self._seq = 0
 
@@ -169,7 +185,7 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     replaced."""
     assert task.stop is not None
     first = task.start - task.warmup
-    source = SegmentSource(task.source, first, task.stop, config.deinterlace)
+    source = SegmentSource(task.source, first, task.stop, config.deinterlace, task.times)
     try:
         job = Job(replace(config, overwrite=True, sinks=[]), source, engine)
     except BaseException:

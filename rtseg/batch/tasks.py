@@ -20,6 +20,10 @@ class Task:
     start: int = 0
     stop: int | None = None
     warmup: int = 0
+    # The presentation times of frames start - warmup and stop (None: the end), as the
+    # planner read them, so a worker seeks to its segment without reading the file through
+    # (a range request on object storage); None: the worker reads them itself.
+    times: tuple[int, int | None] | None = None
 
 
 @dataclass

@@ -27,20 +27,25 @@ import tempfile
 import threading
 import weakref
 from collections import OrderedDict
+from concurrent.futures import Future
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
 from rtseg.errors import RtsegError
 
-# Bytes fetched per range request, and how many recent blocks a reader keeps. A block is a
-# round trip, so it must be large against the bandwidth-delay product; the blocks kept let
-# the video decoder and the audio muxer, a little apart in the file, share what was fetched.
-BLOCK_BYTES = 4 * 1024 * 1024
-KEPT_BLOCKS = 6
+# Bytes fetched per range request, how many blocks are fetched ahead of the one being read,
+# and how many recent blocks a file keeps. Fetching ahead keeps the link busy through each
+# round trip; the blocks kept let the video decoder and the audio muxer, a little apart in
+# the file, share what was fetched (measured in docs/cloud.md).
+BLOCK_BYTES = 1024 * 1024
+AHEAD_BLOCKS = 2
+KEPT_BLOCKS = 8
 # Schemes fsspec knows that are this machine's own files, not remote ones.
 LOCAL_SCHEMES = {"file", "local"}
 WEB_SCHEMES = {"http", "https"}
+# The schemes the cloud extra's backends serve.
+CLOUD_SCHEMES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", *WEB_SCHEMES}
 # The storage clients' loggers, kept to warnings: at INFO botocore names where it found keys.
 BACKEND_LOGGERS = ("botocore", "aiobotocore", "s3fs", "gcsfs", "adlfs", "azure", "google", "fsspec")
 
@@ -54,6 +59,11 @@ class Moved:
     def __init__(self) -> None:
         self.read = 0
         self.written = 0
+        self._lock = threading.Lock()
+
+    def add_read(self, count: int) -> None:
+        with self._lock:  # blocks are fetched ahead on threads
+            self.read += count
 
     def snapshot(self) -> tuple[int, int]:
         return self.read, self.written
@@ -74,8 +84,10 @@ def scheme(spec: object) -> str | None:
     name = name.lower()
     if not sep or name in LOCAL_SCHEMES or not name.isidentifier():
         return None
-    from fsspec.registry import known_implementations
-
+    try:
+        from fsspec.registry import known_implementations
+    except ImportError:  # without the cloud extra: its schemes still name storage, and
+        known_implementations = CLOUD_SCHEMES  # opening one says what to install
     return name if name in known_implementations else None
 
 
@@ -122,9 +134,9 @@ def _fs(url: str) -> tuple[Any, str]:
 
         return url_to_fs(url)
     except ImportError as exc:
+        missing = (exc.name or "its backend").split(".")[0]
         raise RtsegError(
-            f"{url}: reading and writing {scheme(url)}:// needs {exc.name or 'its backend'}: "
-            "pip install 'rtseg[cloud]'"
+            f"{url}: {scheme(url)}:// needs {missing}: pip install 'rtseg[cloud]'"
         ) from None
 
 
@@ -159,15 +171,23 @@ def exists(spec: Location) -> bool:
         return bool(fs.exists(path))
 
 
-def size(url: str) -> int:
+def version(url: str) -> tuple:
+    """What tells one version of an object from another: its URL, size and ETag (or time)."""
     fs, path = _fs(url)
     with storage_errors(url):
-        return int(fs.info(path)["size"])
+        fs.invalidate_cache(path)
+        info = fs.info(path)
+    stamp = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
+    return url, info.get("size"), str(stamp)
 
 
 # -- reading -------------------------------------------------------------------------------
 class _Blocks:
-    """One remote file's bytes, fetched a block at a time and shared by its readers."""
+    """One remote file's bytes, fetched a block at a time and shared by its readers.
+
+    Reading block i starts fetching the `AHEAD_BLOCKS` after it on threads of its own, so
+    the network works while the decoder does: a file streamed in order waits for the link
+    only when the link is slower than the decoding."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -177,25 +197,45 @@ class _Blocks:
         if info.get("type") == "directory":
             raise RtsegError(f"{url} is a folder, not a file")
         self.size = int(info.get("size") or 0)
-        self._kept: OrderedDict[int, bytes] = OrderedDict()
+        self._kept: OrderedDict[int, Future[bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def block(self, index: int) -> bytes:
-        with self._lock:
-            data = self._kept.get(index)
-            if data is not None:
-                self._kept.move_to_end(index)
-                return data
+    def _fetch(self, index: int) -> bytes:
         start = index * BLOCK_BYTES
         end = min(self.size, start + BLOCK_BYTES)
         with storage_errors(self.url):
             data = self.fs.cat_file(self.path, start=start, end=end)
-        MOVED.read += len(data)
+        MOVED.add_read(len(data))
+        return data
+
+    def _want(self, index: int) -> Future[bytes]:
+        """The block's fetch, started now unless it is kept or under way (lock held)."""
+        future = self._kept.get(index)
+        if future is None:
+            future = self._kept[index] = Future()
+            # A thread per block, ending with its fetch: nothing is left running to stop.
+            threading.Thread(
+                target=self._fill, args=(future, index), name="rtseg-read-ahead", daemon=True
+            ).start()
+        self._kept.move_to_end(index)
+        return future
+
+    def _fill(self, future: Future[bytes], index: int) -> None:
+        try:
+            future.set_result(self._fetch(index))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    def block(self, index: int) -> bytes:
         with self._lock:
-            self._kept[index] = data
+            future = self._want(index)
+            last = (self.size - 1) // BLOCK_BYTES
+            for ahead in range(index + 1, min(last, index + AHEAD_BLOCKS) + 1):
+                self._want(ahead)
+            self._kept.move_to_end(index)
             while len(self._kept) > KEPT_BLOCKS:
                 self._kept.popitem(last=False)
-        return data
+        return future.result()
 
 
 # The files being read in this process, by URL; a file is dropped when its last reader is.
@@ -259,14 +299,14 @@ def fetch(url: str, local: Path) -> None:
     local.parent.mkdir(parents=True, exist_ok=True)
     with storage_errors(url):
         fs.get_file(path, str(local))
-    MOVED.read += local.stat().st_size
+    MOVED.add_read(local.stat().st_size)
 
 
 def read_text(url: str) -> str:
     fs, path = _fs(url)
     with storage_errors(url):
         data = fs.cat_file(path)
-    MOVED.read += len(data)
+    MOVED.add_read(len(data))
     return data.decode()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import fsspec
@@ -116,3 +117,12 @@ def test_an_output_url_that_exists_is_refused_before_any_work(memory):
         remote.check_writable("memory://results/a.mp4", overwrite=False)
     with pytest.raises(RtsegError, match="read-only"):
         remote.check_writable("https://host/a.mp4", overwrite=True)
+
+
+def test_without_the_cloud_extra_a_url_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # `import fsspec` fails, as uninstalled
+    monkeypatch.setitem(sys.modules, "fsspec.core", None)
+    monkeypatch.setitem(sys.modules, "fsspec.registry", None)
+    assert remote.is_remote("s3://bucket/a.mp4") and not remote.is_remote("take:2.mp4")
+    with pytest.raises(RtsegError, match=re.escape("s3://bucket/a.mp4: s3:// needs fsspec: pip")):
+        open_source("s3://bucket/a.mp4")
