@@ -37,8 +37,17 @@ def target_size(spec: str, height: str) -> tuple[int, int]:
     return (w, h) if height == "native" else scaled_size(w, h, int(height))
 
 
-def _config(source: str, model: str, output: Path, frames: int, device: str, threads) -> JobConfig:
+def _config(
+    source: str,
+    model: str,
+    output: Path,
+    frames: int,
+    device: str,
+    threads,
+    downsample_ratio: float | None = None,
+) -> JobConfig:
     return JobConfig(
+        downsample_ratio=downsample_ratio,
         source=source,
         model=model,
         effect="blur",
@@ -58,8 +67,10 @@ def bench_file(
     frames: int,
     device: str = "cpu",
     threads: int | None = None,
+    downsample_ratio: float | None = None,
 ) -> dict:
-    """Pipeline and sequential runs of one clip at one size; fps, ratio and the bounding step."""
+    """Pipeline and sequential runs of one clip at one size; fps, ratio and the bounding step
+    (`downsample_ratio`: a matting model's, see `JobConfig`)."""
     size = target_size(source, height)
     upscaled = height != "native" and size[1] > native_size(source)[1]
     with tempfile.TemporaryDirectory(prefix="rtseg-bench-") as tmp:
@@ -70,7 +81,10 @@ def bench_file(
             timed.append(TimedSource(inner, size))
             return timed[-1]
 
-        job = open_job(_config(source, model, out, frames, device, threads), wrap)
+        def config() -> JobConfig:
+            return _config(source, model, out, frames, device, threads, downsample_ratio)
+
+        job = open_job(config(), wrap)
         stats = job.run()
         pipe_stages = {"capture": list(timed[-1].read_ms)}
         pipe_stages |= {name: list(ms) for name, ms in stats.stage_ms.items()}
@@ -78,7 +92,7 @@ def bench_file(
         frames_out = stats.frames_out
         provider = job.engine.provider
 
-        seq_job = open_job(_config(source, model, out, frames, device, threads), wrap)
+        seq_job = open_job(config(), wrap)
         seq = run_sequential(seq_job)
 
     pipe_summary = stage_summary(pipe_stages)

@@ -66,5 +66,5 @@ class SegmentationStages:
         if frame.input_alpha is not None:  # an RGBA image's own transparency
             frame.alpha = frame.alpha * frame.input_alpha
         if frame.fgr is not None:
-            frame.fgr = foreground_at_frame_size(frame.image, frame.fgr)
+            frame.fgr = foreground_at_frame_size(frame.image, frame.fgr, frame.alpha)
         frame.output = draw(self.controls.effect, frame)

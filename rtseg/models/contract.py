@@ -232,7 +232,7 @@ def _check_rvm(
     except ValueError:
         raise ContractError(f"{RVM_RATIO_KEY} must be a number, got {fixed!r}") from None
     return ModelInfo(
-        name=meta.get(META_PREFIX + "name") or stem,
+        name=meta.get(META_PREFIX + "name") or meta.get(META_PREFIX + "rvm.name") or stem,
         height=0,
         width=0,
         resize="linear",

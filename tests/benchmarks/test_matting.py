@@ -45,11 +45,11 @@ def test_composites_and_photo_passes_on_the_portraits(tmp_path):
     result = json.loads((tmp_path / "matting.json").read_text())
     errors = result["composites"]
     name = f"{model}, fast"
-    assert {f"{name}, frame, edges", f"{name}, foreground, edges"} <= errors.keys()
-    assert "selfie_general, balanced, foreground, edges" not in errors  # it has no colours
+    assert {f"{name}, frame, error edges", f"{name}, foreground, leak edges"} <= errors.keys()
+    assert "selfie_general, balanced, foreground, error edges" not in errors  # no colours
     # the truth alpha over the frame is nearly exact: only the old background's colour in
     # the soft edges is wrong
-    assert errors[f"{name}, truth alpha, frame, near"] < errors[f"{name}, frame, near"]
+    assert errors[f"{name}, truth alpha, frame, error near"] < errors[f"{name}, frame, error near"]
     photos = result["photos"]
     assert [p["pass"] for p in photos] == list(range(1, 9))
     assert photos[-1]["change"] < photos[1]["change"]  # the state settles
