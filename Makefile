@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-dev
 TEST_STAMP := $(VENV)/.installed-test
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test docs lint bench bench-gpu models peer-venv clean
+.PHONY: run test docs lint bench bench-gpu models rvm peer-venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,21 @@ models:
 	.venv-selfie/bin/python -m export.selfie --out rtseg/models
 	.venv-selfie/bin/python -m export.coral --coral $(CORAL) --out rtseg/models
 
+# Robust Video Matting (GPL-3.0, so never in the repository or the wheel) built from its TF.js
+# graph in $(RVM) into the user model directory: rvm_mobilenetv3 (the ratio an input), one
+# variant per ratio in $(RVM_RATIOS) with the ratio fixed, NOTICE and licence beside them, and
+# tf2onnx's unoptimised conversion under rvm-baseline/ for the speed comparison. tensorflow
+# and tf2onnx live in a venv of their own.
+RVM ?= ../shared/models/rvm
+RVM_RATIOS ?= 1 0.25
+rvm: $(STAMP)
+	$(PYTHON) -m venv .venv-rvm
+	.venv-rvm/bin/python -m pip install -q -r export/requirements-rvm.txt
+	out="$$($(PY) -c 'from rtseg.models.registry import user_dir; print(user_dir())')" && \
+	.venv-rvm/bin/python -m export.rvm --rvm $(RVM) --out "$$out" \
+		$(foreach r,$(RVM_RATIOS),--ratio $(r)) \
+		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx"
+
 # MediaPipe's own loop, the peer `rtseg bench peer` runs beside rtseg, in a venv of its own
 # (mediapipe pins protobuf and numpy versions the runtime's venv can't share).
 peer-venv: .venv-mediapipe/.installed
@@ -72,4 +87,4 @@ peer-venv: .venv-mediapipe/.installed
 	touch $@
 
 clean:
-	rm -rf site $(VENV) .venv-selfie .venv-mediapipe .pytest_cache .ruff_cache
+	rm -rf site $(VENV) .venv-selfie .venv-mediapipe .venv-rvm .pytest_cache .ruff_cache

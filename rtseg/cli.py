@@ -32,6 +32,7 @@ from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.quality import LEVELS
 from rtseg.models import registry as models
 from rtseg.models.engine import DEVICES, load_session
+from rtseg.models.fetch import fetch_rvm, release_url
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
@@ -227,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("file", type=Path, help="the .onnx file")
     add.add_argument("--name", help="the name to run it by (default: the file's stem)")
     add.add_argument("--overwrite", action="store_true", help="replace a user model of that name")
+    fetch = actions.add_parser(
+        "fetch",
+        help="download Robust Video Matting's ONNX release (GPL-3.0) into the user model "
+        "directory, check it, and show its licence",
+    )
+    fetch.add_argument("model", choices=["rvm"], help="what to fetch")
+    fetch.add_argument("--fp16", action="store_true", help="the fp16 file (default fp32)")
+    fetch.add_argument("--url", help="download from here instead of the RVM release")
+    fetch.add_argument("--overwrite", action="store_true", help="replace a user model of that name")
     sub.add_parser(
         "bench", add_help=False, help="latency and throughput benchmarks (rtseg bench --help)"
     )
@@ -338,12 +348,12 @@ def _report(job: Job, config: JobConfig, stats_json: Path | None, quiet: bool) -
 
 def list_models() -> None:
     """Print every model rtseg can find by name, with its contract metadata."""
-    rows = [("name", "size", "precision", "trained", "where", "source")]
+    rows = [("name", "size", "precision", "trained", "licence", "where", "source")]
     for entry in models.available():
         try:
             _, info = load_session(entry.path, ["CPUExecutionProvider"])
         except RtsegError as exc:
-            rows.append((entry.name, "-", "-", "-", str(entry.path), f"unusable: {exc}"))
+            rows.append((entry.name, "-", "-", "-", "-", str(entry.path), f"unusable: {exc}"))
             continue
         where = "bundled" if entry.bundled else str(entry.path)
         rows.append(
@@ -352,6 +362,7 @@ def list_models() -> None:
                 info.input_size,
                 info.precision,
                 str(info.trained).lower(),
+                info.license,
                 where,
                 info.source,
             )
@@ -372,6 +383,16 @@ def add_model(path: Path, name: str | None, overwrite: bool) -> None:
     print(f"  licence: {info.license}; source: {info.source}")
     if info.license.upper().startswith(("GPL", "AGPL", "LGPL")):
         print("  its licence binds what you distribute with it; rtseg itself is Apache-2.0")
+
+
+def fetch_model(fp16: bool, url: str | None, overwrite: bool) -> None:
+    """`rtseg models fetch rvm`: download, check and install RVM's release; show its NOTICE."""
+    print(f"downloading {url or release_url(fp16)}", file=sys.stderr)
+    fetched = fetch_rvm(fp16, url=url, overwrite=overwrite)
+    print(f"installed {fetched.path.stem} ({fetched.info.precision}, sha256 {fetched.sha256})")
+    print(f"  {fetched.path}")
+    print()
+    print(fetched.notice, end="")
 
 
 def _setup_logging() -> None:
@@ -443,6 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging()
     if args.command == "models" and getattr(args, "models_command", None) == "add":
         return _guarded(lambda: add_model(args.file, args.name, args.overwrite))
+    if args.command == "models" and getattr(args, "models_command", None) == "fetch":
+        return _guarded(lambda: fetch_model(args.fp16, args.url, args.overwrite))
     if args.command == "models":
         return _guarded(list_models)
     if args.command == "batch":

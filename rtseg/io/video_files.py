@@ -52,6 +52,11 @@ class VideoInfo:
     time_base: Fraction  # the unit of the stream's timestamps, in seconds
     audio_tracks: tuple[AudioTrack, ...]
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the frames as shown."""
+        return self.width, self.height
+
 
 @dataclass(frozen=True)
 class DecodedFrame:
@@ -61,7 +66,7 @@ class DecodedFrame:
     time_s: float  # when it is shown, in seconds from the start of the file
     index: int  # 0, 1, 2... in presentation order
     duration_s: float | None  # how long it is shown, where the file says
-    pts: int = field(repr=False)  # `time_s` exactly, in units of the stream's time base
+    info: VideoInfo = field(repr=False)  # the file it comes from
 
 
 class VideoReader:
@@ -138,7 +143,7 @@ class VideoReader:
                 time_s=float(pts * time_base),
                 index=self._index,
                 duration_s=float(duration * time_base) if duration else None,
-                pts=pts,
+                info=self.info,
             )
             self._index += 1
 

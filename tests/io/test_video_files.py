@@ -31,7 +31,8 @@ def test_read_then_write_keeps_the_times_and_the_audio(tmp_path: Path) -> None:
         frames = list(reader)
         for frame in frames:
             writer.write(frame.image, time_s=frame.time_s)
-    assert (info.width, info.height, info.rotation) == (96, 64, 0)
+    assert (info.width, info.height, info.rotation) == (96, 64, 0) and info.size == (96, 64)
+    assert all(frame.info is info for frame in frames)
     assert info.fps > 0 and info.duration_s == pytest.approx(2.0, abs=0.1)
     assert [t.codec for t in info.audio_tracks] == ["aac"]
     assert [f.index for f in frames] == list(range(len(frames)))
