@@ -3,8 +3,9 @@
 An S3 API server (moto, in this process) on loopback, reached directly or through a proxy
 that limits the link's bandwidth (one token bucket per direction, shared by every connection,
 as a network link is). Every run is a fresh `python -m rtseg` process, timed to its exit:
-- one video: local file to local file; s3:// to s3:// streamed (what rtseg does); and
-  download, run locally, upload (what a tool without streaming does), at several bandwidths;
+- one video, `rtseg run` each time: local file to local file; s3:// to s3:// streamed (what
+  rtseg does); and download, run locally, upload (what a tool without streaming does), at
+  several bandwidths;
 - many short clips: `rtseg batch` local to local against s3:// to s3://, for the cost a file
   pays for being in storage (requests, the upload) beside its frames.
 Bytes moved come from the batch report (`bytes_read`, `bytes_written`). Writes cloud.json and
@@ -112,7 +113,9 @@ def batch_report(args: list[str], report: Path, env: dict) -> tuple[float, list[
     return seconds, [json.loads(line) for line in report.read_text().splitlines()]
 
 
-def one_video(fs, port: int, clip: Path, work: Path, model: str) -> list[dict]:
+def one_video(
+    fs, port: int, clip: Path, work: Path, model: str, links: tuple[float, ...] = LINKS_MBIT
+) -> list[dict]:
     """Local, streamed and download-first runs of `clip` at each link speed."""
     fs.put_file(str(clip), "media/one/clip.mp4")
     common = ["--model", model, "--overwrite", "--workers", "1"]
@@ -120,17 +123,23 @@ def one_video(fs, port: int, clip: Path, work: Path, model: str) -> list[dict]:
         rtseg("run", "-q", "--overwrite", "--model", model, "--source", str(clip), "--sink",
               str(work / "local.mp4"))
     )  # fmt: skip
+    # What one file moves, from the batch report (the same reads and writes as `rtseg run`).
+    _, lines = batch_report(
+        rtseg("batch", "s3://media/one/", "--out", "s3://results/batch", *common),
+        work / "one.jsonl",
+        {},
+    )
+    line = lines[0]
     rows = []
-    for mbit in LINKS_MBIT:
+    for mbit in links:
         proxy = Throttle(port, mbit) if mbit else None
         env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.port if proxy else port}"}
         try:
-            streamed, lines = batch_report(
-                rtseg("batch", "s3://media/one/", "--out", "s3://results/streamed", *common),
-                work / f"streamed-{mbit}.jsonl",
+            streamed = timed(
+                rtseg("run", "-q", "--overwrite", "--model", model, "--source",
+                      "s3://media/one/clip.mp4", "--sink", "s3://results/streamed.mp4"),
                 env,
-            )
-            line = lines[0]
+            )  # fmt: skip
             link = fsspec.filesystem("s3", skip_instance_cache=True, endpoint_url=env[
                 "AWS_ENDPOINT_URL"])  # fmt: skip
             started = time.perf_counter()
@@ -203,7 +212,7 @@ def render(result: dict) -> str:
     ]
     rows = [
         [
-            f"{r['link_mbit'] or 'loopback'}",
+            f"{r['link_mbit']:g}" if r["link_mbit"] else "loopback",
             f"{r['local_s']:.2f}",
             f"{r['streamed_s']:.2f}",
             f"{r['download_first_s']:.2f} ({r['download_s']:.2f} + run + {r['upload_s']:.2f})",
@@ -232,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="the one video's length")
     parser.add_argument("--height", type=int, default=540)
     parser.add_argument("--files", type=int, default=8, help="short clips in the batch")
+    parser.add_argument(
+        "--links",
+        default=",".join(map(str, LINKS_MBIT)),
+        help="link speeds in Mbit/s, 0 for unlimited loopback (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     work = args.out / "cloud-work"
     clip = make_clip(work / "clip.mp4", args.seconds, args.height)
@@ -244,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         "video": f"{args.seconds} s at {args.height}p, {clip.stat().st_size / 1e6:.1f} MB",
     }
     with s3_endpoint() as (fs, port):
-        result["one_video"] = one_video(fs, port, clip, work, args.model)
+        links = tuple(float(x) for x in args.links.split(","))
+        result["one_video"] = one_video(fs, port, clip, work, args.model, links)
         result["many_files"] = many_files(fs, work / "many", work, args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cloud.json").write_text(json.dumps(result, indent=1))
