@@ -411,7 +411,14 @@ def ort_rewrite(model: onnx.ModelProto) -> onnx.ModelProto:
         options.optimized_model_filepath = str(Path(tmp) / "basic.onnx")
         options.log_severity_level = 3
         ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
-        return onnx.load(options.optimized_model_filepath)
+        rewritten = onnx.load(options.optimized_model_filepath)
+    used = {n.domain for n in rewritten.graph.node} | {""}
+    for sub in subgraphs(rewritten.graph):
+        used |= {n.domain for n in sub.node}
+    kept = [o for o in rewritten.opset_import if o.domain in used]
+    del rewritten.opset_import[:]
+    rewritten.opset_import.extend(kept)  # ONNX Runtime lists every domain it knows
+    return rewritten
 
 
 def optimise(model: onnx.ModelProto, ratio: float | None = None) -> onnx.ModelProto:

@@ -166,6 +166,7 @@ class Segmenter:
         self.on_result = on_result
         self.dropped = 0  # live frames replaced by a newer one before the worker took them
         self._last_given: float | None = None
+        self._fresh = False  # reset() was called: the next frame starts a new stream
         self._pending: tuple[np.ndarray, float] | None = None
         self._error: BaseException | None = None
         self._closing = False
@@ -231,6 +232,10 @@ class Segmenter:
 
     def _segment(self, image: np.ndarray, time_s: float | None) -> Segmentation:
         image_bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if self._rgb else image
+        with self._wake:
+            fresh, self._fresh = self._fresh, False
+        if fresh:
+            self._timeline.reset()  # so the frame starts afresh, as after a gap
         if self.mode == "image":
             new, periods = True, 1.0
         else:
@@ -285,10 +290,11 @@ class Segmenter:
             raise RtsegError(f"live segmentation failed: {error}") from error
 
     def reset(self) -> None:
-        """Forget the previous frames: the next one starts a new video or stream."""
-        self._masks.reset()
-        self._timeline.reset()
-        self._last_given = None
+        """Forget the previous frames: the next one starts a new video or stream (in live
+        mode, the next frame the worker takes)."""
+        with self._wake:
+            self._last_given = None
+            self._fresh = True
 
     def close(self) -> None:
         """Release the model (in live mode after the frame in hand and the one waiting are

@@ -159,12 +159,16 @@ def test_stereo_pcm_without_a_layout_is_carried(tmp_path, bright_model, suffix):
 
 # -- 9: audio far longer than the video ------------------------------------------------------
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(("video_s", "cut_s"), [(1 / 30, "3.0"), (1.0, "2.0")])
+@pytest.mark.parametrize(
+    ("video_s", "cut_s", "suffix"),
+    [(1 / 30, "3.0", ".mp4"), (1.0, "2.0", ".mp4"), (1.0, "2.0", ".ts")],
+    ids=["one-frame", "2s-longer", "2s-longer-ts"],
+)
 def test_audio_cut_far_past_the_video_is_said_with_its_seconds(
-    tmp_path, bright_model, video_s, cut_s
+    tmp_path, bright_model, video_s, cut_s, suffix
 ):
     clip = marker_clip(tmp_path / "long.mp4", seconds=3.0)
-    short = tmp_path / "short.mp4"  # the video stops early, its audio goes on
+    short = tmp_path / f"short{suffix}"  # the video stops early, its audio goes on
     ffmpeg("-t", f"{video_s - 0.01}", "-i", str(clip), "-i", str(clip),
            "-map", "0:v", "-map", "1:a", "-c", "copy", str(short))  # fmt: skip
     out = tmp_path / "out.mp4"

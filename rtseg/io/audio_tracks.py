@@ -73,7 +73,6 @@ class AudioTracks:
         self._packets: Iterator[av.Packet] | None = None
         self._output: av.container.OutputContainer | None = None
         self.damaged = 0  # audio packets that could not be decoded for re-encoding
-        self.cut_s = Fraction(0)  # audio after the video's end, left out (see `finish`)
         others = [s for s in self._input.streams if s.type not in ("video", "audio")]
         if others:
             kinds = ", ".join(sorted({s.type for s in others}))
@@ -167,33 +166,34 @@ class AudioTracks:
             self._output.mux(track.target.encode(frame))
 
     def finish(self, end_s: Fraction) -> None:
-        """Mux the audio up to the video's end and flush the encoders; `cut_s` then says how
-        much audio there was after that end."""
+        """Mux the audio up to the video's end and flush the encoders."""
         self.write_until(end_s)
         for track in self._tracks.values():
             if not track.copy:
                 self._output.mux(track.target.encode(None))
-        self.cut_s = max(Fraction(0), self._end_s() - end_s) if self._tracks else Fraction(0)
 
-    def _end_s(self) -> Fraction:
-        """Where the input's audio ends (seconds from the origin): from the streams' own
-        durations, or, where a file has none it can be trusted for (MPEG-TS, joined
-        recordings), by reading the packets left."""
+    def left_after(self, end_s: Fraction) -> Fraction:
+        """How much audio the input holds after `end_s` (seconds), once `finish` cut it there:
+        from the streams' own durations, or, in MPEG-TS and -PS (whose durations FFmpeg
+        estimates, and which recordings joined with `cat` make wrong), by reading the packets
+        left."""
+        if not self._tracks:
+            return Fraction(0)
         ends = [
             (s.start_time + s.duration) * s.time_base - self._origin
             for s in self._streams
             if s.start_time is not None and s.duration and s.time_base
         ]
-        trusted = not self._input.format.flags & TS_DISCONT
-        if trusted and len(ends) == len(self._streams):
-            return max(ends)
-        end = Fraction(0)
+        estimated = self._input.format.flags & TS_DISCONT
+        if len(ends) == len(self._streams) and not estimated:
+            return max(Fraction(0), max(ends) - end_s)
+        end = end_s
         while (packet := self._next()) is not None:
             self._pending = None
             start = self._start_s(packet)
             if start is not None:
                 end = max(end, start + (packet.duration or 0) * packet.time_base)
-        return end
+        return end - end_s
 
     def close(self) -> None:
         """Release the input; safe to call more than once."""

@@ -16,10 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; a concurrent run is not detected there
-    fcntl = None
+from filelock import FileLock, Timeout
 
 from rtseg.errors import RtsegError
 
@@ -78,43 +75,31 @@ class OutputLock:
     """An exclusive lock on an output path for the length of a run.
 
     Two runs writing the same output would share its temporary file and corrupt it, so the
-    second one is refused at once. The lock is `flock` on a hidden file beside the output,
-    released (and the file removed) when the run ends; the kernel drops it if the process
-    dies, so a crash never leaves a stale lock.
+    second one is refused at once. The lock is `filelock`'s on a hidden file beside the
+    output (flock on Unix, LockFileEx on Windows: a kernel lock, which the kernel drops when
+    the process dies, so a crash never leaves a stale lock). The file is removed while the
+    lock is still held, so no stray file stays beside the output: a run that opened it in the
+    meantime finds its file unlinked once it locks it (filelock checks) and tries again.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path.with_name(f".{path.name}.lock")
-        self._fd: int | None = None
-        if fcntl is None:
-            return
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise RtsegError(
-                    f"{path} is being written by another rtseg run; wait for it to finish "
-                    "or choose another output"
-                ) from None
-            try:  # the previous holder may have removed the file between open and lock
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                self._fd = fd
-                return
-            os.close(fd)
+        self._lock = FileLock(self.path, timeout=0, thread_local=False)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise RtsegError(
+                f"{path} is being written by another rtseg run; wait for it to finish "
+                "or choose another output"
+            ) from None
 
     def release(self) -> None:
         """Give the path up; safe to call more than once."""
-        if self._fd is None:
+        if not self._lock.is_locked:
             return
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # Windows removes it itself, on release
             self.path.unlink()
-        os.close(self._fd)
-        self._fd = None
+        self._lock.release()
 
 
 def claim_output(path: Path, overwrite: bool) -> OutputLock:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from natsort import natsort_keygen, ns
 
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io import remote
@@ -309,10 +310,10 @@ class CameraSource:
         self._cap.release()
 
 
-def natural_key(path: Path) -> list[str | int]:
-    """Sort key that orders numbered names as people count: img_2 before img_10."""
-    parts = re.split(r"(\d+)", path.name)
-    return [int(part) if i % 2 else part.lower() for i, part in enumerate(parts)]
+# Numbered names in the order people count them (img_2 before img_10), case aside: natsort's
+# key on the file name, the same on every platform (its os_sorted follows each OS's own
+# file browser and would not be).
+natural_key = natsort_keygen(key=lambda path: path.name, alg=ns.IGNORECASE)
 
 
 _PRINTF_NUMBER = re.compile(r"%(0?\d*)d")

@@ -1,6 +1,6 @@
 """Timestamps that restart mid-file, put back in order the way players do.
 
-Cameras and DVRs write MPEG-TS (and MPEG-PS, FLV) recordings that people join byte for byte
+Cameras and DVRs write MPEG-TS (and DVDs MPEG-PS) recordings that people join byte for byte
 (`cat a.ts b.ts > all.ts`); each part's clock starts again where the first one did. Decoded as
 they are, the second part would be written over the first (or muxing fails on time going
 backwards). Players continue each part from where the previous one ended, and so does rtseg:
@@ -23,7 +23,7 @@ import av
 
 log = logging.getLogger(__name__)
 
-# AVFMT_TS_DISCONT: formats whose timestamps may jump (MPEG-TS, MPEG-PS, FLV); files of other
+# AVFMT_TS_DISCONT: formats whose timestamps may jump (MPEG-TS, MPEG-PS); files of other
 # formats cannot be joined with `cat` and are not scanned.
 TS_DISCONT = 0x0200
 # A forward jump larger than this is a restart too (FFmpeg's own -dts_delta_threshold).
@@ -89,10 +89,12 @@ class _Part:
 def timeline(container: av.container.InputContainer) -> Timeline:
     """The timeline for a reader of `container` (see the module docstring); files of formats
     that cannot hold restarts are not scanned."""
-    path = Path(container.name)
-    if not container.format.flags & TS_DISCONT or not path.is_file():
+    if not container.format.flags & TS_DISCONT:
         return Timeline(NO_RESTARTS)
-    stat = path.stat()
+    try:  # a stream read from storage (`rtseg.io.remote`) has no file to scan
+        stat = Path(container.name).stat()
+    except (OSError, ValueError):
+        return Timeline(NO_RESTARTS)
     return Timeline(_scan(container.name, stat.st_size, stat.st_mtime_ns))
 
 

@@ -96,7 +96,7 @@ def media_origin(container: av.container.InputContainer) -> Fraction:
     return min(starts, default=Fraction(0))
 
 
-def _say_if_hdr(path: Path, context: av.video.codeccontext.VideoCodecContext) -> None:
+def _say_if_hdr(path: Location, context: av.video.codeccontext.VideoCodecContext) -> None:
     """One line when the video is HDR: rtseg reads it as SDR, without tone mapping."""
     kind = HDR_TRANSFERS.get(context.color_trc)
     wide = context.color_primaries == BT2020_PRIMARIES or context.colorspace in BT2020_MATRICES

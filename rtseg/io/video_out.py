@@ -347,12 +347,8 @@ class VideoFileSink:
                     self._output.close()
                 self._tmp.unlink(missing_ok=True)  # a file without its index does not play
                 raise
-            if ok and self._audio is not None and self._audio.cut_s >= AUDIO_CUT_SAID_S:
-                log.warning(
-                    "%s: the audio went on %.1f s after the video's last frame; those %.1f s "
-                    "were cut, since the audio ends where the video does",
-                    self.path.name, self._audio.cut_s, self._audio.cut_s,
-                )  # fmt: skip
+            if ok and failed is None and self._audio is not None:
+                self._say_audio_cut(self._audio.left_after(self._end_s()))
             if self._audio is not None and self._audio.damaged:
                 log.warning(
                     "%s: %d damaged audio packets could not be decoded; each became silence "
@@ -375,6 +371,15 @@ class VideoFileSink:
             if self._audio is not None:
                 self._audio.close()
             self._lock.release()
+
+    def _say_audio_cut(self, cut_s: Fraction) -> None:
+        """One line when cutting the audio where the video ends left much of it out."""
+        if cut_s >= AUDIO_CUT_SAID_S:
+            log.warning(
+                "%s: the audio went on %.1f s after the video's last frame; those %.1f s "
+                "were cut, since the audio ends where the video does",
+                self.path.name, cut_s, cut_s,
+            )  # fmt: skip
 
     def close(self) -> None:
         """Finish a successful run: the file appears under its final name."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,30 +54,6 @@ def to_pixel_format(bgr: np.ndarray, fmt: str) -> np.ndarray:
     raise RtsegError(f"unknown pixel format {fmt!r}; expected one of {PIXEL_FORMATS}")
 
 
-class Pacer:
-    """Due times for frames at a fixed rate, measured from a start so no drift builds up.
-
-    After a stall longer than one period the schedule restarts from now instead of sending a
-    burst of frames to catch up (a camera consumer wants a steady rate, not a backlog).
-    """
-
-    def __init__(self, fps: float, clock: Callable[[], float] = time.monotonic) -> None:
-        if not fps > 0:
-            raise RtsegError(f"camera frame rate must be positive, got {fps}")
-        self.period = 1.0 / fps
-        self._clock = clock
-        self._due: float | None = None
-
-    def delay(self) -> float:
-        """Seconds to wait before sending the next frame; call once per frame."""
-        now = self._clock()
-        if self._due is None or now - self._due > self.period:
-            self._due = now
-        wait = max(0.0, self._due - now)
-        self._due += self.period
-        return wait
-
-
 def _missing_camera_message(reason: str) -> str:
     """One line saying why no camera opened and how to get one on this platform."""
     reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
@@ -112,10 +86,11 @@ class VirtualCamSink:
         self._pyvirtualcam = pyvirtualcam
         if device is not None and sys.platform.startswith("linux") and not Path(device).exists():
             raise RtsegError(_missing_camera_message(f"{device} does not exist"))
+        if not fps > 0:
+            raise RtsegError(f"camera frame rate must be positive, got {fps}")
         self.fps = fps
         self.device = device
         self.backend = backend
-        self.pacer = Pacer(fps)
         self.fmt = "BGR"
         self.sent = 0
         self.repeated = 0
@@ -178,8 +153,11 @@ class VirtualCamSink:
             raise RtsegError(f"frame {frame.seq} is {image.shape}, earlier frames {self._shape}")
 
     def _feed(self) -> None:
+        """Send the newest frame, or the last one again, at the camera's rate: pyvirtualcam's
+        own pacing (`sleep_until_next_frame`), which times each frame from the one before,
+        so a stall never ends in a burst, and adapts its sleep to hold the rate."""
         last: np.ndarray | None = None
-        while not self._stop.wait(self.pacer.delay()):
+        while not self._stop.is_set():
             with self._lock:
                 image, self._pending = self._pending, None
             if image is not None:
@@ -188,12 +166,14 @@ class VirtualCamSink:
             elif last is not None:
                 self.repeated += 1
             else:
+                self._stop.wait(1 / self.fps)
                 continue
             try:
                 self._camera.send(last)
             except Exception as exc:  # reported by the next write(); the thread must end
                 self._error = exc
                 return
+            self._camera.sleep_until_next_frame()
 
     def close(self) -> None:
         """Stop the feeder, join it, and release the device."""

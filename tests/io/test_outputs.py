@@ -35,7 +35,7 @@ def test_the_lock_holds_across_processes_and_dies_with_its_holder(tmp_path):
     out = tmp_path / "out.mp4"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from rtseg.io.outputs import OutputLock; OutputLock(Path(sys.argv[1])); "
+         "from rtseg.io.outputs import OutputLock; lock = OutputLock(Path(sys.argv[1])); "
          "print('held', flush=True); time.sleep(60)", str(out)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()},
     )  # fmt: skip
