@@ -35,7 +35,7 @@ from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, 
 from benchmarks.timing import summarize
 from rtseg.matte.compose import blend
 from rtseg.models.engine import Engine
-from rtseg.models.registry import resolve
+from rtseg.models.registry import resolve, user_dir
 from rtseg.models.transforms import to_model_input, upscale_alpha
 from rtseg.segmenter import Segmenter
 
@@ -103,6 +103,13 @@ def time_raw_rvm(
             samples.append((time.perf_counter_ns() - start) / 1e6)
         feeds |= {n[:-1] + "i": v for n, v in out.items() if n[0] == "r" and n.endswith("o")}
     return samples
+
+
+def default_baseline() -> Path | None:
+    """The as-converted graph `make rvm` keeps beside the models (not a model itself: NHWC),
+    or None."""
+    path = user_dir() / "rvm-baseline" / "rvm_mobilenetv3_as_converted.onnx"
+    return path if path.is_file() else None
 
 
 def side_by_side(
