@@ -35,7 +35,7 @@ from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, 
 from benchmarks.timing import summarize
 from rtseg.matte.compose import blend
 from rtseg.models.engine import Engine
-from rtseg.models.registry import resolve
+from rtseg.models.registry import resolve, user_dir
 from rtseg.models.transforms import to_model_input, upscale_alpha
 from rtseg.segmenter import Segmenter
 
@@ -103,6 +103,13 @@ def time_raw_rvm(
             samples.append((time.perf_counter_ns() - start) / 1e6)
         feeds |= {n[:-1] + "i": v for n, v in out.items() if n[0] == "r" and n.endswith("o")}
     return samples
+
+
+def default_baseline() -> Path | None:
+    """The as-converted graph `make rvm` keeps beside the models (not a model itself: NHWC),
+    or None."""
+    path = user_dir() / "rvm-baseline" / "rvm_mobilenetv3_as_converted.onnx"
+    return path if path.is_file() else None
 
 
 def side_by_side(
@@ -309,13 +316,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 portraits, 30 clip frames")
     parser.add_argument("--what", nargs="*", default=list(WHAT), choices=WHAT)
     parser.add_argument("--levels", nargs="*", default=["fast", "balanced"])
+    parser.add_argument(
+        "--baseline-levels", nargs="*", default=["balanced", "best"], help=f"{BASELINE}'s"
+    )
+    parser.add_argument("--composite-portraits", type=int, help="portraits pasted (default all)")
     parser.add_argument("--threads", type=int, default=2, help="engine benchmark threads")
     parser.add_argument("--clip-frames", type=int, help="frames per clip (default all; quick 30)")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     portraits = load_portraits(DATA / "portraits" / "p3m", 2 if args.quick else None)
     result: dict = {"model": args.model, "quick": args.quick}
-    models = {args.model: args.levels, BASELINE: ["balanced", "best"]}
+    models = {args.model: args.levels, BASELINE: args.baseline_levels}
     if "engine" in args.what:
         result["engine"] = engine_rows(args.model, args.threads, 3 if args.quick else 20)
     if "portraits" in args.what and portraits:
@@ -329,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{m}, {level}, {k}": v
             for m, levels in models.items()
             for level in levels
-            for k, v in composite_rows(m, level, portraits).items()
+            for k, v in composite_rows(m, level, portraits[: args.composite_portraits]).items()
         }
     if "clips" in args.what:
         limit = args.clip_frames or (30 if args.quick else None)

@@ -200,9 +200,10 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     return job
 
 
-def join(source: Location, segments: list[Path], output: Path) -> None:
+def join(source: Location, segments: list[Location], output: Path) -> None:
     """Copy the segments' packets, which carry the input's own timestamps, one file after
-    another (no re-encoding) into `output`, with every audio track of `source`.
+    another (no re-encoding) into `output`, with every audio track of `source`. Segments
+    in storage are streamed, as inputs are.
 
     The output appears under its final name only once it is complete."""
     spec = container_for(output)
@@ -213,7 +214,7 @@ def join(source: Location, segments: list[Path], output: Path) -> None:
             video = None
             end = Fraction(0)
             for path in segments:
-                with av.open(ffmpeg_path(path)) as segment:
+                with open_media(path) as segment:
                     stream = segment.streams.video[0]
                     if video is None:
                         video = out.add_stream_from_template(stream)
@@ -232,4 +233,5 @@ def join(source: Location, segments: list[Path], output: Path) -> None:
     finally:
         audio.close()
     tmp.replace(output)
-    shutil.rmtree(segments[0].parent)
+    if not remote.is_remote(segments[0]):
+        shutil.rmtree(Path(segments[0]).parent)

@@ -2,9 +2,9 @@
 batch's own process), then removed.
 
 Each segment is uploaded by the node that made it, as it finishes (`rtseg.io.remote`), under
-a `.partial-segments` prefix beside the output. Nodes share no disk, so the join downloads the
-segments here, joins them by stream copy (`split.join`), uploads the output, and deletes the
-segment objects, whether the join worked or not (a rerun makes them again).
+a `.partial-segments` prefix beside the output. Nodes share no disk, so the join streams the
+segment objects here, copies their packets into a local file (`split.join`), uploads it, and
+deletes the segment objects, whether the join worked or not (a rerun makes them again).
 """
 
 from __future__ import annotations
@@ -28,11 +28,8 @@ def join(source: Location, segments: list[str], output: Location) -> None:
         return
     work = remote.temporary_dir()
     try:
-        local = [work / "segments" / remote.name(url) for url in segments]
-        for url, path in zip(segments, local, strict=True):
-            remote.fetch(url, path)
         joined = work / remote.name(output)
-        split.join(source, local, joined)
+        split.join(source, list(segments), joined)
         remote.upload(joined, str(output))
     finally:
         shutil.rmtree(work, ignore_errors=True)

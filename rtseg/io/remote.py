@@ -293,23 +293,6 @@ def open_reader(url: str) -> RemoteReader:
     return RemoteReader(url)
 
 
-def fetch(url: str, local: Path) -> None:
-    """Download `url` to `local` (for what must have a whole local file: FFmpeg's concat)."""
-    fs, path = _fs(url)
-    local.parent.mkdir(parents=True, exist_ok=True)
-    with storage_errors(url):
-        fs.get_file(path, str(local))
-    MOVED.add_read(local.stat().st_size)
-
-
-def read_text(url: str) -> str:
-    fs, path = _fs(url)
-    with storage_errors(url):
-        data = fs.cat_file(path)
-    MOVED.add_read(len(data))
-    return data.decode()
-
-
 # -- listing -------------------------------------------------------------------------------
 def find(url: str) -> list[tuple[str, str]] | None:
     """(URL, path relative to the prefix) of every object under the folder or prefix `url`,
@@ -366,13 +349,6 @@ def upload(local: Path, url: str) -> None:
     with storage_errors(url):
         fs.put_file(str(local), path)
     MOVED.written += local.stat().st_size
-
-
-def write_text(url: str, text: str) -> None:
-    fs, path = _fs(url)
-    with storage_errors(url):
-        fs.pipe_file(path, text.encode())
-    MOVED.written += len(text.encode())
 
 
 def remove(url: str, recursive: bool = False) -> None:

@@ -2,12 +2,13 @@
 
 `python -m tests.batch.cloud_cluster CLIPS FETCHED MODEL`, inside a loopback-only namespace
 (see `netns`), starts an S3 server (see `s3`), uploads CLIPS to s3://media/, and starts two
-Ray nodes, each in a mount namespace of its own with a tmpfs over the same folder: the node's
-working directory, its TMPDIR (where rtseg writes outputs before uploading them) and Ray's
-session files. Only the object store connects the two. On the head it runs
-`rtseg batch s3://media/ --out s3://results/out --ray HEAD --split 2`, downloads
-s3://results/ into FETCHED and prints JSON: the batch's exit status and stderr, the nodes,
-what the second node sees of the head's folder, and the keys left in the bucket.
+Ray nodes, in a PID namespace of their own, each in a mount namespace of its own with a
+tmpfs over the same folder: the node's working directory, its TMPDIR (where rtseg writes
+outputs before uploading them) and Ray's session files. Only the object store connects the
+two. On the head it runs `rtseg batch s3://media/ --out s3://results/out --ray HEAD
+--split 2`, downloads s3://results/ into FETCHED and prints JSON: the batch's exit status and
+stderr, the nodes, what the second node sees of the head's folder, and the keys left in the
+bucket.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from tests.batch.s3 import download_tree, free_port, s3_server, upload_tree
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
-def on_private_disk(folder: Path, *argv: str) -> list[str]:
+def on_private_disk(folder: Path, *argv: str, own_pids: bool = False) -> list[str]:
     """`argv` in a new mount namespace where `folder` is a tmpfs of its own, and is the
-    working directory and TMPDIR."""
+    working directory and TMPDIR; with `own_pids`, in a PID namespace of its own too, so
+    `ray stop` there sees (and stops) this cluster's processes only, not another test run's,
+    and whatever is left ends with the namespace."""
     script = 'mount -t tmpfs rtseg-node "$0" && cd "$0" && TMPDIR="$0" exec "$@"'
-    return ["unshare", "-m", "sh", "-c", script, str(folder), *argv]
+    pids = ["-p", "-f", "--mount-proc"] if own_pids else []
+    return ["unshare", "-m", *pids, "sh", "-c", script, str(folder), *argv]
 
 
 def look_around(folder: str) -> dict:
@@ -86,7 +90,10 @@ def main(clips: str, fetched: str, model: str) -> None:
             body = [sys.executable, "-m", "tests.batch.cloud_cluster", "head"]
             body += [str(free_port()), str(folder), model]
             on_head = subprocess.run(
-                on_private_disk(folder, *body), capture_output=True, text=True, timeout=400
+                on_private_disk(folder, *body, own_pids=True),
+                capture_output=True,
+                text=True,
+                timeout=400,
             )
         finally:
             folder.rmdir()

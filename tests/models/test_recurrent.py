@@ -59,14 +59,14 @@ def test_the_state_is_carried_from_frame_to_frame_and_reset_on_demand(rvm: Path)
     assert engine.run(frame()).alpha[18, 40] == pytest.approx(grey[0], abs=1e-6)
 
 
-def test_streams_and_input_sizes_keep_states_apart(rvm: Path) -> None:
+def test_streams_keep_states_apart_and_a_new_size_starts_afresh(rvm: Path) -> None:
     engine = Engine(rvm, "cpu", 1)
     first = float(engine.run(frame(), "full").alpha[18, 40])
-    engine.run(frame(), "full")
+    assert float(engine.run(frame(), "full").alpha[18, 40]) > first  # the state moved on
     assert engine.run(frame(), "crop").alpha[18, 40] == pytest.approx(first, abs=1e-6)
-    small = engine.run(frame(18, 32), "full")  # another size: a state of its own, from zeros
+    small = engine.run(frame(18, 32), "full")  # another size: its state starts from zeros
     assert small.alpha.shape == (18, 32)
-    assert float(engine.run(frame(), "full").alpha[18, 40]) > first
+    assert engine.run(frame(), "full").alpha[18, 40] == pytest.approx(first, abs=1e-6)
 
 
 def test_io_binding_gives_what_plain_runs_give(rvm: Path) -> None:
@@ -116,3 +116,11 @@ def test_rvm_inputs_with_other_outputs_are_refused(tmp_path: Path) -> None:
     onnx.save(model, path)
     with pytest.raises(RtsegError, match=re.escape("has Robust Video Matting's inputs")):
         Engine(path, "cpu")
+
+
+def test_a_stream_keeps_one_state_whatever_sizes_it_went_through(rvm: Path) -> None:
+    engine = Engine(rvm, "cpu", 1)
+    for side in range(16, 80, 4):  # a crop that grows frame after frame
+        engine.run(frame(side, side), "crop")
+    engine.run(frame(), "full")
+    assert len(engine._recurrent.states) == 2
