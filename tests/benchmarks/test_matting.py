@@ -58,3 +58,10 @@ def test_composites_and_photo_passes_on_the_portraits(tmp_path):
     photos = result["photos"]
     assert [p["pass"] for p in photos] == list(range(1, 9))
     assert photos[-1]["change"] < photos[1]["change"]  # the state settles
+
+
+def test_a_variant_built_for_one_ratio_is_timed_only_at_that_ratio(tmp_path):
+    model = rvm_signature_model(tmp_path / "rvm_r1.onnx", meta={"rtseg.rvm.ratio": "1"})
+    rows = matting.engine_rows(str(model), threads=1, runs=1)
+    assert {r["fed"] for r in rows} == {"shrunk, ratio 1 (rtseg)"}
+    assert len(rows) == len(matting.FRAMES) * len(matting.RATIOS)
