@@ -149,14 +149,13 @@ def load_session(
     return session, info
 
 
-def _model_precision(path: Path) -> str:
-    """The model's `rtseg.precision`, read before the real session is built (TensorRT needs it
-    up front); an unreadable model is left for `load_session` to report."""
+def _model_info(path: Path) -> ModelInfo | None:
+    """The model's contract metadata, read before the real session is built (TensorRT needs
+    its precision up front); None for an unreadable model, left for `load_session` to report."""
     try:
-        _, info = load_session(path, [CPU], threads=1)
+        return load_session(path, [CPU], threads=1)[1]
     except RtsegError:
-        return "fp32"
-    return info.precision
+        return None
 
 
 class Bound:
@@ -276,7 +275,14 @@ class Engine:
         self.fp16 = False
         trt_cache = None
         if TRT in self.requested:
-            self.fp16 = _model_precision(path) == "fp16" if fp16 is None else fp16
+            first = _model_info(path)
+            if first is not None and first.dynamic and device == "auto":
+                # A model of any input size would need a TensorRT engine per size (a zoomed
+                # crop changes it); CUDA runs it at every size as it comes.
+                self.requested.remove(TRT)
+        if TRT in self.requested:
+            precision = first.precision if first is not None else "fp32"
+            self.fp16 = precision == "fp16" if fp16 is None else fp16
             trt_cache = trt_cache_dir(path, self.fp16)
             self._announce_trt_build(trt_cache)
         started = time.monotonic()

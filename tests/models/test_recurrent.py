@@ -17,6 +17,7 @@ import pytest
 from onnx import helper
 
 from rtseg.errors import RtsegError
+from rtseg.models import engine as engine_module
 from rtseg.models.contract import RVM_INPUTS
 from rtseg.models.engine import Engine
 from tests.onnx_models import brightness_model, rvm_signature_model, stateful_contract_model
@@ -124,3 +125,13 @@ def test_a_stream_keeps_one_state_whatever_sizes_it_went_through(rvm: Path) -> N
         engine.run(frame(side, side), "crop")
     engine.run(frame(), "full")
     assert len(engine._recurrent.states) == 2
+
+
+def test_auto_on_a_gpu_leaves_tensorrt_out_for_a_model_of_any_size(rvm: Path, monkeypatch) -> None:
+    """TensorRT would build an engine per input size; where auto would pick it (a GPU is
+    there, simulated: this machine has none, so CUDA then falls back to the CPU), a model of
+    any size goes to CUDA. Asked for by name, TensorRT is still tried."""
+    gpu = [engine_module.TRT, engine_module.CUDA, engine_module.CPU]
+    monkeypatch.setattr(engine_module, "providers_for", lambda device: list(gpu))
+    assert Engine(rvm, "auto", 1).requested == gpu[1:]
+    assert Engine(rvm, "tensorrt", 1).requested == gpu
