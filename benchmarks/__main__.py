@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--matting-baseline",
         type=Path,
         help="matting: the RVM graph as converted, whose inference alone the file run is "
-        "compared with (NHWC or NCHW .onnx)",
+        "compared with (NHWC or NCHW .onnx; default: the one `make rvm` keeps, if there)",
     )
     return p
 
@@ -238,9 +238,10 @@ def run(args: argparse.Namespace) -> dict:
             notes.append(f"matting: skipped: {exc} (build it with `make rvm`)")
         else:
             _say(f"matting: {args.matting_model} on {Path(args.videos[0]).name}")
+            baseline = args.matting_baseline or matting.default_baseline()
             results["matting"] = matting.bench(
                 args.matting_model,
-                args.matting_baseline,
+                baseline,
                 args.videos[0],
                 min(args.frames, 100),
                 min(args.live_frames, 150),

@@ -265,44 +265,8 @@ def evaluate(
     return dict(zip(names, session.run(names, feed), strict=True))
 
 
-# Frame sizes (odd and even) at which a rewrite that depends on shapes is checked.
-PROBES = ((90, 160), (107, 141))
-
-
-def doubling_resizes_to_scales(model: onnx.ModelProto) -> int:
-    """A Resize to a computed size that is always twice its input becomes a Resize by scale 2.
-
-    The decoder's UpSampling2D arrives as a Resize to `sizes` worked out from Shape ops;
-    with constant scales instead ONNX Runtime runs it as its blocked-layout Upsample, beside
-    the convolutions, without reordering the tensor. Checked on frames of odd and even size
-    at the ratios the model is run at. Returns how many were rewritten.
-    """
-    graph = model.graph
-    resizes = [n for n in graph.node if n.op_type == "Resize" and len(n.input) == 4]
-    if not resizes:
-        return 0
-    names = [t for n in resizes for t in (n.input[0], n.input[3])]
-    doubling = set(range(len(resizes)))
-    for height, width in PROBES:
-        for ratio in (1.0, 0.5):
-            values = evaluate(model, names, height, width, ratio)
-            for k, node in enumerate(resizes):
-                size = values[node.input[3]]
-                shape = np.array(values[node.input[0]].shape)
-                if not (
-                    np.array_equal(size[:2], shape[:2]) and np.array_equal(size[2:], 2 * shape[2:])
-                ):
-                    doubling.discard(k)
-    scales = "scales_x2"
-    if doubling:
-        graph.initializer.append(
-            numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), scales)
-        )
-    for k in doubling:
-        node = resizes[k]
-        node.input[1], node.input[2] = "", scales
-        del node.input[3]
-    return len(doubling)
+# The frame size at which values that do not depend on it (the If conditions) are worked out.
+PROBE = (90, 160)
 
 
 def pad_concat_convs(graph: onnx.GraphProto, multiple: int = 16) -> int:
@@ -376,7 +340,7 @@ def fix_ratio(model: onnx.ModelProto, ratio: float) -> int:
     """
     graph = model.graph
     ifs = [n for n in graph.node if n.op_type == "If"]
-    conditions = evaluate(model, [n.input[0] for n in ifs], *PROBES[0], ratio)
+    conditions = evaluate(model, [n.input[0] for n in ifs], *PROBE, ratio)
     scalar = next(n for n in graph.node if n.input and n.input[0] == "downsample_ratio")
     value = np.array(ratio, np.float32)
     constant = helper.make_node(
@@ -432,6 +396,5 @@ def optimise(model: onnx.ModelProto, ratio: float | None = None) -> onnx.ModelPr
     drop_unused(model.graph)
     model = ort_rewrite(model)
     pad_concat_convs(model.graph)
-    doubling_resizes_to_scales(model)
     drop_unused(model.graph)
     return model

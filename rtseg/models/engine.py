@@ -149,14 +149,13 @@ def load_session(
     return session, info
 
 
-def _model_precision(path: Path) -> str:
-    """The model's `rtseg.precision`, read before the real session is built (TensorRT needs it
-    up front); an unreadable model is left for `load_session` to report."""
+def _model_info(path: Path) -> ModelInfo | None:
+    """The model's contract metadata, read before the real session is built (TensorRT needs
+    its precision up front); None for an unreadable model, left for `load_session` to report."""
     try:
-        _, info = load_session(path, [CPU], threads=1)
+        return load_session(path, [CPU], threads=1)[1]
     except RtsegError:
-        return "fp32"
-    return info.precision
+        return None
 
 
 class Bound:
@@ -212,7 +211,9 @@ class Recurrent:
         self.host_outputs = [
             o.name for o in session.get_outputs() if o.name not in {out for _, out in info.states}
         ]
-        self.states: dict[Hashable, list] = {}
+        # stream -> (the input shape its state is for, the state); one state per stream, so
+        # a crop that changes size replaces its state rather than adding one
+        self.states: dict[Hashable, tuple[tuple[int, ...], list]] = {}
 
     def _zeros(self) -> list:
         zero = np.zeros((1, 1, 1, 1), self.dtype)
@@ -220,15 +221,20 @@ class Recurrent:
             return [zero] * len(self.info.states)
         return [ort.OrtValue.ortvalue_from_numpy(zero, self.device, 0) for _ in self.info.states]
 
-    def run(self, feeds: dict[str, np.ndarray], key: Hashable) -> dict[str, np.ndarray]:
-        """The host outputs by name; the state of `key` moves on by one frame."""
-        state = self.states.get(key) or self._zeros()
+    def run(
+        self, feeds: dict[str, np.ndarray], stream: Hashable, shape: tuple[int, ...]
+    ) -> dict[str, np.ndarray]:
+        """The host outputs by name; the state of `stream` moves on by one frame (from zeros
+        when its last input had another `shape`)."""
+        shape_before, state = self.states.get(stream, (None, None))
+        if state is None or shape_before != shape:
+            state = self._zeros()
         if self.device is None:
             feeds = feeds | {i: v for (i, _), v in zip(self.info.states, state, strict=True)}
             names = self.host_outputs + [o for _, o in self.info.states]
             results = self.session.run(names, feeds)
             count = len(self.host_outputs)
-            self.states[key] = results[count:]
+            self.states[stream] = (shape, results[count:])
             return dict(zip(self.host_outputs, results[:count], strict=True))
         binding = self.session.io_binding()
         for name, value in feeds.items():
@@ -242,7 +248,7 @@ class Recurrent:
         self.session.run_with_iobinding(binding)
         values = binding.get_outputs()  # in the order bound
         count = len(self.host_outputs)
-        self.states[key] = list(values[count:])
+        self.states[stream] = (shape, list(values[count:]))
         return {name: values[i].numpy() for i, name in enumerate(self.host_outputs)}
 
 
@@ -269,7 +275,14 @@ class Engine:
         self.fp16 = False
         trt_cache = None
         if TRT in self.requested:
-            self.fp16 = _model_precision(path) == "fp16" if fp16 is None else fp16
+            first = _model_info(path)
+            if first is not None and first.dynamic and device == "auto":
+                # A model of any input size would need a TensorRT engine per size (a zoomed
+                # crop changes it); CUDA runs it at every size as it comes.
+                self.requested.remove(TRT)
+        if TRT in self.requested:
+            precision = first.precision if first is not None else "fp32"
+            self.fp16 = precision == "fp16" if fp16 is None else fp16
             trt_cache = trt_cache_dir(path, self.fp16)
             self._announce_trt_build(trt_cache)
         started = time.monotonic()
@@ -353,7 +366,7 @@ class Engine:
         if self.session is None:
             raise RtsegError(f"the engine of {self.info.name} was closed")
         if self._recurrent is not None:
-            return self._run_recurrent(tensor, (stream, tensor.shape), ratio)
+            return self._run_recurrent(tensor, stream, ratio)
         if self._bound is not None:
             results = self._bound.run(tensor)
         else:
@@ -361,7 +374,7 @@ class Engine:
         labels = results[1][0] if len(results) > 1 else None
         return Inference(results[0][0, 0], labels, None)
 
-    def _run_recurrent(self, tensor: np.ndarray, key: Hashable, ratio: float) -> Inference:
+    def _run_recurrent(self, tensor: np.ndarray, stream: Hashable, ratio: float) -> Inference:
         assert self._recurrent is not None
         info = self.info
         if info.rvm:
@@ -372,7 +385,7 @@ class Engine:
         else:
             feeds = {contract.INPUT_NAME: tensor}
             alpha_name = contract.OUTPUT_NAME
-        out = self._recurrent.run(feeds, key)
+        out = self._recurrent.run(feeds, stream, tensor.shape)
         alpha = out[alpha_name][0, 0].astype(np.float32, copy=False)
         fgr = None
         if info.foreground is not None:

@@ -10,7 +10,7 @@ def test_quick_run_writes_json_markdown_and_plots(tiny_run):
     machine = results["machine"]
     assert machine["cores"] >= 1 and machine["onnxruntime"] and machine["providers_available"]
     assert "cpu" in machine and "gpus" in machine
-    assert {"engine", "pipeline", "live", "overload", "targets"} <= results.keys()
+    assert {"engine", "pipeline", "live", "overload", "matting", "targets"} <= results.keys()
 
 
 def test_every_selected_case_ran(tiny_run):

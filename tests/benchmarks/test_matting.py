@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks import matting
 from benchmarks.__main__ import main
 from tests.conftest import shared_file, write_clip
@@ -24,6 +26,9 @@ def test_rtseg_bench_matting_times_the_engine_the_file_run_and_a_live_run(tmp_pa
     side = result["side_by_side"]
     assert side["file"]["size"] == "960x720" and side["file"]["frames"] == 6  # 4:3 clip
     assert side["speedup"] == round(side["file"]["pipeline_fps"] / side["baseline_fps"], 2)
+    assert side["file_cpu_ms"] > 0 and side["baseline_cpu_ms"] > 0
+    ratio = side["baseline_cpu_ms"] / side["file_cpu_ms"]
+    assert side["speedup_cpu"] == pytest.approx(ratio, rel=0.2)
     assert result["live"]["frames_out"] + result["live"]["drops"] == result["live"]["frames_in"]
     assert f"Matting model {model}" in (out / "results.md").read_text()
 
@@ -53,3 +58,10 @@ def test_composites_and_photo_passes_on_the_portraits(tmp_path):
     photos = result["photos"]
     assert [p["pass"] for p in photos] == list(range(1, 9))
     assert photos[-1]["change"] < photos[1]["change"]  # the state settles
+
+
+def test_a_variant_built_for_one_ratio_is_timed_only_at_that_ratio(tmp_path):
+    model = rvm_signature_model(tmp_path / "rvm_r1.onnx", meta={"rtseg.rvm.ratio": "1"})
+    rows = matting.engine_rows(str(model), threads=1, runs=1)
+    assert {r["fed"] for r in rows} == {"shrunk, ratio 1 (rtseg)"}
+    assert len(rows) == len(matting.FRAMES) * len(matting.RATIOS)

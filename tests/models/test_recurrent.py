@@ -17,6 +17,7 @@ import pytest
 from onnx import helper
 
 from rtseg.errors import RtsegError
+from rtseg.models import engine as engine_module
 from rtseg.models.contract import RVM_INPUTS
 from rtseg.models.engine import Engine
 from tests.onnx_models import brightness_model, rvm_signature_model, stateful_contract_model
@@ -59,14 +60,14 @@ def test_the_state_is_carried_from_frame_to_frame_and_reset_on_demand(rvm: Path)
     assert engine.run(frame()).alpha[18, 40] == pytest.approx(grey[0], abs=1e-6)
 
 
-def test_streams_and_input_sizes_keep_states_apart(rvm: Path) -> None:
+def test_streams_keep_states_apart_and_a_new_size_starts_afresh(rvm: Path) -> None:
     engine = Engine(rvm, "cpu", 1)
     first = float(engine.run(frame(), "full").alpha[18, 40])
-    engine.run(frame(), "full")
+    assert float(engine.run(frame(), "full").alpha[18, 40]) > first  # the state moved on
     assert engine.run(frame(), "crop").alpha[18, 40] == pytest.approx(first, abs=1e-6)
-    small = engine.run(frame(18, 32), "full")  # another size: a state of its own, from zeros
+    small = engine.run(frame(18, 32), "full")  # another size: its state starts from zeros
     assert small.alpha.shape == (18, 32)
-    assert float(engine.run(frame(), "full").alpha[18, 40]) > first
+    assert engine.run(frame(), "full").alpha[18, 40] == pytest.approx(first, abs=1e-6)
 
 
 def test_io_binding_gives_what_plain_runs_give(rvm: Path) -> None:
@@ -116,3 +117,21 @@ def test_rvm_inputs_with_other_outputs_are_refused(tmp_path: Path) -> None:
     onnx.save(model, path)
     with pytest.raises(RtsegError, match=re.escape("has Robust Video Matting's inputs")):
         Engine(path, "cpu")
+
+
+def test_a_stream_keeps_one_state_whatever_sizes_it_went_through(rvm: Path) -> None:
+    engine = Engine(rvm, "cpu", 1)
+    for side in range(16, 80, 4):  # a crop that grows frame after frame
+        engine.run(frame(side, side), "crop")
+    engine.run(frame(), "full")
+    assert len(engine._recurrent.states) == 2
+
+
+def test_auto_on_a_gpu_leaves_tensorrt_out_for_a_model_of_any_size(rvm: Path, monkeypatch) -> None:
+    """TensorRT would build an engine per input size; where auto would pick it (a GPU is
+    there, simulated: this machine has none, so CUDA then falls back to the CPU), a model of
+    any size goes to CUDA. Asked for by name, TensorRT is still tried."""
+    gpu = [engine_module.TRT, engine_module.CUDA, engine_module.CPU]
+    monkeypatch.setattr(engine_module, "providers_for", lambda device: list(gpu))
+    assert Engine(rvm, "auto", 1).requested == gpu[1:]
+    assert Engine(rvm, "tensorrt", 1).requested == gpu
