@@ -86,8 +86,11 @@ def scheme(spec: object) -> str | None:
         return None
     try:
         from fsspec.registry import known_implementations
-    except ImportError:  # without the cloud extra: its schemes still name storage, and
-        known_implementations = CLOUD_SCHEMES  # opening one says what to install
+    except ImportError:
+        # Without the cloud extra its storage schemes still name storage, and opening one
+        # says what to install; http(s) stays what it was before storage URLs: FFmpeg's own
+        # reader opens it (a file or a live stream), no extra needed.
+        known_implementations = CLOUD_SCHEMES - WEB_SCHEMES
     return name if name in known_implementations else None
 
 

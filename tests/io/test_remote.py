@@ -4,9 +4,12 @@ real S3 API)."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 import fsspec
@@ -18,6 +21,7 @@ from rtseg.io import remote
 from rtseg.io.sources import VideoSource, open_source
 from tests.batch.media import make_clip
 from tests.batch.test_runner import assert_same_timing_with_audio
+from tests.conftest import write_clip
 
 
 @pytest.fixture
@@ -124,5 +128,25 @@ def test_without_the_cloud_extra_a_url_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "fsspec.core", None)
     monkeypatch.setitem(sys.modules, "fsspec.registry", None)
     assert remote.is_remote("s3://bucket/a.mp4") and not remote.is_remote("take:2.mp4")
+    # http(s) goes to FFmpeg's own reader, as it did before storage URLs: no extra needed
+    assert not remote.is_remote("https://host/talk.mp4")
     with pytest.raises(RtsegError, match=re.escape("s3://bucket/a.mp4: s3:// needs fsspec: pip")):
         open_source("s3://bucket/a.mp4")
+
+
+def test_without_the_cloud_extra_an_http_video_opens_as_before(monkeypatch, tmp_path):
+    """A web video needs no extra: FFmpeg's own reader takes it, as before storage URLs."""
+    monkeypatch.setitem(sys.modules, "fsspec", None)
+    monkeypatch.setitem(sys.modules, "fsspec.core", None)
+    monkeypatch.setitem(sys.modules, "fsspec.registry", None)
+    write_clip(tmp_path / "talk.mp4", frames=5)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        source = open_source(f"http://127.0.0.1:{server.server_port}/talk.mp4")
+        try:
+            frame = source.read()
+            assert frame is not None and frame.image.shape == (120, 160, 3)
+        finally:
+            source.close()
+            server.shutdown()
