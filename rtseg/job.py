@@ -31,7 +31,7 @@ from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline
-from rtseg.pipeline.ports import Sink, Source
+from rtseg.pipeline.ports import Sink, SinkWrapper, Source
 from rtseg.pipeline.stats import Stats
 from rtseg.stages import SegmentationStages
 
@@ -105,24 +105,7 @@ def validate_config(config: JobConfig) -> None:
             raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
 
 
-class _Wrapped:
-    """A sink in front of another: finishing and the partial file are the inner one's."""
-
-    def __init__(self, sink: Sink) -> None:
-        self.sink = sink
-
-    def close(self) -> None:
-        self.sink.close()
-
-    def abort(self) -> None:
-        self.sink.abort()
-
-    @property
-    def partial_path(self) -> Path | None:
-        return getattr(self.sink, "partial_path", None)
-
-
-class _FromSeq(_Wrapped):
+class _FromSeq(SinkWrapper):
     """Passes on the frames from `first` on to `sink`; the ones before it are dropped."""
 
     def __init__(self, sink: Sink, first: int) -> None:
@@ -134,7 +117,7 @@ class _FromSeq(_Wrapped):
             self.sink.write(frame)
 
 
-class _OwnEffect(_Wrapped):
+class _OwnEffect(SinkWrapper):
     """Writes each frame drawn with an output's own `effect` instead of the run's: the mask
     is the one every output shares, so a frame is still segmented once."""
 

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rtseg.errors import RtsegError
+from rtseg.pipeline.ports import Sink, SinkWrapper
 
 # Bytes fetched per range request, how many blocks are fetched ahead of the one being read,
 # and how many recent blocks a file keeps. Fetching ahead keeps the link busy through each
@@ -361,24 +362,22 @@ def remove(url: str, recursive: bool = False) -> None:
         fs.rm(path, recursive=recursive)
 
 
-class UploadOnClose:
-    """A sink writing to a local file (`inner`, at `local`) whose output is uploaded to `url`
+class UploadOnClose(SinkWrapper):
+    """A sink writing to a local file (`sink`, at `local`) whose output is uploaded to `url`
     once complete; a stopped or failed run uploads nothing and keeps the partial file here.
 
     `partial_path` is that file, on the node that ran the job (the batch report's `worker`).
     """
 
-    def __init__(self, inner: Any, local: Path, url: str) -> None:
-        self.inner = inner
+    def __init__(self, sink: Sink, local: Path, url: str) -> None:
+        super().__init__(sink)
         self.local = local
         self.url = url
         self.path = url
 
-    def write(self, frame: Any) -> None:
-        self.inner.write(frame)
-
     def close(self) -> None:
-        self.inner.close()
+        """Finish the local file, then upload it; the local copy goes once uploaded."""
+        self.sink.close()
         if not self.local.exists():  # nothing is written for a run that got no frame
             return
         try:
@@ -386,13 +385,6 @@ class UploadOnClose:
         except RtsegError as exc:
             raise RtsegError(f"{exc}; the complete output is kept at {where(self.local)}") from None
         self.local.unlink()
-
-    def abort(self) -> None:
-        self.inner.abort()
-
-    @property
-    def partial_path(self) -> Path | None:
-        return getattr(self.inner, "partial_path", None)
 
 
 def staged_output(url: str, overwrite: bool, open_local) -> UploadOnClose:

@@ -7,6 +7,7 @@ methods (a test's list of frames, a caller's callback) plugs in the same way.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from rtseg.pipeline.frame import Frame
@@ -41,3 +42,28 @@ class Sink(Protocol):
     def abort(self) -> None:
         """The run failed or was stopped early: keep any output under a partial name."""
         ...
+
+
+class SinkWrapper:
+    """A sink in front of another (`sink`): finishing, and the partial file an aborted run
+    keeps, are the inner sink's. Subclasses change what `write` passes on."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def write(self, frame: Frame) -> None:
+        """Pass `frame` on unchanged."""
+        self.sink.write(frame)
+
+    def close(self) -> None:
+        """Finish the inner sink as complete."""
+        self.sink.close()
+
+    def abort(self) -> None:
+        """Finish the inner sink as stopped (its partial output kept)."""
+        self.sink.abort()
+
+    @property
+    def partial_path(self) -> Path | None:
+        """Where the inner sink kept its partial output, if anywhere."""
+        return getattr(self.sink, "partial_path", None)
