@@ -14,7 +14,6 @@ as their audio. Writes batch.json, batch.md and batch.png into DIR.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shlex
@@ -30,6 +29,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from benchmarks.machine import describe, load_average, machine_info
+from benchmarks.output import write_results
 from benchmarks.report import _table
 from rtseg.batch.split import plan
 
@@ -439,9 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     result["command"] = shlex.join(["rtseg", "bench", "batch", *argv])
     result["seconds"] = round(time.monotonic() - started, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "batch.json").write_text(json.dumps(result, indent=1) + "\n")
-    (args.out / "batch.md").write_text(render(result))
+    write_results(args.out, "batch", result, render(result))
     plot(result, args.out / "batch.png")
     print(render(result))
     return 0

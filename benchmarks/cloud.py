@@ -30,6 +30,7 @@ import fsspec
 
 from benchmarks.batch import make_clip, rtseg, timed
 from benchmarks.machine import describe, load_average, machine_info
+from benchmarks.output import write_results
 from benchmarks.report import _table
 
 # Link speeds the throttled runs use, in megabits per second (0: loopback, unlimited).
@@ -261,10 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         links = tuple(float(x) for x in args.links.split(","))
         result["one_video"] = one_video(fs, port, clip, work, args.model, links)
         result["many_files"] = many_files(fs, work / "many", work, args.model)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cloud.json").write_text(json.dumps(result, indent=1))
     text = render(result)
-    (args.out / "cloud.md").write_text(text)
+    write_results(args.out, "cloud", result, text)
     print(text)
     return 0
 

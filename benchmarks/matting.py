@@ -20,7 +20,6 @@ Everything runs on the CPU with one ONNX Runtime and one OpenCV thread unless --
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import onnxruntime as ort
 from benchmarks import live, pipeline
 from benchmarks.composites import SINGLE, Portrait, background, composite
 from benchmarks.engine import time_engine
+from benchmarks.output import write_results
 from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, score
 from benchmarks.timing import process_cpu_s, summarize
 from rtseg.matte.compose import blend
@@ -367,10 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         }
     if "photos" in args.what and portraits:
         result["photos"] = photo_rows(args.model, portraits)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "matting.json").write_text(json.dumps(result, indent=1))
     text = render(result)
-    (args.out / "matting.md").write_text(text)
+    write_results(args.out, "matting", result, text)
     print(text)
     return 0
 

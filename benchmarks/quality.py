@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from benchmarks.composites import Portrait, background_for, inset, make_sets
+from benchmarks.output import write_results
 from rtseg.errors import RtsegError
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import LEVELS, Quality
@@ -414,8 +415,7 @@ def run(
             f"1280x720; small, scaled to {SMALL:.0%} of the height of a 1280x720 background"
         )
         notes.append(f"clips marked small: the clip scaled to {SMALL:.0%} of a 1280x720 frame")
-    (out / "quality.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "quality.md").write_text(markdown(result))
+    write_results(out, "quality", result, markdown(result))
     return result
 
 
