@@ -72,9 +72,10 @@ def process_video(
         RtsegError: bad input, a missing model, an output that exists (without
             `overwrite=True`) or can't be written; the message says which.
         StageError: an unexpected failure inside the pipeline; its cause is attached.
-        Stopped: Ctrl-C (or SIGTERM, where the program routes it to `Job.pipeline.interrupt`)
-            ended the run early; file outputs are kept under a `.partial` name, and the
-            message says how many frames were written.
+        Stopped: the run ended before its source did (Ctrl-C, or SIGTERM where the program
+            routes it to `Job.pipeline.interrupt`; a window closed with `q` on a file);
+            file outputs are kept under a `.partial` name, and the message says how many
+            frames were written.
     """
     allowed = [f.name for f in fields(JobConfig) if f.name not in _OWN]
     unknown = sorted(set(options) - set(allowed))
