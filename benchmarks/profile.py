@@ -20,9 +20,9 @@ from benchmarks.jobs import open_job
 from benchmarks.peer import make_clip
 from benchmarks.timing import summarize
 from rtseg.job import Job, JobConfig
+from rtseg.matte.refine import alpha_at_frame_size
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
-from rtseg.segmenter import alpha_at_frame_size
 
 STEPS = ("decode", "preprocess", "infer", "refine", "effect", "encode")
 

@@ -38,11 +38,11 @@ from benchmarks.output import write_results
 from rtseg.errors import RtsegError
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import LEVELS, Quality
+from rtseg.matte.refine import alpha_at_frame_size
 from rtseg.matte.roi import RoiSettings
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.models.transforms import to_model_input
-from rtseg.segmenter import alpha_at_frame_size
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MEDIAPIPE = "mediapipe"

@@ -25,10 +25,10 @@ from rtseg.matte.effects import alpha_u8
 from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
-from rtseg.matte.refine import EdgeRefiner
+from rtseg.matte.refine import alpha_at_frame_size
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
-from rtseg.models.transforms import to_model_input, upscale_alpha
+from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.frame import check_image
 
 MODES = ("image", "video", "live")
@@ -38,16 +38,6 @@ ALPHA_DTYPES = ("float32", "uint8")
 # gap, the zoom looks at the whole frame, a recurrent model's state starts again.
 GAP_S = 0.5
 _PERIODS_KEPT = 15  # the typical frame period is the median of this many recent ones
-
-
-def alpha_at_frame_size(
-    image_bgr: np.ndarray, alpha: np.ndarray, refiner: EdgeRefiner | None, zoomed: bool
-) -> np.ndarray:
-    """A model-size alpha brought to the frame's size: edge-refined (finely where `zoomed`,
-    see `EdgeRefiner`), or plainly upscaled."""
-    if refiner is not None:
-        return refiner.refine(image_bgr, alpha, fine=zoomed)
-    return upscale_alpha(alpha, *image_bgr.shape[:2])
 
 
 @dataclass(frozen=True)

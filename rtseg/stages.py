@@ -12,11 +12,10 @@ from rtseg.controls import LiveControls
 from rtseg.matte.effects import draw
 from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
-from rtseg.matte.refine import EdgeRefiner
+from rtseg.matte.refine import EdgeRefiner, alpha_at_frame_size
 from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.pipeline import Stage
-from rtseg.segmenter import alpha_at_frame_size
 
 
 class SegmentationStages:

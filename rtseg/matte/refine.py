@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
+from rtseg.models.transforms import upscale_alpha
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in working-size pixels
 
@@ -273,3 +274,13 @@ def _check_inputs(image_bgr: np.ndarray, alpha: np.ndarray) -> None:
             f"refine needs a float32 H x W alpha, got {alpha.dtype} {alpha.shape}; "
             "squeeze the model output to 2-D"
         )
+
+
+def alpha_at_frame_size(
+    image_bgr: np.ndarray, alpha: np.ndarray, refiner: EdgeRefiner | None, zoomed: bool
+) -> np.ndarray:
+    """A model-size alpha brought to the frame's size: edge-refined (finely where `zoomed`,
+    see `EdgeRefiner`), or plainly upscaled."""
+    if refiner is not None:
+        return refiner.refine(image_bgr, alpha, fine=zoomed)
+    return upscale_alpha(alpha, *image_bgr.shape[:2])
