@@ -2,7 +2,16 @@
 
 
 class RtsegError(Exception):
-    """An expected failure (bad input, missing model, unwritable output): no traceback shown."""
+    """An expected failure (bad input, missing model, unwritable output): no traceback shown.
+
+    The message is one line whatever it quotes: a line break in a name the user gave (a file
+    name, an effect's spelling) is shown escaped, as a backslash and `n`, so the CLI's
+    one-line error stays one line.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        text = str(message).replace("\r", "\\r").replace("\n", "\\n")
+        super().__init__(text, *args)
 
 
 class CameraUnavailable(RtsegError):
