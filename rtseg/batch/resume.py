@@ -17,7 +17,7 @@ from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.remote import Location
 from rtseg.io.sources import IMAGE_SUFFIXES
-from rtseg.io.video_in import media_origin, open_media
+from rtseg.io.video_in import media_origin, no_video, open_media, video_stream
 
 
 def frame_stamps(path: Location) -> tuple[list[int], Fraction]:
@@ -41,9 +41,9 @@ _last_object: list = [None, None]  # (URL, version) and its stamps
 
 def _read_stamps(path: Location) -> tuple[list[int], Fraction]:
     with open_media(path) as container:
-        if not container.streams.video:
-            raise RtsegError(f"{path} has no video stream")
-        stream = container.streams.video[0]
+        stream = video_stream(container)
+        if stream is None:
+            raise no_video(path, container)
         time_base = stream.time_base or Fraction(1, 90000)
         origin = round(media_origin(container) / time_base)
         stamps = []

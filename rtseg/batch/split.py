@@ -34,7 +34,7 @@ from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import partial_name
 from rtseg.io.remote import Location, location
-from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media
+from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media, video_stream
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
@@ -70,7 +70,9 @@ def cut_problem(source: Path) -> str | None:
     """Why `source` cannot be cut into segments that meet exactly, or None when it can:
     every frame needs a timestamp of its own, and they must not restart."""
     with open_media(source) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
+        if stream is None:
+            return None  # the worker says why, as a single run does
         seen: set[int] = set()
         last_dts = None
         packets = container.demux(stream)

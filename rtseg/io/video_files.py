@@ -18,7 +18,7 @@ from types import TracebackType
 import numpy as np
 
 from rtseg.errors import RtsegError
-from rtseg.io.video_in import VideoDecoder, open_media
+from rtseg.io.video_in import VideoDecoder, open_media, video_stream
 from rtseg.io.video_out import VideoFileSink
 from rtseg.pipeline.frame import Frame, check_image
 
@@ -51,6 +51,7 @@ class VideoInfo:
     sar: Fraction | None  # sample (pixel) aspect ratio, None for square pixels
     time_base: Fraction  # the unit of the stream's timestamps, in seconds
     audio_tracks: tuple[AudioTrack, ...]
+    mirrored: bool = False  # each frame was also mirrored left-right (front cameras)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -98,7 +99,7 @@ class VideoReader:
     def _describe(self, first: tuple) -> VideoInfo:
         image, _, _, sar = first
         with open_media(self.path) as container:
-            stream = container.streams.video[0]
+            stream = video_stream(container)
             tracks = tuple(
                 AudioTrack(
                     index=s.index,
@@ -127,6 +128,7 @@ class VideoReader:
             sar=sar,
             time_base=self._decoder.time_base,
             audio_tracks=tracks,
+            mirrored=self._decoder.mirrored,
         )
 
     def __iter__(self) -> Iterator[DecodedFrame]:

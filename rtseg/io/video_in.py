@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from av.sidedata.sidedata import Type as SideDataType
 
 from rtseg.errors import RtsegError
 from rtseg.io import remote
@@ -35,6 +37,7 @@ _ROTATIONS = {
     180: cv2.ROTATE_180,
     270: cv2.ROTATE_90_COUNTERCLOCKWISE,
 }
+MIRROR = 1  # cv2.flip's code for a left-right flip
 # How far before a frame a seek that landed after it is tried again (seconds), before the file
 # is decoded from its start: MPEG-TS lands on the keyframe after the time asked for, and the
 # first frames of an open GOP need the GOP before it.
@@ -44,6 +47,7 @@ SEEK_BACK_S = (0, 1, 4, 16)
 HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 BT2020_PRIMARIES = 9
 BT2020_MATRICES = (9, 10)  # non-constant and constant luminance
+DISPLAY_MATRIX = SideDataType.DISPLAYMATRIX
 # FFmpeg's deinterlacer for --deinterlace: one frame out per frame in, so timestamps stay.
 DEINTERLACE = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
 
@@ -80,6 +84,26 @@ def _open_remote(url: str, what: str) -> av.container.InputContainer:
         return av.open(reader, metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError):
         raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from None
+
+
+def is_cover(stream: av.stream.Stream) -> bool:
+    """Whether `stream` is an attached picture (cover art of a song, a podcast, a video):
+    one still image stored with the file, never its video."""
+    return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The file's video: its first video stream that is not a cover picture; None if none."""
+    return next((s for s in container.streams.video if not is_cover(s)), None)
+
+
+def no_video(path: Location, container: av.container.InputContainer) -> RtsegError:
+    """Why a file without a video stream (`video_stream` is None) cannot be processed."""
+    if any(is_cover(s) for s in container.streams.video):
+        return RtsegError(
+            f"{path} has no video stream, only a cover picture (an audio file with its artwork?)"
+        )
+    return RtsegError(f"{path} has no video stream")
 
 
 def media_origin(container: av.container.InputContainer) -> Fraction:
@@ -155,9 +179,22 @@ def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[
     yield from rest
 
 
-def _rotation(frame: av.VideoFrame) -> int:
-    """Clockwise degrees (0, 90, 180, 270) that show `frame` upright, from its display matrix."""
-    return round(-frame.rotation / 90) % 4 * 90
+def orientation(frame: av.VideoFrame) -> tuple[int, bool]:
+    """How to show `frame` as players do, from its whole display matrix: clockwise degrees
+    (0, 90, 180, 270) to turn it, and whether to mirror it left-right after that.
+
+    Front cameras write a rotation and a flip; the rotation alone (`frame.rotation`) would
+    leave their video mirrored. A matrix whose determinant is negative flips; un-flipping
+    its first column leaves a pure rotation, read to the nearest quarter turn as FFmpeg's
+    own autorotation does."""
+    side = frame.side_data.get(DISPLAY_MATRIX)
+    if side is None:
+        return 0, False
+    a, b, _, c, d = np.frombuffer(bytes(side), "<i4")[:5].astype(float)
+    mirrored = a * d - b * c < 0
+    if mirrored:
+        a, c = -a, -c
+    return round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90, bool(mirrored)
 
 
 class VideoDecoder:
@@ -187,6 +224,7 @@ class VideoDecoder:
         self._shown = 0  # frames given out
         self.ended = False
         self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
+        self.mirrored = False  # and whether it was then mirrored left-right (front cameras)
         self._last_pts: int | None = None
         self._interlace_said = False
         self._frames = self._decode()
@@ -194,10 +232,10 @@ class VideoDecoder:
 
     def _open(self) -> None:
         self._container = open_media(self.path)
-        if not self._container.streams.video:
+        stream = video_stream(self._container)
+        if stream is None:
             self._container.close()
-            raise RtsegError(f"{self.path} has no video stream")
-        stream = self._container.streams.video[0]
+            raise no_video(self.path, self._container)
         # Slice threads only: frame threads report a damaged packet late, on another packet,
         # which PyAV then drops too, so good frames would be lost and the count be wrong
         # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
@@ -261,11 +299,14 @@ class VideoDecoder:
             )
         image = frame.to_ndarray(format="bgr24")
         sar = self.sar
-        turn = self.rotation = _rotation(frame)
+        turn, self.mirrored = orientation(frame)
+        self.rotation = turn
         if turn:
             image = cv2.rotate(image, _ROTATIONS[turn])
             if sar is not None and turn != 180:
                 sar = 1 / sar
+        if self.mirrored:
+            image = cv2.flip(image, MIRROR)
         return image, self._pts(frame), frame.duration or None, sar
 
     def seek(self, pts: int) -> None:
