@@ -8,14 +8,16 @@ beep); every check measures the files left on disk with PyAV.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from tests.media import ffmpeg, marker_clip
-from tests.reliability import run_cli
+from tests.media import ffmpeg, frame_numbers, marker_clip
+from tests.reliability import assert_clean_failure, run_cli
+from tests.test_reliability_files import assert_in_sync
 
 # An output as close to its input as the pipeline writes: a blur of 1 pixel changes nothing,
 # and CRF 0 keeps the colours.
@@ -60,3 +62,69 @@ def test_a_flipped_display_matrix_comes_out_as_players_show_it(tmp_path, bright_
     assert len(got) == len(want) == 30
     assert got[0].shape == want[0].shape
     assert max(np.abs(g - w).mean() for g, w in zip(got, want, strict=True)) < 3
+
+
+# -- 2: attached pictures are covers, never the video ----------------------------------------
+def cover_png(tmp_path: Path) -> Path:
+    cover = tmp_path / "cover.png"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", str(cover))
+    return cover
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [("song.m4a", "copy"), ("song.mp3", "libmp3lame"), ("podcast.mp4", "copy")],
+)
+def test_audio_with_only_a_cover_is_refused_in_run_and_batch(tmp_path, bright_model, name, codec):
+    clip = marker_clip(tmp_path / "clip.mp4", seconds=1.0)
+    (tmp_path / "in").mkdir()
+    song = tmp_path / "in" / name
+    ffmpeg("-i", str(clip), "-i", str(cover_png(tmp_path)), "-map", "0:a", "-map", "1:v",
+           "-c:a", codec, "-c:v", "png", "-disposition:v", "attached_pic", str(song))  # fmt: skip
+    outcome = run_to(song, bright_model, tmp_path / "out.mp4")
+    assert_clean_failure(outcome, "has no video stream, only a cover picture")
+    assert not (tmp_path / "out.mp4").exists()
+    report = tmp_path / "report.jsonl"
+    batch = run_cli("batch", str(song), "--out", str(tmp_path / "batch"),
+                    "--model", str(bright_model), "--report", str(report), "-q")  # fmt: skip
+    assert batch.returncode == 1, batch.stderr
+    (line,) = [json.loads(text) for text in report.read_text().splitlines()]
+    assert line["status"] == "failed" and "only a cover picture" in line["error"]
+
+
+@pytest.mark.timeout(120)
+def test_covers_and_attachments_are_kept_where_the_container_holds_them(tmp_path, bright_model):
+    clip = marker_clip(tmp_path / "clip.mp4", seconds=1.5, numbered=True)
+    font = tmp_path / "font.ttf"
+    font.write_bytes(b"not really a font")
+    film = tmp_path / "film.mkv"  # a cover as Matroska's cover.png attachment, and a font
+    ffmpeg("-i", str(clip), "-attach", str(cover_png(tmp_path)), "-attach", str(font),
+           "-metadata:s:t:0", "mimetype=image/png", "-metadata:s:t:0", "filename=cover.png",
+           "-metadata:s:t:1", "mimetype=font/ttf", "-c", "copy", str(film))  # fmt: skip
+    kept = {".mkv": ["cover.png", "font.ttf"], ".mp4": ["cover"], ".webm": []}
+    for suffix, names in kept.items():
+        out = tmp_path / f"out{suffix}"
+        outcome = run_to(film, bright_model, out)
+        assert outcome.returncode == 0, outcome.stderr
+        assert frame_numbers(out) == list(range(45))  # the cover is not a frame
+        assert_in_sync(out)
+        assert extras(out) == names
+        said = [line for line in outcome.stderr.splitlines() if "left out" in line]
+        lost = {".mkv": [], ".mp4": ["attachment font.ttf"], ".webm": ["a cover picture"]}
+        assert all(what in " ".join(said) for what in lost[suffix]) and bool(said) == bool(
+            lost[suffix]
+        )
+
+
+def extras(path: Path) -> list[str]:
+    """The covers ("cover" for an attached picture stream, its file name for an attachment)
+    and attachments of a file."""
+    with av.open(str(path)) as container:
+        found = []
+        for stream in container.streams:
+            if stream.type == "attachment" or stream.metadata.get("filename"):
+                found.append(stream.metadata.get("filename"))
+            elif stream.type == "video" and stream.disposition & av.stream.Disposition.attached_pic:
+                found.append("cover")
+        return sorted(found)

@@ -17,6 +17,7 @@ import av
 
 from rtseg.errors import RtsegError
 from rtseg.io import remote
+from rtseg.io.covers import carry_covers
 from rtseg.io.remote import Location
 from rtseg.io.timeline import TS_DISCONT, timeline
 from rtseg.io.video_in import media_origin, open_media
@@ -64,6 +65,7 @@ class AudioTracks:
     def __init__(self, media: Location) -> None:
         if not remote.is_remote(media) and not Path(media).is_file():
             raise RtsegError(f"audio source {media} does not exist")
+        self._media = media
         self._input = open_media(media, "audio")
         self._streams = list(self._input.streams.audio)
         self._origin = media_origin(self._input)
@@ -73,10 +75,13 @@ class AudioTracks:
         self._packets: Iterator[av.Packet] | None = None
         self._output: av.container.OutputContainer | None = None
         self.damaged = 0  # audio packets that could not be decoded for re-encoding
-        others = [s for s in self._input.streams if s.type not in ("video", "audio")]
+        others = [s for s in self._input.streams if s.type not in ("video", "audio", "attachment")]
         if others:
             kinds = ", ".join(sorted({s.type for s in others}))
-            log.info("%s: %d %s track(s) not carried into the output", media, len(others), kinds)
+            log.warning(
+                "%s: %d %s track(s) not carried into the output (rtseg writes video and audio)",
+                media, len(others), kinds,
+            )  # fmt: skip
 
     def add_to(self, output: av.container.OutputContainer, encoder: str) -> None:
         """Add an output stream per track: a copy if `output` can hold the codec, else
@@ -90,6 +95,9 @@ class AudioTracks:
                     f"cannot carry audio track {stream.index} ({stream.codec_context.name}) "
                     f"into {output.format.name}: {exc}"
                 ) from None
+        for packet, target in carry_covers(self._media, self._input, output):
+            packet.stream = target
+            output.mux(packet)
         if self._streams:
             self._packets = self._input.demux(*self._streams)
 

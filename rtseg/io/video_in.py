@@ -234,8 +234,9 @@ class VideoDecoder:
         self._container = open_media(self.path)
         stream = video_stream(self._container)
         if stream is None:
+            error = no_video(self.path, self._container)
             self._container.close()
-            raise no_video(self.path, self._container)
+            raise error
         # Slice threads only: frame threads report a damaged packet late, on another packet,
         # which PyAV then drops too, so good frames would be lost and the count be wrong
         # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
