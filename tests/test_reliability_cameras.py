@@ -15,13 +15,13 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import ffmpeg, frame_numbers, marker_clip
+from tests.media import ffmpeg, frame_numbers, frame_times, marker_clip
 from tests.reliability import assert_clean_failure, run_cli
 from tests.test_reliability_files import assert_in_sync
 
-# An output as close to its input as the pipeline writes: a blur of 1 pixel changes nothing,
-# and CRF 0 keeps the colours.
-AS_IS = ("--effect", "blur:1", "--crf", "0", "--no-refine", "--no-smooth", "-q")
+# An output as close to its input as the pipeline writes: a blur of 1 pixel changes nothing
+# (with --crf 0 the colours are kept too).
+AS_IS = ("--effect", "blur:1", "--no-refine", "--no-smooth", "-q")
 
 
 def run_to(source: Path, model: Path, sink: Path, *extra: str):
@@ -56,7 +56,7 @@ def test_a_flipped_display_matrix_comes_out_as_players_show_it(tmp_path, bright_
     front = tmp_path / "front.mp4"
     ffmpeg(*matrix, "-i", str(clip), "-c", "copy", str(front))
     out = tmp_path / "out.mp4"
-    outcome = run_to(front, bright_model, out)
+    outcome = run_to(front, bright_model, out, "--crf", "0")
     assert outcome.returncode == 0, outcome.stderr
     want, got = shown(front), grey_frames(out)
     assert len(got) == len(want) == 30
@@ -128,3 +128,24 @@ def extras(path: Path) -> list[str]:
             elif stream.type == "video" and stream.disposition & av.stream.Disposition.attached_pic:
                 found.append("cover")
         return sorted(found)
+
+
+# -- 3: a stated frame rate the encoder cannot take ------------------------------------------
+@pytest.mark.timeout(180)
+def test_raw_dv_goes_into_every_container(tmp_path, bright_model):
+    clip = marker_clip(tmp_path / "clip.mp4", seconds=1.5)
+    dv = tmp_path / "tape.dv"  # raw DV states its 1/60000 s clock as its rate: 60000 fps
+    ffmpeg("-i", str(clip), "-vf", "scale=720:480", "-r", "30000/1001", "-c:v", "dvvideo",
+           "-pix_fmt", "yuv411p", "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "2",
+           "-f", "dv", str(dv))  # fmt: skip
+    with av.open(str(dv)) as container:
+        assert container.streams.video[0].average_rate == 60000
+    want = frame_times(dv)
+    for suffix in (".webm", ".mp4", ".mkv", ".mov"):
+        out = tmp_path / f"out{suffix}"
+        outcome = run_to(dv, bright_model, out)
+        assert outcome.returncode == 0, outcome.stderr
+        got = frame_times(out)
+        assert len(got) == len(want) >= 44
+        assert np.abs(np.array(got) - np.array(want)).max() <= 1e-3
+        assert_in_sync(out, at=None)

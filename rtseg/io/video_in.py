@@ -48,6 +48,9 @@ HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 BT2020_PRIMARIES = 9
 BT2020_MATRICES = (9, 10)  # non-constant and constant luminance
 DISPLAY_MATRIX = SideDataType.DISPLAYMATRIX
+# The fastest frame rate believed from a header (high-speed cameras film at 960 fps); a
+# higher one is a clock's rate stated as the frame rate.
+MAX_FPS = 1000
 # FFmpeg's deinterlacer for --deinterlace: one frame out per frame in, so timestamps stay.
 DEINTERLACE = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
 
@@ -173,6 +176,17 @@ def _pulled(graph: av.filter.Graph, time_base: Fraction) -> Iterator[av.VideoFra
         yield frame
 
 
+def frame_rate(stream: av.video.stream.VideoStream) -> float:
+    """The stream's frame rate, from the first of its stated rates that its own clock can
+    time: raw DV states its 1/60000 s clock (60000 fps) as its average rate, where its frames
+    really come 2002 ticks (29.97 fps) apart. 30 when it states none that fits."""
+    ticks_per_s = 1 / stream.time_base if stream.time_base else None
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < rate <= MAX_FPS and (ticks_per_s is None or rate < ticks_per_s):
+            return float(rate)
+    return 30.0
+
+
 def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
     """`first`, then `rest` (a generator, so closing it closes `rest`)."""
     yield first
@@ -211,8 +225,7 @@ class VideoDecoder:
         self._open()
         stream = self._stream
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        self.fps = float(rate) if rate else 30.0
+        self.fps = frame_rate(stream)
         sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
         self.sar: Fraction | None = Fraction(sar) if sar and sar != 1 else None
         self._origin = round(media_origin(self._container) / self.time_base)

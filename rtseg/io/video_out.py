@@ -209,7 +209,7 @@ class VideoFileSink:
         except (av.FFmpegError, OSError) as exc:
             raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
         try:
-            stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
+            stream = output.add_stream(self.spec.codec, rate=self._encoder_rate(), options=options)
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
             if self.spec.codec == "libx264" and self.preset is None:
                 # (a slower --preset does more work per frame than one thread keeps up with)
@@ -230,6 +230,12 @@ class VideoFileSink:
             raise
         self._output, self._stream = output, stream
         self._shape = image.shape
+
+    def _encoder_rate(self) -> Fraction:
+        """The frame rate the encoder is told, as a fraction its clock can tick: never more
+        than one frame per tick of the output's time base (VP9 refuses a rate above it, as
+        raw DV's stated 60000 fps against WebM's milliseconds). Frame times are unchanged."""
+        return min(1 / self._rate_tb, 1 / self._time_base)
 
     def _plan_size(
         self, width: int, height: int, sar: Fraction | None
