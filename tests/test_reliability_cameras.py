@@ -149,3 +149,55 @@ def test_raw_dv_goes_into_every_container(tmp_path, bright_model):
         assert len(got) == len(want) >= 44
         assert np.abs(np.array(got) - np.array(want)).max() <= 1e-3
         assert_in_sync(out, at=None)
+
+
+# -- 5: audio languages, titles and flags ----------------------------------------------------
+# ISO 639-2 spells some languages two ways; QuickTime keeps the "B" one (ger for deu).
+GERMAN = {"deu", "ger"}
+# Containers whose tracks hold no flag but `default` (and `forced`).
+PLAIN_FLAGS = {".webm", ".mov"}
+
+
+def track_tags(path: Path) -> list[tuple[str | None, str | None, int]]:
+    """(language, title, disposition flags) of each audio track; MP4 reads a title back as
+    `name`."""
+    with av.open(str(path)) as container:
+        return [
+            (
+                s.metadata.get("language"),
+                s.metadata.get("title") or s.metadata.get("name"),
+                s.disposition.value,
+            )
+            for s in container.streams.audio
+        ]
+
+
+@pytest.mark.timeout(180)
+def test_audio_languages_titles_and_flags_are_kept_in_run_and_batch(tmp_path, bright_model):
+    clip = marker_clip(tmp_path / "clip.mp4", seconds=1.5)
+    (tmp_path / "in").mkdir()
+    film = tmp_path / "in" / "film.mkv"
+    ffmpeg("-i", str(clip), "-map", "0:v", "-map", "0:a", "-map", "0:a", "-c", "copy",
+           "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=deu",
+           "-metadata:s:a:1", "title=Deutsch", "-disposition:a:0", "default",
+           "-disposition:a:1", "comment", str(film))  # fmt: skip
+    default, comment = av.stream.Disposition.default.value, av.stream.Disposition.comment.value
+    outputs = []
+    for suffix in (".mp4", ".mkv", ".webm", ".mov"):
+        out = tmp_path / f"out{suffix}"
+        outcome = run_cli("run", "--source", str(film), "--model", str(bright_model),
+                          "--sink", str(out), "--effect", "mask", "-q")  # fmt: skip
+        assert outcome.returncode == 0, outcome.stderr
+        outputs.append(out)
+    batch = run_cli("batch", str(tmp_path / "in"), "--out", str(tmp_path / "batch"),
+                    "--model", str(bright_model), "--effect", "mask", "-q")  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    outputs.append(tmp_path / "batch" / "film.mp4")
+    for out in outputs:
+        (eng, eng_title, eng_flags), (deu, deu_title, deu_flags) = track_tags(out)
+        assert (eng, eng_title, eng_flags & default) == ("eng", None, default), out.name
+        assert deu in GERMAN and deu_title == "Deutsch", out.name
+        assert not deu_flags & default, out.name
+        assert deu_flags & comment or out.suffix in PLAIN_FLAGS, out.name
+        for track in (0, 1):
+            assert_in_sync(out, track)

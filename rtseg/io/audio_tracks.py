@@ -24,6 +24,18 @@ from rtseg.io.video_in import media_origin, open_media
 
 log = logging.getLogger(__name__)
 
+# What a track says about itself, kept on its copy: its language, its title (MP4 reads it
+# back as `name`) and the handler name MP4 players may show. Muxers write the rest
+# (encoder, duration) themselves.
+KEPT_TAGS = ("language", "title", "handler_name")
+# QuickTime (.mov) stores a language as one of Apple's codes, which FFmpeg looks up by the
+# ISO 639-2 "B" spelling; the "T" spelling other files use (deu) would be dropped there.
+QUICKTIME_LANGUAGES = {
+    "deu": "ger", "fra": "fre", "nld": "dut", "zho": "chi", "ces": "cze", "ell": "gre",
+    "fas": "per", "hye": "arm", "isl": "ice", "kat": "geo", "mkd": "mac", "mri": "mao",
+    "msa": "may", "mya": "bur", "ron": "rum", "slk": "slo", "sqi": "alb", "bod": "tib",
+    "cym": "wel", "eus": "baq",
+}  # fmt: skip
 # Bit rate for audio that has to be re-encoded, by encoder.
 AUDIO_BIT_RATES = {"aac": 160_000, "libopus": 128_000}
 
@@ -43,6 +55,21 @@ def _known_layout(layout: av.AudioLayout) -> av.AudioLayout:
     if any(channel.name == "NONE" for channel in layout.channels):
         return av.AudioLayout(f"{layout.nb_channels}c")
     return layout
+
+
+def _describe_like(target: av.stream.Stream, source: av.stream.Stream, muxer: str) -> None:
+    """Give `target` (in a file of FFmpeg's format `muxer`) the language, title and flags
+    (default, forced, commentary...) of `source`, so a player offers the tracks as the input
+    did."""
+    tags = dict(source.metadata)
+    if "title" not in tags and "name" in tags:
+        tags["title"] = tags["name"]
+    if muxer == "mov" and "language" in tags:
+        tags["language"] = QUICKTIME_LANGUAGES.get(tags["language"], tags["language"])
+    for key in KEPT_TAGS:
+        if tags.get(key):
+            target.metadata[key] = tags[key]
+    target.disposition = source.disposition
 
 
 class _Track:
@@ -109,11 +136,13 @@ class AudioTracks:
             target = output.add_stream_from_template(stream)
             target.codec_context.layout = _known_layout(stream.codec_context.layout)
             self._tracks[stream.index] = _Track(stream, target, copy=True)
+            _describe_like(target, stream, output.format.name)
             return
         target = output.add_stream(encoder, rate=_encoder_rate(encoder, stream.sample_rate))
         target.layout = _known_layout(stream.codec_context.layout)
         target.bit_rate = AUDIO_BIT_RATES.get(encoder, 128_000)
         self._tracks[stream.index] = _Track(stream, target, copy=False)
+        _describe_like(target, stream, output.format.name)
         log.info(
             "audio track %d (%s) re-encoded as %s: %s cannot hold %s",
             stream.index, codec, target.codec_context.name, output.format.name, codec,
