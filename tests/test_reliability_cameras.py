@@ -9,6 +9,7 @@ beep); every check measures the files left on disk with PyAV.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import av
@@ -201,3 +202,55 @@ def test_audio_languages_titles_and_flags_are_kept_in_run_and_batch(tmp_path, br
         assert deu_flags & comment or out.suffix in PLAIN_FLAGS, out.name
         for track in (0, 1):
             assert_in_sync(out, track)
+
+
+# -- 4: camera cards in a batch --------------------------------------------------------------
+# How each camera-card file is made from the master clip: its video and audio codecs, and
+# FFmpeg's container when the suffix does not name one.
+CARD_FILES = {
+    "00000.m2ts": ("libx264", "ac3", ("-f", "mpegts", "-mpegts_m2ts_mode", "1")),
+    "00001.mts": ("libx264", "ac3", ("-f", "mpegts", "-mpegts_m2ts_mode", "1")),
+    "tape.dv": ("dvvideo", "pcm_s16le", ("-vf", "scale=720:480", "-r", "30000/1001",
+                                         "-pix_fmt", "yuv411p", "-ac", "2", "-f", "dv")),
+    "MOV001.MOD": ("mpeg2video", "mp2", ("-f", "vob")),
+    "MOV002.TOD": ("mpeg2video", "mp2", ("-f", "mpegts")),
+    "VTS_01_1.VOB": ("mpeg2video", "mp2", ("-f", "vob")),
+    "phone.3gp": ("libx264", "aac", ()),
+    "studio.mxf": ("mpeg2video", "pcm_s16le", ("-f", "mxf")),
+    "old.wmv": ("wmv2", "wmav2", ()),
+    "web.flv": ("flv", "aac", ()),
+    "CLIP0001": ("libx264", "aac", ("-f", "mp4")),  # no suffix: probed
+    "holiday.partial.mp4": ("libx264", "aac", ()),  # a user's file, not rtseg's
+}  # fmt: skip
+
+
+@pytest.mark.timeout(300)
+def test_a_camera_card_folder_is_processed_whole_and_what_is_passed_over_is_said(
+    tmp_path, bright_model
+):
+    clip = marker_clip(tmp_path / "clip.mp4", seconds=1.0, numbered=True)
+    card = tmp_path / "card"
+    card.mkdir()
+    for name, (video, audio, extra) in CARD_FILES.items():
+        ffmpeg("-i", str(clip), "-c:v", video, "-c:a", audio, "-ar", "48000", *extra,
+               str(card / name))  # fmt: skip
+    ffmpeg("-i", str(clip), "-frames:v", "1", "-f", "mjpeg", str(card / "00000.THM"))  # a JPEG
+    (card / "index.bdmv").write_bytes(b"INDX0200" + bytes(100))
+    (card / "notes.txt").write_text("day one")
+    report = tmp_path / "report.jsonl"
+    batch = run_cli("batch", str(card), "--out", str(tmp_path / "out"), "--model",
+                    str(bright_model), "--report", str(report), "--workers", "2",
+                    "--effect", "mask", "--no-refine", "--no-smooth", "--quality", "fast",
+                    timeout=240)  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    lines = [json.loads(text) for text in report.read_text().splitlines()]
+    assert sorted(Path(line["source"]).name for line in lines) == sorted(CARD_FILES)
+    for line in lines:
+        assert line["status"] == "done", line
+        want = frame_numbers(Path(line["source"]))
+        assert frame_numbers(Path(line["output"])) == want and len(want) >= 29, line
+    count = len(CARD_FILES)
+    assert re.search(rf"^files +{count}: {count} done$", batch.stdout, re.MULTILINE)
+    (said,) = [row for row in batch.stdout.splitlines() if row.startswith("passed over")]
+    assert "3 not a video" in said
+    assert all(name in said for name in ("00000.THM", "index.bdmv", "notes.txt"))

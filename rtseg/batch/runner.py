@@ -177,9 +177,13 @@ def _triage(items: list[Item], overwrite: bool, results: list[Result]) -> list[I
 def run_batch(config: JobConfig, options: BatchOptions) -> int:
     """Run the batch `options` describe with the per-file settings of `config`."""
     started = time.monotonic()
-    items, missing = discover(options.sources, options.out, options.fmt)
+    items, missing, passed_over = discover(options.sources, options.out, options.fmt)
     if not items and not missing:
-        raise RtsegError(f"no videos or images found in {' '.join(options.sources)}")
+        found = f"no videos or images found in {' '.join(options.sources)}"
+        if passed_over:
+            first = passed_over[0]
+            found += f" ({len(passed_over)} files passed over, e.g. {first.path}: {first.reason})"
+        raise RtsegError(found)
     cores = os.cpu_count() or 1
     workers = options.workers or default_workers(config.threads, cores)
     config = replace(config, threads=config.threads or max(1, cores // workers))
@@ -233,7 +237,8 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
                 report.add(stopped)
         report.close()
     if not options.quiet:
-        print(summary_table(results, time.monotonic() - started, executor.name, workers))
+        took = time.monotonic() - started
+        print(summary_table(results, took, executor.name, workers, passed_over))
     for line in failure_lines(results):
         print(line, file=sys.stderr)
     if interrupted:

@@ -48,6 +48,8 @@ HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 BT2020_PRIMARIES = 9
 BT2020_MATRICES = (9, 10)  # non-constant and constant luminance
 DISPLAY_MATRIX = SideDataType.DISPLAYMATRIX
+# FFmpeg's readers of single pictures and of text, which show either as a video stream.
+NOT_VIDEO_FORMATS = {"image2", "tty"}
 # The fastest frame rate believed from a header (high-speed cameras film at 960 fps); a
 # higher one is a clock's rate stated as the frame rate.
 MAX_FPS = 1000
@@ -107,6 +109,19 @@ def no_video(path: Location, container: av.container.InputContainer) -> RtsegErr
             f"{path} has no video stream, only a cover picture (an audio file with its artwork?)"
         )
     return RtsegError(f"{path} has no video stream")
+
+
+def holds_video(path: Path) -> bool:
+    """Whether FFmpeg finds a video in the file at `path`, for a file whose name does not say:
+    a video stream that is not a cover, in a container that is not a single picture (JPEG
+    thumbnails, which FFmpeg reads as a one-frame video) or text (FFmpeg's `tty` reader)."""
+    try:
+        with av.open(ffmpeg_path(path), metadata_errors="ignore") as container:
+            name = container.format.name
+            still = name in NOT_VIDEO_FORMATS or name.endswith("_pipe")
+            return not still and video_stream(container) is not None
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return False
 
 
 def media_origin(container: av.container.InputContainer) -> Fraction:
