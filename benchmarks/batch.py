@@ -28,10 +28,10 @@ import av
 import imageio_ffmpeg
 import numpy as np
 
-from benchmarks.machine import describe, load_average, machine_info
 from benchmarks.output import write_results
 from benchmarks.report import _table
 from rtseg.batch.split import plan
+from rtseg.bench.machine import describe, load_average, machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CLIP = ROOT.parent / "shared" / "data" / "videos" / "doctor_960x540.mp4"

@@ -29,9 +29,9 @@ from pathlib import Path
 import fsspec
 
 from benchmarks.batch import make_clip, rtseg, timed
-from benchmarks.machine import describe, load_average, machine_info
 from benchmarks.output import write_results
 from benchmarks.report import _table
+from rtseg.bench.machine import describe, load_average, machine_info
 
 # Link speeds the throttled runs use, in megabits per second (0: loopback, unlimited).
 LINKS_MBIT = (0, 20, 5, 2)

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from benchmarks.encoder import format_encoder
-from benchmarks.machine import describe
 from benchmarks.matting import format_bench
 from benchmarks.peer import format_peer
 from benchmarks.profile import format_profile
+from rtseg.bench.machine import describe
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
