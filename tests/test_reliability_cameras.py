@@ -8,6 +8,7 @@ beep); every check measures the files left on disk with PyAV.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -254,3 +255,91 @@ def test_a_camera_card_folder_is_processed_whole_and_what_is_passed_over_is_said
     (said,) = [row for row in batch.stdout.splitlines() if row.startswith("passed over")]
     assert "3 not a video" in said
     assert all(name in said for name in ("00000.THM", "index.bdmv", "notes.txt"))
+
+
+# -- 6: what a run warns of reaches a batch's progress, summary and report -------------------
+def truncated(clip: Path, name: str, share: float = 0.6) -> Path:
+    """`clip` remuxed as `name` (an MP4 with its index first, as downloads are) and cut
+    after `share` of its bytes: a download that broke off."""
+    whole = clip.with_name(f"whole-{name}")
+    ffmpeg("-i", str(clip), "-c", "copy", "-movflags", "+faststart", str(whole))
+    data = whole.read_bytes()
+    cut = clip.parent / "in" / name
+    cut.write_bytes(data[: int(len(data) * share)])
+    return cut
+
+
+def lost_in_run(path: Path, model: Path, tmp_path: Path) -> int:
+    """How many frames `rtseg run` says it lost from `path`."""
+    outcome = run_to(path, model, tmp_path / f"run-{path.name}.mp4")
+    assert outcome.returncode == 0, outcome.stderr
+    (said,) = [line for line in outcome.stderr.splitlines() if "could not be decoded" in line]
+    return int(re.search(r": (\d+) of \d+ frames", said)[1])
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("split", [None, "2"], ids=["batch", "split"])
+def test_lost_frames_and_dropped_tracks_reach_the_batch(tmp_path, bright_model, split):
+    clip = marker_clip(tmp_path / "clip.mp4", seconds=4.0, numbered=True)
+    (tmp_path / "in").mkdir()
+    cut_mp4 = truncated(clip, "download.mp4")
+    cut_mkv = truncated(clip, "broken.mkv")
+    subtitled = tmp_path / "in" / "subtitled.mkv"
+    (tmp_path / "subs.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n")
+    ffmpeg("-i", str(clip), "-i", str(tmp_path / "subs.srt"), "-map", "0", "-map", "1",
+           "-c", "copy", "-c:s", "srt", str(subtitled))  # fmt: skip
+    lost = {cut_mp4.name: lost_in_run(cut_mp4, bright_model, tmp_path),
+            cut_mkv.name: lost_in_run(cut_mkv, bright_model, tmp_path)}  # fmt: skip
+    assert min(lost.values()) > 30  # both lost their second half, and run says so
+    report = tmp_path / "report.jsonl"
+    args = ("--split", split) if split else ()
+    batch = run_cli("batch", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                    "--model", str(bright_model), "--report", str(report), *AS_IS[:-1],
+                    *args, timeout=240)  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    lines = {
+        Path(line["source"]).name: line for line in map(json.loads, report.read_text().splitlines())
+    }
+    for name, count in lost.items():
+        line = lines[name]
+        assert (line["status"], line["frames_lost"]) == ("damaged", count), line
+        (warning,) = [w for w in line["warnings"] if "could not be decoded" in w]
+        assert f"{count} of {line['frames_in'] + count} frames could not be decoded" in warning
+        assert f"rtseg: warning: {warning}" in batch.stderr  # the progress says it as it ends
+        assert warning in batch.stdout  # and the summary
+        out = Path(line["output"])
+        assert frame_numbers(out) == list(range(line["frames_in"]))
+    line = lines["subtitled.mkv"]
+    assert line["status"] == "done" and line["frames_lost"] == 0
+    assert any("subtitle track(s) not carried" in w for w in line["warnings"]), line
+    assert re.search(r"^files +3: 2 damaged, 1 done$", batch.stdout, re.MULTILINE)
+
+
+# -- 7: --split over a change of frame size --------------------------------------------------
+@pytest.mark.timeout(240)
+def test_split_over_a_frame_size_change_is_refused_like_a_single_run(tmp_path, bright_model):
+    parts = []
+    for i, size in enumerate([(96, 64), (128, 96)]):
+        part = marker_clip(tmp_path / f"p{i}.mp4", seconds=2.0, size=size, numbered=True)
+        parts.append(tmp_path / f"p{i}.ts")
+        ffmpeg("-i", str(part), "-c", "copy", str(parts[-1]))
+    listing = tmp_path / "parts.txt"
+    listing.write_text("".join(f"file '{p}'\n" for p in parts))
+    (tmp_path / "in").mkdir()
+    sizes = tmp_path / "in" / "sizes.ts"  # 96x64, then 128x96, timestamps running on
+    ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(sizes))
+    with av.open(str(sizes)) as container:
+        frames = [(f.width, f.pts) for f in container.decode(video=0)]
+    assert [w for w, _ in frames] == [96] * 60 + [128] * 60
+    assert all(b > a for (_, a), (_, b) in itertools.pairwise(frames))
+    single = run_to(sizes, bright_model, tmp_path / "single.mp4")
+    assert_clean_failure(single, "a video holds one frame size")
+    report = tmp_path / "report.jsonl"
+    for split in ("2", "3"):  # the change at a seam, and inside a segment
+        batch = run_cli("batch", str(sizes), "--out", str(tmp_path / f"out{split}"),
+                        "--model", str(bright_model), "--report", str(report),
+                        "--split", split, "-q")  # fmt: skip
+        assert batch.returncode == 1, batch.stderr
+        (line,) = [json.loads(text) for text in report.read_text().splitlines()]
+        assert line["status"] == "failed" and "a video holds one frame size" in line["error"]
+        assert not (tmp_path / f"out{split}" / "sizes.mp4").exists()

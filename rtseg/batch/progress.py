@@ -64,10 +64,14 @@ class Progress:
         self.files_done += 1
         self._show_files()
         if note is not None:
-            if self.tty:
-                self._bar.write(f"rtseg: {note}", file=self.stream)
-            else:
-                print(f"rtseg: {note}", file=self.stream, flush=True)
+            self.note(f"rtseg: {note}")
+
+    def note(self, line: str) -> None:
+        """Print `line` above the bar (or as a line of its own without a terminal)."""
+        if self.tty:
+            self._bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def line(self) -> str:
         """The bar's figures as one line of plain text."""

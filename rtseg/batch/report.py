@@ -16,7 +16,8 @@ from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.remote import Location
 
-# Files the summary names for each reason a file was passed over; the rest are counted.
+# Files the summary names for each reason a file was passed over, and files that warned;
+# the rest are counted.
 NAMED_PER_REASON = 5
 
 
@@ -69,6 +70,7 @@ def summary_table(
     rows = [
         ("files", f"{len(results)}: " + ", ".join(f"{status[s]} {s}" for s in sorted(status))),
         *passed_over_rows(passed_over),
+        *warning_rows(results),
         ("frames", f"{frames_in} in, {frames_out} out"),
         ("time", f"{seconds:.1f} s, {fps:.1f} fps"),
         ("workers", f"{workers} ({executor})"),
@@ -94,6 +96,20 @@ def passed_over_rows(passed_over: Sequence[Skipped]) -> list[tuple[str, str]]:
         )
     if rows:
         rows[0] = ("passed over", rows[0][1])
+    return rows
+
+
+def warning_rows(results: list[Result]) -> list[tuple[str, str]]:
+    """One summary row per file that warned (the first few), with its first warning."""
+    warned = [r for r in results if r.warnings]
+    rows = []
+    for result in warned[:NAMED_PER_REASON]:
+        more = len(result.warnings) - 1
+        rows.append(("", result.warnings[0] + (f" (and {more} more)" if more else "")))
+    if len(warned) > NAMED_PER_REASON:
+        rows.append(("", f"and {len(warned) - NAMED_PER_REASON} more files (see --report)"))
+    if rows:
+        rows[0] = ("warnings", rows[0][1])
     return rows
 
 

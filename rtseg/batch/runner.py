@@ -19,13 +19,14 @@ from rtseg.batch.discover import Item, discover
 from rtseg.batch.local import LocalExecutor, default_workers
 from rtseg.batch.progress import Progress
 from rtseg.batch.report import ReportFile, failure_lines, file_line, summary_table
-from rtseg.batch.resume import frame_count, is_complete
+from rtseg.batch.resume import frame_count, frames_missing, is_complete
 from rtseg.batch.tasks import Result, Task
+from rtseg.batch.work import collected_warnings
 from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.outputs import check_output, partial_name
 from rtseg.io.remote import Location
-from rtseg.job import Job, JobConfig
+from rtseg.job import Job, JobConfig, lost_frames_warning
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class _Unit:
     tasks: list[int] = field(default_factory=list)
     results: dict[int, Result] = field(default_factory=dict)
     read_here: int = 0  # bytes the batch's own process read from storage for it (planning)
+    missing: int = 0  # frames its header promised that a split input does not hold
 
 
 def make_out_folder(out: Path) -> None:
@@ -109,6 +111,7 @@ def _plan(
         parts = split.parts_for(options.split, count, workers) if video else 1
         if parts > 1:
             planned = split.plan(item.source, item.output, count, parts, config.mask_every)
+            unit.missing = frames_missing(item.source)
         else:
             planned = [Task(str(item.source), str(item.output))]
         unit.read_here = remote.MOVED.since(moved)[0]
@@ -136,7 +139,7 @@ def _finish(unit: _Unit, tasks: list[Task]) -> Result:
         bytes_read=unit.read_here + sum(r.bytes_read for r in parts),
         bytes_written=sum(r.bytes_written for r in parts),
     )
-    failed = [r for r in parts if r.status != "done"]
+    failed = [r for r in parts if r.status == "failed"]
     if failed:
         result.error = f"segment {remote.name(failed[0].output)}: {failed[0].error}"
         storage.discard(unit.item.output)
@@ -144,10 +147,18 @@ def _finish(unit: _Unit, tasks: list[Task]) -> Result:
     started = time.monotonic()
     moved = remote.MOVED.snapshot()
     try:
-        storage.join(unit.item.source, [tasks[i].output for i in unit.tasks], unit.item.output)
-        result.status = "done"
+        segments = [tasks[i].output for i in unit.tasks]
+        with collected_warnings() as joined:  # the input's tracks the output cannot hold
+            storage.join(unit.item.source, segments, unit.item.output)
+        lost = unit.missing + sum(r.frames_lost for r in parts)
+        counts = {"frames_lost": lost, "frames_in": result.frames_in}
+        line = lost_frames_warning(
+            result.source, {**counts, "frames_expected": result.frames_in + lost}
+        )
+        warnings = [w for r in parts for w in r.warnings] + joined
+        result.succeed(lost, ([line] if line else []) + warnings)
     except RtsegError as exc:
-        result.error = str(exc)
+        result.fail(exc)
     read, written = remote.MOVED.since(moved)
     result.bytes_read += read
     result.bytes_written += written
@@ -201,6 +212,12 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     owner = {index: unit for unit in units for index in unit.tasks}
     progress = Progress(frames, files=len(units)) if not options.quiet else None
 
+    def say(line: str) -> None:
+        if progress is not None:
+            progress.note(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
     def on_result(index: int, result: Result) -> None:
         unit = owner[index]
         unit.results[index] = result
@@ -211,6 +228,8 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
             if progress is not None:
                 moved = final.bytes_read or final.bytes_written
                 progress.file_done(file_line(final) if moved else None)
+            for warning in final.warnings:  # as each file ends, on the bar or the terminal
+                say(f"rtseg: warning: {warning}")
 
     interrupted = False
     try:

@@ -202,6 +202,32 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     return job
 
 
+def _coded_as(path: Location) -> tuple[int, int, str, str]:
+    """A segment's frame size, pixel format and codec, from its header."""
+    with open_media(path) as segment:
+        context = segment.streams.video[0].codec_context
+        return context.width, context.height, context.format.name, context.name
+
+
+def check_alike(segments: list[Location]) -> None:
+    """Refuse, as a single run does, a split video whose segments were not all coded alike:
+    a video that changes frame size (or format) at a seam would be joined into a file whose
+    frames after it decode as garbage.
+
+    Raises:
+        RtsegError: a segment's frames differ from the first segment's.
+    """
+    first = _coded_as(segments[0])
+    for path in segments[1:]:
+        coded = _coded_as(path)
+        if coded != first:
+            raise RtsegError(
+                f"its frames change from {first[0]}x{first[1]} {first[2]} to {coded[0]}x"
+                f"{coded[1]} {coded[2]} at segment {remote.name(path)}: a video holds one "
+                "frame size; write PNGs to a directory instead"
+            )
+
+
 def join(source: Location, segments: list[Location], output: Path) -> None:
     """Copy the segments' packets, which carry the input's own timestamps, one file after
     another (no re-encoding) into `output`, with every audio track of `source`. Segments
@@ -209,6 +235,7 @@ def join(source: Location, segments: list[Location], output: Path) -> None:
 
     The output appears under its final name only once it is complete."""
     spec = container_for(output)
+    check_alike(segments)
     tmp = partial_name(output)
     audio = AudioTracks(source)
     try:

@@ -48,6 +48,9 @@ HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 BT2020_PRIMARIES = 9
 BT2020_MATRICES = (9, 10)  # non-constant and constant luminance
 DISPLAY_MATRIX = SideDataType.DISPLAYMATRIX
+# A video that ends this many frame periods or more before its header says it does has
+# lost its end; less is rounding in how the header was written.
+SHORT_FRAMES = 2
 # FFmpeg's readers of single pictures and of text, which show either as a video stream.
 NOT_VIDEO_FORMATS = {"image2", "tty"}
 # The fastest frame rate believed from a header (high-speed cameras film at 960 fps); a
@@ -202,6 +205,34 @@ def frame_rate(stream: av.video.stream.VideoStream) -> float:
     return 30.0
 
 
+def header_duration(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """When the video ends (s on the file's clock) as its header says, where it says so
+    itself: Matroska and WebM write each track's duration as a tag, which a download cut
+    short keeps. None where the header does not say."""
+    tags = {key.lower(): value for key, value in stream.metadata.items()}
+    hours, _, rest = tags.get("duration", "").partition(":")
+    minutes, _, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds)
+    except ValueError:
+        return None
+
+
+def frames_never_arrived(
+    stream: av.video.stream.VideoStream, packets: int, end_s: Fraction | None, fps: float
+) -> int:
+    """Frames the header promised that the file does not hold (a truncated download): its
+    index's frame count (MP4, MOV, AVI) against the `packets` read, or where it has none,
+    its video's duration (Matroska) against `end_s`, where the last frame read ends."""
+    if stream.frames:
+        return max(0, stream.frames - packets)
+    promised = header_duration(stream)
+    if promised is None or end_s is None:
+        return 0
+    short = float(promised - end_s) * fps
+    return round(short) if short >= SHORT_FRAMES else 0
+
+
 def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
     """`first`, then `rest` (a generator, so closing it closes `rest`)."""
     yield first
@@ -229,9 +260,10 @@ def orientation(frame: av.VideoFrame) -> tuple[int, bool]:
 class VideoDecoder:
     """The frames of a video file with their timing (`sources.VideoSource` makes them Frames).
 
-    `frames_lost` counts frames that really failed: packets the container's index promised
-    that never arrived (a truncated download) and packets the decoder rejected. Frames an edit
-    list hides are not lost, and neither are frames of containers without an index.
+    `frames_lost` counts frames that really failed: frames the header promised that never
+    arrived (a truncated download: see `frames_never_arrived`) and packets the decoder
+    rejected. Frames an edit list hides are not lost, and neither are frames of containers
+    whose header promises nothing.
     """
 
     def __init__(self, path: Location, deinterlace: bool = False) -> None:
@@ -245,8 +277,8 @@ class VideoDecoder:
         self.sar: Fraction | None = Fraction(sar) if sar and sar != 1 else None
         self._origin = round(media_origin(self._container) / self.time_base)
         self._timeline = timeline(self._container)  # recordings joined with `cat`
-        self._promised = stream.frames  # the index's packet count; 0 when the file has none
-        self.frames_estimate = self._promised or self._frames_from_duration(stream)
+        self.frames_estimate = stream.frames or self._frames_from_duration(stream)
+        self._end: int | None = None  # where the last frame given out ends, in stream ticks
         self._packets = 0
         self._rejected = 0
         self._shown = 0  # frames given out
@@ -319,6 +351,9 @@ class VideoDecoder:
                 raise RtsegError(self._nothing_decoded())
             return None
         self._shown += 1
+        if frame.pts is not None:
+            length = frame.duration or round(1 / (self.fps * self.time_base))
+            self._end = max(self._end or 0, frame.pts + length)
         if frame.interlaced_frame and not self._interlace_said:
             self._interlace_said = True
             log.warning(
@@ -403,7 +438,8 @@ class VideoDecoder:
         """Frames that failed to decode, once the file has ended (see the class docstring)."""
         if not self.ended:
             return 0
-        never_arrived = max(0, self._promised - self._packets) if self._promised else 0
+        end_s = None if self._end is None else self._end * self.time_base
+        never_arrived = frames_never_arrived(self._stream, self._packets, end_s, self.fps)
         return never_arrived + self._rejected
 
     def close(self) -> None:
