@@ -153,11 +153,11 @@ def test_a_model_of_the_same_size_gets_its_own_preprocessing(tmp_path: Path) -> 
     frames = run.sink.frames
     assert [f.seq for f in frames] == list(range(FRAMES))
     for frame in frames[GATE:]:
-        made = to_model_input(frame.image, frame.tensor_info)
-        assert frame.tensor_info.resize == "corners_linear"
-        np.testing.assert_array_equal(frame.tensor, made)
-    old = to_model_input(frames[-1].image, frames[0].tensor_info)
-    assert not np.array_equal(frames[-1].tensor, old)  # the two resize modes do differ here
+        made = to_model_input(frame.image, frame.model_input.model)
+        assert frame.model_input.model.resize == "corners_linear"
+        np.testing.assert_array_equal(frame.model_input.tensor, made)
+    old = to_model_input(frames[-1].image, frames[0].model_input.model)
+    assert not np.array_equal(frames[-1].model_input.tensor, old)  # the resize modes differ here
 
 
 def post(url: str, payload: dict) -> tuple[int, dict]:
