@@ -141,7 +141,9 @@ class Segmenter:
         """Segment one image (image mode) or the next frame of the video (video mode).
 
         Args:
-            image: uint8 H x W x 3, in the `color` order (BGR as OpenCV reads it by default).
+            image: uint8 H x W x 3, in the `color` order (BGR as OpenCV reads it by default),
+                or H x W x 4 with its own transparency last (BGRA, RGBA), which is
+                multiplied into the alpha, as `rtseg run` does with a PNG's.
             time_s: when the frame is shown, in seconds; needed in video mode, where each
                 must come after the one before; carried into the result.
 
@@ -150,12 +152,12 @@ class Segmenter:
             models) at the image's size.
 
         Raises:
-            RtsegError: the image is not uint8 H x W x 3, a video frame's time is missing or
+            RtsegError: the image is not uint8 H x W x 3 or 4, a video frame's time is missing or
                 does not advance, the segmenter is in live mode (use `submit`), or closed.
         """
         if self.mode == "live":
             raise RtsegError("a live segmenter takes frames with submit(), not segment()")
-        image = check_image(image, "segment()")
+        image = check_image(image, "segment()", channels=(3, 4))
         if self.mode == "video":
             self._check_time(time_s)
         return self._segment(image, time_s)
@@ -166,13 +168,13 @@ class Segmenter:
 
         Raises:
             RtsegError: the segmenter is not in live mode or was closed, the image is not
-                uint8 H x W x 3, or `time_s` does not advance; and a failure of the worker
+                uint8 H x W x 3 or 4, or `time_s` does not advance; and a failure of the worker
                 (the model, or `on_result` itself) is raised by the next call.
         """
         if self.mode != "live":
             raise RtsegError(f"submit() is for mode='live'; this segmenter is in {self.mode!r}")
         self._raise_failure()
-        image = check_image(image, "submit()")
+        image = check_image(image, "submit()", channels=(3, 4))
         self._check_time(time_s)
         with self._wake:
             if self._closing:
@@ -190,14 +192,25 @@ class Segmenter:
         self._last_given = time_s
 
     def _segment(self, image: np.ndarray, time_s: float | None) -> Segmentation:
-        image_bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if self._rgb else image
+        input_alpha = None
+        if image.shape[2] == 4:
+            input_alpha = image[..., 3] / np.float32(255)
+            image_bgr = cv2.cvtColor(image, cv2.COLOR_RGBA2BGR if self._rgb else cv2.COLOR_BGRA2BGR)
+        else:
+            image_bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if self._rgb else image
         with self._wake:
             fresh, self._fresh = self._fresh, False
         if fresh:
             self._state.reset()  # a new video or stream begins
         still = self.mode == "image"
         matte = self._path.segment(
-            self.engine, image_bgr, self._seq, self._state, None if still else time_s, still
+            self.engine,
+            image_bgr,
+            self._seq,
+            self._state,
+            None if still else time_s,
+            still,
+            input_alpha,
         )
         self._seq += 1
         fgr = matte.fgr

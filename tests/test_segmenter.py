@@ -221,9 +221,9 @@ def test_a_segmenter_leaves_opencv_s_thread_count_alone(bright_model: Path) -> N
 
 def test_bad_images_and_a_closed_segmenter_are_refused(bright_model: Path) -> None:
     segmenter = rtseg.Segmenter(bright_model, device="cpu")
-    with pytest.raises(RtsegError, match="BGR uint8"):
+    with pytest.raises(RtsegError, match="BGR or BGRA uint8"):
         segmenter.segment(np.zeros((32, 32), np.uint8))
-    with pytest.raises(RtsegError, match="BGR uint8"):
+    with pytest.raises(RtsegError, match="BGR or BGRA uint8"):
         segmenter.segment(np.zeros((32, 32, 3), np.float32))
     segmenter.close()
     with pytest.raises(RtsegError, match="closed"):
@@ -271,3 +271,24 @@ def test_a_gap_in_time_restarts_a_recurrent_model_s_state(tmp_path: Path) -> Non
         after_gap = float(video.segment(image, time_s=3 / 25 + GAP_S + 0.1).alpha.mean())
     assert steady[0] < steady[1] < steady[3]  # the state builds up frame after frame
     assert after_gap == pytest.approx(steady[0], abs=1e-6)  # and starts again after the gap
+
+
+def test_labels_and_an_image_s_own_transparency_are_as_a_job_gives_them(tmp_path: Path) -> None:
+    """A semantic model on a BGRA photo: its labels come at the image's size and its own
+    transparency is multiplied into the alpha, from a job as from a segmenter."""
+    model = brightness_model(tmp_path / "voc.onnx", 16, 16, labels=True, name="voc_test")
+    photo = np.zeros((48, 64, 4), np.uint8)
+    photo[:, 32:, :3] = 255  # bright, "person", on the right
+    photo[:, :, 3] = 255
+    photo[:24, :, 3] = 0  # the top half transparent
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), photo)
+    from_job = []
+    rtseg.process_video(path, model=model, device="cpu", on_frame=from_job.append)
+    (frame,) = from_job
+    with rtseg.Segmenter(model, device="cpu") as segmenter:
+        found = segmenter.segment(photo)
+    assert found.labels.shape == frame.labels.shape == (48, 64)
+    np.testing.assert_array_equal(found.labels, frame.labels)
+    np.testing.assert_allclose(found.alpha, frame.alpha, atol=1e-6)
+    assert found.alpha[:24].max() == 0.0 and found.alpha[30:, 40:].min() > 0.9

@@ -15,17 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from rtseg.matte.passes import Passes
+from rtseg.matte.passes import PHOTO_PASSES, Passes
 from rtseg.matte.stream import StreamState
 from rtseg.models.engine import Engine
 from rtseg.pipeline.frame import Mask
-
-# A photo given to a recurrent model (RVM) is run this many times over, its state carried from
-# pass to pass, and the last pass kept: the state is what a video would have built up on a
-# still frame. On the 15 P3M portraits RVM's mean abs error against the mattes went 0.0126,
-# 0.0120, 0.0118 over the first three passes and stayed at 0.0118-0.0119 up to eight
-# (`python -m benchmarks.matting --what photos`).
-PHOTO_PASSES = 3
 
 
 class MaskSource:

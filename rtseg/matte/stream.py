@@ -62,7 +62,8 @@ class StreamState:
     `step` counts the masks computed in the stream. A recurrent pass stream's state is used
     only by the step right after the one that made it (or the same step, for a photo's
     repeated passes): a pass that skipped steps, such as the whole-frame pass the zoom runs
-    only now and then, starts from zeros rather than from a state a second old.
+    only now and then, starts afresh rather than from a state a second old (the passes warm
+    it up on its own frame, see `rtseg.matte.passes`).
 
     Used by one thread at a time (the inference stage's, or the `Segmenter`'s caller's).
     """
@@ -86,6 +87,7 @@ class StreamState:
         self.recurrent.clear()
         self.last = None
         self.thumb = None
+        self.step = 0
 
     def reset(self) -> None:
         """`restart()`, and forget the frames' times too (a new video or camera run)."""

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
-from rtseg.matte.masks import PHOTO_PASSES, MaskSource
-from rtseg.matte.passes import Passes, infer
+from rtseg.matte.masks import MaskSource
+from rtseg.matte.passes import PHOTO_PASSES, Passes, infer
 from rtseg.matte.roi import Box, RoiSettings
 from rtseg.matte.stream import StreamState
 from rtseg.matte.temporal import TemporalSmoother
@@ -220,3 +220,34 @@ def test_each_photo_gets_warm_passes_from_a_fresh_state(tmp_path):
     for _ in range(PHOTO_PASSES):
         alpha, _, _, recurrent = engine.run(tensor, recurrent)
     assert photo[0] == pytest.approx(float(alpha[36, 80]), abs=1e-6)  # the last warm pass
+
+
+def crossing(step: int) -> np.ndarray:
+    """Frame `step` of two people passing each other: a white one along the top, walking
+    right, and a dim one along the bottom, walking left (a grey the test matting network
+    takes for a person only once its state has built up)."""
+    frame = np.zeros((240, 320, 3), np.uint8)
+    a, b = 20 + 10 * step, 260 - 10 * step
+    frame[20:60, a : a + 40] = 255
+    frame[170:210, b : b + 40] = DIM
+    return frame
+
+
+DIM = 89  # brightness 0.35: alpha 0.88 once the state has settled on it, 1.0 with white's
+
+
+def test_two_people_who_pass_each_other_keep_their_own_crop_state(tmp_path):
+    """Each crop's recurrent state follows its person: when the two swap sides (and their
+    crops their places in the list), the dim one must not take on the white one's state."""
+    engine = Engine(rvm_signature_model(tmp_path / "rvm.onnx"), device="cpu", threads=1)
+    masks = MaskSource(passes=Passes(roi=RoiSettings(full_every=5)))
+    state = StreamState()
+    dim, crops = [], []
+    for step in range(26):
+        frame = crossing(step)
+        b = 260 - 10 * step
+        alpha = masks.mask_for(engine, to_model_input(frame, engine.info), step, state, frame)
+        dim.append(float(alpha.alpha[175:205, b + 5 : b + 35].max()))
+        crops.append(len(state.tracker.crops))
+    assert crops[-1] == 2 and min(dim[8:]) > 0.5  # both were zoomed on, the dim one found
+    assert max(dim) < 0.95, dim  # and never given the white one's state
