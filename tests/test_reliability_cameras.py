@@ -113,7 +113,7 @@ def test_covers_and_attachments_are_kept_where_the_container_holds_them(tmp_path
         assert_in_sync(out)
         assert extras(out) == names
         said = [line for line in outcome.stderr.splitlines() if "left out" in line]
-        lost = {".mkv": [], ".mp4": ["attachment font.ttf"], ".webm": ["a cover picture"]}
+        lost = {".mkv": [], ".mp4": ["attachment font.ttf"], ".webm": ["cover picture"]}
         assert all(what in " ".join(said) for what in lost[suffix]) and bool(said) == bool(
             lost[suffix]
         )

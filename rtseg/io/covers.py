@@ -59,7 +59,7 @@ def carry_covers(
             name = stream.metadata.get("filename") or f"cover{len(to_mux) or ''}{suffix}"
             output.add_attachment(name, stream.metadata.get("mimetype") or mime, bytes(packet))
         else:
-            left.append("a cover picture")
+            left.append("cover picture")
     for attachment in attachments:
         if kind in ATTACHMENT_FORMATS:
             output.add_attachment(attachment.name, attachment.mimetype, bytes(attachment.data))

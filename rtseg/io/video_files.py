@@ -35,6 +35,7 @@ class AudioTrack:
     sample_rate: int
     channels: int
     language: str | None  # from the stream's metadata, where the file says
+    title: str | None = None  # likewise ("Deutsch", "Commentary"); MP4 calls it `name`
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class VideoReader:
                     sample_rate=s.codec_context.sample_rate,
                     channels=s.codec_context.channels,
                     language=s.metadata.get("language"),
+                    title=s.metadata.get("title") or s.metadata.get("name"),
                 )
                 for s in container.streams.audio
             )
