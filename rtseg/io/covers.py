@@ -67,9 +67,9 @@ def carry_covers(
             left.append(f"attachment {attachment.name}")
     if left:
         log.warning(
-            "the input's %s left out: %s holds no covers or attachments (.mkv keeps both, "
+            "%s: its %s left out: %s holds no covers or attachments (.mkv keeps both, "
             ".mp4 covers)",
-            " and ".join(left), output.format.name,
+            media, " and ".join(left), output.format.name,
         )  # fmt: skip
     return to_mux
 
