@@ -86,7 +86,7 @@ def _read_stamps(path: Location) -> _Read:
                 packet = next(demuxed)
             except (StopIteration, av.FFmpegError):  # the end, or where the file breaks off
                 break
-            if not packet.size:
+            if not packet.size or packet.is_corrupt:  # (a download's last, cut-off packet)
                 continue
             packets += 1
             if packet.pts is not None:
