@@ -19,7 +19,6 @@ from pathlib import Path
 import cv2
 
 from rtseg.batch.discover import FORMATS
-from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
@@ -36,6 +35,7 @@ from rtseg.models.fetch import fetch_rvm, release_url
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
+from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
 
 log = logging.getLogger("rtseg")

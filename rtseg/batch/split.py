@@ -27,11 +27,11 @@ from pathlib import Path
 
 import av
 
-from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
+from rtseg.io.frame_stamps import frame_stamps
 from rtseg.io.outputs import partial_name
 from rtseg.io.remote import Location, location
 from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media
