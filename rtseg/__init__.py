@@ -46,7 +46,10 @@ from rtseg.matte.effects import (
     Effect,
     Foreground,
     MaskView,
+    NeedsForeground,
+    NeedsLabels,
     Replace,
+    TakesForeground,
 )
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
@@ -70,6 +73,8 @@ __all__ = [
     "Job",
     "JobConfig",
     "MaskView",
+    "NeedsForeground",
+    "NeedsLabels",
     "Null",
     "Percentiles",
     "Preview",
@@ -80,6 +85,7 @@ __all__ = [
     "Segmenter",
     "StageError",
     "Stopped",
+    "TakesForeground",
     "VideoFile",
     "VideoInfo",
     "VideoReader",
