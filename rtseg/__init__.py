@@ -29,14 +29,8 @@ from rtseg.io.destinations import (
     VirtualCamera,
     Window,
 )
-from rtseg.io.video_files import (
-    AudioTrack,
-    DecodedFrame,
-    VideoInfo,
-    VideoReader,
-    VideoWriter,
-    read_video,
-)
+from rtseg.io.video_in import AudioTrack, DecodedFrame, VideoInfo, VideoReader, read_video
+from rtseg.io.video_out import VideoWriter
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import (
     AlphaOut,

@@ -25,7 +25,7 @@ from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
 from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
-from rtseg.io.sources import VideoSource
+from rtseg.io.video_in import VideoReader
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.quality import LEVELS
@@ -303,7 +303,7 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
             ", ".join(job.engine.providers),
         )
         progress = None
-        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+        if not quiet and isinstance(job.source, VideoReader) and not job.source.live:
             # The bar's total comes from the container's header (frame count, or duration
             # times rate), not from reading the file through once more; without either the
             # bar counts frames and their rate, with no total, percentage or ETA.

@@ -20,8 +20,9 @@ from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
-from rtseg.io.sources import ImageSource, VideoSource, open_source
-from rtseg.io.video_out import VideoFileSink, holds_alpha
+from rtseg.io.sources import ImageSource, open_source
+from rtseg.io.video_in import VideoReader
+from rtseg.io.video_out import VideoWriter, holds_alpha
 from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
@@ -284,12 +285,12 @@ class Job:
                 "the others keep their times, so the file keeps the input's length and audio",
                 path,
             )
-        return VideoFileSink(
+        return VideoWriter(
             path,
-            self.source.fps,
+            fps=self.source.fps,
             crf=self.config.crf,
             preset=self.config.preset,
-            audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
+            audio_from=self.source.path if isinstance(self.source, VideoReader) else None,
             overwrite=self.config.overwrite,
         )
 

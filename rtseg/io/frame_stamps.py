@@ -18,7 +18,7 @@ from rtseg.io.video_in import media_origin, open_media
 
 def frame_stamps(path: Location) -> tuple[list[int], Fraction]:
     """When each frame of a video is shown, in presentation order and in units of the
-    returned time base, counted as `VideoDecoder` counts (from the file's origin). Packets
+    returned time base, counted as `VideoReader` counts (from the file's origin). Packets
     are read, not decoded; those an edit list hides are left out.
 
     The answer for the last object is kept while the object stays the same: a batch counts

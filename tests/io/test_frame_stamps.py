@@ -6,16 +6,15 @@ import cv2
 import numpy as np
 
 from rtseg.io.frame_stamps import frame_count, frame_stamps
-from rtseg.io.sources import VideoSource
+from rtseg.io.video_in import VideoReader
 from tests.conftest import write_clip
 
 
 def test_the_stamps_are_the_times_the_decoder_gives_each_frame(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "c.mp4", frames=9)
     stamps, time_base = frame_stamps(clip)
-    source = VideoSource(clip)
-    decoded = [(frame.pts, frame.time_base) for frame in iter(source.read, None)]
-    source.close()
+    with VideoReader(clip) as reader:
+        decoded = [(frame.pts, frame.time_base) for frame in iter(reader.read, None)]
     assert [(pts, time_base) for pts in stamps] == decoded
     assert frame_count(clip) == 9
 

@@ -18,7 +18,8 @@ import pytest
 from rtseg.cli import main as rtseg_main
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.sources import VideoSource, open_source
+from rtseg.io.sources import open_source
+from rtseg.io.video_in import VideoReader
 from tests.batch.media import make_clip
 from tests.batch.test_runner import assert_same_timing_with_audio
 from tests.conftest import write_clip
@@ -94,13 +95,13 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
     monkeypatch.setattr("tempfile.tempdir", None)
     clip = make_clip(tmp_path / "a.mp4", 1.0)
     memory.put_file(str(clip), "/media/a.mp4")
-    from rtseg.io.video_out import VideoFileSink
+    from rtseg.io.video_out import VideoWriter
 
-    source = VideoSource("memory://media/a.mp4")
+    source = VideoReader("memory://media/a.mp4")
     sink = remote.staged_output(
         "memory://results/a.mp4",
         overwrite=False,
-        open_local=lambda local: VideoFileSink(local, source.fps, audio_from=source.path),
+        open_local=lambda local: VideoWriter(local, fps=source.fps, audio_from=source.path),
     )
     for _ in range(10):
         frame = source.read()
