@@ -22,9 +22,11 @@ from rtseg.api import process_video
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io.destinations import (
     Callback,
+    Destination,
     ImageFolder,
     Null,
     Preview,
+    SinkContext,
     VideoFile,
     VirtualCamera,
     Window,
@@ -60,6 +62,7 @@ __all__ = [
     "Classes",
     "Color",
     "DecodedFrame",
+    "Destination",
     "Effect",
     "Foreground",
     "Frame",
@@ -77,6 +80,7 @@ __all__ = [
     "RunStats",
     "Segmentation",
     "Segmenter",
+    "SinkContext",
     "StageError",
     "Stopped",
     "TakesForeground",
