@@ -381,26 +381,19 @@ def test_colours_come_back_as_written_in_an_hd_file(tmp_path, suffix, channels) 
 VFR = "select='not(between(n\\,5\\,9))*not(between(n\\,35\\,39))'"
 
 
-def test_read_then_write_keeps_the_times_and_the_audio(tmp_path: Path) -> None:
+@pytest.mark.parametrize("like", ["reader", "info", "path"])
+def test_read_then_write_keeps_the_times_and_the_audio(tmp_path: Path, like: str) -> None:
     clip = marker_clip(tmp_path / "in.mp4", vf=VFR, video_delay_s=0.2)
     out = tmp_path / "out.mp4"
-    with rtseg.read_video(clip) as reader, rtseg.VideoWriter(out, like=reader) as writer:
-        for frame in reader:
-            writer.write(frame.image, time_s=frame.time_s)
+    with rtseg.read_video(clip) as reader:
+        model = {"reader": reader, "info": reader.info, "path": clip}[like]
+        with rtseg.VideoWriter(out, like=model) as writer:
+            for frame in reader:
+                writer.write(frame.image, time_s=frame.time_s)
     assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
     assert audio_tracks(out) == ["aac"]
     assert beep_time(out) == pytest.approx(MARKER_S, abs=0.03)
     assert flash_time(out) == pytest.approx(flash_time(clip), abs=1e-3)
-
-
-def test_like_a_path_takes_its_clock_and_audio(tmp_path: Path) -> None:
-    clip = marker_clip(tmp_path / "in.mp4", vf=VFR)
-    out = tmp_path / "out.mp4"
-    with rtseg.read_video(clip) as reader, rtseg.VideoWriter(out, like=clip) as writer:
-        for frame in reader:
-            writer.write(frame.image, time_s=frame.time_s)
-    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
-    assert audio_tracks(out) == ["aac"]
 
 
 def test_images_without_times_are_one_period_apart(tmp_path: Path) -> None:
