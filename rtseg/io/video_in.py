@@ -180,7 +180,7 @@ class AudioTrack:
 class VideoInfo:
     """What a video file holds, as its frames come out of `read_video`."""
 
-    path: Path
+    path: Location  # the file, or the URL of one in storage
     width: int  # of the frames as shown (rotation applied)
     height: int
     fps: float  # the stream's average frame rate
@@ -377,7 +377,7 @@ class VideoReader:
         else:
             duration = None
         return VideoInfo(
-            path=Path(self.path),
+            path=self.path,
             width=image.shape[1],
             height=image.shape[0],
             fps=self.fps,
