@@ -27,12 +27,13 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from benchmarks import live, pipeline
 from benchmarks.composites import SINGLE, Portrait, background, composite
-from benchmarks.engine import time_engine
 from benchmarks.output import write_results
 from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, score
-from benchmarks.timing import process_cpu_s, summarize
+from rtseg.bench import live
+from rtseg.bench.engine import time_engine
+from rtseg.bench.file import bench_file
+from rtseg.bench.timing import process_cpu_s, summarize
 from rtseg.matte.compose import blend
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve, user_dir
@@ -61,7 +62,6 @@ def engine_rows(model: str, threads: int, runs: int) -> list[dict]:
                 fixed = engine.info.fixed_ratio
                 if fixed is not None and fixed != graph_ratio:
                     continue  # a variant built for one ratio ignores any other
-                engine.reset_state()
                 samples = time_engine(engine, runs, size=size, ratio=graph_ratio)
                 rows.append(
                     {
@@ -128,7 +128,7 @@ def side_by_side(
     base = summarize(time_raw_rvm(baseline, (720, 1280), 0.25, threads, runs))
     base_cpu = (process_cpu_s() - cpu0) * 1e3 / (runs + 3)  # with its 3 warm-up runs
     cpu0 = process_cpu_s()
-    run = pipeline.bench_file(video, "720", model, frames, "cpu", threads, downsample_ratio=0.25)
+    run = bench_file(video, "720", model, frames, "cpu", threads, downsample_ratio=0.25)
     run_cpu = (process_cpu_s() - cpu0) * 1e3 / (run["frames"] + run["sequential_frames"])
     base_fps = 1e3 / base["p50"]
     return {
@@ -269,11 +269,10 @@ def photo_rows(model: str, portraits: list[Portrait], passes: int = 8) -> list[d
     change = np.zeros(passes)
     error = np.zeros(passes)
     for p in portraits:
-        engine.reset_state()
         tensor = to_model_input(p.image, engine.info)
-        previous = None
+        previous = state = None  # each photo from a fresh state
         for n in range(passes):
-            alpha = engine.run(tensor).alpha
+            alpha, _, _, state = engine.run(tensor, state)
             big = upscale_alpha(alpha, *p.matte.shape)
             error[n] += float(np.abs(big - p.matte).mean())
             if previous is not None:
