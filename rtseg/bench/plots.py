@@ -69,6 +69,7 @@ def _cdf(ax, samples: list[float], name: str) -> None:
 
 def _style(ax, title: str) -> None:
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("ms (log scale)")
