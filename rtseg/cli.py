@@ -430,28 +430,13 @@ def _guarded(body: Callable[[], object]) -> int:
     return status if isinstance(status, int) else 0
 
 
-# What `rtseg bench` imports that an installed rtseg may lack, and how to get it.
-_BENCH_NEEDS = {"matplotlib": "pip install 'rtseg[plots]'"}
-
-
 def bench(argv: list[str]) -> int:
-    """`rtseg bench`: the benchmarks are a tool of the source checkout, not installed."""
-    checkout = Path(__file__).resolve().parents[1]
-    if (checkout / "benchmarks" / "__main__.py").is_file() and str(checkout) not in sys.path:
-        sys.path.append(str(checkout))
-    try:
-        from benchmarks.__main__ import main as bench_main
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or "").split(".")[0]
-        if missing == "benchmarks":
-            return _fail(
-                "rtseg bench runs the benchmarks of a source checkout, which this installation "
-                "is not: clone the repository and run `python -m benchmarks` in it"
-            )
-        return _fail(
-            f"rtseg bench needs {missing}: {_BENCH_NEEDS.get(missing, 'pip install ' + missing)}"
-        )
-    return bench_main(argv)
+    """`rtseg bench`: the engine, file, live and overload benchmarks (rtseg/bench/)."""
+    from rtseg.bench.command import main as bench_main  # `rtseg run` never pays for it
+
+    _setup_logging()
+    logging.getLogger("rtseg").setLevel(logging.WARNING)  # the runs' own progress is noise here
+    return _guarded(lambda: bench_main(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -62,11 +62,11 @@ CONTAINERS: dict[str, Container] = {
 
 # Encoder settings: the one place where speed is traded against size and quality.
 ENCODER_OPTIONS: dict[str, dict[str, str]] = {
-    # superfast + zerolatency at CRF 23, measured on rtseg's 720p blur output (`rtseg bench
-    # encoder`, 2-core EPYC): 3.7-4.6 ms of CPU a frame over several runs against 8.6-9.3 for
-    # veryfast at CRF 20, the same PSNR (47.7 dB), 1.7x the bytes (still 0.7x OpenCV's mp4v
-    # file of the same frames). A slower --preset gets x264's own tuning for it: smaller
-    # files for more CPU.
+    # superfast + zerolatency at CRF 23, measured on rtseg's 720p blur output (`python -m
+    # benchmarks encoder`, 2-core EPYC): 3.7-4.6 ms of CPU a frame over several runs against
+    # 8.6-9.3 for veryfast at CRF 20, the same PSNR (47.7 dB), 1.7x the bytes (still 0.7x
+    # OpenCV's mp4v file of the same frames). A slower --preset gets x264's own tuning for it:
+    # smaller files for more CPU.
     "libx264": {"preset": "superfast", "tune": "zerolatency"},
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "b": "0"},  # b=0: pure CRF
     "prores_aw": {"profile": "4"},  # 4444; 4x faster than prores_ks
