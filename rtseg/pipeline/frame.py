@@ -73,6 +73,9 @@ class Frame:
     keeps its offset). Video sinks write it as it is, so the output keeps the input's timing,
     variable frame rates included. `duration` (same unit) is how long it is shown, when the
     input says; `sar` is its sample (pixel) aspect ratio, None for square pixels.
+
+    The stages add `model_input`, `mask` and `matte` in turn, then `output`; `alpha`,
+    `labels` and `fgr` read the matte, at the frame's size.
     """
 
     seq: int
