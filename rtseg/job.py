@@ -23,7 +23,7 @@ from rtseg.matte.quality import quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.channels import Policy
-from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.frame import Frame, rate_time_base
 from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline
 from rtseg.pipeline.ports import Sink, SinkWrapper, Source
@@ -88,7 +88,8 @@ def validate_config(config: JobConfig) -> None:
     """Refuse settings no run can use, before anything is opened.
 
     Raises:
-        RtsegError: a number out of range or an unknown quality level, said in one line.
+        RtsegError: a number out of range, an unknown quality level, an output spelled
+            wrong, said in one line.
     """
     if config.quality is not None:
         quality_level(config.quality)
@@ -96,6 +97,11 @@ def validate_config(config: JobConfig) -> None:
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < low):
             raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if config.fps is not None:
+        rate_time_base(config.fps)
+    for spec in config.sinks:
+        if isinstance(spec, str):
+            parse_sink(spec)
 
 
 class _FromSeq(SinkWrapper):

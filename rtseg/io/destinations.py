@@ -290,8 +290,8 @@ def parse_sink(spec: str) -> Destination:
     if kind == "virtualcam":
         return VirtualCamera(arg or None)
     if kind == "http":
-        if arg and not arg.isdecimal():
-            raise RtsegError(f"http sink port must be a number, got {arg!r}")
+        if arg and not (arg.isdecimal() and int(arg) <= 65535):
+            raise RtsegError(f"http sink port must be a number from 0 to 65535, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
     path = location(spec)
     if suffix(path).lower() in CONTAINERS:

@@ -54,6 +54,8 @@ def test_a_printf_pattern_reads_its_numbered_files_in_number_order(tmp_path):
         cv2.imwrite(str(tmp_path / name), np.zeros((8, 8, 3), np.uint8))
     frames = read_all(open_source(str(tmp_path / "f_%04d.png")))
     assert [f.name for f in frames] == ["f_0002", "f_0010", "f_12345"]  # %04d: 4+ digits
+    assert not any(f.still for f in frames)  # the frames of one video, not photos
+    assert all(f.still for f in read_all(open_source(str(tmp_path))))  # a folder's are
     frames = read_all(open_source(str(tmp_path / "f_%d.png")))
     assert [f.name for f in frames] == ["f_0002", "f_7", "f_0010", "f_12345"]
     with pytest.raises(RtsegError, match="no files match"):
