@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
 from rtseg.io import remote
@@ -25,6 +24,7 @@ from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.progress import ProgressSink
 
 log = logging.getLogger(__name__)
 

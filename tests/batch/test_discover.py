@@ -9,7 +9,7 @@ import pytest
 
 from rtseg.batch.discover import discover
 from rtseg.errors import RtsegError
-from rtseg.io.video_out import VideoFileSink
+from rtseg.io.video_out import VideoWriter
 from rtseg.pipeline.frame import Frame
 from tests.conftest import write_clip
 
@@ -113,12 +113,12 @@ def test_only_rtseg_own_partial_files_are_passed_over_and_names_that_say_nothing
     write_clip(root / "holiday.partial.mp4", frames=2)  # a user's file, named so
     write_clip(root / "clip.mp4", frames=2).rename(root / "CLIP0001")  # no suffix
     (root / "README").write_text("not a video")
-    kept = VideoFileSink(root / "take.mp4", 30)  # a stopped run keeps take.partial.mp4
+    kept = VideoWriter(root / "take.mp4", fps=30)  # a stopped run keeps take.partial.mp4
     kept.write(Frame(seq=0, image=np.zeros((16, 16, 3), np.uint8)))
     kept.abort()
     assert kept.partial_path == root / "take.partial.mp4"
     (root / "long.partial-segments").mkdir()
-    segments = VideoFileSink(root / "long.partial-segments" / "000.mp4", 30)
+    segments = VideoWriter(root / "long.partial-segments" / "000.mp4", fps=30)
     segments.write(Frame(seq=0, image=np.zeros((16, 16, 3), np.uint8)))
     segments.close()
     items, _, skipped = discover([str(root)], tmp_path / "out", "mp4")

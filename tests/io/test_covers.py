@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from rtseg.io.video_out import VideoFileSink
+from rtseg.io.video_out import VideoWriter
 from rtseg.pipeline.frame import Frame
 from tests.media import ffmpeg, marker_clip
 
@@ -27,7 +27,7 @@ def with_cover(tmp_path: Path) -> Path:
 
 
 def write_like(source: Path, out: Path) -> None:
-    sink = VideoFileSink(out, 30, audio_from=source)
+    sink = VideoWriter(out, fps=30, audio_from=source)
     for seq in range(3):
         sink.write(Frame(seq=seq, image=np.zeros((16, 16, 3), np.uint8)))
     sink.close()
