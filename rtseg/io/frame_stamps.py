@@ -17,6 +17,7 @@ from rtseg.io.sources import IMAGE_SUFFIXES
 from rtseg.io.video_in import (
     frame_rate,
     frames_never_arrived,
+    header_promise,
     media_origin,
     no_video,
     open_media,
@@ -91,7 +92,7 @@ def _read_stamps(path: Location) -> _Read:
                 if not packet.is_discard:
                     stamps.append(packet.pts - origin)
         end_s = None if end is None else end * time_base
-        missing = frames_never_arrived(stream, packets, end_s, frame_rate(stream))
+        missing = frames_never_arrived(header_promise(stream), packets, end_s, frame_rate(stream))
     return _Read(sorted(stamps), time_base, missing)
 
 

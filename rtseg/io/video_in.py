@@ -224,18 +224,25 @@ def header_duration(stream: av.video.stream.VideoStream) -> Fraction | None:
 
 
 def frames_never_arrived(
-    stream: av.video.stream.VideoStream, packets: int, end_s: Fraction | None, fps: float
+    promised: tuple[int, Fraction | None], packets: int, end_s: Fraction | None, fps: float
 ) -> int:
-    """Frames the header promised that the file does not hold (a truncated download): its
-    index's frame count (MP4, MOV, AVI) against the `packets` read, or where it has none,
-    its video's duration (Matroska) against `end_s`, where the last frame read ends."""
-    if stream.frames:
-        return max(0, stream.frames - packets)
-    promised = header_duration(stream)
-    if promised is None or end_s is None:
+    """Frames a header promised (`header_promise`) that the file does not hold (a truncated
+    download): its index's frame count (MP4, MOV, AVI) against the `packets` read, or where
+    it has none, its video's duration (Matroska) against `end_s`, where the last frame read
+    ends."""
+    count, duration = promised
+    if count:
+        return max(0, count - packets)
+    if duration is None or end_s is None:
         return 0
-    short = float(promised - end_s) * fps
+    short = float(duration - end_s) * fps
     return round(short) if short >= SHORT_FRAMES else 0
+
+
+def header_promise(stream: av.video.stream.VideoStream) -> tuple[int, Fraction | None]:
+    """What the header says the video holds: its index's frame count (0: none) and where
+    it ends (`header_duration`), read while the file is open."""
+    return stream.frames, header_duration(stream)
 
 
 def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
@@ -346,6 +353,7 @@ class VideoReader:
         # From the container's header, without reading the file through: its frame count, or
         # its duration times the frame rate; None when it says neither.
         self.frames_estimate: int | None = stream.frames or self._frames_from_duration(stream)
+        self._promised = header_promise(stream)
         self._end: int | None = None  # where the last frame given out ends, in stream ticks
         self._packets = 0
         self._rejected = 0
@@ -606,7 +614,7 @@ class VideoReader:
         if not self.ended:
             return 0
         end_s = None if self._end is None else self._end * self.time_base
-        never_arrived = frames_never_arrived(self._stream, self._packets, end_s, self.fps)
+        never_arrived = frames_never_arrived(self._promised, self._packets, end_s, self.fps)
         return never_arrived + self._rejected
 
     def close(self) -> None:
