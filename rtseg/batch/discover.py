@@ -41,10 +41,14 @@ NOT_VIDEO_SUFFIXES = {
     ".srt", ".vtt", ".ass", ".ssa", ".sub", ".idx",
     ".mp3", ".m4a", ".aac", ".wav", ".flac", ".opus", ".ogg", ".wma", ".ac3",
     ".thm", ".moi", ".cpi", ".mpl", ".bdm", ".bdmv", ".clpi", ".mpls", ".ifo", ".bup",
-    ".xmp", ".lrf", ".lrv", ".db", ".lock",
+    ".xmp", ".db", ".lock",
 }  # fmt: skip
 # Why a file in a folder was not taken (`Skipped.reason`).
 NOT_VIDEO = "not a video"
+PROXY = "a camera's low-resolution copy of a clip"
+# The low-resolution copies action cameras and drones write beside each clip (GoPro's .LRV,
+# DJI's .LRF): videos, but the same clips again, and DJI's share the clip's name.
+PROXY_SUFFIXES = {".lrv", ".lrf"}
 OWN_PARTIAL = "rtseg's unfinished output"
 OWN_SEGMENTS = "rtseg's unfinished split segments"
 # A split's segment files (`split.segments_dir`): 000.mp4, 001.mp4...
@@ -110,6 +114,8 @@ def skip_reason(path: Path) -> str | None:
         return None
     if suffix in NOT_VIDEO_SUFFIXES:
         return NOT_VIDEO
+    if suffix in PROXY_SUFFIXES:
+        return PROXY
     return None if holds_video(path) else NOT_VIDEO
 
 

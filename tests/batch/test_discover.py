@@ -113,6 +113,7 @@ def test_only_rtseg_own_partial_files_are_passed_over_and_names_that_say_nothing
     write_clip(root / "holiday.partial.mp4", frames=2)  # a user's file, named so
     write_clip(root / "clip.mp4", frames=2).rename(root / "CLIP0001")  # no suffix
     (root / "README").write_text("not a video")
+    write_clip(root / "clip.mp4", frames=2).rename(root / "DJI_0001.LRF")  # a drone's proxy
     kept = VideoWriter(root / "take.mp4", fps=30)  # a stopped run keeps take.partial.mp4
     kept.write(Frame(seq=0, image=np.zeros((16, 16, 3), np.uint8)))
     kept.abort()
@@ -124,6 +125,7 @@ def test_only_rtseg_own_partial_files_are_passed_over_and_names_that_say_nothing
     items, _, skipped = discover([str(root)], tmp_path / "out", "mp4")
     assert sorted(Path(i.source).name for i in items) == ["CLIP0001", "holiday.partial.mp4"]
     assert sorted((Path(s.path).name, s.reason) for s in skipped) == [
+        ("DJI_0001.LRF", "a camera's low-resolution copy of a clip"),
         ("README", "not a video"),
         ("long.partial-segments", "rtseg's unfinished split segments"),
         ("take.partial.mp4", "rtseg's unfinished output"),
