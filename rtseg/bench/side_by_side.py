@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtseg.bench.engine import time_engine
-from rtseg.bench.file import pipeline_run, target_size
+from rtseg.bench.file import file_config, pipeline_run, target_size
 from rtseg.bench.live import bench_live, overload_check
 from rtseg.bench.timing import process_cpu_s, rounded, summarize
 from rtseg.models.engine import Engine
@@ -187,9 +187,10 @@ def input_size(engine: Engine, size: tuple[int, int] | None) -> str:
 
 def measure_file(settings: Settings, variant: Variant, count: int) -> dict:
     size = target_size(settings.source, variant.size)
-    run = pipeline_run(
-        settings.source, size, model_path(variant.model), count, variant.device, variant.threads
+    config = file_config(
+        settings.source, model_path(variant.model), count, variant.device, variant.threads
     )
+    run = pipeline_run(config, size)
     return run | {"size": f"{size[0]}x{size[1]}"}
 
 
