@@ -19,14 +19,13 @@ from pathlib import Path
 import cv2
 
 from rtseg.batch.discover import FORMATS
-from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
 from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
-from rtseg.io.sources import VideoSource
+from rtseg.io.video_in import VideoReader
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.quality import LEVELS
@@ -36,6 +35,7 @@ from rtseg.models.fetch import fetch_rvm, release_url
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
+from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
 
 log = logging.getLogger("rtseg")
@@ -303,7 +303,7 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
             ", ".join(job.engine.providers),
         )
         progress = None
-        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+        if not quiet and isinstance(job.source, VideoReader) and not job.source.live:
             # The bar's total comes from the container's header (frame count, or duration
             # times rate), not from reading the file through once more; without either the
             # bar counts frames and their rate, with no total, percentage or ETA.
