@@ -156,7 +156,8 @@ class EngineRounds:
         cpu, wall = process_cpu_s() - cpu0, time.perf_counter() - wall0
         return {
             "model": engine.info.name,
-            "precision": engine.info.precision,
+            "precision": engine.info.precision + (" (TensorRT fp16)" if engine.fp16 else ""),
+            "io_binding": engine.io_binding,
             "provider": engine.provider,
             "fell_back": engine.fell_back,
             "input_size": input_size(engine, size),
@@ -253,7 +254,7 @@ def pool(variant: Variant, settings: Settings, parts: list[dict], varied: set[st
         "samples_ms": {"latency": rounded(latency), **{n: rounded(s) for n, s in stages.items()}},
     }
     if settings.mode == "engine":
-        row |= {"io_binding": variant.io_binding, "precision": first["precision"]}
+        row |= {"io_binding": first["io_binding"], "precision": first["precision"]}
     if settings.mode in ("live", "overload"):
         row |= {
             "frames_in": sum(p["frames_in"] for p in parts),

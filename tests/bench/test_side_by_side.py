@@ -63,19 +63,21 @@ def test_engine_rows_pool_every_round(tmp_path):
     small = str(brightness_model(tmp_path / "small.onnx", 32, 32))
     large = str(brightness_model(tmp_path / "large.onnx", 96, 96))
     said = []
-    rows = run_variants(
-        Settings("engine", runs=7, rounds=3),
-        variants([small, large], ["cpu"], [1], ["720"], [None]),
-        said.append,
-    )
-    assert len(said) == 6
-    assert [r["size"] for r in rows] == ["32x32", "96x96"]
+    chosen = variants([small, large], ["cpu"], [1], ["720"], [False, True])
+    rows = run_variants(Settings("engine", runs=7, rounds=3), chosen, said.append)
+    assert len(said) == 12
+    assert [(r["size"], r["io_binding"]) for r in rows] == [
+        ("32x32", False),
+        ("32x32", True),
+        ("96x96", False),
+        ("96x96", True),
+    ]
     for row in rows:
         samples = row["samples_ms"]["latency"]
         assert row["frames"] == len(samples) == 7 and len(row["fps_by_round"]) == 3
         assert row["latency_ms"]["p99"] == pytest.approx(np.percentile(samples, 99), abs=0.01)
         assert not row["fell_back"] and row["provider"] == "CPUExecutionProvider"
-        assert row["cpu_share"] > 0 and row["fps"] > 0
+        assert row["precision"] == "fp32" and row["cpu_share"] > 0 and row["fps"] > 0
 
 
 def test_file_rows_time_each_step_of_every_frame(clip, tmp_path):
