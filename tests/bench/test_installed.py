@@ -76,7 +76,7 @@ def test_two_models_side_by_side_in_one_table(bin_dir: Path, tmp_path: Path):
     assert done.returncode == 0, done.stderr[-3000:]
     data = results(tmp_path / "bench-results", "engine")
     assert [r["model"] for r in data["variants"]] == models
-    assert [r["size"] for r in data["variants"]] == ["256x256", "144x256"]
+    assert [r["size"] for r in data["variants"]] == ["256x256", "256x144"]
     assert all(r["frames"] == 10 and len(r["fps_by_round"]) == 3 for r in data["variants"])
     # alternated: the progress lines visit both in every round, each round starting one later
     order = re.findall(r"round \d/3: (\w+)", done.stderr)

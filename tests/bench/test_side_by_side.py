@@ -17,7 +17,7 @@ from rtseg.bench.side_by_side import (
     variants,
     varied_fields,
 )
-from tests.onnx_models import brightness_model
+from tests.onnx_models import brightness_model, rvm_signature_model
 
 
 def test_every_round_visits_every_variant_starting_one_later():
@@ -87,3 +87,11 @@ def test_file_rows_time_each_step_of_every_frame(clip, tmp_path):
     assert row["frames"] == 5 and row["size"] == "160x120"
     assert row["stages_ms"].keys() == {"capture", "preprocess", "infer", "postprocess", "sink"}
     assert all(len(row["samples_ms"][name]) == 5 for name in row["stages_ms"])
+
+
+def test_a_model_of_any_size_gets_the_frame_rtseg_run_would_feed_it(tmp_path):
+    model = str(rvm_signature_model(tmp_path / "rvm_like.onnx"))
+    chosen = variants([model], ["cpu"], [1], ["720", "native"], [None])
+    rows = run_variants(Settings("engine", runs=2, rounds=1), chosen)
+    # 1280x720 shrunk to a longer side of 480 (RVM's ratio rule); native: the warm-up size
+    assert [r["size"] for r in rows] == ["480x270", "512x288"]
