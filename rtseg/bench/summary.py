@@ -33,13 +33,16 @@ def provider_cell(row: dict) -> str:
 
 def summary(results: dict) -> Table:
     """One row per variant: p50, p95, p99, fps, CPU share (the engine's precision and IO
-    binding, live modes' drops)."""
+    binding, live modes' drops, and in live mode how many frames old the newest mask was at
+    most)."""
     mode = results["mode"]
     header = ["variant", "model", "provider", "threads", "size"]
     header += ["p50 ms", "p95 ms", "p99 ms", "fps", "CPU share"]
     live = mode in ("live", "overload")
     if live:
         header += ["drops"]
+    if mode == "live":
+        header += ["mask lag, max"]
     engine = mode == "engine"
     if engine:
         header[5:5] = ["precision", "IO binding"]
@@ -54,6 +57,8 @@ def summary(results: dict) -> Table:
         cells += [f"{r['fps']:.1f}", f"{r['cpu_share']:.2f}"]
         if live:
             cells.append(f"{r['drops']} of {r['frames_in']}")
+        if mode == "live":
+            cells.append(f"{r['mask_lag_max']} frames")
         rows.append(cells)
     return header, rows
 

@@ -62,6 +62,12 @@ def test_each_mode_writes_percentiles_from_outside_the_checkout(bin_dir, tmp_pat
     if mode != "engine":
         assert row["size"].endswith("x96")
         assert {"preprocess", "infer", "postprocess", "sink"} <= row["stages_ms"].keys()
+    if mode in ("live", "overload"):  # every frame is written or dropped, and counted
+        assert row["frames"] + row["drops"] == row["frames_in"] == 4
+        table = (tmp_path / "out" / f"{mode}.md").read_text()
+        assert f"| {row['drops']} of 4 |" in table
+    if mode == "live":
+        assert f"| {row['mask_lag_max']} frames |" in table
     if mode == "overload":
         assert row["model"] == "slow_convs" and row["check"]["queues_bounded"]
     machine = data["machine"]
