@@ -58,7 +58,8 @@ def summary(results: dict) -> Table:
         if live:
             cells.append(f"{r['drops']} of {r['frames_in']}")
         if mode == "live":
-            cells.append(f"{r['mask_lag_max']} frames")
+            lag = r["mask_lag_max"]
+            cells.append(f"{lag} frame{'' if lag == 1 else 's'}")
         rows.append(cells)
     return header, rows
 
