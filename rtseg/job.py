@@ -18,6 +18,7 @@ from rtseg.controls import LiveControls
 from rtseg.errors import RtsegError
 from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
+from rtseg.io.location import Location
 from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
 from rtseg.io.sources import ImageSource, VideoSource, open_source
@@ -33,6 +34,7 @@ from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline
 from rtseg.pipeline.ports import Sink, SinkWrapper, Source
 from rtseg.pipeline.stats import Stats
+from rtseg.redaction import redact
 from rtseg.stages import SegmentationStages
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,9 @@ class JobConfig:
     object with write/close/abort) or the CLI's strings ("blur:31", "out.mp4").
     """
 
-    source: str | int | Path = "0"  # camera index, file, URL, image, directory or "sample"
+    # camera index, file, URL, image, directory or "sample"; a Location is a file, folder or
+    # object (a batch's input)
+    source: str | int | Path | Location = "0"
     model: str | Path = DEFAULT_MODEL
     effect: str | Effect = "blur"
     sinks: list[str | Destination | Sink] = field(default_factory=lambda: ["window"])
@@ -80,7 +84,7 @@ class JobConfig:
 def open_config_source(config: JobConfig) -> Source:
     """The source `config` names, opened with its capture settings."""
     return open_source(
-        str(config.source),
+        config.source if isinstance(config.source, Location) else str(config.source),
         realtime=config.realtime,
         width=config.width,
         height=config.height,
@@ -259,22 +263,32 @@ class Job:
             return VirtualCamSink(self.source.fps, device=target.device)
         if isinstance(target, destinations.Preview):
             return self._open_preview(target.port)
-        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
-            opener = partial(self._open_video_file, effect=effect)
+        if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
+            # a batch does again what did not finish; a run keeps it unless overwriting
+            replace_partial = target.replace_partial or self.config.overwrite
+        if isinstance(target, destinations.VideoFile) and target.path.is_remote:
+            # The staging file is rtseg's own: a complete one left by a failed upload is
+            # replaced (the object is what counts), once the file is locked.
+            opener = partial(self._open_video_file, effect=effect, overwrite=True,
+                             replace_partial=replace_partial)  # fmt: skip
             return remote.staged_output(target.path, self.config.overwrite, opener)
         if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
             check_not_input(Path(target.path), getattr(self.source, "path", None))
         if isinstance(target, destinations.VideoFile):
-            return self._open_video_file(Path(target.path), effect)
+            return self._open_video_file(
+                Path(target.path), effect, self.config.overwrite, replace_partial
+            )
         if isinstance(target, destinations.ImageFolder):
-            return ImageSequenceSink(Path(target.path), self.config.overwrite)
+            return ImageSequenceSink(target.path, self.config.overwrite, replace_partial)
         if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
             raise RtsegError(
                 f"{target!r} is not a sink: {SINK_HELP}, or an object with write, close and abort"
             )
         return target
 
-    def _open_video_file(self, path: Path, effect: Effect) -> Sink:
+    def _open_video_file(
+        self, path: Path, effect: Effect, overwrite: bool, replace_partial: bool
+    ) -> Sink:
         assert self.source is not None
         if isinstance(effect, AlphaOut) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
@@ -290,7 +304,8 @@ class Job:
             crf=self.config.crf,
             preset=self.config.preset,
             audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
-            overwrite=self.config.overwrite,
+            overwrite=overwrite,
+            replace_partial=replace_partial,
         )
 
     def _open_preview(self, port: int) -> Sink:
@@ -306,7 +321,7 @@ class Job:
             on_control=self.controls.control,
             choices=self.controls.choices(),
         )
-        log.info("preview at %s", sink.url)
+        log.info("preview at %s", redact(sink.url))  # the token: the user has it
         return sink
 
     # -- running --------------------------------------------------------------------------

@@ -12,13 +12,14 @@ effect. Each frame is segmented once, whatever the number of outputs and effects
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rtseg.errors import RtsegError
-from rtseg.io.remote import location, suffix
+from rtseg.io.location import Location
 from rtseg.io.video_out import CONTAINERS
 from rtseg.matte.effects import EFFECT_NAMES
 from rtseg.pipeline.frame import Frame
@@ -30,7 +31,7 @@ SINK_HELP = (
     "window, null, virtualcam[:DEVICE], http[:PORT], a video file "
     f"({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames; a file, directory or "
     "virtualcam followed by @EFFECT (e.g. out.mp4@blur:31, cutouts/@alpha) gets that effect "
-    "instead of --effect"
+    "instead of --effect; /dev/null discards the frames"
 )
 
 
@@ -39,16 +40,20 @@ class VideoFile:
     """A video file, written complete or not at all, at the input's timestamps and with every
     audio track of the input (PyAV, see `rtseg.io.video_out`).
 
+    `replace_partial` replaces the partial output an earlier run left even without
+    `overwrite` (a batch does again what did not finish); else only `overwrite` does.
+
     Raises:
         RtsegError: the suffix names no container rtseg writes.
     """
 
-    path: Path | str
+    path: Location | Path | str
     effect: str | Effect | None = None  # None: the run's effect
+    replace_partial: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", location(self.path))
-        if suffix(self.path).lower() not in CONTAINERS:
+        object.__setattr__(self, "path", Location.of(self.path))
+        if self.path.suffix.lower() not in CONTAINERS:
             raise RtsegError(
                 f"{self.path}: a video file is one of {', '.join(sorted(CONTAINERS))}; "
                 "use a directory for PNG frames"
@@ -57,13 +62,15 @@ class VideoFile:
 
 @dataclass(frozen=True)
 class ImageFolder:
-    """A directory of PNG frames (frames from image files keep their file stem)."""
+    """A directory of PNG frames (frames from image files keep their file stem);
+    `replace_partial` as for `VideoFile`."""
 
-    path: Path | str
+    path: Location | Path | str
     effect: str | Effect | None = None  # None: the run's effect
+    replace_partial: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path))
+        object.__setattr__(self, "path", Location.of(self.path).path)
 
 
 @dataclass(frozen=True)
@@ -147,11 +154,21 @@ def parse_sink(spec: str) -> Destination:
         if arg and not arg.isdecimal():
             raise RtsegError(f"http sink port must be a number, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
-    path = location(spec)
-    if suffix(path).lower() in CONTAINERS:
+    path = Location.of(spec)
+    if not path.is_remote and _is_null_device(path.path):
+        return Null()
+    if path.suffix.lower() in CONTAINERS:
         return VideoFile(path)
-    if suffix(path) == "":
-        if isinstance(path, str):
-            raise RtsegError(f"{spec}: PNG frames go to a local folder; a URL takes a video file")
+    if path.suffix == "":
+        if path.is_remote:
+            raise RtsegError(f"{path}: PNG frames go to a local folder; a URL takes a video file")
         return ImageFolder(path)
-    raise RtsegError(f"unknown sink {spec!r}: use {SINK_HELP}")
+    raise RtsegError(f"unknown sink {str(path)!r}: use {SINK_HELP}")
+
+
+def _is_null_device(path: Path) -> bool:
+    """Whether `path` is the null device, which takes any output and keeps nothing."""
+    try:
+        return os.path.samefile(path, os.devnull)
+    except OSError:
+        return False

@@ -24,7 +24,7 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 from rtseg.io.timeline import timeline
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,13 @@ def ffmpeg_path(path: Path) -> str:
     return str(path.absolute())
 
 
-def open_media(path: Location, what: str = "video") -> av.container.InputContainer:
+def open_media(path: Location | Path | str, what: str = "video") -> av.container.InputContainer:
     """Open a media file (or a URL, streamed: see `rtseg.io.remote`) for reading, or fail
     with one line saying why."""
-    if remote.is_remote(path):
-        return _open_remote(str(path), what)
-    path = Path(path)
+    where = Location.of(path)
+    if where.is_remote:
+        return _open_remote(where, what)
+    path = where.path
     if not path.exists():
         raise RtsegError(f"input not found: {path}")
     if path.is_dir():
@@ -72,7 +73,7 @@ def open_media(path: Location, what: str = "video") -> av.container.InputContain
         raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
 
 
-def _open_remote(url: str, what: str) -> av.container.InputContainer:
+def _open_remote(url: Location, what: str) -> av.container.InputContainer:
     reader = remote.open_reader(url)
     if reader.size == 0:
         raise RtsegError(f"input is empty (0 bytes): {url}")

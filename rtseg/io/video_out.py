@@ -25,8 +25,8 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.io.audio_tracks import AudioTracks
+from rtseg.io.location import Location
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
-from rtseg.io.remote import Location, location
 from rtseg.io.video_in import ffmpeg_path
 from rtseg.pipeline.frame import Frame, rate_time_base
 
@@ -148,6 +148,7 @@ class VideoFileSink:
         preset: str | None = None,
         audio_from: Location | None = None,
         overwrite: bool = False,
+        replace_partial: bool | None = None,
     ) -> None:
         self.path = Path(path)
         self.spec = container_for(self.path)
@@ -162,9 +163,9 @@ class VideoFileSink:
         if crf is not None and self.spec.default_crf is None:
             raise RtsegError(f"{self.path.suffix} (ProRes) has no CRF setting; leave --crf out")
         self.crf = crf if crf is not None else self.spec.default_crf
-        self._lock = claim_output(self.path, overwrite)
+        self._lock = claim_output(self.path, overwrite, replace_partial)
         try:
-            self._audio = AudioTracks(location(audio_from)) if audio_from is not None else None
+            self._audio = AudioTracks(audio_from) if audio_from is not None else None
         except BaseException:
             self._lock.release()
             raise
@@ -330,7 +331,9 @@ class VideoFileSink:
             if self._output is None:  # no frame ever arrived: nothing to keep
                 return
             # A step that fails leaves the video written so far, which is closed and kept as
-            # the partial output; only a file that cannot be closed (no index) is removed.
+            # the partial output. A file that cannot be closed (a size limit or a quota hit,
+            # a failing disk: its index could not be written) is kept too: its frames are
+            # all there is of the run, and tools can recover them.
             failed: RtsegError | None = None
             steps = [lambda: self._encode(None)]
             if self._audio is not None:
@@ -345,7 +348,8 @@ class VideoFileSink:
             except RtsegError:
                 with contextlib.suppress(av.FFmpegError, OSError):
                     self._output.close()
-                self._tmp.unlink(missing_ok=True)  # a file without its index does not play
+                if self._tmp.exists():
+                    self.partial_path = self._tmp
                 raise
             if ok and failed is None and self._audio is not None:
                 self._say_audio_cut(self._audio.left_after(self._end_s()))

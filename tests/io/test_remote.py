@@ -18,6 +18,7 @@ import pytest
 from rtseg.cli import main as rtseg_main
 from rtseg.errors import RtsegError
 from rtseg.io import remote
+from rtseg.io.location import Location
 from rtseg.io.sources import VideoSource, open_source
 from tests.batch.media import make_clip
 from tests.batch.test_runner import assert_same_timing_with_audio
@@ -62,8 +63,8 @@ def test_readers_of_one_object_share_its_blocks_and_seek_by_range(memory, monkey
     memory.pipe_file("/media/blob.bin", data)
     before = remote.MOVED.snapshot()
     first, second = (
-        remote.open_reader("memory://media/blob.bin"),
-        remote.open_reader("memory://media/blob.bin"),
+        remote.open_reader(Location.of("memory://media/blob.bin")),
+        remote.open_reader(Location.of("memory://media/blob.bin")),
     )
     assert first.read(1500) == data[:1500]
     assert second.read(1700) == data[:1700]  # the blocks the first fetched
@@ -98,7 +99,7 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
 
     source = VideoSource("memory://media/a.mp4")
     sink = remote.staged_output(
-        "memory://results/a.mp4",
+        Location.of("memory://results/a.mp4"),
         overwrite=False,
         open_local=lambda local: VideoFileSink(local, source.fps, audio_from=source.path),
     )
@@ -118,9 +119,9 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
 def test_an_output_url_that_exists_is_refused_before_any_work(memory):
     memory.pipe_file("/results/a.mp4", b"done before")
     with pytest.raises(RtsegError, match="already exists"):
-        remote.check_writable("memory://results/a.mp4", overwrite=False)
+        remote.check_writable(Location.of("memory://results/a.mp4"), overwrite=False)
     with pytest.raises(RtsegError, match="read-only"):
-        remote.check_writable("https://host/a.mp4", overwrite=True)
+        remote.check_writable(Location.of("https://host/a.mp4"), overwrite=True)
 
 
 def test_without_the_cloud_extra_a_url_says_what_to_install(monkeypatch):
