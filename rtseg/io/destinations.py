@@ -13,6 +13,7 @@ effect. Each frame is segmented once, whatever the number of outputs and effects
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -167,8 +168,10 @@ def parse_sink(spec: str) -> Destination:
 
 
 def _is_null_device(path: Path) -> bool:
-    """Whether `path` is the null device, which takes any output and keeps nothing."""
+    """Whether `path` is the null device (`/dev/null`, or a node of that device), which
+    takes any output and keeps nothing."""
     try:
-        return os.path.samefile(path, os.devnull)
-    except OSError:
+        mode, device = path.stat(), os.stat(os.devnull)
+    except (OSError, ValueError):
         return False
+    return stat.S_ISCHR(mode.st_mode) and mode.st_rdev == device.st_rdev

@@ -190,7 +190,8 @@ class Location:
         """`relative` (POSIX segments) under this folder or prefix, which it cannot leave.
 
         Raises:
-            RtsegError: `relative` is absolute, or one of its segments is `..`.
+            RtsegError: `relative` is absolute, names nothing (`.`), or one of its
+                segments is `..`.
         """
         if relative.startswith(("/", "\\")) or any(climbs(s) for s in relative.split("/")):
             raise RtsegError(
@@ -200,6 +201,8 @@ class Location:
         if "\0" in relative:
             raise RtsegError(f"{relative!r} under {self}: a name cannot hold a NUL character")
         parts = [p for p in relative.split("/") if p not in ("", ".")]
+        if not parts:
+            raise RtsegError(f"{relative!r} names nothing under {self}")
         if not self.scheme:
             return Location("", "", str(Path(self.key).joinpath(*parts)))
         key = "/".join([self.key.rstrip("/"), *parts]) if self.key.strip("/") else "/".join(parts)
