@@ -85,7 +85,10 @@ def _expand_url(spec: str, skip: Location, missing: list[Missing]) -> list:
     whose key climbs (`in/../x.mp4`) goes into `missing`."""
     try:
         where = Location.of(spec)
-        found = remote.find(where)
+        if where.is_web:  # one file: its name is the path's, whatever the query says
+            found = [(where.url, where.name)] if remote.exists(where) else None
+        else:
+            found = remote.find(where)
     except RtsegError as exc:
         missing.append(Missing(str(exc).partition(": ")[0] or spec, str(exc)))
         return []

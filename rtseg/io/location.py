@@ -103,8 +103,14 @@ class Location:
             userinfo, _, host = parts.netloc.rpartition("@")
             made = cls(name, host, parts.path.lstrip("/"), parts.query, userinfo)
         else:
-            authority, _, key = text.partition("://")[2].partition("/")
-            userinfo, _, host = authority.rpartition("@")
+            rest = text.partition("://")[2]
+            head = rest.partition("/")[0]
+            userinfo = head.rpartition("@")[0]
+            if not userinfo and ":" in head and "@" in rest:
+                # KEY:SECRET@bucket with a `/` in the secret (AWS secret keys may hold one):
+                # no bucket name has a `:`, so all up to the `@` is credentials
+                userinfo = rest.partition("@")[0]
+            host, _, key = rest[len(userinfo) + 1 if userinfo else 0 :].partition("/")
             made = cls(name, host, key, "", userinfo)
             if userinfo:
                 raise RtsegError(

@@ -176,7 +176,15 @@ def exists(spec: Location) -> bool:
     fs, path = _fs(spec)
     with storage_errors(spec):
         fs.invalidate_cache()
-        return bool(fs.exists(path))
+        if not spec.is_web:
+            return bool(fs.exists(path))
+        try:  # fsspec's http exists() takes a refusal (401, 403) for absence
+            fs.info(path)
+        except FileNotFoundError as exc:
+            if _status(exc) in DENIED_STATUSES:
+                raise
+            return False
+        return True
 
 
 def version(where: Location) -> tuple:

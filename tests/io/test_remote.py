@@ -151,3 +151,35 @@ def test_without_the_cloud_extra_an_http_video_opens_as_before(monkeypatch, tmp_
         finally:
             source.close()
             server.shutdown()
+
+
+def test_a_sink_key_that_climbs_is_refused_and_no_local_file_is_touched(
+    tmp_path, bright_model, memory, monkeypatch
+):
+    """`--sink memory://results/x/../../../LOCAL/file.mp4` once staged the output onto that
+    local file: overwritten, uploaded, then deleted, and the run exited 0."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    (tmp_path / "tmp").mkdir()
+    victim = tmp_path / "victim.mp4"
+    victim.write_bytes(b"a user's file")
+    clip = make_clip(tmp_path / "a.mp4", 0.4)
+    memory.put_file(str(clip), "/media/a.mp4")
+    for climb in ("../" * 12, "%2e%2e/" * 12):
+        sink = f"memory://results/x/{climb}{str(victim).lstrip('/')}"
+        for extra in ((), ("--overwrite",)):
+            code = rtseg_main(["run", "--source", "memory://media/a.mp4", "--sink", sink,
+                               "--model", str(bright_model), "-q", *extra])  # fmt: skip
+            assert code == 2
+            assert victim.read_bytes() == b"a user's file"
+    assert not memory.find("/results")
+
+
+def test_a_key_with_hash_or_question_mark_is_an_object_name(tmp_path, bright_model, memory):
+    """Storage keys keep `#` and `?` (once refused as 'PNG frames go to a local folder')."""
+    clip = make_clip(tmp_path / "a.mp4", 0.4)
+    memory.put_file(str(clip), "/media/take #1?.mp4")
+    run = ["run", "--source", "memory://media/take #1?.mp4", "--sink",
+           "memory://results/take #1?v=2.mp4", "--model", str(bright_model), "-q"]  # fmt: skip
+    assert rtseg_main(run) == 0
+    assert memory.find("/results") == ["/results/take #1?v=2.mp4"]
