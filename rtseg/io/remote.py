@@ -271,6 +271,7 @@ class RemoteReader(io.RawIOBase):
         self._blocks = blocks
         self.name = str(where)
         self._pos = 0
+        self._failed = False
 
     @property
     def size(self) -> int:
@@ -291,11 +292,18 @@ class RemoteReader(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer) -> int:
+        """Read from the current position; a failed fetch raises once, and later reads
+        return nothing: PyAV keeps one error per call and prints any it drops."""
         view = memoryview(buffer).cast("B")
         count = 0
-        while count < len(view) and self._pos < self.size:
+        while count < len(view) and self._pos < self.size and not self._failed:
             index, offset = divmod(self._pos, BLOCK_BYTES)
-            data = self._blocks.block(index)[offset : offset + len(view) - count]
+            try:
+                block = self._blocks.block(index)
+            except RtsegError:
+                self._failed = True
+                raise
+            data = block[offset : offset + len(view) - count]
             if not data:
                 break
             view[count : count + len(data)] = data
