@@ -29,6 +29,7 @@ from rtseg.io.destinations import (
     VirtualCamera,
     Window,
 )
+from rtseg.io.location import Location
 from rtseg.io.video_files import (
     AudioTrack,
     DecodedFrame,
@@ -65,6 +66,7 @@ __all__ = [
     "DecodedFrame",
     "Effect",
     "Foreground",
+    "Location",
     "Frame",
     "ImageFolder",
     "Job",

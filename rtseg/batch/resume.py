@@ -59,10 +59,11 @@ def _read_stamps(path: Location) -> tuple[list[int], Fraction]:
     return sorted(stamps), time_base
 
 
-def frame_count(path: Location) -> int | None:
+def frame_count(path: Location | Path) -> int | None:
     """Frames in a video, an image folder or an image; None when it cannot be read.
 
     A video in storage is read through (demuxed, not decoded), as a local one is."""
+    path = Location.of(path)
     if path.is_remote:
         try:
             return len(frame_stamps(path)[0])
@@ -79,9 +80,10 @@ def frame_count(path: Location) -> int | None:
         return None
 
 
-def is_complete(source: Location, output: Location) -> bool:
+def is_complete(source: Location | Path, output: Location | Path) -> bool:
     """Whether `output` exists under its final name with as many frames as `source` (an
     object exists under its final key only once its upload completed)."""
+    output = Location.of(output)
     if not remote.exists(output):
         return False
     done = frame_count(output)
