@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from rtseg.batch.progress import ProgressSink
 from rtseg.batch.resume import is_complete
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
@@ -29,6 +28,7 @@ from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.progress import ProgressSink
 
 log = logging.getLogger(__name__)
 

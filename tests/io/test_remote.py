@@ -15,14 +15,17 @@ from pathlib import Path
 import fsspec
 import pytest
 
+import rtseg
 from rtseg.cli import main as rtseg_main
 from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.location import Location
-from rtseg.io.sources import VideoSource, open_source
+from rtseg.io.sources import open_source
+from rtseg.io.video_in import VideoReader
 from tests.batch.media import make_clip
 from tests.batch.test_runner import assert_same_timing_with_audio
 from tests.conftest import write_clip
+from tests.media import audio_tracks, frame_times
 
 
 @pytest.fixture
@@ -95,13 +98,13 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
     monkeypatch.setattr("tempfile.tempdir", None)
     clip = make_clip(tmp_path / "a.mp4", 1.0)
     memory.put_file(str(clip), "/media/a.mp4")
-    from rtseg.io.video_out import VideoFileSink
+    from rtseg.io.video_out import VideoWriter
 
-    source = VideoSource("memory://media/a.mp4")
+    source = VideoReader("memory://media/a.mp4")
     sink = remote.staged_output(
         Location.of("memory://results/a.mp4"),
         overwrite=False,
-        open_local=lambda local: VideoFileSink(local, source.fps, audio_from=source.path),
+        open_local=lambda local: VideoWriter(local, fps=source.fps, audio_from=source.path),
     )
     for _ in range(10):
         frame = source.read()
@@ -183,3 +186,16 @@ def test_a_key_with_hash_or_question_mark_is_an_object_name(tmp_path, bright_mod
            "memory://results/take #1?v=2.mp4", "--model", str(bright_model), "-q"]  # fmt: skip
     assert rtseg_main(run) == 0
     assert memory.find("/results") == ["/results/take #1?v=2.mp4"]
+
+
+def test_a_video_read_from_storage_is_written_like_itself_with_its_audio(tmp_path, memory):
+    clip = make_clip(tmp_path / "a.mp4", 0.5)
+    memory.put_file(str(clip), "/media/a.mp4")
+    out = tmp_path / "out.mp4"
+    with rtseg.read_video("memory://media/a.mp4") as reader:
+        assert reader.info.path == Location.of("memory://media/a.mp4")
+        with rtseg.VideoWriter(out, like=reader) as writer:
+            for frame in reader:
+                writer.write(frame.image, time_s=frame.time_s)
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+    assert audio_tracks(out) == ["aac"]
