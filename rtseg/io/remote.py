@@ -189,11 +189,20 @@ def exists(spec: Location) -> bool:
 
 def version(where: Location) -> tuple:
     """What tells one version of an object from another: its URL, size and ETag (or time)."""
+    return _version(where, _info(where))
+
+
+def _info(where: Location) -> dict:
+    """What the store says of the object now (not what a listing cached)."""
     fs, path = _fs(where)
     with storage_errors(where):
         fs.invalidate_cache(path)
-        info = fs.info(path)
-    stamp = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
+        return fs.info(path)
+
+
+def _version(where: Location, info: dict) -> tuple:
+    keys = ("ETag", "etag", "LastModified", "mtime", "created")
+    stamp = next((info[k] for k in keys if info.get(k)), None)
     return where, info.get("size"), str(stamp)
 
 
@@ -205,11 +214,9 @@ class _Blocks:
     the network works while the decoder does: a file streamed in order waits for the link
     only when the link is slower than the decoding."""
 
-    def __init__(self, where: Location) -> None:
+    def __init__(self, where: Location, info: dict) -> None:
         self.where = where
         self.fs, self.path = _fs(where)
-        with storage_errors(where):
-            info = self.fs.info(self.path)
         if info.get("type") == "directory":
             raise RtsegError(f"{where} is a folder, not a file")
         self.size = int(info.get("size") or 0)
@@ -254,8 +261,9 @@ class _Blocks:
         return future.result()
 
 
-# The files being read in this process, by URL; a file is dropped when its last reader is.
-_open_files: weakref.WeakValueDictionary[Location, _Blocks] = weakref.WeakValueDictionary()
+# The files being read in this process, by version (an object replaced since is another);
+# a file is dropped when its last reader is.
+_open_files: weakref.WeakValueDictionary[tuple, _Blocks] = weakref.WeakValueDictionary()
 _open_lock = threading.Lock()
 
 
@@ -264,10 +272,12 @@ class RemoteReader(io.RawIOBase):
 
     def __init__(self, where: Location) -> None:
         super().__init__()
+        info = _info(where)
+        key = _version(where, info)
         with _open_lock:
-            blocks = _open_files.get(where)
+            blocks = _open_files.get(key)
             if blocks is None:
-                blocks = _open_files[where] = _Blocks(where)
+                blocks = _open_files[key] = _Blocks(where, info)
         self._blocks = blocks
         self.name = str(where)
         self._pos = 0

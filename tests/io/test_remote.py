@@ -167,11 +167,11 @@ def test_a_sink_key_that_climbs_is_refused_and_no_local_file_is_touched(
     victim = tmp_path / "victim.mp4"
     victim.write_bytes(b"a user's file")
     clip = make_clip(tmp_path / "a.mp4", 0.4)
-    memory.put_file(str(clip), "/media/a.mp4")
+    memory.put_file(str(clip), "/media/climb.mp4")
     for climb in ("../" * 12, "%2e%2e/" * 12):
         sink = f"memory://results/x/{climb}{str(victim).lstrip('/')}"
         for extra in ((), ("--overwrite",)):
-            code = rtseg_main(["run", "--source", "memory://media/a.mp4", "--sink", sink,
+            code = rtseg_main(["run", "--source", "memory://media/climb.mp4", "--sink", sink,
                                "--model", str(bright_model), "-q", *extra])  # fmt: skip
             assert code == 2
             assert victim.read_bytes() == b"a user's file"
