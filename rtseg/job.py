@@ -205,10 +205,10 @@ class Job:
 
     # -- model ----------------------------------------------------------------------------
     def _build_engine(self, model: str | Path) -> Engine:
-        # One intra-op thread unless --threads says otherwise: the bundled models take about
-        # 2.5 ms, and a second thread's hand-offs cost 3.6 against 2.7 ms of CPU a frame on
-        # 2 cores at 720p, while in file mode the other stages have the other core anyway.
-        return Engine(resolve(str(model)), self.config.device, self.config.threads or 1)
+        # --threads, else the engine's own choice (`auto_threads`): one for the bundled models,
+        # whose 2.5 ms a second thread's hand-offs would make 3.6 ms of CPU a frame on 2 cores
+        # at 720p, every core for a matting network, which takes most of a frame's work.
+        return Engine(resolve(str(model)), self.config.device, self.config.threads)
 
     def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:
@@ -366,6 +366,7 @@ class Job:
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""
+        engine = self.engine
         return self.pipeline.stats.summary(
-            self.pipeline.drops, self.engine.providers, self.engine.info.name
+            self.pipeline.drops, engine.providers, engine.info.name, engine.threads
         )

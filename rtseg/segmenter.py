@@ -122,7 +122,8 @@ class Segmenter:
             quality: "fast", "balanced" or "best", as `rtseg run --quality` (default: "best"
                 for images, "balanced" for video, "fast" for live frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
-            threads: ONNX Runtime intra-op threads (default: its own choice).
+            threads: ONNX Runtime intra-op threads (default: one for a fixed-size model, every
+                core up to four for a matting model, see `rtseg.models.engine.auto_threads`).
             downsample_ratio: for a matting model (RVM), the share of the image's size the
                 network sees (default: RVM's rule, the longer side brought to 480 px).
 

@@ -79,3 +79,18 @@ def test_reading_while_the_pipeline_writes_is_consistent():
         stop.set()
         writer.join()
     assert stats.frames_out > 0
+
+
+def test_the_mask_s_age_and_the_inference_threads_are_in_the_summary():
+    stats = Stats(["infer"])
+    for seq, mask_seq in enumerate([0, 0, 0, 3, 3, 5]):  # masks 0, 1, 2, 0, 1, 0 frames old
+        frame = Frame(seq, np.zeros((1, 1, 3), np.uint8), capture_ns=1_000_000)
+        frame.mask_seq = mask_seq
+        stats.add_input(frame)
+        stats.add_output(frame, 2_000_000)
+    summary = stats.summary({}, ["CPUExecutionProvider"], "m", threads=2)
+    assert summary["mask_age_frames"]["p50"] == 0.5
+    assert summary["mask_age_frames"]["p99"] == 1.95
+    assert summary["mask_lag_max"] == 2
+    assert summary["inference_threads"] == 2
+    assert "(2 inference threads)" in format_table(summary)
