@@ -66,7 +66,7 @@ class JobConfig:
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
-    # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
+    # sees; None: the frame brought to 320x180's area (0.25 at 720p)
     downsample_ratio: float | None = None
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
@@ -178,7 +178,9 @@ class Job:
             self.add_sink(spec)
         live = self.source.live
         images = isinstance(self.source, ImageSource)
-        self.quality = quality_level(config.quality or default_level(live, images))
+        # a matting model's own levels; a live switch to another model keeps the run's
+        self.quality_name = config.quality or default_level(live, images)
+        self.quality = quality_level(self.quality_name, matting=self.engine.info.dynamic)
         self.refiner = self.quality.refiner(config.refine)
         smoother = self.quality.smoother(config.smooth)
         sync = config.sync if config.sync is not None else not live
@@ -189,9 +191,8 @@ class Job:
             passes=self.quality.passes(config.downsample_ratio),
         )
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
-        stages = SegmentationStages(
-            self.controls, self.masks, self.refiner, config.downsample_ratio
-        ).stages()
+        ratio = self.quality.ratio(config.downsample_ratio)
+        stages = SegmentationStages(self.controls, self.masks, self.refiner, ratio).stages()
         self.pipeline = Pipeline(
             self.source, stages, self.sinks, policy, config.capacity, config.max_frames
         )

@@ -125,7 +125,7 @@ class Segmenter:
             threads: ONNX Runtime intra-op threads (default: one for a fixed-size model, every
                 core up to four for a matting model, see `rtseg.models.engine.auto_threads`).
             downsample_ratio: for a matting model (RVM), the share of the image's size the
-                network sees (default: RVM's rule, the longer side brought to 480 px).
+                network sees (default: the image brought to 320x180's area, 0.25 at 720p).
 
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
@@ -141,13 +141,18 @@ class Segmenter:
                 raise RtsegError(f"unknown {name} {value!r}; choose one of {', '.join(known)}")
         if (mode == "live") != (on_result is not None):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
-        level = quality_level(quality or default_level(mode == "live", mode == "image"))
+        if quality is not None:
+            quality_level(quality)  # an unknown level is refused before the model loads
         self.engine = Engine(resolve(str(model)), device, threads)
+        level = quality_level(
+            quality or default_level(mode == "live", mode == "image"),
+            matting=self.engine.info.dynamic,
+        )
         smoother = level.smoother() if mode != "image" else None
         self._masks = MaskSource(
             sync=True, smoother=smoother, passes=level.passes(downsample_ratio)
         )
-        self._ratio = downsample_ratio
+        self._ratio = level.ratio(downsample_ratio)
         self._refiner = level.refiner(refine)
         self.mode = mode
         self._rgb = color == "rgb"

@@ -13,7 +13,7 @@ from rtseg.matte.effects import draw
 from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.refine import EdgeRefiner, alpha_at_frame_size
-from rtseg.models.transforms import to_model_input
+from rtseg.models.transforms import Ratio, to_model_input
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.pipeline import Stage
 
@@ -26,12 +26,12 @@ class SegmentationStages:
         controls: LiveControls,
         masks: MaskSource,
         refiner: EdgeRefiner | None,
-        downsample_ratio: float | None = None,
+        downsample_ratio: Ratio = None,
     ) -> None:
         self.controls = controls
         self.masks = masks
         self.refiner = refiner
-        self.downsample_ratio = downsample_ratio  # a matting model's; None: by RVM's rule
+        self.downsample_ratio = downsample_ratio  # a matting model's; None: `auto_ratio`
 
     def stages(self) -> list[Stage]:
         """The stages in pipeline order."""

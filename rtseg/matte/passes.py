@@ -23,7 +23,7 @@ import numpy as np
 from rtseg.matte.roi import Box, RoiSettings, RoiTracker
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine, Inference
-from rtseg.models.transforms import model_input_size, to_model_input
+from rtseg.models.transforms import Ratio, model_input_size, to_model_input
 
 THUMB = (32, 32)  # the grey thumbnail scene cuts are found on
 
@@ -47,9 +47,7 @@ def infer(engine: Engine, tensor: np.ndarray, flip: bool, stream: Hashable = "fu
 CROP_STEP = 16
 
 
-def crop_input(
-    image: np.ndarray, crop: Box, info: ModelInfo, ratio: float | None = None
-) -> np.ndarray:
+def crop_input(image: np.ndarray, crop: Box, info: ModelInfo, ratio: Ratio = None) -> np.ndarray:
     """The model input for `crop` of a BGR frame (the crop is inside the frame)."""
     x0, y0, x1, y1 = crop.pixels()
     part = image[y0:y1, x0:x1]
@@ -123,7 +121,7 @@ class Passes:
         flip: bool = False,
         roi: RoiSettings | None = None,
         canvas_long: int = 640,
-        ratio: float | None = None,
+        ratio: Ratio = None,
     ) -> None:
         self.flip = flip
         self.roi = roi
@@ -200,7 +198,9 @@ class Passes:
         """The tracker for this frame size and model (a new one when either changes)."""
         assert self.roi is not None
         height, width = image.shape[:2]
-        aspect = 1.0 if info.dynamic else info.width / info.height
+        # a network of any input size takes the person's own shape: no pixels of the crop
+        # are spent beyond the margin (a square crop of a standing person cost 1.8x a pass)
+        aspect = None if info.dynamic else info.width / info.height
         t = self.tracker
         if t is None or (t.width, t.height, t.aspect) != (width, height, aspect):
             self.tracker = t = RoiTracker(width, height, aspect, self.roi)

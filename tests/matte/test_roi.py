@@ -143,3 +143,10 @@ def test_bad_settings_are_refused():
         RoiSettings(margin=-0.1)
     with pytest.raises(RtsegError):
         RoiSettings(full_every=0)
+
+
+def test_a_network_of_any_size_gets_the_person_s_own_shape():
+    crop = crop_around(Box(600, 200, 700, 500), W, H, aspect=None, margin=0.25, min_side=64)
+    assert crop is not None
+    assert (crop.width, crop.height) == (250, 450)  # each side grown by 0.25 of the longer
+    assert (crop.x0 + crop.x1) / 2 == 650 and (crop.y0 + crop.y1) / 2 == 350
