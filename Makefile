@@ -83,7 +83,7 @@ rvm: $(STAMP)
 		$(foreach r,$(RVM_RATIOS),--ratio $(r)) \
 		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx"
 
-# MediaPipe's own loop, the peer `rtseg bench peer` runs beside rtseg, in a venv of its own
+# MediaPipe's own loop, the peer `python -m benchmarks peer` runs beside rtseg, in its own venv
 # (mediapipe pins protobuf and numpy versions the runtime's venv can't share).
 peer-venv: .venv-mediapipe/.installed
 

@@ -1,5 +1,5 @@
-"""`python -m benchmarks [WHAT ...] --out DIR` (also `rtseg bench`); WHAT as listed by --help.
-`rtseg bench batch` runs the batch benchmark (benchmarks/batch.py).
+"""`python -m benchmarks [WHAT ...] --out DIR`, WHAT as listed by --help.
+`python -m benchmarks batch` runs the batch benchmark (benchmarks/batch.py).
 
 Writes results.json, results.md and PNG plots into DIR; every result names the machine.
 Expected failures (a missing model, a bad option) print one line and return 2.
@@ -17,19 +17,17 @@ from pathlib import Path
 
 from benchmarks import (
     encoder,
-    engine,
-    live,
     matting,
     peer,
-    pipeline,
-    plots,
     profile,
     report,
     targets,
     torch_eager,
 )
-from benchmarks.machine import load_average, machine_info
 from benchmarks.slow_model import slow_model
+from rtseg.bench import engine, live, plots
+from rtseg.bench.file import bench_file
+from rtseg.bench.machine import load_average, machine_info
 from rtseg.errors import RtsegError
 from rtseg.models.engine import DEVICES, load_session
 from rtseg.models.registry import resolve
@@ -173,7 +171,7 @@ def run(args: argparse.Namespace) -> dict:
             for height in args.heights:
                 _say(f"file mode: {Path(video).name} at {height}")
                 results["pipeline"].append(
-                    pipeline.bench_file(
+                    bench_file(
                         video, height, args.model, args.frames, args.device, args.pipeline_threads
                     )
                 )
@@ -283,7 +281,7 @@ def write(results: dict, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m benchmarks`; `rtseg bench` passes its arguments here."""
+    """Entry point of `python -m benchmarks`."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["batch"]:
         from benchmarks.batch import main as batch_main

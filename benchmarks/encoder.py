@@ -16,8 +16,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from benchmarks.jobs import open_job
 from benchmarks.peer import make_clip
+from rtseg.bench.jobs import open_job
 from rtseg.job import JobConfig
 
 # (preset, tune, CRF, threads); threads 0 is x264's own choice (1.5 per core)
@@ -104,7 +104,7 @@ def bench_encoder(source: str, height: int | None, frames: int, model: str) -> d
 
 
 def format_encoder(result: dict) -> str:
-    """A table of the candidates, printed by `rtseg bench encoder`."""
+    """A table of the candidates, printed by `python -m benchmarks encoder`."""
     clip = result["input"]
     lines = [
         f"input: rtseg's blur output for {clip['from']} at {clip['size']}, {clip['frames']} frames",

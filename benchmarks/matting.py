@@ -29,11 +29,11 @@ import numpy as np
 import onnxruntime as ort
 
 from benchmarks.composites import SINGLE, Portrait, background, composite
-from benchmarks.engine import time_engine
 from benchmarks.output import write_results
 from benchmarks.peer import make_clip, median_run, rtseg_file
 from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, score
-from benchmarks.timing import process_cpu_s, summarize
+from rtseg.bench.engine import time_engine
+from rtseg.bench.timing import process_cpu_s, summarize
 from rtseg.job import Job, JobConfig
 from rtseg.matte.compose import blend
 from rtseg.models.engine import Engine
@@ -63,7 +63,6 @@ def engine_rows(model: str, threads: int, runs: int) -> list[dict]:
                 fixed = engine.info.fixed_ratio
                 if fixed is not None and fixed != graph_ratio:
                     continue  # a variant built for one ratio ignores any other
-                engine.reset_state()
                 samples = time_engine(engine, runs, size=size, ratio=graph_ratio)
                 rows.append(
                     {
@@ -151,7 +150,7 @@ def live_replay(clip: Path, model: str, frames: int) -> dict:
         "stages_ms": summary["stages"],
         "mask_age_frames": summary["mask_age_frames"],
         "inference_threads": summary["inference_threads"],
-        "quality": job.quality_name,
+        "quality": job.path.level_name,
     }
 
 
@@ -165,7 +164,7 @@ def photo_run(model: str, photos: Path, out: Path) -> dict:
         wall0, cpu0 = time.perf_counter(), process_cpu_s()
         stats = job.run()
         wall, cpu = time.perf_counter() - wall0, process_cpu_s() - cpu0
-        quality, threads = job.quality_name, job.engine.threads
+        quality, threads = job.path.level_name, job.engine.threads
     n = stats.frames_out
     return {
         "photos": n,
@@ -187,7 +186,7 @@ def bench(
     runs: int,
     rounds: int = 3,
 ) -> dict:
-    """`rtseg bench matting`: RVM's targets at its defaults (`--model MODEL` and nothing
+    """`python -m benchmarks matting`: RVM's targets at its defaults (`--model MODEL` and nothing
     else). A 720p file run end to end (decode, matte, blur, H.264; `rtseg run`'s own path)
     and the as-converted graph's inference alone (ratio 0.25, 2 threads) run alternately
     `rounds` times, each timed by the wall clock and by the process's CPU time a frame; then
@@ -349,11 +348,10 @@ def photo_rows(model: str, portraits: list[Portrait], passes: int = 8) -> list[d
     change = np.zeros(passes)
     error = np.zeros(passes)
     for p in portraits:
-        engine.reset_state()
         tensor = to_model_input(p.image, engine.info)
-        previous = None
+        previous = state = None  # each photo from a fresh state
         for n in range(passes):
-            alpha = engine.run(tensor).alpha
+            alpha, _, _, state = engine.run(tensor, state)
             big = upscale_alpha(alpha, *p.matte.shape)
             error[n] += float(np.abs(big - p.matte).mean())
             if previous is not None:

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import cv2
 
-from benchmarks.jobs import open_job
 from benchmarks.peer import make_clip
-from benchmarks.timing import summarize
+from rtseg.bench.jobs import open_job
+from rtseg.bench.timing import summarize
 from rtseg.job import Job, JobConfig
-from rtseg.matte.refine import alpha_at_frame_size
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 
@@ -53,9 +52,7 @@ def _profile(job: Job, frames: int) -> tuple[dict[str, list[float]], dict[str, l
         while done < frames and (frame := step("decode", source.read)) is not None:
             step("preprocess", stages["preprocess"], frame)
             step("infer", stages["infer"], frame)
-            frame.alpha = step(
-                "refine", alpha_at_frame_size, frame.image, frame.alpha, job.refiner, frame.zoomed
-            )
+            frame.matte = step("refine", job.path.matte, frame.image, frame.mask)
             frame.output = step("effect", effect.apply, frame.image, frame.alpha)
             step("encode", lambda f: [s.write(f) for s in sinks], frame)
             done += 1
@@ -104,7 +101,7 @@ def bench_profile(
 
 
 def format_profile(result: dict) -> str:
-    """A table of the profile, printed by `rtseg bench profile`."""
+    """A table of the profile, printed by `python -m benchmarks profile`."""
     clip = result["input"]
     lines = [
         f"input: {clip['from']} ({clip['from_size']}) to {clip['size']}, {result['frames']} "

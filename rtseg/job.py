@@ -8,34 +8,27 @@ through setting up releases what it had opened before the error reaches the call
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from rtseg.controls import LiveControls
 from rtseg.errors import RtsegError
-from rtseg.io import destinations, remote
-from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
-from rtseg.io.outputs import check_not_input
-from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
-from rtseg.io.sources import ImageSource, VideoSource, open_source
-from rtseg.io.video_out import VideoFileSink, holds_alpha
-from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
-from rtseg.matte.masks import MaskSource
-from rtseg.matte.quality import default_level, quality_level
+from rtseg.io.destinations import Destination, SinkContext, check_sink, parse_sink
+from rtseg.io.sources import open_source
+from rtseg.io.video_in import VideoReader
+from rtseg.matte.effects import Effect, as_effect, draw
+from rtseg.matte.frame_path import FramePath, build_frame_path
+from rtseg.matte.quality import quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.channels import Policy
-from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.frame import Frame, rate_time_base
 from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline
 from rtseg.pipeline.ports import Sink, SinkWrapper, Source
 from rtseg.pipeline.stats import Stats
 from rtseg.stages import SegmentationStages
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,7 +88,8 @@ def validate_config(config: JobConfig) -> None:
     """Refuse settings no run can use, before anything is opened.
 
     Raises:
-        RtsegError: a number out of range or an unknown quality level, said in one line.
+        RtsegError: a number out of range, an unknown quality level, an output spelled
+            wrong, said in one line.
     """
     if config.quality is not None:
         quality_level(config.quality)
@@ -103,6 +97,11 @@ def validate_config(config: JobConfig) -> None:
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < low):
             raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if config.fps is not None:
+        rate_time_base(config.fps)
+    for spec in config.sinks:
+        if isinstance(spec, str):
+            parse_sink(spec)
 
 
 class _FromSeq(SinkWrapper):
@@ -154,7 +153,8 @@ class Job:
         self.sinks: list[Sink] = []
         self.controls: LiveControls | None = None
         self.source: Source | None = source
-        self.masks: MaskSource | None = None
+        self.path: FramePath | None = None
+        self.stages: SegmentationStages | None = None
         try:
             self._set_up(engine, source is None)
         except BaseException:
@@ -177,24 +177,26 @@ class Job:
         for spec in config.sinks:
             self.add_sink(spec)
         live = self.source.live
-        images = isinstance(self.source, ImageSource)
-        # a matting model's own levels; a live switch to another model keeps the run's
-        self.quality_name = config.quality or default_level(live, images)
-        self.quality = quality_level(self.quality_name, matting=self.engine.info.dynamic)
-        self.refiner = self.quality.refiner(config.refine)
-        smoother = self.quality.smoother(config.smooth)
-        sync = config.sync if config.sync is not None else not live
-        self.masks = MaskSource(
-            sync=sync,
-            every=config.mask_every,
-            smoother=smoother,
-            passes=self.quality.passes(config.downsample_ratio),
+        self.path = build_frame_path(
+            quality=config.quality,
+            live=live,
+            stills=getattr(self.source, "stills", False),
+            refine=config.refine,
+            smooth=config.smooth,
+            mask_every=config.mask_every,
+            sync=config.sync,
+            ratio=config.downsample_ratio,
+            matting=self.engine.info.dynamic,  # a live switch to another model keeps these
         )
+        self.stages = SegmentationStages(self.controls, self.path)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
-        ratio = self.quality.ratio(config.downsample_ratio)
-        stages = SegmentationStages(self.controls, self.masks, self.refiner, ratio).stages()
         self.pipeline = Pipeline(
-            self.source, stages, self.sinks, policy, config.capacity, config.max_frames
+            self.source,
+            self.stages.stages(),
+            self.sinks,
+            policy,
+            config.capacity,
+            config.max_frames,
         )
         self.controls.pipeline = self.pipeline
 
@@ -216,8 +218,8 @@ class Job:
             engine.close()
 
     def _on_swap(self) -> None:
-        if self.masks is not None:
-            self.masks.reset()  # no mask or smoothing of the old model carries over
+        if self.stages is not None:
+            self.stages.restart()  # no mask or smoothing of the old model carries over
 
     # -- sinks ----------------------------------------------------------------------------
     def add_sink(self, spec: str | Destination | Sink, first_seq: int = 0) -> Sink:
@@ -239,76 +241,35 @@ class Job:
         return sink
 
     def _open_sink(self, spec: str | Destination | Sink) -> Sink:
+        """The sink for `spec`: a destination opens its own, in this run's context, drawn
+        with its own effect where it has one; a sink object is taken as it is."""
         assert self.controls is not None
         target = parse_sink(spec) if isinstance(spec, str) else spec
-        own = getattr(target, "effect", None)
-        if own is None:
-            return self._open_target(target, self.controls.chosen)
-        effect = self.controls.pin(as_effect(own))
-        return _OwnEffect(self._open_target(target, effect), effect)
+        if not isinstance(target, Destination):
+            return check_sink(target)
+        if target.effect is None:
+            return target.open(self._sink_context(self.controls.chosen))
+        effect = self.controls.pin(as_effect(target.effect))
+        return _OwnEffect(target.open(self._sink_context(effect)), effect)
 
-    def _open_target(self, target: Destination | Sink, effect: Effect) -> Sink:
-        """The sink for `target`, whose frames are drawn with `effect`."""
-        assert self.controls is not None and self.source is not None
-        if isinstance(target, destinations.Null):
-            return NullSink()
-        if isinstance(target, destinations.Window):
-            return WindowSink(on_key=self.controls.on_key, hud=self.controls.hud_lines)
-        if isinstance(target, destinations.VirtualCamera):
-            from rtseg.io.virtualcam import VirtualCamSink
-
-            return VirtualCamSink(self.source.fps, device=target.device)
-        if isinstance(target, destinations.Preview):
-            return self._open_preview(target.port)
-        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
-            opener = partial(self._open_video_file, effect=effect)
-            return remote.staged_output(target.path, self.config.overwrite, opener)
-        if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
-            check_not_input(Path(target.path), getattr(self.source, "path", None))
-        if isinstance(target, destinations.VideoFile):
-            return self._open_video_file(Path(target.path), effect)
-        if isinstance(target, destinations.ImageFolder):
-            return ImageSequenceSink(Path(target.path), self.config.overwrite)
-        if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
-            raise RtsegError(
-                f"{target!r} is not a sink: {SINK_HELP}, or an object with write, close and abort"
-            )
-        return target
-
-    def _open_video_file(self, path: Path, effect: Effect) -> Sink:
+    def _sink_context(self, effect: Effect) -> SinkContext:
+        """What an output of this run opens with, its frames drawn with `effect`."""
         assert self.source is not None
-        if isinstance(effect, AlphaOut) and not holds_alpha(path):
-            raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
-        if self.config.realtime:
-            log.info(
-                "--realtime into %s: frames the pipeline cannot keep up with are dropped; "
-                "the others keep their times, so the file keeps the input's length and audio",
-                path,
-            )
-        return VideoFileSink(
-            path,
-            self.source.fps,
-            crf=self.config.crf,
-            preset=self.config.preset,
-            audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
-            overwrite=self.config.overwrite,
+        config = self.config
+        return SinkContext(
+            fps=self.source.fps,
+            effect=effect,
+            input_path=getattr(self.source, "path", None),
+            audio_from=self.source.path if isinstance(self.source, VideoReader) else None,
+            overwrite=config.overwrite,
+            realtime=config.realtime,
+            crf=config.crf,
+            preset=config.preset,
+            preview_host=config.preview_host,
+            preview_remote=config.preview_remote,
+            preview_token=config.preview_token,
+            controls=self.controls,
         )
-
-    def _open_preview(self, port: int) -> Sink:
-        from rtseg.io.preview import HttpPreviewSink
-
-        assert self.controls is not None
-        sink = HttpPreviewSink(
-            port,
-            host=self.config.preview_host,
-            allow_remote=self.config.preview_remote,
-            token=self.config.preview_token,
-            stats=self.controls.live_stats,
-            on_control=self.controls.control,
-            choices=self.controls.choices(),
-        )
-        log.info("preview at %s", sink.url)
-        return sink
 
     # -- running --------------------------------------------------------------------------
     def run(self) -> Stats:
@@ -349,8 +310,8 @@ class Job:
                 if self.source is not None:
                     self.source.close()
         finally:
-            if self.masks is not None:
-                self.masks.close()
+            if self.path is not None:
+                self.path.close()
             if self.controls is not None:
                 self.controls.close()
 

@@ -36,7 +36,7 @@ def job_for(source: Path, **kwargs) -> Job:
 
 def refiner_settings(job: Job) -> tuple | None:
     """What a job's edge refinement fits with (None: no refinement, a plain upscale)."""
-    r = job.refiner
+    r = job.path.refiner
     if r is None:
         return None
     return (r.radius, r.eps, r.work_short_side, r.coarse_short_side, r.feather, r.threshold)
@@ -53,22 +53,22 @@ def test_levels_turn_on_what_they_say(tmp_path):
     for name, level in LEVELS.items():
         job = job_for(clip, quality=name)
         jobs.append(job)
-        passes = job.masks.passes
+        passes = job.path.masks.passes
         assert (passes.flip, passes.roi, passes.canvas_long) == (
             level.flip,
             level.zoom,
             level.canvas_long,
         )
         assert refiner_settings(job) == level_refiner_settings(name)
-        assert (job.masks.smoother is not None) == level.smooth
+        assert (job.stages.state.smoother is not None) == level.smooth
         # --refine and --smooth turn on the level's own refinement and smoothing
         forced = job_for(clip, quality=name, refine=True, smooth=True)
         jobs.append(forced)
         assert refiner_settings(forced) == level_refiner_settings(name)
-        assert forced.masks.smoother is not None
+        assert forced.stages.state.smoother is not None
     bare = job_for(clip, quality="best", refine=False, smooth=False)  # explicit flags win
     jobs.append(bare)
-    assert bare.refiner is None and bare.masks.smoother is None
+    assert bare.path.refiner is None and bare.stages.state.smoother is None
     for job in jobs:
         job.source.close()
 
@@ -95,7 +95,7 @@ def test_each_source_kind_gets_its_default(tmp_path):
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), decode_frames(clip)[0])
     jobs = [job_for(clip), job_for(clip, realtime=True), job_for(photo)]
-    assert [job.quality for job in jobs] == [LEVELS["balanced"], LEVELS["fast"], LEVELS["best"]]
+    assert [job.path.level for job in jobs] == [LEVELS["balanced"], LEVELS["fast"], LEVELS["best"]]
     for job in jobs:
         job.source.close()
 
@@ -105,7 +105,7 @@ def test_a_zoomed_job_runs_crop_passes_and_keeps_every_frame(tmp_path):
     out = tmp_path / "out.mp4"
     job = Job(JobConfig(source=str(clip), sinks=[str(out)], quality="best", effect="mask"))
     job.run()
-    tracker = job.masks.passes.tracker
+    tracker = job.stages.state.tracker
     assert tracker is not None and tracker.crops  # the person was zoomed on...
     assert tracker.full_passes < 24 // 2  # ...and most frames needed the crop pass only
     frames = decode_frames(out)
@@ -134,7 +134,7 @@ def test_the_cli_passes_quality_and_leaves_refine_to_it(tmp_path):
         assert refiner_settings(job) == level_refiner_settings(flags[1])
     job = Job(config_from_args(build_parser().parse_args([*base, "--no-refine"])))
     job.source.close()
-    assert job.refiner is None
+    assert job.path.refiner is None
 
 
 def test_a_matting_model_gets_the_matting_levels(tmp_path):
@@ -151,12 +151,12 @@ def test_a_matting_model_gets_the_matting_levels(tmp_path):
     ):
         job = Job(JobConfig(source=str(source), sinks=["null"], model=model, realtime=realtime))
         job.source.close()
-        assert job.quality == MATTING_LEVELS[name]
-        assert not job.masks.passes.flip  # a second pass of the network bought no better mask
+        assert job.path.level == MATTING_LEVELS[name] and job.path.level_name == name
+        assert not job.path.masks.passes.flip  # a second pass of the network bought no better mask
     zoom = MATTING_LEVELS["balanced"].zoom
     assert zoom is not None and zoom.together  # one crop, one pass, however many people
     with rtseg.Segmenter(model, "cpu", mode="video") as segmenter:
-        assert segmenter._masks.passes.roi == zoom
+        assert segmenter._path.masks.passes.roi == zoom
     # video: any frame or crop at 320x180's area; photos: the longer side at 320 px
     info = Engine(model, "cpu", threads=1).info
     assert model_input_size(info, 720, 1280, MATTING_LEVELS["balanced"].ratio()) == (180, 320)
