@@ -34,7 +34,9 @@ from rtseg.models.registry import resolve
 
 WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile", "encoder", "matting")
 BUNDLED = ("selfie_general", "selfie_landscape")
-VIDEOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "videos"
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+VIDEOS = DATA / "videos"
+PHOTOS = DATA / "portraits" / "p3m" / "original"
 
 
 def _csv(kind):
@@ -91,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="matting: the RVM graph as converted, whose inference alone the file run is "
         "compared with (NHWC or NCHW .onnx; default: the one `make rvm` keeps, if there)",
+    )
+    p.add_argument(
+        "--matting-photos",
+        type=Path,
+        help="matting: a folder of photos timed through `rtseg run` (default: the shared P3M "
+        "portraits, if there)",
     )
     return p
 
@@ -234,14 +242,16 @@ def run(args: argparse.Namespace) -> dict:
         else:
             _say(f"matting: {args.matting_model} on {Path(args.videos[0]).name}")
             baseline = args.matting_baseline or matting.default_baseline()
+            photos = args.matting_photos or (PHOTOS if PHOTOS.is_dir() else None)
             results["matting"] = matting.bench(
                 args.matting_model,
                 baseline,
                 args.videos[0],
-                min(args.frames, 100),
-                min(args.live_frames, 150),
-                threads=2,
+                min(args.frames, 150),
+                args.live_frames,
+                photos,
                 runs=3 if args.quick else 20,
+                rounds=1 if args.quick else 3,
             )
             print(matting.format_bench(results["matting"]), flush=True)
     results["machine"]["load_average_end"] = load_average()
