@@ -12,7 +12,7 @@ import av
 
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 from rtseg.io.sources import IMAGE_SUFFIXES
 from rtseg.io.video_in import (
     frame_rate,
@@ -35,7 +35,7 @@ class _Read:
     missing: int
 
 
-def frame_stamps(path: Location) -> tuple[list[int], Fraction]:
+def frame_stamps(path: Location | Path) -> tuple[list[int], Fraction]:
     """When each frame of a video is shown, in presentation order and in units of the
     returned time base, counted as `VideoReader` counts (from the file's origin). Packets
     are read, not decoded; those an edit list hides are left out, and so is a download's
@@ -44,23 +44,23 @@ def frame_stamps(path: Location) -> tuple[list[int], Fraction]:
     The answer for the last file is kept while the file stays the same: a batch counts a
     video's frames and then plans its split from the same stamps, and the file (an object
     in storage, or a long local video) would otherwise be read through again."""
-    read = _read(path)
+    read = _read(Location.of(path))
     return read.stamps, read.time_base
 
 
-def frames_missing(path: Location) -> int:
+def frames_missing(path: Location | Path) -> int:
     """Frames of a video that its header promised and its packets do not hold (a truncated
     download; see `video_in.frames_never_arrived`), as `VideoReader.frames_lost` counts
     them for a whole run."""
-    return _read(path).missing
+    return _read(Location.of(path)).missing
 
 
 def _read(path: Location) -> _Read:
-    if remote.is_remote(path):
-        key = remote.version(str(path))
+    if path.is_remote:
+        key = remote.version(path)
     else:
-        stat = Path(path).stat()
-        key = (str(Path(path).absolute()), stat.st_size, stat.st_mtime_ns)
+        stat = path.path.stat()
+        key = (str(path.path.absolute()), stat.st_size, stat.st_mtime_ns)
     if _last_read[0] != key:
         _last_read[:] = [key, _read_stamps(path)]
     return _last_read[1]
@@ -96,16 +96,17 @@ def _read_stamps(path: Location) -> _Read:
     return _Read(sorted(stamps), time_base, missing)
 
 
-def frame_count(path: Location) -> int | None:
+def frame_count(path: Location | Path) -> int | None:
     """Frames in a video, an image folder or an image; None when it cannot be read.
 
     A video in storage is read through (demuxed, not decoded), as a local one is."""
-    if remote.is_remote(path):
+    path = Location.of(path)
+    if path.is_remote:
         try:
             return len(frame_stamps(path)[0])
         except RtsegError:
             return None
-    path = Path(path)
+    path = path.path
     if path.is_dir():
         return sum(1 for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if path.suffix.lower() in IMAGE_SUFFIXES:
