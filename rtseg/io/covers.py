@@ -13,7 +13,7 @@ import logging
 
 import av
 
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 from rtseg.io.video_in import is_cover, open_media
 
 log = logging.getLogger(__name__)
