@@ -72,7 +72,8 @@ models:
 # graph in $(RVM) into the user model directory: rvm_mobilenetv3 (the ratio an input), one
 # variant per ratio in $(RVM_RATIOS) with the ratio fixed, NOTICE and licence beside them, and
 # tf2onnx's unoptimised conversion under rvm-baseline/ for the speed comparison. tensorflow
-# and tf2onnx live in a venv of their own.
+# and tf2onnx live in a venv of their own. RVM_INT8=1 also writes rvm_mobilenetv3_r1_int8, the
+# int8 form of rvm_mobilenetv3_r1 (export/rvm_int8.py, docs/matting.md).
 RVM ?= ../shared/models/rvm
 RVM_RATIOS ?= 1 0.25
 rvm: $(STAMP)
@@ -81,7 +82,8 @@ rvm: $(STAMP)
 	out="$$($(PY) -c 'from rtseg.models.registry import user_dir; print(user_dir())')" && \
 	.venv-rvm/bin/python -m export.rvm --rvm $(RVM) --out "$$out" \
 		$(foreach r,$(RVM_RATIOS),--ratio $(r)) \
-		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx"
+		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx" \
+		$(if $(RVM_INT8),&& $(PY) -m export.rvm_int8 build --models "$$out")
 
 # MediaPipe's own loop, the peer `python -m benchmarks peer` runs beside rtseg, in its own venv
 # (mediapipe pins protobuf and numpy versions the runtime's venv can't share).
