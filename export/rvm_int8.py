@@ -21,7 +21,7 @@ A form is kept only where, measured after it is built (criterion fixed beforehan
     python -m export.rvm_int8 build [--models DIR]        # make rvm RVM_INT8=1
     python -m export.rvm_int8 evaluate --out /tmp/int8    # variants, quality, the table
     python -m export.rvm_int8 sensitivity --out /tmp/int8 # one block quantised at a time
-    python -m export.rvm_int8 bench --out /tmp/int8 --runs 30
+    python -m export.rvm_int8 bench --out /tmp/int8 --runs 30    # times evaluate's files
 
 The weights are GPL-3.0 (export/rvm.py): `build` writes into the user model directory, with
 the NOTICE; the other commands write only under --out, never into the repository.
@@ -371,16 +371,25 @@ def calibrated(models: Path, out: Path, frames: int) -> Path:
 
 
 def make_variants(models: Path, out: Path, frames: int) -> dict[str, Path]:
+    """Float and each of VARIANTS, written under `out` (the calibration cached there)."""
     float_model = models / f"{FLOAT_NAME}.onnx"
     cache = calibrated(models, out, frames)
-    paths = {"float": float_model}
     for label, keep in VARIANTS.items():
-        path = out / file_name(label)
         if keep is None:
-            quantise_dynamic(float_model, path)
+            quantise_dynamic(float_model, out / file_name(label))
         else:
-            quantise_static(float_model, path, None, keep_float=keep, cache=cache)
-        paths[label] = path
+            quantise_static(float_model, out / file_name(label), None, keep, cache=cache)
+    return made_variants(models, out)
+
+
+def made_variants(models: Path, out: Path) -> dict[str, Path]:
+    """Float and the variants `evaluate` wrote under `out` (timed without quantising them again
+    inside the benchmark lock)."""
+    paths = {"float": models / f"{FLOAT_NAME}.onnx"}
+    paths |= {label: out / file_name(label) for label in VARIANTS}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)} not found (run evaluate first)")
     return paths
 
 
@@ -449,6 +458,35 @@ def build(models: Path, frames: int) -> Path:
     return models / f"{INT8_NAME}.onnx"
 
 
+SENSITIVITY_COLUMNS = {
+    "block": "block",
+    "convs": "convs",
+    "mean_abs": "mean abs",
+    "max_abs": "max abs",
+    "iou": "IoU",
+    "iou_min": "worst IoU",
+}
+QUALITY_COLUMNS = {
+    "variant": "variant",
+    "clip.mean_abs": "mean abs",
+    "clip.max_abs": "max abs",
+    "clip.iou": "IoU",
+    "clip.iou_min": "worst IoU",
+    "clip.boundary_f": "boundary F",
+    "p3m.iou": "P3M IoU",
+    "p3m.boundary_f": "P3M boundary F",
+    "p3m.mean_abs": "P3M MAE",
+    "why": "verdict",
+}
+BENCH_COLUMNS = {
+    "variant": "variant",
+    "threads": "threads",
+    "median_ms": "median ms",
+    "p90_ms": "p90 ms",
+    "cpu_ms": "CPU ms",
+}
+
+
 def table(rows: list[dict], columns: dict[str, str]) -> str:
     """A Markdown table of `rows` (dicts, nested keys joined by '.') in `columns` order."""
 
@@ -488,54 +526,20 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.command == "sensitivity":
         rows = sensitivity(models, args.out, args.calibration_frames, args.clip_frames)
-        print(
-            table(
-                rows,
-                {
-                    "block": "block",
-                    "convs": "convs",
-                    "mean_abs": "mean abs",
-                    "max_abs": "max abs",
-                    "iou": "IoU",
-                    "iou_min": "worst IoU",
-                },
-            )
-        )
+        print(table(rows, SENSITIVITY_COLUMNS))
         return 0
-    paths = make_variants(models, args.out, args.calibration_frames)
     if args.command == "evaluate":
+        paths = make_variants(models, args.out, args.calibration_frames)
         rows = evaluate(paths, args.clip_frames)
-        print(
-            table(
-                rows,
-                {
-                    "variant": "variant",
-                    "clip.mean_abs": "mean abs",
-                    "clip.max_abs": "max abs",
-                    "clip.iou": "IoU",
-                    "clip.iou_min": "worst IoU",
-                    "clip.boundary_f": "boundary F",
-                    "p3m.iou": "P3M IoU",
-                    "p3m.boundary_f": "P3M boundary F",
-                    "p3m.mean_abs": "P3M MAE",
-                    "why": "verdict",
-                },
-            )
-        )
+        print(table(rows, QUALITY_COLUMNS))
         return 0
+    try:
+        paths = made_variants(models, args.out)
+    except FileNotFoundError as exc:
+        print(f"export.rvm_int8: {exc}", file=sys.stderr)
+        return 1
     rows = [row for threads in (1, 2) for row in bench(paths, threads, args.runs)]
-    print(
-        table(
-            rows,
-            {
-                "variant": "variant",
-                "threads": "threads",
-                "median_ms": "median ms",
-                "p90_ms": "p90 ms",
-                "cpu_ms": "CPU ms",
-            },
-        )
-    )
+    print(table(rows, BENCH_COLUMNS))
     for label, path in paths.items():
         ops = profile(path, args.out)
         print(f"\n{label}: " + ", ".join(f"{op} {ms:.1f}" for op, ms in list(ops.items())[:6]))
