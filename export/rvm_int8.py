@@ -429,11 +429,11 @@ def sensitivity(models: Path, out: Path, frames: int, clip_frames: int) -> list[
     return sorted(rows, key=lambda r: -r["mean_abs"])
 
 
-KEPT = ("early", "gru", "output")  # the form `build` writes (docs/matting.md, int8)
+KEPT = ("early",)  # the form `build` writes: the fastest that passed (docs/matting.md, int8)
 NOTICE_HEAD = """\
-{name}.onnx: an int8 form of {source}.onnx (static QDQ, per-channel int8 weights, calibrated
-on real frames; the sensitive blocks in float), made by rtseg's `make rvm RVM_INT8=1`
-(export/rvm_int8.py). It is made from the same weights, under the same licence:
+{name}.onnx: an int8 form of {source}.onnx (static QDQ, per-channel int8
+weights, calibrated on real frames; the sensitive blocks in float), made by rtseg's
+`make rvm RVM_INT8=1` (export/rvm_int8.py). It is made from the same weights, under the same licence:
 
 """
 
