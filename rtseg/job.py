@@ -153,6 +153,7 @@ class Job:
         self.sinks: list[Sink] = []
         self.controls: LiveControls | None = None
         self.source: Source | None = source
+        self._live = False
         self.path: FramePath | None = None
         self.stages: SegmentationStages | None = None
         try:
@@ -164,6 +165,10 @@ class Job:
     def _set_up(self, engine: Engine | None, open_source_too: bool) -> None:
         config = self.config
         effect = as_effect(config.effect)
+        if open_source_too:
+            self.source = open_config_source(config)
+        assert self.source is not None
+        self._live = self.source.live  # the engine's threads depend on it
         engine = engine or self._build_engine(config.model)
         try:
             self.controls = LiveControls(
@@ -172,8 +177,6 @@ class Job:
         except BaseException:
             self._release_engine(engine)
             raise
-        if open_source_too:
-            self.source = open_config_source(config)
         for spec in config.sinks:
             self.add_sink(spec)
         live = self.source.live
@@ -210,8 +213,9 @@ class Job:
     def _build_engine(self, model: str | Path) -> Engine:
         # --threads, else the engine's own choice (`auto_threads`): one for the bundled models,
         # whose 2.5 ms a second thread's hand-offs would make 3.6 ms of CPU a frame on 2 cores
-        # at 720p, every core for a matting network, which takes most of a frame's work.
-        return Engine(resolve(str(model)), self.config.device, self.config.threads)
+        # at 720p; for a matting network, which takes most of a frame's work, every core, or
+        # live every core but one, which the video beside the inference needs.
+        return Engine(resolve(str(model)), self.config.device, self.config.threads, live=self._live)
 
     def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:

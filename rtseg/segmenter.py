@@ -112,7 +112,7 @@ class Segmenter:
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
         if quality is not None:
             quality_level(quality)  # an unknown level is refused before the model loads
-        self.engine = Engine(resolve(str(model)), device, threads)
+        self.engine = Engine(resolve(str(model)), device, threads, live=mode == "live")
         self._path = build_frame_path(
             quality=quality,
             live=mode == "live",
