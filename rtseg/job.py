@@ -153,7 +153,7 @@ class Job:
         self.sinks: list[Sink] = []
         self.controls: LiveControls | None = None
         self.source: Source | None = source
-        self._live = False
+        self._shared = True
         self.path: FramePath | None = None
         self.stages: SegmentationStages | None = None
         try:
@@ -168,7 +168,8 @@ class Job:
         if open_source_too:
             self.source = open_config_source(config)
         assert self.source is not None
-        self._live = self.source.live  # the engine's threads depend on it
+        # a video's stages run beside the inference all the time; photos are mostly inference
+        self._shared = not getattr(self.source, "stills", False)
         engine = engine or self._build_engine(config.model)
         try:
             self.controls = LiveControls(
@@ -213,9 +214,10 @@ class Job:
     def _build_engine(self, model: str | Path) -> Engine:
         # --threads, else the engine's own choice (`auto_threads`): one for the bundled models,
         # whose 2.5 ms a second thread's hand-offs would make 3.6 ms of CPU a frame on 2 cores
-        # at 720p; for a matting network, which takes most of a frame's work, every core, or
-        # live every core but one, which the video beside the inference needs.
-        return Engine(resolve(str(model)), self.config.device, self.config.threads, live=self._live)
+        # at 720p; for a matting network, which takes most of a frame's work, every core but
+        # one on video (decoding, compositing and encoding have that one), every core on photos.
+        config = self.config
+        return Engine(resolve(str(model)), config.device, config.threads, shared=self._shared)
 
     def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:
