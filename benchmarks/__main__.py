@@ -24,10 +24,10 @@ from benchmarks import (
     targets,
     torch_eager,
 )
-from benchmarks.slow_model import slow_model
 from rtseg.bench import engine, live, plots
 from rtseg.bench.file import bench_file
 from rtseg.bench.machine import load_average, machine_info
+from rtseg.bench.side_by_side import SLOW_MODEL_PATH
 from rtseg.errors import RtsegError
 from rtseg.models.engine import DEVICES, load_session
 from rtseg.models.registry import resolve
@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live-frames", type=int, help="frames per live run (default 300; quick 10)")
     p.add_argument(
         "--overload-model",
-        help="a model slower than the frame rate (default: a "
-        "chain of convolutions made for the purpose)",
+        help="a model slower than the frame rate (default: slow_convs, the chain of "
+        "convolutions `rtseg bench overload` uses)",
     )
     p.add_argument("--overload-fps", type=float, default=30.0)
     p.add_argument("--torch", action="store_true", help="engine: also time PyTorch eager")
@@ -192,10 +192,7 @@ def run(args: argparse.Namespace) -> dict:
                     )
                 )
     if "overload" in what:
-        model = args.overload_model
-        if model is None:
-            args.out.mkdir(parents=True, exist_ok=True)
-            model = str(slow_model(args.out / "slow_convs.onnx", size=256, depth=10))
+        model = args.overload_model or str(SLOW_MODEL_PATH)
         _say(f"overload: {Path(model).name} at {args.overload_fps:g} fps")
         run_ = live.bench_live(
             args.videos[0],

@@ -23,7 +23,6 @@ from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
-from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
 from rtseg.io.video_in import VideoReader
 from rtseg.job import Job, JobConfig
@@ -37,6 +36,7 @@ from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
 from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
+from rtseg.redaction import redact
 
 log = logging.getLogger("rtseg")
 
@@ -172,7 +172,6 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--out",
-        type=location,
         required=True,
         help="folder or storage URL (s3://, gs://, az://) the outputs go in",
     )
@@ -194,9 +193,7 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         help="cut each long video into N segments for different workers (auto: one per "
         "worker, for videos long enough)",
     )
-    p.add_argument(
-        "--report", type=location, metavar="FILE", help="one JSON line per input (a path or URL)"
-    )
+    p.add_argument("--report", metavar="FILE", help="one JSON line per input (a path or URL)")
     p.add_argument(
         "--attempts",
         type=_positive_int,
@@ -395,8 +392,18 @@ def fetch_model(fp16: bool, url: str | None, overwrite: bool) -> None:
     print(fetched.notice, end="")
 
 
+class _Redacted(logging.Filter):
+    """Log lines without secrets: what a backend or FFmpeg says may quote a URL whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redacted())
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
     for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
         logging.getLogger(backend).setLevel(logging.WARNING)
@@ -408,7 +415,7 @@ def _setup_logging() -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"rtseg: error: {message}", file=sys.stderr)
+    print(f"rtseg: error: {redact(message)}", file=sys.stderr)
     return 2
 
 

@@ -15,6 +15,7 @@ from types import TracebackType
 from rtseg.controls import LiveControls
 from rtseg.errors import RtsegError
 from rtseg.io.destinations import Destination, SinkContext, check_sink, parse_sink
+from rtseg.io.location import Location
 from rtseg.io.sources import open_source
 from rtseg.io.video_in import VideoReader
 from rtseg.matte.effects import Effect, as_effect, draw
@@ -39,7 +40,9 @@ class JobConfig:
     object with write/close/abort) or the CLI's strings ("blur:31", "out.mp4").
     """
 
-    source: str | int | Path = "0"  # camera index, file, URL, image, directory or "sample"
+    # camera index, file, URL, image, directory or "sample"; a Location is a file, folder or
+    # object (a batch's input)
+    source: str | int | Path | Location = "0"
     model: str | Path = DEFAULT_MODEL
     effect: str | Effect = "blur"
     sinks: list[str | Destination | Sink] = field(default_factory=lambda: ["window"])
@@ -73,7 +76,7 @@ class JobConfig:
 def open_config_source(config: JobConfig) -> Source:
     """The source `config` names, opened with its capture settings."""
     return open_source(
-        str(config.source),
+        config.source if isinstance(config.source, Location) else str(config.source),
         realtime=config.realtime,
         width=config.width,
         height=config.height,

@@ -72,7 +72,7 @@ def test_a_failure_after_the_outputs_opened_releases_them(tmp_path, caplog):
     clip = write_clip(tmp_path / "in.mp4", frames=6)
     out, frames = tmp_path / "out.mp4", tmp_path / "frames"
     before = {t.ident for t in threading.enumerate()}
-    caplog.set_level(logging.INFO, logger="rtseg.job")
+    caplog.set_level(logging.INFO, logger="rtseg")
     with pytest.raises(RtsegError, match="is not a sink"):
         rtseg.Job(rtseg.JobConfig(source=str(clip), sinks=[str(out), str(frames), "http:0", 42]))
     (url,) = re.findall(r"preview at (http://\S+)", caplog.text)  # it was listening...

@@ -28,7 +28,7 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 from rtseg.io.timeline import timeline
 from rtseg.pipeline.frame import Frame
 
@@ -59,12 +59,13 @@ def ffmpeg_path(path: Path) -> str:
     return str(path.absolute())
 
 
-def open_media(path: Location, what: str = "video") -> av.container.InputContainer:
+def open_media(path: Location | Path | str, what: str = "video") -> av.container.InputContainer:
     """Open a media file (or a URL, streamed: see `rtseg.io.remote`) for reading, or fail
     with one line saying why."""
-    if remote.is_remote(path):
-        return _open_remote(str(path), what)
-    path = Path(path)
+    where = Location.of(path)
+    if where.is_remote:
+        return _open_remote(where, what)
+    path = where.path
     if not path.exists():
         raise RtsegError(f"input not found: {path}")
     if path.is_dir():
@@ -77,7 +78,7 @@ def open_media(path: Location, what: str = "video") -> av.container.InputContain
         raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
 
 
-def _open_remote(url: str, what: str) -> av.container.InputContainer:
+def _open_remote(url: Location, what: str) -> av.container.InputContainer:
     reader = remote.open_reader(url)
     if reader.size == 0:
         raise RtsegError(f"input is empty (0 bytes): {url}")
@@ -227,13 +228,15 @@ class VideoReader:
     lost, and neither are frames of containers without an index.
     """
 
-    def __init__(self, path: Location, realtime: bool = False, deinterlace: bool = False) -> None:
+    def __init__(
+        self, path: Location | Path | str, realtime: bool = False, deinterlace: bool = False
+    ) -> None:
         """Open `path` (a file, or a URL streamed through `rtseg.io.remote`).
 
         Raises:
             RtsegError: the file is missing, empty, not a video, or has no video stream.
         """
-        self.path = remote.location(path)  # where video sinks find the audio to keep
+        self.path = Location.of(path)  # where video sinks find the audio to keep
         self.deinterlace = deinterlace
         self._open()
         stream = self._stream
