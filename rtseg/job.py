@@ -195,7 +195,7 @@ class Job:
             ratio=config.downsample_ratio,
             matting=self.engine.info.dynamic,  # a live switch to another model keeps these
         )
-        self.stages = SegmentationStages(self.controls, self.path)
+        self.stages = SegmentationStages(self.controls, self.path, live)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
         self.pipeline = Pipeline(
             self.source,
@@ -338,6 +338,9 @@ class Job:
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""
         engine = self.engine
-        return self.pipeline.stats.summary(
+        summary = self.pipeline.stats.summary(
             self.pipeline.drops, engine.providers, engine.info.name, engine.threads
         )
+        assert self.path is not None
+        summary["mask_every"] = self.path.masks.every  # raised by a live run that dropped frames
+        return summary
