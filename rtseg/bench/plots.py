@@ -3,6 +3,7 @@ and per-step CDFs per variant, and the repository benchmarks' per-run CDFs and f
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -63,8 +64,8 @@ def targets_chart(targets: list[dict], path: Path) -> Path | None:
     scored = [t for t in targets if t.get("score") is not None]
     if not scored:
         return None
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(scored) + 1.2))
-    names = [t["target"] if len(t["target"]) <= 70 else t["target"][:67] + "..." for t in scored]
+    fig, ax = plt.subplots(figsize=(10, 0.7 * len(scored) + 1.2))
+    names = [textwrap.fill(t["target"], 50) for t in scored]
     colours = ["tab:green" if t["met"] else "tab:red" for t in scored]
     # capped at 3: a target met many times over needs no longer bar
     ax.barh(range(len(scored)), [min(t["score"], 3.0) for t in scored], color=colours)
