@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 import cv2  # noqa: F401
 
 from rtseg.api import process_video
-from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.errors import CameraUnavailable, RtsegError, StageError, Stopped
 from rtseg.io.destinations import (
     Callback,
     ImageFolder,
@@ -50,7 +50,6 @@ from rtseg.matte.effects import (
 )
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
-from rtseg.pipeline.pipeline import StageError
 from rtseg.pipeline.run_stats import Percentiles, RunStats
 from rtseg.segmenter import Segmentation, Segmenter
 

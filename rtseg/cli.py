@@ -20,7 +20,7 @@ import cv2
 
 from rtseg.batch.discover import FORMATS
 from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.errors import CameraUnavailable, RtsegError, StageError, Stopped, cli_words
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
@@ -31,11 +31,11 @@ from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.quality import LEVELS
 from rtseg.models import registry as models
-from rtseg.models.engine import DEVICES, load_session
+from rtseg.models.engine import load_session
 from rtseg.models.fetch import fetch_rvm, release_url
+from rtseg.options import DEVICES
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
-from rtseg.pipeline.pipeline import StageError
 from rtseg.pipeline.stats import format_table, write_json
 
 log = logging.getLogger("rtseg")
@@ -416,15 +416,16 @@ def _guarded(body: Callable[[], object]) -> int:
     """Run `body`; an expected failure prints one line and exits 2, an unexpected stage
     error one line and 1, Ctrl-C 130; otherwise the exit status `body` returns, if an int."""
     try:
-        status = body()
+        with cli_words():
+            status = body()
     except Stopped as exc:
         print(f"rtseg: {exc}", file=sys.stderr)
         return exc.exit_status
-    except RtsegError as exc:
-        return _fail(str(exc))
-    except StageError as exc:
+    except StageError as exc:  # an RtsegError too, but not an expected one
         _fail(f"{exc}; this is unexpected: check the model and input, or report it")
         return 1
+    except RtsegError as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
     return status if isinstance(status, int) else 0

@@ -14,8 +14,9 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 
+from rtseg.checks import check_rate, check_ratio
 from rtseg.controls import LiveControls
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
@@ -95,14 +96,19 @@ def validate_config(config: JobConfig) -> None:
     """Refuse settings no run can use, before anything is opened.
 
     Raises:
-        RtsegError: a number out of range or an unknown quality level, said in one line.
+        RtsegError: a number out of range (a frame rate that is not above 0 or not finite,
+            a ratio outside (0, 1]) or an unknown quality level, said in one line.
     """
     if config.quality is not None:
         quality_level(config.quality)
     for name, low in (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1)):
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < low):
-            raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
+            raise RtsegError(f"{option(name)} must be a whole number >= {low}, got {value!r}")
+    if config.fps is not None:
+        check_rate("fps", config.fps)
+    if config.downsample_ratio is not None:
+        check_ratio("downsample_ratio", config.downsample_ratio)
 
 
 class _FromSeq(SinkWrapper):

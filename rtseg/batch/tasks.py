@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from rtseg.errors import describe
-from rtseg.pipeline.pipeline import StageError
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,8 @@ class Result:
 
     def fail(self, exc: BaseException, context: str = "") -> Result:
         """This result as failed by `exc`, its type and message kept (after `context`)."""
-        # a stage's error names the stage and its cause's type in its message already
-        reason = str(exc).strip().splitlines()[0] if isinstance(exc, StageError) else None
         self.status = "failed"
-        self.error = f"{context}{reason or describe(exc)}"
+        self.error = f"{context}{describe(exc)}"
         self.error_type = type(exc).__name__
         return self
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rtseg.errors import RtsegError
-from rtseg.io.remote import location, suffix
+from rtseg.io.remote import Location, location, suffix
 from rtseg.io.video_out import CONTAINERS
 from rtseg.matte.effects import EFFECT_NAMES
 from rtseg.pipeline.frame import Frame
@@ -147,11 +147,20 @@ def parse_sink(spec: str) -> Destination:
         if arg and not arg.isdecimal():
             raise RtsegError(f"http sink port must be a number, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
-    path = location(spec)
+    return output_at(location(spec), f"use {SINK_HELP}")
+
+
+def output_at(path: Location, choices: str = "") -> VideoFile | ImageFolder:
+    """The file output `path` names by its suffix: a video file, or a folder for PNG frames
+    (a `Path` from Python is taken as it is, with no `@EFFECT` to parse)."""
     if suffix(path).lower() in CONTAINERS:
         return VideoFile(path)
     if suffix(path) == "":
         if isinstance(path, str):
-            raise RtsegError(f"{spec}: PNG frames go to a local folder; a URL takes a video file")
+            raise RtsegError(f"{path}: PNG frames go to a local folder; a URL takes a video file")
         return ImageFolder(path)
-    raise RtsegError(f"unknown sink {spec!r}: use {SINK_HELP}")
+    choices = choices or (
+        f"give a video file ({', '.join(sorted(CONTAINERS))}), a folder for PNG frames, or a "
+        "destination object (rtseg.VideoFile, rtseg.Window()...)"
+    )
+    raise RtsegError(f"unknown output {str(path)!r}: {choices}")

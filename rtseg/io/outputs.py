@@ -18,7 +18,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 
 # Space kept free while writing a video, so the container's index (written on close) still
 # fits and the partial output stays playable: fixed headroom plus a margin per frame.
@@ -33,7 +33,7 @@ def check_output(path: Path, overwrite: bool) -> None:
     read-only mounts or ACLs.
     """
     if path.exists() and not overwrite:
-        raise RtsegError(f"{path} already exists; pass --overwrite to replace it")
+        raise RtsegError(f"{path} already exists; pass {option('overwrite', True)} to replace it")
     parent = path.parent if str(path.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise RtsegError(f"cannot write {path}: {parent} is a file, not a directory")
@@ -115,7 +115,7 @@ def claim_output(path: Path, overwrite: bool) -> OutputLock:
         lock.release()
         raise RtsegError(
             f"{kept} holds what an earlier run wrote before it stopped; move it away, or "
-            "pass --overwrite to replace it"
+            f"pass {option('overwrite', True)} to replace it"
         )
     return lock
 

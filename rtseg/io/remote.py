@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 from rtseg.pipeline.ports import Sink, SinkWrapper
 
 # Bytes fetched per range request, how many blocks are fetched ahead of the one being read,
@@ -342,7 +342,7 @@ def check_writable(url: str, overwrite: bool) -> None:
     if is_web(url):
         raise RtsegError(f"cannot write {url}: http(s) is read-only; write to s3://, gs://, az://")
     if not overwrite and exists(url):
-        raise RtsegError(f"{url} already exists; pass --overwrite to replace it")
+        raise RtsegError(f"{url} already exists; pass {option('overwrite', True)} to replace it")
 
 
 def upload(local: Path, url: str) -> None:

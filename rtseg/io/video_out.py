@@ -23,7 +23,7 @@ import av
 import cv2
 import numpy as np
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
 from rtseg.io.remote import Location, location
@@ -152,7 +152,9 @@ class VideoFileSink:
         self.path = Path(path)
         self.spec = container_for(self.path)
         if preset is not None and self.spec.codec != "libx264":
-            raise RtsegError(f"--preset is for H.264 (.mp4, .mkv), not {self.path.suffix}")
+            raise RtsegError(
+                f"{option('preset')} is for H.264 (.mp4, .mkv), not {self.path.suffix}"
+            )
         if preset is not None and preset not in X264_PRESETS:
             raise RtsegError(
                 f"unknown x264 preset {preset!r}; choose from {', '.join(X264_PRESETS)}"
@@ -160,7 +162,9 @@ class VideoFileSink:
         self.preset = preset
         self._rate_tb = rate_time_base(fps)
         if crf is not None and self.spec.default_crf is None:
-            raise RtsegError(f"{self.path.suffix} (ProRes) has no CRF setting; leave --crf out")
+            raise RtsegError(
+                f"{self.path.suffix} (ProRes) has no CRF setting; leave {option('crf')} out"
+            )
         self.crf = crf if crf is not None else self.spec.default_crf
         self._lock = claim_output(self.path, overwrite)
         try:

@@ -31,10 +31,10 @@ import onnxruntime as ort
 from rtseg.errors import RtsegError, describe
 from rtseg.models import contract
 from rtseg.models.contract import ContractError, ModelInfo, TensorSpec
+from rtseg.options import DEVICES
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda", "tensorrt")
 TRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"

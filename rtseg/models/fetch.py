@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 from rtseg.models import registry
 from rtseg.models.contract import ModelInfo
 
@@ -103,7 +103,9 @@ def fetch_rvm(
     name = name or Path(RELEASE_FILES[fp16]).stem
     target_dir = registry.user_dir()
     if (target_dir / f"{name}.onnx").exists() and not overwrite:
-        raise RtsegError(f"{target_dir / name}.onnx exists; pass --overwrite to replace it")
+        raise RtsegError(
+            f"{target_dir / name}.onnx exists; pass {option('overwrite', True)} to replace it"
+        )
     target_dir.mkdir(parents=True, exist_ok=True)
     partial = target_dir / f".{name}.download.partial"
     try:

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 from rtseg.models.contract import ModelInfo
 
 BUNDLED_DIR = Path(__file__).resolve().parent  # the bundled .onnx files live beside it
@@ -76,7 +76,7 @@ def add(path: Path, name: str | None = None, overwrite: bool = False) -> tuple[P
         raise RtsegError(f"{name} is a bundled model's name; choose another with --name")
     target = user_dir() / f"{name}.onnx"
     if target.exists() and not overwrite:
-        raise RtsegError(f"{target} exists; pass --overwrite to replace it")
+        raise RtsegError(f"{target} exists; pass {option('overwrite', True)} to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     shutil.copyfile(path, partial)

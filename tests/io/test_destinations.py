@@ -27,7 +27,7 @@ def test_each_sink_string_names_its_destination(spec: str, expected: object) -> 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("http:abc", "port must be a number"), ("out.gif", "unknown sink 'out.gif'")],
+    [("http:abc", "port must be a number"), ("out.gif", "unknown output 'out.gif'")],
 )
 def test_bad_sink_strings(spec: str, message: str) -> None:
     with pytest.raises(RtsegError, match=message):

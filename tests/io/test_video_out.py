@@ -160,7 +160,7 @@ def test_mp4_refuses_alpha(tmp_path: Path) -> None:
 def test_existing_output_is_refused_unless_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep me")
-    with pytest.raises(RtsegError, match="--overwrite"):
+    with pytest.raises(RtsegError, match="overwrite=True"):
         VideoFileSink(out, FPS)
     assert out.read_bytes() == b"keep me"
     sink = VideoFileSink(out, FPS, overwrite=True)

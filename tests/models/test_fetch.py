@@ -132,7 +132,7 @@ def test_an_installed_model_is_kept_unless_overwrite(served: Path, user_models: 
     with serving(served) as base:
         first = fetch_rvm(url=f"{base}/{FP32}")
         before = first.path.read_bytes()
-        with pytest.raises(Exception, match="exists; pass --overwrite"):
+        with pytest.raises(Exception, match="exists; pass overwrite=True"):
             fetch_rvm(url=f"{base}/{FP32}")
         (served / FP32).write_bytes((served / FP16).read_bytes())  # another file, same name
         with pytest.raises(Exception, match="fp16 release file"):
