@@ -4,7 +4,7 @@ where another exception caused it), and a run that was stopped raises `Stopped`,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -63,6 +63,21 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, RtsegError | Stopped):
         return lines[0] if lines else type(exc).__name__
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def close_under(error: BaseException | None, close: Callable[[], object]) -> None:
+    """Run `close` in a context manager's exit: when `error` is in flight, a failure of
+    `close` is added to it as a note (Python 3.11 on) rather than raised in its place, so
+    leaving a `with` block never replaces the caller's own exception."""
+    if error is None:
+        close()
+        return
+    try:
+        close()
+    except Exception as exc:
+        add_note = getattr(error, "add_note", None)
+        if add_note is not None:
+            add_note(f"closing afterwards failed too: {describe(exc)}")
 
 
 # Whose words a message uses for an option: a Python caller's (`overwrite=True`) unless the

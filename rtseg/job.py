@@ -16,7 +16,7 @@ from types import TracebackType
 
 from rtseg.checks import check_rate, check_ratio
 from rtseg.controls import LiveControls
-from rtseg.errors import RtsegError, option
+from rtseg.errors import RtsegError, close_under, option
 from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
@@ -368,7 +368,7 @@ class Job:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.close()
+        close_under(error, self.close)
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

@@ -9,15 +9,19 @@ so a read-then-write loop keeps a file's timing and sound the way `rtseg run` do
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from numbers import Real
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
-from rtseg.errors import RtsegError
+from rtseg.checks import check_rate
+from rtseg.errors import RtsegError, close_under
+from rtseg.io.remote import Location, location
 from rtseg.io.video_in import VideoDecoder, open_media
 from rtseg.io.video_out import VideoFileSink
 from rtseg.pipeline.frame import Frame, check_image
@@ -41,7 +45,7 @@ class AudioTrack:
 class VideoInfo:
     """What a video file holds, as its frames come out of `read_video`."""
 
-    path: Path
+    path: Location  # a Path, or the URL as given
     width: int  # of the frames as shown (rotation applied)
     height: int
     fps: float  # the stream's average frame rate
@@ -70,20 +74,28 @@ class DecodedFrame:
 
 
 class VideoReader:
-    """The frames of one video file, in order; `info` describes the file.
+    """The frames of one video file (or URL), in order; `info` describes the file.
 
-    Iterate it once: the file is released at its end, or by `close()` (or leaving a `with`
-    block) before that. Frames that fail to decode are skipped and counted in `frames_lost`.
+    The file is released at the end of each pass, or by `close()` (or leaving a `with`
+    block) before that; iterating the reader again reads the file again from its start.
+    Frames that fail to decode are skipped and counted in `frames_lost`.
     """
 
     def __init__(self, path: str | Path) -> None:
-        """Open `path` and decode its first frame (for its size and rotation).
+        """Open `path` (a file, or an `https://`, `s3://`... URL) and decode its first frame
+        (for its size and rotation).
 
         Raises:
-            RtsegError: the file is missing, empty, not a video, or has no frame.
+            RtsegError: the file is missing, empty, a folder, not a video, or has no frame.
         """
-        self.path = Path(path)
+        self.path: Location = location(path)
+        if isinstance(self.path, Path) and self.path.is_dir():
+            raise RtsegError(
+                f"{self.path} is a folder: read_video reads one video file (process_video "
+                "and rtseg run read a folder of images)"
+            )
         self._decoder = VideoDecoder(self.path)
+        self._passes = 0
         try:
             first = self._decoder.read_frame()
             if first is None:
@@ -130,6 +142,11 @@ class VideoReader:
         )
 
     def __iter__(self) -> Iterator[DecodedFrame]:
+        self._passes += 1
+        if self._passes > 1:  # read before: from the start again, on a decoder of its own
+            self._decoder.close()
+            self._decoder = VideoDecoder(self.path)
+            self._next, self._index = None, 0
         time_base = self._decoder.time_base
         while True:
             decoded = self._next if self._next is not None else self._decoder.read_frame()
@@ -216,7 +233,8 @@ class VideoWriter:
             with VideoReader(like) as reader:
                 like = reader.info
         info = like.info if isinstance(like, VideoReader) else like
-        self.fps = fps or (info.fps if info else 30.0)
+        self.fps = check_rate("fps", fps) if fps is not None else (info.fps if info else 30.0)
+        self._last_s: float | None = None  # the time of the last frame written with one
         self._time_base = info.time_base if info else WRITE_TIME_BASE
         self._sar = info.sar if info else None
         self._sink = VideoFileSink(
@@ -234,10 +252,17 @@ class VideoWriter:
 
         Raises:
             RtsegError: the image is not uint8 BGR/BGRA, its size differs from the first
-                frame's, or the file cannot be written.
+                frame's, `time_s` is not a finite number of seconds from 0, or the file
+                cannot be written.
         """
         check_image(image, "write()", channels=(3, 4))
-        pts = None if time_s is None else round(Fraction(time_s) / self._time_base)
+        if time_s is None and self._last_s is not None:
+            time_s = self._last_s + 1 / self.fps
+        if time_s is not None:
+            if not isinstance(time_s, Real) or not 0 <= float(time_s) < math.inf:
+                raise RtsegError(f"write() takes time_s in seconds from 0, got {time_s!r}")
+            self._last_s = float(time_s)
+        pts = None if time_s is None else round(Fraction(float(time_s)) / self._time_base)
         frame = Frame(
             seq=self._sink.frames,
             image=image,
@@ -259,8 +284,14 @@ class VideoWriter:
         return self._sink.partial_path
 
     def close(self) -> None:
-        """Finish the file: it appears under `path`, complete, with its audio."""
+        """Finish the file: it appears under `path`, complete, with its audio.
+
+        Raises:
+            RtsegError: no frame was written, so there is no file to finish.
+        """
         self._sink.close()
+        if self._sink.frames == 0:
+            raise RtsegError(f"no frame was written, so {self.path} was not created")
 
     def abort(self) -> None:
         """Finish what was written, playable, under a `.partial` name (see `partial_path`)."""
@@ -275,7 +306,4 @@ class VideoWriter:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
+        close_under(error, self.close if kind is None else self.abort)

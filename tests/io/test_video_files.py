@@ -3,6 +3,9 @@ loop keeps every frame's time and the audio in sync, as `rtseg run` does."""
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +98,59 @@ def test_bad_input_is_one_clear_error(tmp_path: Path) -> None:
         writer.write(np.zeros((48, 64, 3), np.uint8))
     with pytest.raises(rtseg.RtsegError, match="exists"):
         rtseg.VideoWriter(tmp_path / "o.mp4")
+
+
+def test_a_reader_read_twice_gives_the_frames_twice(tmp_path: Path) -> None:
+    clip = marker_clip(tmp_path / "clip.mp4")
+    with rtseg.read_video(clip) as reader:
+        first = [(f.index, f.time_s) for f in reader]
+        again = [(f.index, f.time_s) for f in reader]
+    assert len(first) > 10 and again == first
+
+
+def test_a_video_url_is_read_as_process_video_reads_it(tmp_path: Path) -> None:
+    clip = marker_clip(tmp_path / "clip.mp4")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}/clip.mp4"
+            with rtseg.read_video(url) as reader:
+                times = [f.time_s for f in reader]
+                assert reader.info.path == url
+        finally:
+            server.shutdown()
+    assert times == pytest.approx(frame_times(clip), abs=1e-3)
+
+
+def test_a_folder_is_no_video_file(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(b"")
+    with pytest.raises(rtseg.RtsegError, match="is a folder: read_video reads one video file"):
+        rtseg.read_video(photos)
+
+
+@pytest.mark.parametrize("fps", [0, -1, float("nan"), float("inf")])
+def test_a_writer_refuses_a_frame_rate_not_above_zero(tmp_path: Path, fps: float) -> None:
+    with pytest.raises(rtseg.RtsegError, match=r"^fps= must be a finite number above 0"):
+        rtseg.VideoWriter(tmp_path / "o.mp4", fps=fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numpy_times_and_frames_without_one_after_timed_ones(tmp_path: Path) -> None:
+    out = tmp_path / "mixed.mkv"
+    with rtseg.VideoWriter(out, fps=10) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8), np.float32(0.5))
+        writer.write(np.zeros((48, 64, 3), np.uint8), np.float64(0.75))
+        writer.write(np.zeros((48, 64, 3), np.uint8))  # 1/fps after the one before
+        with pytest.raises(rtseg.RtsegError, match="time_s in seconds"):
+            writer.write(np.zeros((48, 64, 3), np.uint8), "1.0")  # type: ignore[arg-type]
+    assert frame_times(out) == pytest.approx([0.5, 0.75, 0.85], abs=1e-3)
+
+
+def test_a_writer_given_no_frame_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "empty.mp4"
+    with pytest.raises(rtseg.RtsegError, match="no frame was written"), rtseg.VideoWriter(out):
+        pass
+    assert list(tmp_path.iterdir()) == []
