@@ -229,7 +229,7 @@ def join(source: Location, segments: list[Location], output: Path) -> None:
             audio.finish(end)
     except av.FFmpegError as exc:
         tmp.unlink(missing_ok=True)
-        raise RtsegError(f"cannot join the segments of {output}: {exc}") from None
+        raise RtsegError(f"cannot join the segments of {output}: {exc}") from exc
     finally:
         audio.close()
     tmp.replace(output)

@@ -89,7 +89,7 @@ class AudioTracks:
                 raise RtsegError(
                     f"cannot carry audio track {stream.index} ({stream.codec_context.name}) "
                     f"into {output.format.name}: {exc}"
-                ) from None
+                ) from exc
         if self._streams:
             self._packets = self._input.demux(*self._streams)
 

@@ -46,7 +46,7 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise RtsegError(
             f"cannot write {path}: directory {parent} is not writable ({exc.strerror}); "
             "choose another output"
-        ) from None
+        ) from exc
 
 
 def check_not_input(path: Path, source: Path | None) -> None:
@@ -87,11 +87,11 @@ class OutputLock:
         self._lock = FileLock(self.path, timeout=0, thread_local=False)
         try:
             self._lock.acquire()
-        except Timeout:
+        except Timeout as exc:
             raise RtsegError(
                 f"{path} is being written by another rtseg run; wait for it to finish "
                 "or choose another output"
-            ) from None
+            ) from exc
 
     def release(self) -> None:
         """Give the path up; safe to call more than once."""

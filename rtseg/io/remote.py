@@ -141,7 +141,7 @@ def _fs(url: str) -> tuple[Any, str]:
         missing = (exc.name or "its backend").split(".")[0]
         raise RtsegError(
             f"{url}: {scheme(url)}:// needs {missing}: pip install 'rtseg[cloud]'"
-        ) from None
+        ) from exc
 
 
 def _failure(url: str, exc: BaseException) -> RtsegError:
@@ -162,7 +162,7 @@ def storage_errors(url: str):
     except RtsegError:
         raise
     except Exception as exc:
-        raise _failure(url, exc) from None
+        raise _failure(url, exc) from exc
 
 
 def exists(spec: Location) -> bool:
@@ -383,7 +383,7 @@ class UploadOnClose(SinkWrapper):
         try:
             upload(self.local, self.url)
         except RtsegError as exc:
-            raise RtsegError(f"{exc}; the complete output is kept at {where(self.local)}") from None
+            raise RtsegError(f"{exc}; the complete output is kept at {where(self.local)}") from exc
         self.local.unlink()
 
 

@@ -68,8 +68,8 @@ def open_media(path: Location, what: str = "video") -> av.container.InputContain
         raise RtsegError(f"input is empty (0 bytes): {path}")
     try:
         return av.open(ffmpeg_path(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError):
-        raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from exc
 
 
 def _open_remote(url: str, what: str) -> av.container.InputContainer:
@@ -78,8 +78,8 @@ def _open_remote(url: str, what: str) -> av.container.InputContainer:
         raise RtsegError(f"input is empty (0 bytes): {url}")
     try:
         return av.open(reader, metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError):
-        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from None
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from exc
 
 
 def media_origin(container: av.container.InputContainer) -> Fraction:

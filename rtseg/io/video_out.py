@@ -107,9 +107,9 @@ def container_for(path: Path) -> Container:
     """The encoding rules for `path`'s suffix; RtsegError for a suffix rtseg cannot write."""
     try:
         return CONTAINERS[path.suffix.lower()]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(CONTAINERS)
-        raise RtsegError(f"cannot write {path.name} as video: use one of {known}") from None
+        raise RtsegError(f"cannot write {path.name} as video: use one of {known}") from exc
 
 
 def holds_alpha(path: Path) -> bool:
@@ -211,7 +211,7 @@ class VideoFileSink:
         try:
             output = av.open(ffmpeg_path(self._tmp), "w")
         except (av.FFmpegError, OSError) as exc:
-            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
+            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from exc
         try:
             stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
@@ -323,7 +323,7 @@ class VideoFileSink:
         try:
             step(*args)
         except (av.FFmpegError, OSError) as exc:
-            raise RtsegError(f"cannot write {self.path}: {exc}") from None
+            raise RtsegError(f"cannot write {self.path}: {exc}") from exc
 
     # -- finishing -------------------------------------------------------------------------
     def _finalize(self, ok: bool) -> None:

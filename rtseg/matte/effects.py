@@ -22,6 +22,7 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.matte.compose import blend, blur_background
+from rtseg.models.registry import RVM_HINT
 
 
 class Effect(Protocol):
@@ -213,7 +214,9 @@ class Foreground:
     ) -> np.ndarray:
         """The output for one frame (see `Effect.apply`): `foreground` itself."""
         if foreground is None:
-            raise RtsegError("the foreground output needs a model with foreground colours (RVM)")
+            raise RtsegError(
+                f"the foreground output needs a model with foreground colours; {RVM_HINT}"
+            )
         return foreground
 
 

@@ -145,7 +145,7 @@ def load_session(
             stem=path.stem,
         )
     except ContractError as exc:
-        raise RtsegError(f"{path} does not follow the rtseg model contract: {exc}") from None
+        raise RtsegError(f"{path} does not follow the rtseg model contract: {exc}") from exc
     return session, info
 
 

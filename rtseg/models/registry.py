@@ -12,6 +12,12 @@ from rtseg.models.contract import ModelInfo
 
 BUNDLED_DIR = Path(__file__).resolve().parent  # the bundled .onnx files live beside it
 DEFAULT_MODEL = "selfie_general"
+# How to get Robust Video Matting, which rtseg never ships (its weights are GPL-3.0).
+RVM_HINT = (
+    "Robust Video Matting (GPL-3.0) is installed on request: `rtseg models fetch rvm` "
+    "downloads its ONNX release, or `make rvm` in a source checkout builds it "
+    "(docs/matting.md)"
+)
 
 
 def user_dir() -> Path:
@@ -50,6 +56,8 @@ def resolve(name_or_path: str) -> Path:
         if entry.name == name_or_path:
             return entry.path
     names = ", ".join(e.name for e in available()) or "none"
+    if name_or_path.lower().startswith("rvm"):
+        raise RtsegError(f"{name_or_path!r} is not installed; {RVM_HINT}; available: {names}")
     raise RtsegError(
         f"unknown model {name_or_path!r}; available: {names} "
         f"(put exported .onnx files in {user_dir()}, or pass a path)"

@@ -203,4 +203,4 @@ def write_json(summary: dict, path: Path) -> None:
     try:
         path.write_text(json.dumps(summary, indent=2) + "\n")
     except OSError as exc:
-        raise RtsegError(f"cannot write stats to {path}: {exc.strerror}") from None
+        raise RtsegError(f"cannot write stats to {path}: {exc.strerror}") from exc

@@ -93,7 +93,13 @@ def test_a_video_background_is_released_when_the_run_ends(tmp_path, bright_model
     assert files_open(path) == 1
     for _ in range(2):  # the same effect serves a second run
         stats = rtseg.process_video(
-            "sample", model=bright_model, effect=effect, max_frames=3, width=64, height=48
+            "sample",
+            rtseg.Null(),
+            model=bright_model,
+            effect=effect,
+            max_frames=3,
+            width=64,
+            height=48,
         )
         assert stats.frames_out == 3
         assert files_open(path) == 0
