@@ -1,13 +1,15 @@
 """rtseg: real-time person segmentation of live and recorded video on ONNX Runtime.
 
-Two calls cover most uses::
+Two calls cover most uses:
 
-    import rtseg
+```python
+import rtseg
 
-    rtseg.process_video("talk.mp4", "out.mp4", effect=rtseg.Blur(31))
+rtseg.process_video("talk.mp4", "out.mp4", effect=rtseg.Blur(31))
 
-    with rtseg.Segmenter() as segmenter:
-        alpha = segmenter.segment(image_bgr).alpha
+with rtseg.Segmenter() as segmenter:
+    alpha = segmenter.segment(image_bgr).alpha
+```
 
 `rtseg run` is a thin layer over the same objects (`rtseg.cli`).
 """
