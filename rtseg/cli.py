@@ -1,4 +1,5 @@
-"""The `rtseg` command: `rtseg run`, `rtseg models`, and the webcam entry point.
+"""The `rtseg` command: `rtseg run`, `rtseg batch`, `rtseg models`, `rtseg bench`, and the
+webcam entry point.
 
 Expected failures (bad input, missing model, unwritable output) print one line and exit 2;
 an unexpected exception inside a pipeline stage prints one line with its cause and exits 1;
@@ -63,7 +64,13 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
     """The per-run options `rtseg run` and `rtseg batch` share."""
     p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name or .onnx path")
     p.add_argument("--effect", default="blur", help=EFFECT_HELP)
-    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the model runs: auto (TensorRT, then CUDA, then the CPU), cpu, cuda or "
+        "tensorrt; rtseg says which provider really runs",
+    )
     p.add_argument("--threads", type=_positive_int, help="ONNX Runtime intra-op threads")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument(
@@ -143,8 +150,16 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         help="channel policy (default: latest for live sources, block for files)",
     )
     _add_file_args(p)
-    p.add_argument("--stats-json", type=Path, metavar="PATH")
-    p.add_argument("--max-frames", type=_positive_int, metavar="N")
+    p.add_argument(
+        "--stats-json",
+        type=Path,
+        metavar="PATH",
+        help="write the run's figures as JSON: frames, drops, fps, latency percentiles per "
+        "stage, providers, model",
+    )
+    p.add_argument(
+        "--max-frames", type=_positive_int, metavar="N", help="stop after N frames (complete)"
+    )
     p.add_argument("--width", type=_positive_int, help="camera capture width")
     p.add_argument("--height", type=_positive_int, help="camera capture height")
     p.add_argument("--fps", type=float, help="camera capture rate")
@@ -209,7 +224,11 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rtseg", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="rtseg",
+        description="Real-time person segmentation of live and recorded video: run one "
+        "source, batch many files, list or fetch models, or run the benchmarks.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="segment a camera, file or sample and show or write it")
     _add_run_args(run)
@@ -218,7 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="segment many files, or one long one in segments, on every core or a Ray cluster",
     )
     _add_batch_args(batch)
-    listing = sub.add_parser("models", help="list bundled and user models with their metadata")
+    listing = sub.add_parser(
+        "models",
+        help="list bundled and user models with their metadata; add or fetch one",
+        description="List bundled and user models with their metadata (rtseg models), or "
+        "install one (rtseg models add FILE, rtseg models fetch rvm).",
+    )
     actions = listing.add_subparsers(dest="models_command")
     add = actions.add_parser(
         "add",
