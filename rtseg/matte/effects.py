@@ -61,6 +61,11 @@ def draw(effect: Effect, frame: FrameLike) -> np.ndarray:
     return apply_effect(effect, frame.image, frame.alpha, frame.fgr)
 
 
+def _bare_repr(effect: object) -> str:
+    """The repr of an effect without settings: how to make it, `MaskView()`."""
+    return f"{type(effect).__name__}()"
+
+
 class Blur:
     """Background blur that keeps the person's colours out of the blurred background.
 
@@ -75,6 +80,9 @@ class Blur:
         self.strength = strength
 
     uses_foreground = True
+
+    def __repr__(self) -> str:
+        return f"Blur({self.strength})"
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
@@ -93,6 +101,9 @@ class Replace:
 
     name = "replace"
     uses_foreground = True
+
+    def __repr__(self) -> str:
+        return f"Replace({self.path!r})"
 
     def __init__(self, path: str | Path) -> None:
         self.path = path = str(path)
@@ -151,6 +162,10 @@ class Color:
 
     name = "color"
 
+    def __repr__(self) -> str:
+        b, g, r = self.bgr
+        return f"Color('#{r:02x}{g:02x}{b:02x}')"
+
     def __init__(self, hex_rgb: str) -> None:
         text = hex_rgb.lstrip("#")
         if len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
@@ -176,6 +191,7 @@ class MaskView:
     """The alpha itself, as a grey image."""
 
     name = "mask"
+    __repr__ = _bare_repr
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The output for one frame (see `Effect.apply`)."""
@@ -186,6 +202,7 @@ class AlphaOut:
     """BGRA output with the person's alpha, for PNG sequences and alpha-capable video."""
 
     name = "alpha"
+    __repr__ = _bare_repr
 
     uses_foreground = True
 
@@ -205,6 +222,7 @@ class Foreground:
     colours have it; the job refuses it for the others."""
 
     name = "foreground"
+    __repr__ = _bare_repr
 
     uses_foreground = True
     needs_foreground = True
@@ -258,6 +276,9 @@ class Classes:
 
     name = "classes"
     needs_labels = True
+
+    def __repr__(self) -> str:
+        return f"Classes({self.class_names!r})" if self.class_names else "Classes()"
 
     def __init__(self, class_names: tuple[str, ...] = ()) -> None:
         self.class_names = class_names

@@ -189,3 +189,16 @@ def test_an_effect_that_does_not_take_a_foreground_gets_the_frame():
     image, alpha = scene()
     out = apply_effect(Invert(), image, alpha, np.zeros_like(image))
     np.testing.assert_array_equal(out, 255 - image)
+
+
+def test_an_effect_s_repr_is_how_to_make_it(tmp_path):
+    background = tmp_path / "beach.png"
+    cv2.imwrite(str(background), np.zeros((8, 8, 3), np.uint8))
+    effects = [rtseg.Blur(31), rtseg.Replace(background), rtseg.Color("#00B140"),
+               rtseg.MaskView(), rtseg.AlphaOut(), rtseg.Foreground(), rtseg.Classes(),
+               rtseg.Classes(("background", "person"))]  # fmt: skip
+    for effect in effects:
+        again = eval(repr(effect), {**vars(rtseg)})  # the repr is the call that makes it
+        assert type(again) is type(effect) and repr(again) == repr(effect)
+    assert repr(effects[0]) == "Blur(31)" and repr(effects[2]) == "Color('#00b140')"
+    assert repr(rtseg.VideoFile("o.mp4", effect=rtseg.Blur(5))).endswith("effect=Blur(5))")
