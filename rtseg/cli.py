@@ -364,7 +364,7 @@ def _report(job: Job, config: JobConfig, stats_json: Path | None, quiet: bool) -
             summary["frames_in"],
         )
     if not quiet:
-        print(format_table(summary))
+        print(format_table(summary, read_ahead=job.pipeline.policy is Policy.BLOCK))
     if stats_json is not None:
         write_json(summary, stats_json)
     return summary
