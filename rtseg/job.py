@@ -28,6 +28,7 @@ from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
+from rtseg.options import Device, QualityName
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.opencv_threads import one_opencv_thread
@@ -52,7 +53,7 @@ class JobConfig:
     effect: str | Effect = "blur"
     sinks: list[str | Destination | Sink] = field(default_factory=lambda: ["window"])
     realtime: bool = False
-    device: str = "auto"
+    device: Device = "auto"
     threads: int | None = None
     overwrite: bool = False
     max_frames: int | None = None
@@ -62,7 +63,7 @@ class JobConfig:
     mjpg: bool = False
     policy: Policy | None = None  # None: LATEST for live sources, BLOCK otherwise
     capacity: int = 4
-    quality: str | None = None  # fast, balanced or best; None: by source kind (default_level)
+    quality: QualityName | None = None  # fast, balanced or best; None: as default_level says
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
