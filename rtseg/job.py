@@ -21,11 +21,11 @@ from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
-from rtseg.io.sources import ImageSource, VideoSource, open_source
+from rtseg.io.sources import VideoSource, open_source
 from rtseg.io.video_out import VideoFileSink, holds_alpha
 from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
-from rtseg.matte.masks import MaskSource
-from rtseg.matte.quality import default_level, quality_level
+from rtseg.matte.frame_path import FramePath, build_frame_path
+from rtseg.matte.quality import quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.options import Device, QualityName
@@ -161,7 +161,8 @@ class Job:
         self.sinks: list[Sink] = []
         self.controls: LiveControls | None = None
         self.source: Source | None = source
-        self.masks: MaskSource | None = None
+        self.path: FramePath | None = None
+        self.stages: SegmentationStages | None = None
         try:
             self._set_up(engine, source is None)
         except BaseException:
@@ -184,23 +185,25 @@ class Job:
         for spec in config.sinks:
             self.add_sink(spec)
         live = self.source.live
-        images = isinstance(self.source, ImageSource)
-        self.quality = quality_level(config.quality or default_level(live, images))
-        self.refiner = self.quality.refiner(config.refine)
-        smoother = self.quality.smoother(config.smooth)
-        sync = config.sync if config.sync is not None else not live
-        self.masks = MaskSource(
-            sync=sync,
-            every=config.mask_every,
-            smoother=smoother,
-            passes=self.quality.passes(config.downsample_ratio),
+        self.path = build_frame_path(
+            quality=config.quality,
+            live=live,
+            stills=getattr(self.source, "stills", False),
+            refine=config.refine,
+            smooth=config.smooth,
+            mask_every=config.mask_every,
+            sync=config.sync,
+            ratio=config.downsample_ratio,
         )
+        self.stages = SegmentationStages(self.controls, self.path)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
-        stages = SegmentationStages(
-            self.controls, self.masks, self.refiner, config.downsample_ratio
-        ).stages()
         self.pipeline = Pipeline(
-            self.source, stages, self.sinks, policy, config.capacity, config.max_frames
+            self.source,
+            self.stages.stages(),
+            self.sinks,
+            policy,
+            config.capacity,
+            config.max_frames,
         )
         self.controls.pipeline = self.pipeline
 
@@ -222,8 +225,8 @@ class Job:
             engine.close()
 
     def _on_swap(self) -> None:
-        if self.masks is not None:
-            self.masks.reset()  # no mask or smoothing of the old model carries over
+        if self.stages is not None:
+            self.stages.restart()  # no mask or smoothing of the old model carries over
 
     # -- sinks ----------------------------------------------------------------------------
     def add_sink(self, spec: str | Destination | Sink, first_seq: int = 0) -> Sink:
@@ -355,8 +358,8 @@ class Job:
                 if self.source is not None:
                     self.source.close()
         finally:
-            if self.masks is not None:
-                self.masks.close()
+            if self.path is not None:
+                self.path.close()
             if self.controls is not None:
                 self.controls.close()
 
