@@ -113,6 +113,7 @@ def test_the_built_reference_shows_segmenter_s_parameters(site: Path, tmp_path: 
     table = text[text.index("Parameters:") : text.index("Raises:")]
     for name in inspect.signature(rtseg.Segmenter).parameters:
         assert f" {name} " in table, name
+    assert 'mode Mode "image", "video" or "live"' in table  # its type, and the values
     assert "Engine(" not in text  # an attribute shows its type, not the code that set it
 
 

@@ -45,6 +45,8 @@ def test_the_example_app_type_checks(tmp_path: Path) -> None:
 
 # (what the app says, a misspelling of it, what mypy says of the misspelling)
 MISSPELT = [
+    ('mode="image"', 'mode="stream"', 'Argument "mode" to "Segmenter" has incompatible type'),
+    ('color="bgr"', 'color="BGR"', 'Argument "color" to "Segmenter" has incompatible type'),
     ("max_frames=frames", "max_frame=frames", 'Unexpected keyword argument "max_frame"'),
     ('quality="balanced"', 'quality="balance"', 'Argument "quality" to "process_video"'),
     ('device="cpu",\n        max', 'device="gpu",\n        max', 'Argument "device" to'),

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 import rtseg
 
@@ -37,9 +36,9 @@ def cut_out(photo: Path, out: Path, model: str) -> float:
     image = cv2.imread(str(photo))
     if image is None:
         raise SystemExit(f"cannot read {photo}")
-    with rtseg.Segmenter(model, device="cpu", mode="image", quality="best") as segmenter:
+    with rtseg.Segmenter(model, "cpu", mode="image", color="bgr", quality="best") as segmenter:
         result: rtseg.Segmentation = segmenter.segment(image)
-    cv2.imwrite(str(out), np.dstack([image, result.alpha * 255]).astype(np.uint8))
+    cv2.imwrite(str(out), result.cutout())
     return float((result.alpha > 0.5).mean())
 
 
