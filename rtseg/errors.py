@@ -97,6 +97,11 @@ def cli_words() -> Iterator[None]:
         _cli_words = before
 
 
+def speaking_cli() -> bool:
+    """Whether messages now name options as the command line spells them (`cli_words`)."""
+    return _cli_words
+
+
 def option(name: str, value: object = ...) -> str:
     """`name` as the caller spells it: `--mask-every` or `mask_every=` (with `value`:
     `--overwrite` or `overwrite=True`)."""

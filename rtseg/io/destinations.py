@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, speaking_cli
 from rtseg.io.remote import Location, location, suffix
 from rtseg.io.video_out import CONTAINERS
 from rtseg.matte.effects import EFFECT_NAMES
@@ -147,7 +147,7 @@ def parse_sink(spec: str) -> Destination:
         if arg and not arg.isdecimal():
             raise RtsegError(f"http sink port must be a number, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
-    return output_at(location(spec), f"use {SINK_HELP}")
+    return output_at(location(spec), f"use {SINK_HELP}" if speaking_cli() else "")
 
 
 def output_at(path: Location, choices: str = "") -> VideoFile | ImageFolder:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from rtseg import ImageFolder, Null, Preview, VideoFile, VirtualCamera, Window
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, cli_words
 from rtseg.io.destinations import parse_sink
 
 
@@ -58,3 +58,10 @@ def test_a_sink_string_can_end_with_its_own_effect(spec: str, expected: object) 
 def test_only_files_and_the_virtual_camera_take_an_effect() -> None:
     with pytest.raises(RtsegError, match="only files and virtualcam"):
         parse_sink("window@blur")
+
+
+def test_an_unknown_output_is_said_in_the_caller_s_words() -> None:
+    with pytest.raises(RtsegError, match=r"give a video file \(.*\), a folder for PNG frames"):
+        parse_sink("out.gif")  # from Python: no --sink syntax in the answer
+    with cli_words(), pytest.raises(RtsegError, match="use window, null, virtualcam"):
+        parse_sink("out.gif")
