@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import TracebackType
+from typing import TypeVar
 
 
 def one_line(message: object) -> str:
@@ -78,6 +80,32 @@ def close_under(error: BaseException | None, close: Callable[[], object]) -> Non
         add_note = getattr(error, "add_note", None)
         if add_note is not None:
             add_note(f"closing afterwards failed too: {describe(exc)}")
+
+
+_C = TypeVar("_C", bound="Closing")
+
+
+class Closing:
+    """A context manager for an object with `close()`: leaving the block closes it, and a
+    failure of closing never replaces an exception already in flight (`close_under`)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _close_for(self, error: BaseException | None) -> Callable[[], object]:
+        """What leaving the block calls, given how the block ended: `close`, by default."""
+        return self.close
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        close_under(error, self._close_for(error))
 
 
 # Whose words a message uses for an option: a Python caller's (`overwrite=True`) unless the

@@ -12,11 +12,10 @@ import logging
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 
 from rtseg.checks import check_rate, check_ratio
 from rtseg.controls import LiveControls
-from rtseg.errors import RtsegError, close_under, option
+from rtseg.errors import Closing, RtsegError, option
 from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
@@ -136,7 +135,7 @@ class _OwnEffect(SinkWrapper):
         self.sink.write(replace(frame, output=draw(self.effect, frame)))
 
 
-class Job:
+class Job(Closing):
     """A pipeline ready to `run()`, and the owner of everything it opened.
 
     Use it as a context manager, or call `close()`: a job that is never run still holds its
@@ -362,17 +361,6 @@ class Job:
                 self.path.close()
             if self.controls is not None:
                 self.controls.close()
-
-    def __enter__(self) -> Job:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        close_under(error, self.close)
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""

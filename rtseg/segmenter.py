@@ -15,14 +15,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import cv2
 import numpy as np
 
 from rtseg.checks import check_ratio
-from rtseg.errors import RtsegError, close_under, describe
+from rtseg.errors import Closing, RtsegError, describe
 from rtseg.matte.effects import AlphaOut, alpha_u8
 from rtseg.matte.frame_path import build_frame_path
 from rtseg.models.engine import Engine
@@ -100,7 +99,7 @@ class Segmentation:
         )
 
 
-class Segmenter:
+class Segmenter(Closing):
     """A model ready to segment images; a context manager that releases it on exit.
 
     - `mode="image"`: `segment(image)`, each image on its own.
@@ -350,17 +349,6 @@ class Segmenter:
             error, self._error = self._error, None
         if error is not None:
             raise RtsegError(f"live segmentation failed: {describe(error)}") from error
-
-    def __enter__(self) -> Segmenter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        close_under(error, self.close)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else self.engine.provider

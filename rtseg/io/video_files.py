@@ -10,17 +10,16 @@ so a read-then-write loop keeps a file's timing and sound the way `rtseg run` do
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from numbers import Real
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
 from rtseg.checks import check_rate
-from rtseg.errors import RtsegError, close_under
+from rtseg.errors import Closing, RtsegError
 from rtseg.io.remote import Location, location
 from rtseg.io.video_in import VideoDecoder, open_media
 from rtseg.io.video_out import VideoFileSink
@@ -73,7 +72,7 @@ class DecodedFrame:
     info: VideoInfo = field(repr=False)  # the file it comes from
 
 
-class VideoReader:
+class VideoReader(Closing):
     """The frames of one video file (or URL), in order; `info` describes the file.
 
     The file is released at the end of each pass, or by `close()` (or leaving a `with`
@@ -173,17 +172,6 @@ class VideoReader:
         """Release the file."""
         self._decoder.close()
 
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def read_video(path: str | Path) -> VideoReader:
     """Read a video file frame by frame, each with its time, as `rtseg run` reads it.
@@ -196,7 +184,7 @@ def read_video(path: str | Path) -> VideoReader:
     return VideoReader(path)
 
 
-class VideoWriter:
+class VideoWriter(Closing):
     """Writes BGR (or BGRA, for `.webm`/`.mov`) frames into a video file, each at its time.
 
     `like=` (a path, a `read_video` reader, or its `info`) takes that input's clock and sample
@@ -297,13 +285,6 @@ class VideoWriter:
         """Finish what was written, playable, under a `.partial` name (see `partial_path`)."""
         self._sink.abort()
 
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        close_under(error, self.close if kind is None else self.abort)
+    def _close_for(self, error: BaseException | None) -> Callable[[], object]:
+        """Leaving the block normally finishes the file; with an exception, keeps it partial."""
+        return self.close if error is None else self.abort
