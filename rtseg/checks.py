@@ -1,5 +1,5 @@
-"""Checks of the numbers a caller gives (frame rates, ratios), shared by the job, the video
-writer and the segmenter, so Python and the command line refuse the same values alike."""
+"""Checks of the numbers a caller gives (counts, frame rates, ratios), shared by the job, the
+video writer and the segmenter, so Python and the command line refuse the same values alike."""
 
 from __future__ import annotations
 
@@ -23,3 +23,10 @@ def check_ratio(name: str, value: object) -> float:
     if isinstance(value, Real) and not isinstance(value, bool) and 0 < float(value) <= 1:
         return float(value)
     raise RtsegError(f"{option(name)} must be a number in (0, 1], got {value!r}")
+
+
+def check_count(name: str, value: object, low: int) -> int:
+    """`value` if it is a whole number of at least `low` (threads, frames...), else RtsegError."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= low:
+        return value
+    raise RtsegError(f"{option(name)} must be a whole number >= {low}, got {value!r}")

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from rtseg.checks import check_rate, check_ratio
+from rtseg.checks import check_count, check_rate, check_ratio
 from rtseg.controls import LiveControls
-from rtseg.errors import Closing, RtsegError, option
+from rtseg.errors import Closing, RtsegError
 from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
@@ -92,6 +92,11 @@ def open_config_source(config: JobConfig) -> Source:
     )
 
 
+# The whole-number settings of a job and their least values (None leaves each to its default).
+COUNTS = (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1), ("width", 1))
+COUNTS += (("height", 1), ("crf", 0))
+
+
 def validate_config(config: JobConfig) -> None:
     """Refuse settings no run can use, before anything is opened.
 
@@ -101,10 +106,9 @@ def validate_config(config: JobConfig) -> None:
     """
     if config.quality is not None:
         quality_level(config.quality)
-    for name, low in (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1)):
-        value = getattr(config, name)
-        if value is not None and (not isinstance(value, int) or value < low):
-            raise RtsegError(f"{option(name)} must be a whole number >= {low}, got {value!r}")
+    for name, low in COUNTS:
+        if getattr(config, name) is not None:
+            check_count(name, getattr(config, name), low)
     if config.fps is not None:
         check_rate("fps", config.fps)
     if config.downsample_ratio is not None:

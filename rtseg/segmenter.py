@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rtseg.checks import check_ratio
+from rtseg.checks import check_count, check_ratio
 from rtseg.errors import Closing, RtsegError, describe
 from rtseg.matte.effects import AlphaOut, alpha_u8
 from rtseg.matte.frame_path import build_frame_path
@@ -156,8 +156,8 @@ class Segmenter(Closing):
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
                 device, quality, mode, color or alpha_dtype is unknown; `downsample_ratio`
-                is outside (0, 1]; live mode without `on_result`, or `on_result` in another
-                mode.
+                is outside (0, 1] or `threads` below 1; live mode without `on_result`, or
+                `on_result` in another mode.
         """
         for name, value, known in (("mode", mode, MODES), ("color", color, COLORS)):
             if value not in known:
@@ -165,6 +165,8 @@ class Segmenter(Closing):
         uint8 = _dtype_name(alpha_dtype) == "uint8"
         if downsample_ratio is not None:
             check_ratio("downsample_ratio", downsample_ratio)
+        if threads is not None:
+            check_count("threads", threads, 1)
         if (mode == "live") != (on_result is not None):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
         self._path = build_frame_path(

@@ -417,3 +417,23 @@ def test_messages_use_python_s_words_and_a_path_is_taken_as_it_is(
     assert not (tmp_path / "take").exists()
     with pytest.raises(rtseg.RtsegError, match=r"unknown output '.*o\.gif': give a video file"):
         rtseg.process_video(clip, tmp_path / "o.gif", model=bright_model)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threads": 0}, r"^threads= must be a whole number >= 1, got 0"),
+        ({"width": 0}, r"^width= must be a whole number >= 1, got 0"),
+        ({"crf": "x"}, r"^crf= must be a whole number >= 0, got 'x'"),
+        ({"max_frames": 2.5}, r"^max_frames= must be a whole number >= 1, got 2\.5"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_any_work(tmp_path, bright_model, options, message):
+    with pytest.raises(rtseg.RtsegError, match=message):
+        rtseg.process_video("sample", tmp_path / "o.mp4", model=bright_model, **options)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_source_that_is_none_of_the_kinds_is_refused(bright_model) -> None:
+    with pytest.raises(rtseg.RtsegError, match="an iterable of frames; got float"):
+        rtseg.process_video(1.5, rtseg.Null(), model=bright_model)  # type: ignore[arg-type]

@@ -399,6 +399,7 @@ def test_results_and_segmenters_print_short(bright_model: Path) -> None:
         ({"alpha_dtype": "float64"}, "unknown alpha_dtype"),
         ({"downsample_ratio": 0}, r"downsample_ratio= must be a number in \(0, 1\]"),
         ({"downsample_ratio": 1.5}, r"downsample_ratio= must be a number in \(0, 1\]"),
+        ({"threads": 0}, r"threads= must be a whole number >= 1"),
     ],
 )
 def test_bad_settings_are_refused(bright_model: Path, options: dict, message: str) -> None:

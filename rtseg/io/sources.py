@@ -525,7 +525,13 @@ class IterableSource:
     def __init__(self, frames: Iterable, fps: float | None = None, realtime: bool = False):
         if fps is not None:
             check_rate("fps", fps)
-        self._items = iter(frames)
+        try:
+            self._items = iter(frames)
+        except TypeError as exc:
+            raise RtsegError(
+                "the source must be a path or URL, a camera index, or an iterable of frames; "
+                f"got {type(frames).__name__}"
+            ) from exc
         self._first = self._next(0)
         if self._first is None:
             self.close()

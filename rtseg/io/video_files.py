@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtseg.checks import check_rate
+from rtseg.checks import check_count, check_rate
 from rtseg.errors import Closing, RtsegError
 from rtseg.io.remote import Location, location
 from rtseg.io.video_in import VideoDecoder, open_media
@@ -217,6 +217,8 @@ class VideoWriter(Closing):
             RtsegError: the suffix, `crf` or `preset` is not one rtseg writes, the file exists
                 (without `overwrite`) or is being written by another run.
         """
+        if crf is not None:
+            check_count("crf", crf, 0)
         if isinstance(like, str | Path):
             with VideoReader(like) as reader:
                 like = reader.info

@@ -154,3 +154,9 @@ def test_a_writer_given_no_frame_says_so(tmp_path: Path) -> None:
     with pytest.raises(rtseg.RtsegError, match="no frame was written"), rtseg.VideoWriter(out):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_refuses_a_quality_that_is_no_whole_number(tmp_path: Path) -> None:
+    with pytest.raises(rtseg.RtsegError, match=r"^crf= must be a whole number >= 0, got -5"):
+        rtseg.VideoWriter(tmp_path / "o.mp4", crf=-5)
+    assert list(tmp_path.iterdir()) == []
