@@ -93,7 +93,7 @@ rvm: rvm-source $(STAMP)
 rvm-source:
 	$(PYTHON) -m export.rvm_source $(RVM)
 
-# MediaPipe's own loop, the peer `rtseg bench peer` runs beside rtseg, in a venv of its own
+# MediaPipe's own loop, the peer `python -m benchmarks peer` runs beside rtseg, in its own venv
 # (mediapipe pins protobuf and numpy versions the runtime's venv can't share).
 peer-venv: .venv-mediapipe/.installed
 

@@ -1,5 +1,5 @@
-"""`python -m benchmarks [WHAT ...] --out DIR` (also `rtseg bench`); WHAT as listed by --help.
-`rtseg bench batch` runs the batch benchmark (benchmarks/batch.py).
+"""`python -m benchmarks [WHAT ...] --out DIR`, WHAT as listed by --help.
+`python -m benchmarks batch` runs the batch benchmark (benchmarks/batch.py).
 
 Writes results.json, results.md and PNG plots into DIR; every result names the machine.
 Expected failures (a missing model, a bad option) print one line and return 2.
@@ -271,7 +271,7 @@ def write(results: dict, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m benchmarks`; `rtseg bench` passes its arguments here."""
+    """Entry point of `python -m benchmarks`."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["batch"]:
         from benchmarks.batch import main as batch_main

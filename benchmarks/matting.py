@@ -152,7 +152,7 @@ def bench(
     threads: int,
     runs: int,
 ) -> dict:
-    """`rtseg bench matting`: the engine at each ratio and size, the side-by-side speed
+    """`python -m benchmarks matting`: the engine at each ratio and size, the side-by-side speed
     target (when the as-converted graph is given), and a paced live run at 720p and 30 fps."""
     out: dict = {"model": model, "engine": engine_rows(model, threads, runs)}
     if baseline is not None:

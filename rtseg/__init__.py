@@ -24,21 +24,17 @@ from rtseg.api import process_video
 from rtseg.errors import CameraUnavailable, RtsegError, StageError, Stopped
 from rtseg.io.destinations import (
     Callback,
+    Destination,
     ImageFolder,
     Null,
     Preview,
+    SinkContext,
     VideoFile,
     VirtualCamera,
     Window,
 )
-from rtseg.io.video_files import (
-    AudioTrack,
-    DecodedFrame,
-    VideoInfo,
-    VideoReader,
-    VideoWriter,
-    read_video,
-)
+from rtseg.io.video_in import AudioTrack, DecodedFrame, VideoInfo, VideoReader, read_video
+from rtseg.io.video_out import VideoWriter
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import (
     AlphaOut,
@@ -48,7 +44,10 @@ from rtseg.matte.effects import (
     Effect,
     Foreground,
     MaskView,
+    NeedsForeground,
+    NeedsLabels,
     Replace,
+    TakesForeground,
 )
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
@@ -64,6 +63,7 @@ __all__ = [
     "Classes",
     "Color",
     "DecodedFrame",
+    "Destination",
     "Effect",
     "Foreground",
     "Frame",
@@ -71,6 +71,8 @@ __all__ = [
     "Job",
     "JobConfig",
     "MaskView",
+    "NeedsForeground",
+    "NeedsLabels",
     "Null",
     "Percentiles",
     "Preview",
@@ -79,8 +81,10 @@ __all__ = [
     "RunStats",
     "Segmentation",
     "Segmenter",
+    "SinkContext",
     "StageError",
     "Stopped",
+    "TakesForeground",
     "VideoFile",
     "VideoInfo",
     "VideoReader",

@@ -7,10 +7,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.batch.resume import frame_count
 from rtseg.errors import RtsegError
 from rtseg.io.destinations import Callback, Destination, output_at, parse_sink
+from rtseg.io.frame_stamps import frame_count
 from rtseg.io.sources import IterableSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
@@ -19,6 +18,7 @@ from rtseg.options import POLICIES, Device, PolicyName, QualityName
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.ports import Sink
+from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.run_stats import RunStats
 
 Target = str | Path | Destination | Sink

@@ -16,18 +16,25 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import cv2
 
 from rtseg.batch.discover import FORMATS
-from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.errors import CameraUnavailable, RtsegError, StageError, Stopped, cli_words
+from rtseg.errors import (
+    CameraUnavailable,
+    RtsegError,
+    StageError,
+    Stopped,
+    cli_words,
+    one_line,
+)
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
 from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
-from rtseg.io.sources import VideoSource
+from rtseg.io.video_in import VideoReader
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.quality import LEVELS
@@ -37,11 +44,20 @@ from rtseg.models.fetch import fetch_rvm, release_url
 from rtseg.options import DEVICES
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
 
 log = logging.getLogger("rtseg")
 
 SAMPLE_OUTPUT = Path("out") / "sample-blur.mp4"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage error stays one line whatever argument it quotes (an
+    argument with a line break in it is shown escaped)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(one_line(message))
 
 
 def _positive_int(text: str) -> int:
@@ -224,7 +240,7 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rtseg",
         description="Real-time person segmentation of live and recorded video: run one "
         "source, batch many files, list or fetch models, or run the benchmarks.",
@@ -327,7 +343,7 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
             ", ".join(job.engine.providers),
         )
         progress = None
-        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+        if not quiet and isinstance(job.source, VideoReader) and not job.source.live:
             # The bar's total comes from the container's header (frame count, or duration
             # times rate), not from reading the file through once more; without either the
             # bar counts frames and their rate, with no total, percentage or ETA.
@@ -455,28 +471,13 @@ def _guarded(body: Callable[[], object]) -> int:
     return status if isinstance(status, int) else 0
 
 
-# What `rtseg bench` imports that an installed rtseg may lack, and how to get it.
-_BENCH_NEEDS = {"matplotlib": "pip install 'rtseg[plots]'"}
-
-
 def bench(argv: list[str]) -> int:
-    """`rtseg bench`: the benchmarks are a tool of the source checkout, not installed."""
-    checkout = Path(__file__).resolve().parents[1]
-    if (checkout / "benchmarks" / "__main__.py").is_file() and str(checkout) not in sys.path:
-        sys.path.append(str(checkout))
-    try:
-        from benchmarks.__main__ import main as bench_main
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or "").split(".")[0]
-        if missing == "benchmarks":
-            return _fail(
-                "rtseg bench runs the benchmarks of a source checkout, which this installation "
-                "is not: clone the repository and run `python -m benchmarks` in it"
-            )
-        return _fail(
-            f"rtseg bench needs {missing}: {_BENCH_NEEDS.get(missing, 'pip install ' + missing)}"
-        )
-    return bench_main(argv)
+    """`rtseg bench`: the engine, file, live and overload benchmarks (rtseg/bench/)."""
+    from rtseg.bench.command import main as bench_main  # `rtseg run` never pays for it
+
+    _setup_logging()
+    logging.getLogger("rtseg").setLevel(logging.WARNING)  # the runs' own progress is noise here
+    return _guarded(lambda: bench_main(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -504,7 +505,7 @@ def camera_main(argv: Sequence[str] | None = None) -> int:
     The sample run writes a file, and also opens a window when a display exists.
     """
     keep_freed_memory()
-    parser = argparse.ArgumentParser(prog="run_camera.py", description=camera_main.__doc__)
+    parser = _Parser(prog="run_camera.py", description=camera_main.__doc__)
     _add_run_args(parser)
     args = parser.parse_args(argv)
     _setup_logging()

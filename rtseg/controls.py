@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rtseg.errors import RtsegError
-from rtseg.matte.effects import Effect, MaskView, parse_effect
+from rtseg.matte.effects import Effect, MaskView, NeedsForeground, NeedsLabels, parse_effect
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
@@ -32,12 +32,12 @@ CYCLE = ("blur", "color:#00b140", "mask")
 
 def refusal(info: ModelInfo, effect: Effect) -> str | None:
     """Why model `info` cannot run `effect`, or None when it can."""
-    if getattr(effect, "needs_labels", False) and not info.has_labels:
+    if isinstance(effect, NeedsLabels) and not info.has_labels:
         return (
             f"model {info.name} segments people only; the {effect.name} effect needs a "
             "semantic model exported with --labels (e.g. deeplabv3_*)"
         )
-    if getattr(effect, "needs_foreground", False) and info.foreground is None:
+    if isinstance(effect, NeedsForeground) and info.foreground is None:
         return (
             f"model {info.name} gives no foreground colours; the {effect.name} output needs "
             f"a matting model that does; {RVM_HINT}"
@@ -109,8 +109,8 @@ class LiveControls:
 
     def _name_classes(self, info: ModelInfo) -> None:
         for effect in (*self.effects, *self.pinned):
-            if getattr(effect, "needs_labels", False) and info.has_labels:
-                effect.class_names = info.class_names  # type: ignore[attr-defined]
+            if isinstance(effect, NeedsLabels) and info.has_labels:
+                effect.class_names = info.class_names
 
     # -- the model ---------------------------------------------------------------------------
     def take_switch(self) -> Engine:

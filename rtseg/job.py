@@ -8,35 +8,28 @@ through setting up releases what it had opened before the error reaches the call
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 
 from rtseg.checks import check_count, check_rate, check_ratio
 from rtseg.controls import LiveControls
 from rtseg.errors import Closing, RtsegError
-from rtseg.io import destinations, remote
-from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
-from rtseg.io.outputs import check_not_input
-from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
-from rtseg.io.sources import VideoSource, open_source
-from rtseg.io.video_out import VideoFileSink, holds_alpha
-from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
+from rtseg.io.destinations import Destination, SinkContext, check_sink, parse_sink
+from rtseg.io.sources import open_source
+from rtseg.io.video_in import VideoReader
+from rtseg.matte.effects import Effect, as_effect, draw
 from rtseg.matte.frame_path import FramePath, build_frame_path
 from rtseg.matte.quality import quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.options import Device, QualityName
 from rtseg.pipeline.channels import Policy
-from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.frame import Frame, rate_time_base
 from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline
 from rtseg.pipeline.ports import Sink, SinkWrapper, Source
 from rtseg.pipeline.stats import Stats
 from rtseg.stages import SegmentationStages
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,7 +95,8 @@ def validate_config(config: JobConfig) -> None:
 
     Raises:
         RtsegError: a number out of range (a frame rate that is not above 0 or not finite,
-            a ratio outside (0, 1]) or an unknown quality level, said in one line.
+            a ratio outside (0, 1]), an unknown quality level, an output spelled wrong, said
+            in one line.
     """
     if config.quality is not None:
         quality_level(config.quality)
@@ -110,9 +104,12 @@ def validate_config(config: JobConfig) -> None:
         if getattr(config, name) is not None:
             check_count(name, getattr(config, name), low)
     if config.fps is not None:
-        check_rate("fps", config.fps)
+        rate_time_base(check_rate("fps", config.fps))  # a rate too low for a time base, too
     if config.downsample_ratio is not None:
         check_ratio("downsample_ratio", config.downsample_ratio)
+    for spec in config.sinks:
+        if isinstance(spec, str):
+            parse_sink(spec)
 
 
 class _FromSeq(SinkWrapper):
@@ -251,76 +248,35 @@ class Job(Closing):
         return sink
 
     def _open_sink(self, spec: str | Destination | Sink) -> Sink:
+        """The sink for `spec`: a destination opens its own, in this run's context, drawn
+        with its own effect where it has one; a sink object is taken as it is."""
         assert self.controls is not None
         target = parse_sink(spec) if isinstance(spec, str) else spec
-        own = getattr(target, "effect", None)
-        if own is None:
-            return self._open_target(target, self.controls.chosen)
-        effect = self.controls.pin(as_effect(own))
-        return _OwnEffect(self._open_target(target, effect), effect)
+        if not isinstance(target, Destination):
+            return check_sink(target)
+        if target.effect is None:
+            return target.open(self._sink_context(self.controls.chosen))
+        effect = self.controls.pin(as_effect(target.effect))
+        return _OwnEffect(target.open(self._sink_context(effect)), effect)
 
-    def _open_target(self, target: Destination | Sink, effect: Effect) -> Sink:
-        """The sink for `target`, whose frames are drawn with `effect`."""
-        assert self.controls is not None and self.source is not None
-        if isinstance(target, destinations.Null):
-            return NullSink()
-        if isinstance(target, destinations.Window):
-            return WindowSink(on_key=self.controls.on_key, hud=self.controls.hud_lines)
-        if isinstance(target, destinations.VirtualCamera):
-            from rtseg.io.virtualcam import VirtualCamSink
-
-            return VirtualCamSink(self.source.fps, device=target.device)
-        if isinstance(target, destinations.Preview):
-            return self._open_preview(target.port)
-        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
-            opener = partial(self._open_video_file, effect=effect)
-            return remote.staged_output(target.path, self.config.overwrite, opener)
-        if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
-            check_not_input(Path(target.path), getattr(self.source, "path", None))
-        if isinstance(target, destinations.VideoFile):
-            return self._open_video_file(Path(target.path), effect)
-        if isinstance(target, destinations.ImageFolder):
-            return ImageSequenceSink(Path(target.path), self.config.overwrite)
-        if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
-            raise RtsegError(
-                f"{target!r} is not a sink: {SINK_HELP}, or an object with write, close and abort"
-            )
-        return target
-
-    def _open_video_file(self, path: Path, effect: Effect) -> Sink:
+    def _sink_context(self, effect: Effect) -> SinkContext:
+        """What an output of this run opens with, its frames drawn with `effect`."""
         assert self.source is not None
-        if isinstance(effect, AlphaOut) and not holds_alpha(path):
-            raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
-        if self.config.realtime:
-            log.info(
-                "--realtime into %s: frames the pipeline cannot keep up with are dropped; "
-                "the others keep their times, so the file keeps the input's length and audio",
-                path,
-            )
-        return VideoFileSink(
-            path,
-            self.source.fps,
-            crf=self.config.crf,
-            preset=self.config.preset,
-            audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
-            overwrite=self.config.overwrite,
+        config = self.config
+        return SinkContext(
+            fps=self.source.fps,
+            effect=effect,
+            input_path=getattr(self.source, "path", None),
+            audio_from=self.source.path if isinstance(self.source, VideoReader) else None,
+            overwrite=config.overwrite,
+            realtime=config.realtime,
+            crf=config.crf,
+            preset=config.preset,
+            preview_host=config.preview_host,
+            preview_remote=config.preview_remote,
+            preview_token=config.preview_token,
+            controls=self.controls,
         )
-
-    def _open_preview(self, port: int) -> Sink:
-        from rtseg.io.preview import HttpPreviewSink
-
-        assert self.controls is not None
-        sink = HttpPreviewSink(
-            port,
-            host=self.config.preview_host,
-            allow_remote=self.config.preview_remote,
-            token=self.config.preview_token,
-            stats=self.controls.live_stats,
-            on_control=self.controls.control,
-            choices=self.controls.choices(),
-        )
-        log.info("preview at %s", sink.url)
-        return sink
 
     # -- running --------------------------------------------------------------------------
     def run(self) -> Stats:

@@ -4,9 +4,9 @@ It runs each frame through the very path a job's stages run (`rtseg.matte.frame_
 input, inference with the quality level's passes and zoom, temporal smoothing over the
 frames' times, edge refinement to the image's size, labels and foreground colours), one phase
 after the other on the caller's thread, so a frame segmented here gets the mask `rtseg run`
-would give it. Its three modes are MediaPipe Tasks' running modes: separate
-images, the frames of a video with their times, and a live stream whose frames are handed in
-without waiting and whose results come back through a callback.
+would give it. Its three modes are MediaPipe Tasks' running modes: separate images, the
+frames of a video with their times, and a live stream whose frames are handed in without
+waiting and whose results come back through a callback.
 """
 
 from __future__ import annotations

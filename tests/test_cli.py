@@ -337,3 +337,12 @@ def test_docs_cli_md_names_every_option_and_only_real_ones() -> None:
     text = text.replace("export ... --labels", "")  # the exporter's option, not rtseg's
     shown = {name for name in named(text) if name.startswith("--")}
     assert shown - every == set()
+
+
+def test_a_usage_error_is_one_line_whatever_the_argument_holds() -> None:
+    for argv in (["run", "\n0"], ["run", "--fps", "x\ny"], ["models", "fetch", "r\nvm"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "rtseg", *argv], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2
+        assert ": error: " in done.stderr.splitlines()[-1] and "\\n" in done.stderr, done.stderr

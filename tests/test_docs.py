@@ -68,6 +68,8 @@ def reference_pages() -> dict[str, list[str]]:
 def test_every_public_name_is_on_one_reference_page():
     rendered = [name for names in reference_pages().values() for name in names]
     assert sorted(rendered) == sorted(n for n in rtseg.__all__ if not n.startswith("__"))
+    index = (ROOT / "docs" / "reference.md").read_text()
+    assert [name for name in rendered if f"][rtseg.{name}]" not in index] == []
     assert set(reference_pages()) == {
         "running", "segmenting", "reading-and-writing", "effects", "statistics", "errors"
     }  # fmt: skip

@@ -17,15 +17,16 @@ from pathlib import Path
 from rtseg.batch import split, storage
 from rtseg.batch.discover import Item, discover
 from rtseg.batch.local import LocalExecutor, default_workers
-from rtseg.batch.progress import Progress
 from rtseg.batch.report import ReportFile, failure_lines, file_line, summary_table
-from rtseg.batch.resume import frame_count, is_complete
+from rtseg.batch.resume import is_complete
 from rtseg.batch.tasks import Result, Task
 from rtseg.errors import RtsegError
 from rtseg.io import remote
+from rtseg.io.frame_stamps import frame_count
 from rtseg.io.outputs import check_output, partial_name
 from rtseg.io.remote import Location
 from rtseg.job import Job, JobConfig
+from rtseg.pipeline.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ packets are then copied one file after another (no re-encoding) into the output,
 input's audio tracks added in the same pass (`AudioTracks`), so the output has the input's
 frames, timestamps, duration and sound. Each segment starts exactly where the previous one
 ended: frames are found by their timestamps, and a seek that lands late is redone further
-back (`VideoDecoder.seek`). A video whose timestamps cannot place every frame once (missing
+back (`VideoReader.seek`). A video whose timestamps cannot place every frame once (missing
 or repeated timestamps, timestamps that restart) is not split; the log says so.
 
 No seam may show. A segment cannot start its temporal smoothing from nothing, or the mask
@@ -27,14 +27,14 @@ from pathlib import Path
 
 import av
 
-from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
+from rtseg.io.frame_stamps import frame_stamps
 from rtseg.io.outputs import partial_name
 from rtseg.io.remote import Location, location
-from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media
+from rtseg.io.video_in import VideoReader, ffmpeg_path, open_media
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
@@ -126,7 +126,7 @@ def plan(source: Location, output: Location, frames: int, parts: int, every: int
 
 class SegmentSource:
     """Frames [first, stop) of a video file (a segment and its warmup) at their own
-    timestamps. The decoder seeks exactly to `first` (`VideoDecoder.seek`), and frames are
+    timestamps. The decoder seeks exactly to `first` (`VideoReader.seek`), and frames are
     told apart by their timestamps, so the cut is frame-exact."""
 
     live = False
@@ -146,36 +146,25 @@ class SegmentSource:
             if stop > len(stamps):
                 raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
             times = (stamps[first], stamps[stop] if stop < len(stamps) else None)
-        self._decoder = VideoDecoder(location(path), deinterlace)
-        self.fps = self._decoder.fps
+        self._reader = VideoReader(location(path), deinterlace=deinterlace)
+        self.fps = self._reader.fps
         first_pts, self._stop_pts = times
         if first:
-            self._decoder.seek(first_pts)
+            self._reader.seek(first_pts)
         self.frames_expected = stop - first
         self._seq = 0
 
     def read(self) -> Frame | None:
         if self._seq >= self.frames_expected:
             return None
-        decoded = self._decoder.read_frame()
-        if decoded is None:
+        frame = self._reader.read()  # numbered from 0 after the seek, as the segment counts
+        if frame is None or (self._stop_pts is not None and frame.pts >= self._stop_pts):
             return None
-        image, pts, duration, sar = decoded
-        if self._stop_pts is not None and pts >= self._stop_pts:
-            return None
-        frame = Frame(
-            seq=self._seq,
-            image=image,
-            pts=pts,
-            time_base=self._decoder.time_base,
-            duration=duration,
-            sar=sar,
-        )
         self._seq += 1
         return frame
 
     def close(self) -> None:
-        self._decoder.close()
+        self._reader.close()
 
 
 def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from rtseg.batch.progress import ProgressSink
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
 from rtseg.io import remote
@@ -24,6 +23,7 @@ from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.progress import ProgressSink
 
 log = logging.getLogger(__name__)
 

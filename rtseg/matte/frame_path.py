@@ -83,7 +83,7 @@ class FramePath:
             state.timeline.reset()
             new, periods = True, 1.0
         elif time_s is None:
-            new, periods = state.step == 0, 1.0
+            new, periods = False, 1.0
         else:
             new, periods = state.timeline.advance(float(time_s))
         return self.masks.mask_for(

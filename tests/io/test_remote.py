@@ -15,13 +15,16 @@ from pathlib import Path
 import fsspec
 import pytest
 
+import rtseg
 from rtseg.cli import main as rtseg_main
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.sources import VideoSource, open_source
+from rtseg.io.sources import open_source
+from rtseg.io.video_in import VideoReader
 from tests.batch.media import make_clip
 from tests.batch.test_runner import assert_same_timing_with_audio
 from tests.conftest import write_clip
+from tests.media import audio_tracks, frame_times
 
 
 @pytest.fixture
@@ -94,13 +97,13 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
     monkeypatch.setattr("tempfile.tempdir", None)
     clip = make_clip(tmp_path / "a.mp4", 1.0)
     memory.put_file(str(clip), "/media/a.mp4")
-    from rtseg.io.video_out import VideoFileSink
+    from rtseg.io.video_out import VideoWriter
 
-    source = VideoSource("memory://media/a.mp4")
+    source = VideoReader("memory://media/a.mp4")
     sink = remote.staged_output(
         "memory://results/a.mp4",
         overwrite=False,
-        open_local=lambda local: VideoFileSink(local, source.fps, audio_from=source.path),
+        open_local=lambda local: VideoWriter(local, fps=source.fps, audio_from=source.path),
     )
     for _ in range(10):
         frame = source.read()
@@ -150,3 +153,16 @@ def test_without_the_cloud_extra_an_http_video_opens_as_before(monkeypatch, tmp_
         finally:
             source.close()
             server.shutdown()
+
+
+def test_a_video_read_from_storage_is_written_like_itself_with_its_audio(tmp_path, memory):
+    clip = make_clip(tmp_path / "a.mp4", 0.5)
+    memory.put_file(str(clip), "/media/a.mp4")
+    out = tmp_path / "out.mp4"
+    with rtseg.read_video("memory://media/a.mp4") as reader:
+        assert reader.info.path == "memory://media/a.mp4"
+        with rtseg.VideoWriter(out, like=reader) as writer:
+            for frame in reader:
+                writer.write(frame.image, time_s=frame.time_s)
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+    assert audio_tracks(out) == ["aac"]
