@@ -16,7 +16,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 TEST_STAMP := $(VENV)/.installed-test
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test docs lint bench bench-gpu models rvm rvm-source peer-venv clean
+.PHONY: run test docs lint bench bench-gpu headline models rvm rvm-source peer-venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ bench: $(DEV_STAMP)
 
 bench-gpu:
 	bash benchmarks/gpu.sh bench-results/gpu
+
+# README's headline figures, at the defaults: the bundled model against MediaPipe's own loop
+# (file and live, 720p) and RVM (`make rvm` first) against its as-converted graph, live and
+# on photos; each pair alternated in one run. About 10 minutes on 2 idle cores.
+headline: $(STAMP) peer-venv
+	$(PY) -m benchmarks peer matting --out bench-results/headline
 
 # Rebuild every bundled model and rtseg/models/NOTICE, in a toolchain venv of their own
 # (tensorflow and tf2onnx pin versions the runtime's onnx can't live with): MediaPipe's selfie

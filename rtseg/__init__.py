@@ -33,6 +33,7 @@ from rtseg.io.destinations import (
     VirtualCamera,
     Window,
 )
+from rtseg.io.location import Location
 from rtseg.io.video_in import AudioTrack, DecodedFrame, VideoInfo, VideoReader, read_video
 from rtseg.io.video_out import VideoWriter
 from rtseg.job import Job, JobConfig
@@ -70,6 +71,7 @@ __all__ = [
     "ImageFolder",
     "Job",
     "JobConfig",
+    "Location",
     "MaskView",
     "NeedsForeground",
     "NeedsLabels",

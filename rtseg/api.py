@@ -10,6 +10,7 @@ from typing import Any
 from rtseg.errors import RtsegError
 from rtseg.io.destinations import Callback, Destination, output_at, parse_sink
 from rtseg.io.frame_stamps import frame_count
+from rtseg.io.location import Location
 from rtseg.io.sources import IterableSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
@@ -35,7 +36,7 @@ def _sink(target: Target) -> str | Destination | Sink:
     """A target as a sink: a Path names a file or folder as it is (no `@EFFECT` or `null`
     parsing, which is the CLI's), a str is the CLI's spelling, an object is used as given."""
     if isinstance(target, Path):
-        return output_at(target)
+        return output_at(Location.of(target))
     return parse_sink(target) if isinstance(target, str) else target
 
 

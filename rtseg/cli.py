@@ -32,7 +32,6 @@ from rtseg.errors import (
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
-from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
 from rtseg.io.video_in import VideoReader
 from rtseg.job import Job, JobConfig
@@ -46,6 +45,7 @@ from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
+from rtseg.redaction import redact
 
 log = logging.getLogger("rtseg")
 
@@ -131,7 +131,7 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         type=_ratio,
         metavar="R",
         help="matting models (RVM): the share of the frame's size the network sees, in (0, 1] "
-        "(default: RVM's rule, the frame's longer side brought to 480 px: 0.375 at 720p)",
+        "(default: the frame brought to 320x180's area: 0.25 at 720p)",
     )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
     p.add_argument(
@@ -203,7 +203,6 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--out",
-        type=location,
         required=True,
         help="folder or storage URL (s3://, gs://, az://) the outputs go in",
     )
@@ -225,9 +224,7 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         help="cut each long video into N segments for different workers (auto: one per "
         "worker, for videos long enough)",
     )
-    p.add_argument(
-        "--report", type=location, metavar="FILE", help="one JSON line per input (a path or URL)"
-    )
+    p.add_argument("--report", metavar="FILE", help="one JSON line per input (a path or URL)")
     p.add_argument(
         "--attempts",
         type=_positive_int,
@@ -435,8 +432,18 @@ def fetch_model(fp16: bool, url: str | None, overwrite: bool) -> None:
     print(fetched.notice, end="")
 
 
+class _Redacted(logging.Filter):
+    """Log lines without secrets: what a backend or FFmpeg says may quote a URL whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redacted())
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
     for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
         logging.getLogger(backend).setLevel(logging.WARNING)
@@ -448,7 +455,7 @@ def _setup_logging() -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"rtseg: error: {message}", file=sys.stderr)
+    print(f"rtseg: error: {redact(message)}", file=sys.stderr)
     return 2
 
 

@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TypeVar
 
+from rtseg.redaction import redact
+
 
 def one_line(message: object) -> str:
-    """`message` with its line breaks escaped, so a one-line error stays one line."""
-    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+    """`message` with its line breaks escaped and no secret in it (`redact`), so a one-line
+    error stays one line and safe to print."""
+    return redact(str(message)).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class RtsegError(Exception):
@@ -21,11 +24,19 @@ class RtsegError(Exception):
 
     The message is one line whatever it quotes: a line break in a name the user gave (a file
     name, an effect's spelling) is shown escaped, as a backslash and `n`, so the CLI's
-    one-line error stays one line.
+    one-line error stays one line. Whatever it quotes, no secret is in it (`redact`).
     """
 
     def __init__(self, message: object = "", *args: object) -> None:
         super().__init__(one_line(message), *args)
+
+
+class OutputExists(RtsegError):
+    """The output is already there and replacing it was not asked for (`overwrite`)."""
+
+
+class OutputBusy(RtsegError):
+    """Another rtseg run holds the output's lock: it is writing that output now."""
 
 
 class CameraUnavailable(RtsegError):
@@ -61,7 +72,7 @@ class Stopped(KeyboardInterrupt):
 def describe(exc: BaseException) -> str:
     """An exception in one line: rtseg's own by its message, any other as `Type: first line`
     (the type says what failed where nothing expected it, e.g. an ONNX Runtime `Fail`)."""
-    lines = str(exc).strip().splitlines()
+    lines = redact(str(exc)).strip().splitlines()
     if isinstance(exc, RtsegError | Stopped):
         return lines[0] if lines else type(exc).__name__
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

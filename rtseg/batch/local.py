@@ -174,9 +174,8 @@ class LocalExecutor:
     def _died(task: Task, attempts: int, slot: _Slot) -> Result:
         code = slot.process.exitcode
         how = f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
-        return Result(
-            task.source,
-            task.output,
+        return Result.of(
+            task,
             "failed",
             error=f"worker process died ({how}) on each of {attempts} attempts",
             attempts=attempts,

@@ -8,14 +8,17 @@ without decoding, must equal the input's.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rtseg.io import remote
 from rtseg.io.frame_stamps import frame_count
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 
 
-def is_complete(source: Location, output: Location) -> bool:
+def is_complete(source: Location | Path, output: Location | Path) -> bool:
     """Whether `output` exists under its final name with as many frames as `source` (an
     object exists under its final key only once its upload completed)."""
+    output = Location.of(output)
     if not remote.exists(output):
         return False
     done = frame_count(output)

@@ -15,6 +15,8 @@ effect. Each frame is segmented once, whatever the number of outputs and effects
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,15 +25,16 @@ from typing import Any, Protocol
 
 from rtseg.errors import RtsegError, speaking_cli
 from rtseg.io import remote
+from rtseg.io.location import Location
 from rtseg.io.outputs import check_not_input
 from rtseg.io.preview import HttpPreviewSink
-from rtseg.io.remote import Location, location, suffix
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
 from rtseg.io.video_out import CONTAINERS, VideoWriter, holds_alpha
 from rtseg.io.virtualcam import VirtualCamSink
 from rtseg.matte.effects import EFFECT_NAMES, AlphaOut, Effect
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.ports import Sink
+from rtseg.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ SINK_HELP = (
     "window, null, virtualcam[:DEVICE], http[:PORT], a video file "
     f"({', '.join(sorted(CONTAINERS))}) or a directory for PNG frames; a file, directory or "
     "virtualcam followed by @EFFECT (e.g. out.mp4@blur:31, cutouts/@alpha) gets that effect "
-    "instead of --effect"
+    "instead of --effect; /dev/null discards the frames"
 )
 
 
@@ -111,16 +114,20 @@ class VideoFile(Destination):
     """A video file, written complete or not at all, at the input's timestamps and with every
     audio track of the input (PyAV, see `rtseg.io.video_out`).
 
+    `replace_partial` replaces the partial output an earlier run left even without
+    `overwrite` (a batch does again what did not finish); else only `overwrite` does.
+
     Raises:
         RtsegError: the suffix names no container rtseg writes.
     """
 
-    path: Path | str
+    path: Location | Path | str
     effect: str | Effect | None = None  # None: the run's effect
+    replace_partial: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", location(self.path))
-        if suffix(self.path).lower() not in CONTAINERS:
+        object.__setattr__(self, "path", Location.of(self.path))
+        if self.path.suffix.lower() not in CONTAINERS:
             raise RtsegError(
                 f"{self.path}: a video file is one of {', '.join(sorted(CONTAINERS))}; "
                 "use a directory for PNG frames"
@@ -128,15 +135,23 @@ class VideoFile(Destination):
 
     def open(self, context: SinkContext) -> Sink:
         """A `VideoWriter`, or for a storage URL one that uploads the file when complete."""
-        if isinstance(self.path, str):
+        # a batch does again what did not finish; a run keeps it unless overwriting
+        replace_partial = self.replace_partial or context.overwrite
+        if self.path.is_remote:
+            # The staging file is rtseg's own: a complete one left by a failed upload is
+            # replaced (the object is what counts), once the file is locked.
             return remote.staged_output(
-                self.path, context.overwrite, lambda local: self._writer(local, context)
+                self.path,
+                context.overwrite,
+                lambda local: self._writer(local, context, True, replace_partial),
             )
-        check_not_input(self.path, context.input_path)
-        return self._writer(self.path, context)
+        check_not_input(self.path.path, context.input_path)
+        return self._writer(self.path.path, context, context.overwrite, replace_partial)
 
     @staticmethod
-    def _writer(path: Path, context: SinkContext) -> VideoWriter:
+    def _writer(
+        path: Path, context: SinkContext, overwrite: bool, replace_partial: bool
+    ) -> VideoWriter:
         if isinstance(context.effect, AlphaOut) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
         if context.realtime:
@@ -151,24 +166,29 @@ class VideoFile(Destination):
             crf=context.crf,
             preset=context.preset,
             audio_from=context.audio_from,
-            overwrite=context.overwrite,
+            overwrite=overwrite,
+            replace_partial=replace_partial,
         )
 
 
 @dataclass(frozen=True)
 class ImageFolder(Destination):
-    """A directory of PNG frames (frames from image files keep their file stem)."""
+    """A directory of PNG frames (frames from image files keep their file stem);
+    `replace_partial` as for `VideoFile`."""
 
-    path: Path | str
+    path: Location | Path | str
     effect: str | Effect | None = None  # None: the run's effect
+    replace_partial: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path))
+        object.__setattr__(self, "path", Location.of(self.path).path)
 
     def open(self, context: SinkContext) -> Sink:
         """An `ImageSequenceSink` into the folder."""
-        check_not_input(Path(self.path), context.input_path)
-        return ImageSequenceSink(Path(self.path), context.overwrite)
+        check_not_input(self.path, context.input_path)
+        return ImageSequenceSink(
+            self.path, context.overwrite, self.replace_partial or context.overwrite
+        )
 
 
 @dataclass(frozen=True)
@@ -211,7 +231,7 @@ class Preview(Destination):
             on_control=controls.control if controls else None,
             choices=controls.choices() if controls else None,
         )
-        log.info("preview at %s", sink.url)
+        log.info("preview at %s", redact(sink.url))  # the token: the user has it
         return sink
 
 
@@ -293,16 +313,18 @@ def parse_sink(spec: str) -> Destination:
         if arg and not (arg.isdecimal() and int(arg) <= 65535):
             raise RtsegError(f"http sink port must be a number from 0 to 65535, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
-    return output_at(location(spec), f"use {SINK_HELP}" if speaking_cli() else "")
+    return output_at(Location.of(spec), f"use {SINK_HELP}" if speaking_cli() else "")
 
 
-def output_at(path: Location, choices: str = "") -> VideoFile | ImageFolder:
-    """The file output `path` names by its suffix: a video file, or a folder for PNG frames
-    (a `Path` from Python is taken as it is, with no `@EFFECT` to parse)."""
-    if suffix(path).lower() in CONTAINERS:
+def output_at(path: Location, choices: str = "") -> Destination:
+    """The file output `path` names by its suffix: a video file, a folder for PNG frames, or
+    the null device (a `Path` from Python is taken as it is, with no `@EFFECT` to parse)."""
+    if not path.is_remote and _is_null_device(path.path):
+        return Null()
+    if path.suffix.lower() in CONTAINERS:
         return VideoFile(path)
-    if suffix(path) == "":
-        if isinstance(path, str):
+    if path.suffix == "":
+        if path.is_remote:
             raise RtsegError(f"{path}: PNG frames go to a local folder; a URL takes a video file")
         return ImageFolder(path)
     choices = choices or (
@@ -310,3 +332,13 @@ def output_at(path: Location, choices: str = "") -> VideoFile | ImageFolder:
         "destination object (rtseg.VideoFile, rtseg.Window()...)"
     )
     raise RtsegError(f"unknown output {str(path)!r}: {choices}")
+
+
+def _is_null_device(path: Path) -> bool:
+    """Whether `path` is the null device (`/dev/null`, or a node of that device), which
+    takes any output and keeps nothing."""
+    try:
+        mode, device = path.stat(), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode.st_mode) and mode.st_rdev == device.st_rdev

@@ -11,12 +11,12 @@ import av
 
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 from rtseg.io.sources import IMAGE_SUFFIXES
 from rtseg.io.video_in import media_origin, open_media
 
 
-def frame_stamps(path: Location) -> tuple[list[int], Fraction]:
+def frame_stamps(path: Location | Path) -> tuple[list[int], Fraction]:
     """When each frame of a video is shown, in presentation order and in units of the
     returned time base, counted as `VideoReader` counts (from the file's origin). Packets
     are read, not decoded; those an edit list hides are left out.
@@ -24,8 +24,9 @@ def frame_stamps(path: Location) -> tuple[list[int], Fraction]:
     The answer for the last object is kept while the object stays the same: a batch counts
     a video's frames and then plans its split from the same stamps, and an object would
     otherwise be read through twice."""
-    if remote.is_remote(path):
-        key = remote.version(str(path))
+    path = Location.of(path)
+    if path.is_remote:
+        key = remote.version(path)
         if _last_object[0] != key:
             _last_object[:] = [key, _read_stamps(path)]
         return _last_object[1]
@@ -54,16 +55,17 @@ def _read_stamps(path: Location) -> tuple[list[int], Fraction]:
     return sorted(stamps), time_base
 
 
-def frame_count(path: Location) -> int | None:
+def frame_count(path: Location | Path) -> int | None:
     """Frames in a video, an image folder or an image; None when it cannot be read.
 
     A video in storage is read through (demuxed, not decoded), as a local one is."""
-    if remote.is_remote(path):
+    path = Location.of(path)
+    if path.is_remote:
         try:
             return len(frame_stamps(path)[0])
         except RtsegError:
             return None
-    path = Path(path)
+    path = path.path
     if path.is_dir():
         return sum(1 for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if path.suffix.lower() in IMAGE_SUFFIXES:

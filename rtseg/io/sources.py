@@ -24,6 +24,7 @@ from rtseg.checks import check_rate
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
+from rtseg.io.location import Location
 from rtseg.io.video_in import VideoReader
 from rtseg.pipeline.frame import Frame, check_image
 from rtseg.pipeline.ports import Source
@@ -386,7 +387,7 @@ class SampleSource:
 
 
 def open_source(
-    spec: str,
+    spec: str | Location,
     realtime: bool = False,
     width: int | None = None,
     height: int | None = None,
@@ -396,6 +397,10 @@ def open_source(
     deinterlace: bool = False,
 ) -> Source:
     """Open what `spec` names: a camera index or /dev/video path, `sample`, a file, dir or URL."""
+    if isinstance(spec, Location):  # a batch's input: a file, folder or object, checked
+        if spec.is_remote:
+            return VideoReader(spec, realtime=realtime, deinterlace=deinterlace)
+        return _open_path(spec.path, fps, realtime, deinterlace)
     if spec.isdecimal() or spec.startswith("/dev/video"):
         return CameraSource(int(spec) if spec.isdecimal() else spec, width, height, fps, mjpg)
     if spec == "sample":
@@ -406,15 +411,22 @@ def open_source(
             fps=fps or 30.0,
             realtime=realtime,
         )
-    web_file = remote.suffix(spec).lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
-    if remote.is_remote(spec) and (web_file or not remote.is_web(spec)):  # a stored file
-        return VideoReader(spec, realtime=realtime)
+    if remote.is_remote(spec):
+        where = Location.of(spec)
+        web_file = where.suffix.lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
+        if web_file or not where.is_web:  # a stored file
+            return VideoReader(where, realtime=realtime)
     path = Path(spec)
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
-        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-            return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
-        return VideoReader(path, realtime=realtime, deinterlace=deinterlace)
+        return _open_path(path, fps, realtime, deinterlace)
     return StreamSource(spec)
+
+
+def _open_path(path: Path, fps: float | None, realtime: bool, deinterlace: bool) -> Source:
+    """A local file or folder: images (one, a folder of them), or a video."""
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(str(path), fps=fps or 30.0, realtime=realtime)
+    return VideoReader(path, realtime=realtime, deinterlace=deinterlace)
 
 
 # The clock of frames a program hands over with their time in seconds: MPEG's 90 kHz.

@@ -27,7 +27,7 @@ import numpy as np
 from rtseg.errors import Closing, RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 from rtseg.io.timeline import timeline
 from rtseg.pipeline.frame import Frame
 
@@ -58,12 +58,13 @@ def ffmpeg_path(path: Path) -> str:
     return str(path.absolute())
 
 
-def open_media(path: Location, what: str = "video") -> av.container.InputContainer:
+def open_media(path: Location | Path | str, what: str = "video") -> av.container.InputContainer:
     """Open a media file (or a URL, streamed: see `rtseg.io.remote`) for reading, or fail
     with one line saying why."""
-    if remote.is_remote(path):
-        return _open_remote(str(path), what)
-    path = Path(path)
+    where = Location.of(path)
+    if where.is_remote:
+        return _open_remote(where, what)
+    path = where.path
     if not path.exists():
         raise RtsegError(f"input not found: {path}")
     if path.is_dir():
@@ -76,7 +77,7 @@ def open_media(path: Location, what: str = "video") -> av.container.InputContain
         raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from exc
 
 
-def _open_remote(url: str, what: str) -> av.container.InputContainer:
+def _open_remote(url: Location, what: str) -> av.container.InputContainer:
     reader = remote.open_reader(url)
     if reader.size == 0:
         raise RtsegError(f"input is empty (0 bytes): {url}")
@@ -226,13 +227,15 @@ class VideoReader(Closing):
     lost, and neither are frames of containers without an index.
     """
 
-    def __init__(self, path: Location, realtime: bool = False, deinterlace: bool = False) -> None:
+    def __init__(
+        self, path: Location | Path | str, realtime: bool = False, deinterlace: bool = False
+    ) -> None:
         """Open `path` (a file, or a URL streamed through `rtseg.io.remote`).
 
         Raises:
             RtsegError: the file is missing, empty, not a video, or has no video stream.
         """
-        self.path = remote.location(path)  # where video sinks find the audio to keep
+        self.path = Location.of(path)  # where video sinks find the audio to keep
         self.deinterlace = deinterlace
         self._open()
         stream = self._stream
@@ -333,7 +336,7 @@ class VideoReader(Closing):
     def __iter__(self) -> Iterator[DecodedFrame]:
         if self._iterated:
             raise RtsegError(
-                f"this reader of {remote.name(self.path)} was read once already; "
+                f"this reader of {self.path.name} was read once already; "
                 "read_video() again reads the file again"
             )
         self._iterated = True
@@ -517,9 +520,10 @@ def read_video(path: str | Path) -> VideoReader:
     Raises:
         RtsegError: the file is missing, empty, not a video, or has no frame.
     """
-    if not remote.is_remote(path) and Path(path).is_dir():
+    where = Location.of(path)
+    if not where.is_remote and where.path.is_dir():
         raise RtsegError(
-            f"{path} is a folder: read_video reads one video file (process_video and rtseg "
+            f"{where} is a folder: read_video reads one video file (process_video and rtseg "
             "run read a folder of images)"
         )
     reader = VideoReader(path)

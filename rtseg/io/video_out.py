@@ -29,8 +29,8 @@ import numpy as np
 from rtseg.checks import check_count, check_rate
 from rtseg.errors import Closing, RtsegError, option
 from rtseg.io.audio_tracks import AudioTracks
+from rtseg.io.location import Location
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
-from rtseg.io.remote import Location, location
 from rtseg.io.video_in import VideoInfo, VideoReader, ffmpeg_path
 from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
@@ -160,6 +160,7 @@ class VideoWriter(Closing):
         preset: str | None = None,
         overwrite: bool = False,
         audio_from: Location | None = None,
+        replace_partial: bool | None = None,
     ) -> None:
         """Claim `path` (`.mp4`, `.mkv`, `.webm` or `.mov`).
 
@@ -172,12 +173,14 @@ class VideoWriter(Closing):
             preset: an x264 preset for `.mp4`/`.mkv`, as `rtseg run --preset`.
             overwrite: replace an existing file (otherwise refused).
             audio_from: the input whose audio tracks are copied, where `like` is not given.
+            replace_partial: replace the partial file an earlier run kept, once the file is
+                locked (None: as `overwrite`; a batch's rerun sets it).
 
         Raises:
             RtsegError: the suffix, `crf` or `preset` is not one rtseg writes, the file exists
                 (without `overwrite`) or is being written by another run.
         """
-        if isinstance(like, str | Path):
+        if isinstance(like, str | Path | Location):
             with VideoReader(like) as reader:
                 like = reader.info
         elif isinstance(like, VideoReader):
@@ -210,9 +213,9 @@ class VideoWriter(Closing):
                 f"{self.path.suffix} (ProRes) has no CRF setting; leave {option('crf')} out"
             )
         self.crf = crf if crf is not None else self.spec.default_crf
-        self._lock = claim_output(self.path, overwrite)
+        self._lock = claim_output(self.path, overwrite, replace_partial)
         try:
-            self._audio = AudioTracks(location(audio_from)) if audio_from is not None else None
+            self._audio = AudioTracks(audio_from) if audio_from is not None else None
         except BaseException:
             self._lock.release()
             raise
@@ -408,7 +411,9 @@ class VideoWriter(Closing):
             if self._output is None:  # no frame ever arrived: nothing to keep
                 return
             # A step that fails leaves the video written so far, which is closed and kept as
-            # the partial output; only a file that cannot be closed (no index) is removed.
+            # the partial output. A file that cannot be closed (a size limit or a quota hit,
+            # a failing disk: its index could not be written) is kept too: its frames are
+            # all there is of the run, and tools can recover them.
             failed: RtsegError | None = None
             steps = [lambda: self._encode(None)]
             if self._audio is not None:
@@ -423,7 +428,8 @@ class VideoWriter(Closing):
             except RtsegError:
                 with contextlib.suppress(av.FFmpegError, OSError):
                     self._output.close()
-                self._tmp.unlink(missing_ok=True)  # a file without its index does not play
+                if self._tmp.exists():
+                    self.partial_path = self._tmp
                 raise
             if ok and failed is None and self._audio is not None:
                 self._say_audio_cut(self._audio.left_after(self._end_s()))

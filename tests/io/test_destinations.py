@@ -41,7 +41,7 @@ def test_bad_sink_strings(spec: str, message: str) -> None:
 def test_a_video_file_must_be_a_container_rtseg_writes() -> None:
     with pytest.raises(RtsegError, match="a video file is one of"):
         VideoFile("out.gif")
-    assert VideoFile("out.mov").path == Path("out.mov")
+    assert VideoFile("out.mov").path.path == Path("out.mov")
 
 
 @pytest.mark.parametrize(

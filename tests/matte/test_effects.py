@@ -318,4 +318,4 @@ def test_an_effect_s_repr_is_how_to_make_it(tmp_path):
         again = eval(repr(effect), {**vars(rtseg)})  # the repr is the call that makes it
         assert type(again) is type(effect) and repr(again) == repr(effect)
     assert repr(effects[0]) == "Blur(31)" and repr(effects[2]) == "Color('#00b140')"
-    assert repr(rtseg.VideoFile("o.mp4", effect=rtseg.Blur(5))).endswith("effect=Blur(5))")
+    assert "effect=Blur(5)" in repr(rtseg.VideoFile("o.mp4", effect=rtseg.Blur(5)))
