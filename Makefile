@@ -41,7 +41,7 @@ test: $(TEST_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
-	# the typed example app, checked from outside the checkout: rtseg as the venv installs it
+# the typed example app, checked from outside the checkout: rtseg as the venv installs it
 	cd "$${TMPDIR:-/tmp}" && $(abspath $(PY)) -m mypy --no-incremental --cache-dir=/dev/null \
 		--follow-imports=silent $(abspath docs/examples/typed_app.py)
 	$(PY) -m pytest -q
