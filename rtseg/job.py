@@ -164,6 +164,7 @@ class Job(Closing):
         self.sinks: list[Sink] = []
         self.controls: LiveControls | None = None
         self.source: Source | None = source
+        self._shared = True
         self.path: FramePath | None = None
         self.stages: SegmentationStages | None = None
         try:
@@ -175,6 +176,11 @@ class Job(Closing):
     def _set_up(self, engine: Engine | None, open_source_too: bool) -> None:
         config = self.config
         effect = as_effect(config.effect)
+        if open_source_too:
+            self.source = open_config_source(config)
+        assert self.source is not None
+        # a video's stages run beside the inference all the time; photos are mostly inference
+        self._shared = not getattr(self.source, "stills", False)
         engine = engine or self._build_engine(config.model)
         try:
             self.controls = LiveControls(
@@ -183,8 +189,6 @@ class Job(Closing):
         except BaseException:
             self._release_engine(engine)
             raise
-        if open_source_too:
-            self.source = open_config_source(config)
         for spec in config.sinks:
             self.add_sink(spec)
         live = self.source.live
@@ -199,7 +203,7 @@ class Job(Closing):
             ratio=config.downsample_ratio,
             matting=self.engine.info.dynamic,  # a live switch to another model keeps these
         )
-        self.stages = SegmentationStages(self.controls, self.path)
+        self.stages = SegmentationStages(self.controls, self.path, live)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
         self.pipeline = Pipeline(
             self.source,
@@ -221,8 +225,10 @@ class Job(Closing):
     def _build_engine(self, model: str | Path) -> Engine:
         # --threads, else the engine's own choice (`auto_threads`): one for the bundled models,
         # whose 2.5 ms a second thread's hand-offs would make 3.6 ms of CPU a frame on 2 cores
-        # at 720p, every core for a matting network, which takes most of a frame's work.
-        return Engine(resolve(str(model)), self.config.device, self.config.threads)
+        # at 720p; for a matting network, which takes most of a frame's work, every core but
+        # one on video (decoding, compositing and encoding have that one), every core on photos.
+        config = self.config
+        return Engine(resolve(str(model)), config.device, config.threads, shared=self._shared)
 
     def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:
@@ -329,9 +335,12 @@ class Job(Closing):
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""
         engine = self.engine
-        return self.pipeline.stats.summary(
+        summary = self.pipeline.stats.summary(
             self.pipeline.drops, engine.providers, engine.info.name, engine.threads
         )
+        assert self.path is not None
+        summary["mask_every"] = self.path.masks.every  # raised by a live run that dropped frames
+        return summary
 
 
 def lost_frames_warning(source: object, summary: dict) -> str | None:

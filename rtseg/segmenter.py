@@ -150,7 +150,8 @@ class Segmenter(Closing):
                 for images, "balanced" for video, "fast" for live frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
             threads: ONNX Runtime intra-op threads (default: one for a fixed-size model, every
-                core up to four for a matting model, see `rtseg.models.engine.auto_threads`).
+                core up to four for a matting model, one less in live mode, see
+                `rtseg.models.engine.auto_threads`).
             downsample_ratio: for a matting model (RVM), the share of the image's size the
                 network sees, in (0, 1] (default: the image brought to 320x180's area, 0.25
                 at 720p).
@@ -173,7 +174,7 @@ class Segmenter(Closing):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
         if quality is not None:
             quality_level(quality)  # an unknown level is refused before the model loads
-        self.engine = Engine(resolve(str(model)), device, threads)
+        self.engine = Engine(resolve(str(model)), device, threads, shared=mode == "live")
         self._path = build_frame_path(
             quality=quality,
             live=mode == "live",
