@@ -62,7 +62,7 @@ class JobConfig:
     smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
-    # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
+    # sees; None: the frame brought to 320x180's area (0.25 at 720p)
     downsample_ratio: float | None = None
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
@@ -189,6 +189,7 @@ class Job:
             mask_every=config.mask_every,
             sync=config.sync,
             ratio=config.downsample_ratio,
+            matting=self.engine.info.dynamic,  # a live switch to another model keeps these
         )
         self.stages = SegmentationStages(self.controls, self.path)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
@@ -210,10 +211,10 @@ class Job:
 
     # -- model ----------------------------------------------------------------------------
     def _build_engine(self, model: str | Path) -> Engine:
-        # One intra-op thread unless --threads says otherwise: the bundled models take about
-        # 2.5 ms, and a second thread's hand-offs cost 3.6 against 2.7 ms of CPU a frame on
-        # 2 cores at 720p, while in file mode the other stages have the other core anyway.
-        return Engine(resolve(str(model)), self.config.device, self.config.threads or 1)
+        # --threads, else the engine's own choice (`auto_threads`): one for the bundled models,
+        # whose 2.5 ms a second thread's hand-offs would make 3.6 ms of CPU a frame on 2 cores
+        # at 720p, every core for a matting network, which takes most of a frame's work.
+        return Engine(resolve(str(model)), self.config.device, self.config.threads)
 
     def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:
@@ -330,6 +331,7 @@ class Job:
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""
+        engine = self.engine
         return self.pipeline.stats.summary(
-            self.pipeline.drops, self.engine.providers, self.engine.info.name
+            self.pipeline.drops, engine.providers, engine.info.name, engine.threads
         )

@@ -23,6 +23,7 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.matte.effects import alpha_u8
 from rtseg.matte.frame_path import build_frame_path
+from rtseg.matte.quality import quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.frame import check_image
@@ -90,9 +91,10 @@ class Segmenter:
             quality: "fast", "balanced" or "best", as `rtseg run --quality` (default: "best"
                 for images, "balanced" for video, "fast" for live frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
-            threads: ONNX Runtime intra-op threads (default: its own choice).
+            threads: ONNX Runtime intra-op threads (default: one for a fixed-size model, every
+                core up to four for a matting model, see `rtseg.models.engine.auto_threads`).
             downsample_ratio: for a matting model (RVM), the share of the image's size the
-                network sees (default: RVM's rule, the longer side brought to 480 px).
+                network sees (default: the image brought to 320x180's area, 0.25 at 720p).
 
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
@@ -108,6 +110,9 @@ class Segmenter:
                 raise RtsegError(f"unknown {name} {value!r}; choose one of {', '.join(known)}")
         if (mode == "live") != (on_result is not None):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
+        if quality is not None:
+            quality_level(quality)  # an unknown level is refused before the model loads
+        self.engine = Engine(resolve(str(model)), device, threads)
         self._path = build_frame_path(
             quality=quality,
             live=mode == "live",
@@ -115,8 +120,8 @@ class Segmenter:
             refine=refine,
             sync=True,
             ratio=downsample_ratio,
+            matting=self.engine.info.dynamic,
         )
-        self.engine = Engine(resolve(str(model)), device, threads)
         self._state = self._path.new_stream()
         self.mode = mode
         self._rgb = color == "rgb"

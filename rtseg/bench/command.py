@@ -72,34 +72,57 @@ def _yes_no(text: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rtseg bench",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="The peer comparisons, quality and cloud benchmarks are tools of the source "
         "repository: python -m benchmarks there.",
     )
     p.add_argument("mode", nargs="?", default="file", metavar="MODE", help=", ".join(MODES))
-    many = {"action": "extend", "nargs": "+"}
     p.add_argument(
         "--model",
-        **many,
+        action="extend",
+        nargs="+",
+        metavar="MODEL",
         help=f"model names or contract .onnx files, side by side (default {DEFAULT_MODEL}; "
         f"overload: {SLOW_MODEL}, a model made to be slow)",
     )
-    p.add_argument("--device", **many, choices=DEVICES, help="devices side by side (auto)")
     p.add_argument(
-        "--threads", **many, type=_positive(int), help="ONNX Runtime threads side by side"
+        "--device",
+        action="extend",
+        nargs="+",
+        choices=DEVICES,
+        metavar="DEVICE",
+        help=f"devices side by side: {', '.join(DEVICES)} (default auto)",
+    )
+    p.add_argument(
+        "--threads",
+        action="extend",
+        nargs="+",
+        metavar="N",
+        type=_positive(int),
+        help="ONNX Runtime threads side by side",
     )
     p.add_argument(
         "--size",
-        **many,
+        action="extend",
+        nargs="+",
+        metavar="HEIGHT",
         type=_size,
         help="frame heights side by side, or native (default 720; engine: the frame size of "
         "a model of any input size, such as RVM)",
     )
-    p.add_argument("--io-binding", **many, type=_yes_no, help="engine: yes, no or both")
+    p.add_argument(
+        "--io-binding",
+        action="extend",
+        nargs="+",
+        type=_yes_no,
+        metavar="yes|no",
+        help="engine: IO binding on, off or both (default: on a GPU only)",
+    )
     p.add_argument("--source", default="sample", help="sample, a video file, or a camera index")
     p.add_argument("--frames", type=_positive(int), help="frames per variant (default 300)")
     p.add_argument("--runs", type=_positive(int), help="engine: runs per variant (default 200)")
-    p.add_argument("--fps", type=_positive(float), default=30.0, help="live source rate (30)")
+    p.add_argument("--fps", type=_positive(float), default=30.0, help="live: source rate (30)")
     p.add_argument("--rounds", type=_positive(int), default=3, help="rounds of alternation (3)")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="results folder")
     p.add_argument("--plots", action="store_true", help=f"PNG plots too ({PLOTS_EXTRA})")
@@ -200,7 +223,7 @@ def main(argv: list[str]) -> int:
     machine = machine_info()
     rows = run_variants(settings, chosen, _say)
     machine["load_average_end"] = load_average()
-    results = {
+    results: dict = {
         "rtseg": rtseg.__version__,
         "mode": settings.mode,
         "command": shlex.join(["rtseg", "bench", *argv]),

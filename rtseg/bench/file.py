@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,7 @@ from rtseg.bench.timing import process_cpu_s
 from rtseg.errors import RtsegError
 from rtseg.job import JobConfig
 from rtseg.pipeline.channels import Policy
+from rtseg.pipeline.ports import Source
 
 
 def native_size(spec: str) -> tuple[int, int]:
@@ -39,21 +41,22 @@ def target_size(spec: str, height: str) -> tuple[int, int]:
     return (w, h) if height == "native" else scaled_size(w, h, int(height))
 
 
-def _config(
+def file_config(
     source: str,
     model: str,
-    output: Path,
     frames: int,
-    device: str,
-    threads,
+    device: str = "cpu",
+    threads: int | None = None,
     downsample_ratio: float | None = None,
 ) -> JobConfig:
+    """`rtseg run`'s file job at its defaults (blur, an mp4 written to a temporary folder by
+    the run), `frames` frames of `source`; `downsample_ratio`: a matting model's."""
     return JobConfig(
         downsample_ratio=downsample_ratio,
         source=source,
         model=model,
         effect="blur",
-        sinks=[str(output)],
+        sinks=[],
         device=device,
         threads=threads,
         overwrite=True,
@@ -62,27 +65,18 @@ def _config(
     )
 
 
-def pipeline_run(
-    source: str,
-    size: tuple[int, int],
-    model: str,
-    frames: int,
-    device: str = "cpu",
-    threads: int | None = None,
-    downsample_ratio: float | None = None,
-) -> dict:
-    """One threaded file-mode run of `source` brought to `size` (width, height), as
-    `rtseg run` would do it to an mp4: per-frame latency and per-step samples, fps, and the
-    process's CPU seconds over the run."""
+def pipeline_run(config: JobConfig, size: tuple[int, int]) -> dict:
+    """One threaded file-mode run of `config` (see `file_config`) with frames brought to `size`
+    (width, height), as `rtseg run` would do it: per-frame latency and per-step samples, fps,
+    and the process's CPU seconds over the run."""
+    timed: list[TimedSource] = []
+
+    def wrap(inner: Source) -> Source:
+        timed.append(TimedSource(inner, size))
+        return timed[-1]
+
     with tempfile.TemporaryDirectory(prefix="rtseg-bench-") as tmp:
-        out = Path(tmp) / "out.mp4"
-        timed: list[TimedSource] = []
-
-        def wrap(inner):
-            timed.append(TimedSource(inner, size))
-            return timed[-1]
-
-        job = open_job(_config(source, model, out, frames, device, threads, downsample_ratio), wrap)
+        job = open_job(replace(config, sinks=[str(Path(tmp) / "out.mp4")]), wrap)
         cpu0, wall0 = process_cpu_s(), time.perf_counter()
         stats = job.run()
         cpu, wall = process_cpu_s() - cpu0, time.perf_counter() - wall0
@@ -114,11 +108,10 @@ def bench_file(
     (`downsample_ratio`: a matting model's, see `JobConfig`)."""
     size = target_size(source, height)
     upscaled = height != "native" and size[1] > native_size(source)[1]
-    run = pipeline_run(source, size, model, frames, device, threads, downsample_ratio)
+    config = file_config(source, model, frames, device, threads, downsample_ratio)
+    run = pipeline_run(config, size)
     with tempfile.TemporaryDirectory(prefix="rtseg-bench-") as tmp:
-        config = _config(
-            source, model, Path(tmp) / "out.mp4", frames, device, threads, downsample_ratio
-        )
+        config = replace(config, sinks=[str(Path(tmp) / "out.mp4")])
         seq = run_sequential(open_job(config, lambda inner: TimedSource(inner, size)))
     pipe_summary = stage_summary(run["stages"])
     return {

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtseg.bench.engine import time_engine
-from rtseg.bench.file import pipeline_run, target_size
+from rtseg.bench.file import file_config, pipeline_run, target_size
 from rtseg.bench.live import bench_live, overload_check
 from rtseg.bench.timing import process_cpu_s, rounded, summarize
-from rtseg.models.engine import Engine
+from rtseg.models.engine import WARMUP_SIZE, Engine
 from rtseg.models.registry import resolve
+from rtseg.models.transforms import model_input_size
 
 MODES = ("engine", "file", "live", "overload")
 # A chain of convolutions slower than a camera's frame period, made by benchmarks/slow_model.py:
@@ -150,13 +151,14 @@ class EngineRounds:
 
     def measure(self, index: int, variant: Variant, count: int) -> dict:
         engine = self.engines[index]
-        size = None if variant.size == "native" else dynamic_size(variant.size)
+        size = fed_size(engine, variant.size)
         cpu0, wall0 = process_cpu_s(), time.perf_counter()
         samples = time_engine(engine, count, seed=index, size=size)
         cpu, wall = process_cpu_s() - cpu0, time.perf_counter() - wall0
         return {
             "model": engine.info.name,
-            "precision": engine.info.precision,
+            "precision": engine.info.precision + (" (TensorRT fp16)" if engine.fp16 else ""),
+            "io_binding": engine.io_binding,
             "provider": engine.provider,
             "fell_back": engine.fell_back,
             "input_size": input_size(engine, size),
@@ -173,23 +175,29 @@ class EngineRounds:
             engine.close()
 
 
-def dynamic_size(height: str) -> tuple[int, int]:
-    """(h, w) at 16:9 for a model of any input size (RVM); fixed-size models ignore it."""
+def fed_size(engine: Engine, height: str) -> tuple[int, int] | None:
+    """(h, w) of what `rtseg run` feeds a model of any input size (RVM) for a 16:9 frame
+    `height` high: the frame shrunk by RVM's ratio rule; None for a fixed-size model, or for
+    `native` (the engine's warm-up size)."""
+    if not engine.info.dynamic or height == "native":
+        return None
     h = int(height)
-    return h, 2 * round(h * 16 / 9 / 2)
+    return model_input_size(engine.info, h, 2 * round(h * 16 / 9 / 2))
 
 
 def input_size(engine: Engine, size: tuple[int, int] | None) -> str:
-    if engine.info.dynamic and size:
-        return f"{size[0]}x{size[1]}"
-    return engine.info.input_size
+    """The frame the model was timed on, width x height like the other modes' sizes."""
+    if size is None:
+        size = WARMUP_SIZE if engine.info.dynamic else (engine.info.height, engine.info.width)
+    return f"{size[1]}x{size[0]}"
 
 
 def measure_file(settings: Settings, variant: Variant, count: int) -> dict:
     size = target_size(settings.source, variant.size)
-    run = pipeline_run(
-        settings.source, size, model_path(variant.model), count, variant.device, variant.threads
+    config = file_config(
+        settings.source, model_path(variant.model), count, variant.device, variant.threads
     )
+    run = pipeline_run(config, size)
     return run | {"size": f"{size[0]}x{size[1]}"}
 
 
@@ -252,7 +260,7 @@ def pool(variant: Variant, settings: Settings, parts: list[dict], varied: set[st
         "samples_ms": {"latency": rounded(latency), **{n: rounded(s) for n, s in stages.items()}},
     }
     if settings.mode == "engine":
-        row |= {"io_binding": variant.io_binding, "precision": first["precision"]}
+        row |= {"io_binding": first["io_binding"], "precision": first["precision"]}
     if settings.mode in ("live", "overload"):
         row |= {
             "frames_in": sum(p["frames_in"] for p in parts),

@@ -32,21 +32,34 @@ def provider_cell(row: dict) -> str:
 
 
 def summary(results: dict) -> Table:
-    """One row per variant: p50, p95, p99, fps, CPU share (and drops where frames may drop)."""
+    """One row per variant: p50, p95, p99, fps, CPU share (the engine's precision and IO
+    binding, live modes' drops, and in live mode how many frames old the newest mask was at
+    most)."""
     mode = results["mode"]
     header = ["variant", "model", "provider", "threads", "size"]
     header += ["p50 ms", "p95 ms", "p99 ms", "fps", "CPU share"]
     live = mode in ("live", "overload")
     if live:
         header += ["drops"]
+    if mode == "live":
+        header += ["mask lag, max"]
+    engine = mode == "engine"
+    if engine:
+        header[5:5] = ["precision", "IO binding"]
     rows = []
     for r in results["variants"]:
         lat = r["latency_ms"]
         cells = [r["label"], r["model"], provider_cell(r), str(r["threads"] or "default")]
-        cells += [r["size"], f"{lat['p50']:.2f}", f"{lat['p95']:.2f}", f"{lat['p99']:.2f}"]
+        cells.append(r["size"])
+        if engine:
+            cells += [r["precision"], "yes" if r["io_binding"] else "no"]
+        cells += [f"{lat['p50']:.2f}", f"{lat['p95']:.2f}", f"{lat['p99']:.2f}"]
         cells += [f"{r['fps']:.1f}", f"{r['cpu_share']:.2f}"]
         if live:
             cells.append(f"{r['drops']} of {r['frames_in']}")
+        if mode == "live":
+            lag = r["mask_lag_max"]
+            cells.append(f"{lag} frame{'' if lag == 1 else 's'}")
         rows.append(cells)
     return header, rows
 

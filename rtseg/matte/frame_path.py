@@ -26,7 +26,7 @@ from rtseg.matte.refine import EdgeRefiner, alpha_at_frame_size
 from rtseg.matte.stream import StreamState
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
-from rtseg.models.transforms import to_model_input
+from rtseg.models.transforms import Ratio, to_model_input
 from rtseg.pipeline.frame import Mask, Matte, ModelInput
 
 
@@ -38,7 +38,8 @@ class FramePath:
         buffers, so `matte` runs on one thread at a time.
     smooth: whether a stream smooths its masks over time (None: as the level says).
     masks: which frames run the model (sync or newest-mask, `--mask-every`).
-    ratio: a matting model's downsample ratio (None: RVM's rule).
+    ratio: what sizes a matting model's input (a ratio or a rule; None: `auto_ratio`).
+    level_name: the level's name (fast, balanced, best).
     """
 
     def __init__(
@@ -47,9 +48,11 @@ class FramePath:
         refiner: EdgeRefiner | None,
         smooth: bool | None,
         masks: MaskSource,
-        ratio: float | None = None,
+        ratio: Ratio = None,
+        level_name: str = "",
     ) -> None:
         self.level = level
+        self.level_name = level_name
         self.refiner = refiner
         self.smooth = smooth
         self.masks = masks
@@ -140,16 +143,20 @@ def build_frame_path(
     mask_every: int = 1,
     sync: bool | None = None,
     ratio: float | None = None,
+    matting: bool = False,
 ) -> FramePath:
     """The frame path for these settings; the defaults follow the source: `live` (a camera,
     a stream) and `stills` (photos, each on its own) pick the quality level when `quality`
     is None (see `default_level`) and live sources take the newest mask unless `sync`.
+    `matting`: the model is a matting network of any input size, which has levels of its own
+    (`MATTING_LEVELS`).
 
     Raises:
         RtsegError: an unknown quality level.
     """
-    level = quality_level(quality or default_level(live, stills))
+    name = quality or default_level(live, stills)
+    level = quality_level(name, matting)
     masks = MaskSource(
         sync=not live if sync is None else sync, every=mask_every, passes=level.passes(ratio)
     )
-    return FramePath(level, level.refiner(refine), smooth, masks, ratio)
+    return FramePath(level, level.refiner(refine), smooth, masks, level.ratio(ratio), name)

@@ -62,6 +62,13 @@ def test_each_mode_writes_percentiles_from_outside_the_checkout(bin_dir, tmp_pat
     if mode != "engine":
         assert row["size"].endswith("x96")
         assert {"preprocess", "infer", "postprocess", "sink"} <= row["stages_ms"].keys()
+    if mode in ("live", "overload"):  # every frame is written or dropped, and counted
+        assert row["frames"] + row["drops"] == row["frames_in"] == 4
+        table = (tmp_path / "out" / f"{mode}.md").read_text()
+        assert f"| {row['drops']} of 4 |" in table
+    if mode == "live":
+        lag = row["mask_lag_max"]
+        assert f"| {lag} frame{'' if lag == 1 else 's'} |" in table
     if mode == "overload":
         assert row["model"] == "slow_convs" and row["check"]["queues_bounded"]
     machine = data["machine"]
@@ -76,7 +83,7 @@ def test_two_models_side_by_side_in_one_table(bin_dir: Path, tmp_path: Path):
     assert done.returncode == 0, done.stderr[-3000:]
     data = results(tmp_path / "bench-results", "engine")
     assert [r["model"] for r in data["variants"]] == models
-    assert [r["size"] for r in data["variants"]] == ["256x256", "144x256"]
+    assert [r["size"] for r in data["variants"]] == ["256x256", "256x144"]
     assert all(r["frames"] == 10 and len(r["fps_by_round"]) == 3 for r in data["variants"])
     # alternated: the progress lines visit both in every round, each round starting one later
     order = re.findall(r"round \d/3: (\w+)", done.stderr)

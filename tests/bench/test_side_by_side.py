@@ -17,7 +17,7 @@ from rtseg.bench.side_by_side import (
     variants,
     varied_fields,
 )
-from tests.onnx_models import brightness_model
+from tests.onnx_models import brightness_model, rvm_signature_model
 
 
 def test_every_round_visits_every_variant_starting_one_later():
@@ -63,19 +63,21 @@ def test_engine_rows_pool_every_round(tmp_path):
     small = str(brightness_model(tmp_path / "small.onnx", 32, 32))
     large = str(brightness_model(tmp_path / "large.onnx", 96, 96))
     said = []
-    rows = run_variants(
-        Settings("engine", runs=7, rounds=3),
-        variants([small, large], ["cpu"], [1], ["720"], [None]),
-        said.append,
-    )
-    assert len(said) == 6
-    assert [r["size"] for r in rows] == ["32x32", "96x96"]
+    chosen = variants([small, large], ["cpu"], [1], ["720"], [False, True])
+    rows = run_variants(Settings("engine", runs=7, rounds=3), chosen, said.append)
+    assert len(said) == 12
+    assert [(r["size"], r["io_binding"]) for r in rows] == [
+        ("32x32", False),
+        ("32x32", True),
+        ("96x96", False),
+        ("96x96", True),
+    ]
     for row in rows:
         samples = row["samples_ms"]["latency"]
         assert row["frames"] == len(samples) == 7 and len(row["fps_by_round"]) == 3
         assert row["latency_ms"]["p99"] == pytest.approx(np.percentile(samples, 99), abs=0.01)
         assert not row["fell_back"] and row["provider"] == "CPUExecutionProvider"
-        assert row["cpu_share"] > 0 and row["fps"] > 0
+        assert row["precision"] == "fp32" and row["cpu_share"] > 0 and row["fps"] > 0
 
 
 def test_file_rows_time_each_step_of_every_frame(clip, tmp_path):
@@ -85,3 +87,11 @@ def test_file_rows_time_each_step_of_every_frame(clip, tmp_path):
     assert row["frames"] == 5 and row["size"] == "160x120"
     assert row["stages_ms"].keys() == {"capture", "preprocess", "infer", "postprocess", "sink"}
     assert all(len(row["samples_ms"][name]) == 5 for name in row["stages_ms"])
+
+
+def test_a_model_of_any_size_gets_the_frame_rtseg_run_would_feed_it(tmp_path):
+    model = str(rvm_signature_model(tmp_path / "rvm_like.onnx"))
+    chosen = variants([model], ["cpu"], [1], ["720", "native"], [None])
+    rows = run_variants(Settings("engine", runs=2, rounds=1), chosen)
+    # 1280x720 shrunk to a longer side of 480 (RVM's ratio rule); native: the warm-up size
+    assert [r["size"] for r in rows] == ["480x270", "512x288"]

@@ -11,7 +11,11 @@ def test_both_models_are_rows_of_one_summary_table(engine_run):
     out, results = engine_run
     header, rows = summary.summary(results)
     assert header[:5] == ["variant", "model", "provider", "threads", "size"]
-    assert [(r[0], r[4]) for r in rows] == [("32.onnx", "32x32"), ("64.onnx", "64x64")]
+    assert header[5:7] == ["precision", "IO binding"]
+    assert [r[:7] for r in rows] == [
+        ["32.onnx", "brightness", "CPU", "default", "32x32", "fp32", "no"],
+        ["64.onnx", "brightness", "CPU", "default", "64x64", "fp32", "no"],
+    ]
     p99 = header.index("p99 ms")
     assert [float(r[p99]) for r in rows] == [v["latency_ms"]["p99"] for v in results["variants"]]
     text = (out / "engine.md").read_text()
