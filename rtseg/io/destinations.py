@@ -15,8 +15,6 @@ effect. Each frame is segmented once, whatever the number of outputs and effects
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,7 +24,7 @@ from typing import Any, Protocol
 from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.location import Location
-from rtseg.io.outputs import check_not_input
+from rtseg.io.outputs import check_not_input, is_null_device
 from rtseg.io.preview import HttpPreviewSink
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
 from rtseg.io.video_out import CONTAINERS, VideoWriter, holds_alpha
@@ -314,7 +312,7 @@ def parse_sink(spec: str) -> Destination:
             raise RtsegError(f"http sink port must be a number from 0 to 65535, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
     path = Location.of(spec)
-    if not path.is_remote and _is_null_device(path.path):
+    if not path.is_remote and is_null_device(path.path):
         return Null()
     if path.suffix.lower() in CONTAINERS:
         return VideoFile(path)
@@ -323,13 +321,3 @@ def parse_sink(spec: str) -> Destination:
             raise RtsegError(f"{path}: PNG frames go to a local folder; a URL takes a video file")
         return ImageFolder(path)
     raise RtsegError(f"unknown sink {str(path)!r}: use {SINK_HELP}")
-
-
-def _is_null_device(path: Path) -> bool:
-    """Whether `path` is the null device (`/dev/null`, or a node of that device), which
-    takes any output and keeps nothing."""
-    try:
-        mode, device = path.stat(), os.stat(os.devnull)
-    except (OSError, ValueError):
-        return False
-    return stat.S_ISCHR(mode.st_mode) and mode.st_rdev == device.st_rdev

@@ -12,10 +12,17 @@ Object storage is not a disk, so each direction has its own rule:
   whole output is in it. A stopped or failed run keeps its partial output on that node,
   under `staging_path`, and says where.
 
-Credentials and endpoints come the way each backend reads them (s3fs: the AWS variables
-and files, `AWS_ENDPOINT_URL` included; gcsfs: Google's application default credentials;
-adlfs: `AZURE_STORAGE_*`); rtseg asks for none and never prints them. The backends come
-with the `cloud` extra.
+- **Checked before any work.** An output URL must not exist (without `overwrite`), and a
+  small object is written beside it and removed, so a missing bucket or read-only
+  credentials fail in one line at once (`check_writable`).
+- **Bounded waits.** A store that stops answering is given up on after `STALL_S` seconds,
+  with `STORE_TRIES` tries per request; a refusal (401, 403) is "access denied".
+
+Every URL is a `Location` (`rtseg.io.location`): its key checked, its staging path inside
+the staging folder, shown only in its display form. Credentials and endpoints come the way
+each backend reads them (s3fs: the AWS variables and files, `AWS_ENDPOINT_URL` included;
+gcsfs: Google's application default credentials; adlfs: `AZURE_STORAGE_*`); rtseg asks for
+none and never shows them. The backends come with the `cloud` extra.
 """
 
 from __future__ import annotations
