@@ -80,6 +80,12 @@ def _walk(root: Path, skip: Location) -> list[tuple[Path, Path]]:
     return found
 
 
+def _refused(exc: RtsegError) -> Missing:
+    """A URL `Location.of` refused, as a failed SOURCE: the message names it first."""
+    where, _, reason = str(exc).partition(": ")
+    return Missing(where, reason)
+
+
 def _expand_url(spec: str, skip: Location, missing: list[Missing]) -> list:
     """(input, its path relative to the prefix) for the videos a URL names; an object
     whose key climbs (`in/../x.mp4`) goes into `missing`."""
@@ -90,7 +96,7 @@ def _expand_url(spec: str, skip: Location, missing: list[Missing]) -> list:
         else:
             found = remote.find(where)
     except RtsegError as exc:
-        missing.append(Missing(str(exc).partition(": ")[0] or spec, str(exc)))
+        missing.append(_refused(exc))
         return []
     if found is None:
         missing.append(Missing(str(where), "input not found"))
@@ -104,7 +110,7 @@ def _expand_url(spec: str, skip: Location, missing: list[Missing]) -> list:
         try:
             source = Location.of(url)
         except RtsegError as exc:
-            missing.append(Missing(str(exc).partition(": ")[0], str(exc)))
+            missing.append(_refused(exc))
             continue
         if not url.startswith(inside):
             pairs.append((source, name))
