@@ -9,6 +9,7 @@ userinfo of any URL in it, the values of secret query parameters, and every secr
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
@@ -65,3 +66,20 @@ def redact(text: str) -> str:
     for secret in known:
         text = text.replace(secret, HIDDEN)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Log lines without secrets: what a backend or FFmpeg says may quote a URL whole. The
+    CLI puts it on its handler, and a batch worker on what prints its warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+def redact_logs() -> None:
+    """Put `RedactingFilter` on every handler of this process's root logger, and on the
+    last-resort handler that prints warnings where none is set (a batch worker)."""
+    for handler in [*logging.getLogger().handlers, logging.lastResort]:
+        if handler is not None and not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
