@@ -26,7 +26,7 @@ _known: set[str] = set()
 _known_lock = threading.Lock()
 # Shorter strings than this are not replaced wherever they appear (they would blank
 # ordinary words); they are still left out of every display form.
-MIN_REMEMBERED = 4
+MIN_REMEMBERED = 6
 
 
 def is_secret_param(name: str) -> bool:
