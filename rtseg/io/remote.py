@@ -15,7 +15,7 @@ Object storage is not a disk, so each direction has its own rule:
 - **Checked before any work.** An output URL must not exist (without `overwrite`), and a
   small object is written beside it and removed, so a missing bucket or read-only
   credentials fail in one line at once (`check_writable`).
-- **Bounded waits.** A store that stops answering is given up on after `STALL_S` seconds,
+- **Bounded waits.** A store that stops answering is given up on after `stall_s()` seconds,
   with `STORE_TRIES` tries per request; a refusal (401, 403) is "access denied".
 
 Every URL is a `Location` (`rtseg.io.location`): its key checked, its staging path inside
@@ -59,7 +59,24 @@ BACKEND_LOGGERS = ("botocore", "aiobotocore", "s3fs", "gcsfs", "adlfs", "azure",
 # Seconds a store may leave a request without an answer (connecting, or between bytes)
 # before it counts as gone; a request is tried `STORE_TRIES` times in all. Set
 # RTSEG_STORE_STALL_S to change it (a very slow link).
-STALL_S = float(os.environ.get("RTSEG_STORE_STALL_S", "20"))
+STALL_S = 20.0
+
+
+def stall_s() -> float:
+    """Seconds without an answer after which a store counts as gone: RTSEG_STORE_STALL_S,
+    or `STALL_S`."""
+    text = os.environ.get("RTSEG_STORE_STALL_S", "")
+    if not text:
+        return STALL_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise RtsegError(f"RTSEG_STORE_STALL_S must be a number of seconds above 0, got {text!r}")
+    return value
+
+
 STORE_TRIES = 2
 # HTTP statuses that mean the credentials were refused.
 DENIED_STATUSES = {401, 403}
@@ -100,15 +117,16 @@ def is_web(spec: object) -> bool:
 
 def _options(name: str) -> dict[str, Any]:
     """What each backend is told so that a store that stops answering is given up on after
-    `STALL_S`, not after the minutes its own retries add up to."""
+    `stall_s()`, not after the minutes its own retries add up to."""
     if name in {"s3", "s3a"}:
         retries = {"max_attempts": 1, "mode": "standard"}  # s3fs retries on top of it
-        timeouts = {"connect_timeout": STALL_S, "read_timeout": STALL_S, "retries": retries}
+        wait = stall_s()
+        timeouts = {"connect_timeout": wait, "read_timeout": wait, "retries": retries}
         return {"config_kwargs": timeouts}
     if name in {"http", "https"}:
         import aiohttp
 
-        timeout = aiohttp.ClientTimeout(sock_connect=STALL_S, sock_read=STALL_S)
+        timeout = aiohttp.ClientTimeout(sock_connect=stall_s(), sock_read=stall_s())
         return {"client_kwargs": {"timeout": timeout}}
     return {}
 
@@ -158,7 +176,7 @@ def _failure(where: Location, exc: BaseException) -> RtsegError:
         return RtsegError(f"not found: {where}")
     if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
         return RtsegError(
-            f"{where}: the store did not answer for {STALL_S:g} s (down, or unreachable); "
+            f"{where}: the store did not answer for {stall_s():g} s (down, or unreachable); "
             "try again once it is back"
         )
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -199,3 +199,14 @@ def test_a_video_read_from_storage_is_written_like_itself_with_its_audio(tmp_pat
                 writer.write(frame.image, time_s=frame.time_s)
     assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
     assert audio_tracks(out) == ["aac"]
+
+
+def test_the_stated_stall_is_read_from_the_environment_and_checked(monkeypatch):
+    monkeypatch.delenv("RTSEG_STORE_STALL_S", raising=False)
+    assert remote.stall_s() == remote.STALL_S
+    monkeypatch.setenv("RTSEG_STORE_STALL_S", "2.5")
+    assert remote.stall_s() == 2.5
+    for bad in ("abc", "0", "-1", "inf", "nan"):
+        monkeypatch.setenv("RTSEG_STORE_STALL_S", bad)
+        with pytest.raises(RtsegError, match="RTSEG_STORE_STALL_S must be a number of seconds"):
+            remote.stall_s()
