@@ -41,7 +41,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from rtseg.errors import OutputExists, RtsegError, option
+from rtseg.errors import OutputBusy, OutputExists, RtsegError, option
 from rtseg.io.location import Location, scheme
 from rtseg.pipeline.ports import Sink, SinkWrapper
 
@@ -464,7 +464,14 @@ def staged_output(target: Location, overwrite: bool, open_local) -> UploadOnClos
     check_writable(target, overwrite)
     local = staging_path(target)
     local.parent.mkdir(parents=True, exist_ok=True)
-    return UploadOnClose(open_local(local), local, target)
+    try:
+        sink = open_local(local)
+    except OutputBusy:
+        raise OutputBusy(
+            f"{target} is being written by another rtseg run on this node; wait for it to "
+            "finish or choose another output"
+        ) from None
+    return UploadOnClose(sink, local, target)
 
 
 def temporary_dir() -> Path:
