@@ -59,7 +59,7 @@ BACKEND_LOGGERS = ("botocore", "aiobotocore", "s3fs", "gcsfs", "adlfs", "azure",
 # Seconds a store may leave a request without an answer (connecting, or between bytes)
 # before it counts as gone; a request is tried `STORE_TRIES` times in all. Set
 # RTSEG_STORE_STALL_S to change it (a very slow link).
-STALL_S = 20.0
+STALL_S = 10.0
 
 
 def stall_s() -> float:
@@ -119,7 +119,9 @@ def _options(name: str) -> dict[str, Any]:
     """What each backend is told so that a store that stops answering is given up on after
     `stall_s()`, not after the minutes its own retries add up to."""
     if name in {"s3", "s3a"}:
-        retries = {"max_attempts": 1, "mode": "standard"}  # s3fs retries on top of it
+        # botocore's standard retries (throttling, a dropped connection) and no more: s3fs
+        # retries around each call and again around each read, which multiplied a stall
+        retries = {"max_attempts": STORE_TRIES, "mode": "standard"}
         wait = stall_s()
         timeouts = {"connect_timeout": wait, "read_timeout": wait, "retries": retries}
         return {"config_kwargs": timeouts}
@@ -153,8 +155,8 @@ def _fs(where: Location) -> tuple[Any, str]:
         raise RtsegError(
             f"{where}: {where.scheme}:// needs {missing}: pip install 'rtseg[cloud]'"
         ) from exc
-    if hasattr(fs, "retries"):  # s3fs's own retries, around botocore's
-        fs.retries = STORE_TRIES
+    if hasattr(fs, "retries"):  # s3fs's own retries, around botocore's: one try each
+        fs.retries = 1
     return fs, path
 
 
@@ -247,6 +249,7 @@ class _Blocks:
         self.size = int(info.get("size") or 0)
         self._kept: OrderedDict[int, Future[bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self.failure: BaseException | None = None  # the first fetch that failed
 
     def _fetch(self, index: int) -> bytes:
         start = index * BLOCK_BYTES
@@ -272,10 +275,16 @@ class _Blocks:
         try:
             future.set_result(self._fetch(index))
         except BaseException as exc:
+            self.failure = exc
             future.set_exception(exc)
 
     def block(self, index: int) -> bytes:
+        """Block `index`'s bytes. Once a fetch has failed (the store went away or stalled),
+        every later block fails at once with that error, rather than each waiting out its
+        own stall: the audio still to mux when a run stops reads on from the same object."""
         with self._lock:
+            if self.failure is not None:
+                raise self.failure
             future = self._want(index)
             last = (self.size - 1) // BLOCK_BYTES
             for ahead in range(index + 1, min(last, index + AHEAD_BLOCKS) + 1):
@@ -301,7 +310,7 @@ class RemoteReader(io.RawIOBase):
         key = _version(where, info)
         with _open_lock:
             blocks = _open_files.get(key)
-            if blocks is None:
+            if blocks is None or blocks.failure is not None:  # a new reader tries afresh
                 blocks = _open_files[key] = _Blocks(where, info)
         self._blocks = blocks
         self.name = str(where)
