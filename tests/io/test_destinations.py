@@ -7,6 +7,7 @@ import pytest
 from rtseg import Blur, ImageFolder, MaskView, Null, Preview, VideoFile, VirtualCamera, Window
 from rtseg.errors import RtsegError
 from rtseg.io.destinations import Destination, SinkContext, parse_sink
+from rtseg.io.location import Location
 from rtseg.job import Job, JobConfig
 from tests.conftest import write_clip
 
@@ -102,7 +103,8 @@ def test_a_destination_opens_its_own_sink_with_the_run_s_context(tmp_path, brigh
     )
     Job(config).run()
     (context, sink), (own_context, own_sink) = plain.opened + own.opened
-    assert (context.fps, context.audio_from, context.input_path) == (12.0, clip, clip)
+    where = Location.of(clip)
+    assert (context.fps, context.audio_from, context.input_path) == (12.0, where, where)
     assert context.overwrite and context.controls is not None
     assert isinstance(context.effect, Blur) and isinstance(own_context.effect, MaskView)
     assert sink.ended == own_sink.ended == "complete"
