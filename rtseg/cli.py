@@ -25,7 +25,7 @@ from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
 from rtseg.io.sinks import has_display
 from rtseg.io.video_in import VideoReader
-from rtseg.job import Job, JobConfig
+from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.quality import LEVELS
 from rtseg.models import registry as models
@@ -327,15 +327,9 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
 def _report(job: Job, config: JobConfig, stats_json: Path | None, quiet: bool) -> dict:
     """Print the stats table (unless quiet), write --stats-json, warn about lost frames."""
     summary = job.summary()
-    if summary["frames_lost"]:
-        log.warning(
-            "%s: %d of %d frames could not be decoded (a truncated or damaged file?); "
-            "the output holds the other %d",
-            config.source,
-            summary["frames_lost"],
-            summary["frames_expected"],
-            summary["frames_in"],
-        )
+    lost = lost_frames_warning(config.source, summary)
+    if lost is not None:
+        log.warning("%s", lost)
     if not quiet:
         print(format_table(summary))
     if stats_json is not None:

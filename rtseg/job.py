@@ -335,3 +335,15 @@ class Job:
         return self.pipeline.stats.summary(
             self.pipeline.drops, engine.providers, engine.info.name, engine.threads
         )
+
+
+def lost_frames_warning(source: object, summary: dict) -> str | None:
+    """The warning for a run whose input lost frames (`Job.summary()`), or None: what
+    `rtseg run` says, and a batch reports for the file."""
+    if not summary["frames_lost"]:
+        return None
+    return (
+        f"{source}: {summary['frames_lost']} of {summary['frames_expected']} frames could not "
+        f"be decoded (a truncated or damaged file?); the output holds the other "
+        f"{summary['frames_in']}"
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -106,7 +107,7 @@ class OutputLock:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path.with_name(f".{path.name}.lock")
+        self.path = lock_path(path)
         self._lock = FileLock(self.path, timeout=0, thread_local=False)
         try:
             self._lock.acquire()
@@ -162,6 +163,24 @@ def claim_output(path: Path, overwrite: bool, replace_partial: bool | None = Non
 def partial_name(path: Path, tag: str = "partial") -> Path:
     """The temporary name an output is written under until it is complete."""
     return path.with_name(f"{path.stem}.{tag}{path.suffix}")
+
+
+def lock_path(path: Path) -> Path:
+    """The hidden file a run writing `path` holds locked (see `OutputLock`)."""
+    return path.with_name(f".{path.name}.lock")
+
+
+# `partial_name`'s pattern: NAME.partial.EXT, or NAME.partial-TAG.EXT for a run's other
+# temporaries (a split's segments folder, NAME.partial-segments).
+PARTIAL_NAME = re.compile(r"(?P<stem>.+)\.partial(?:-[a-z]+)?(?P<suffix>\.[^.]+)?")
+
+
+def final_name(partial: Path) -> Path | None:
+    """The output whose partial name `partial` has, or None when it has no such name."""
+    match = PARTIAL_NAME.fullmatch(partial.name)
+    if match is None:
+        return None
+    return partial.with_name(match["stem"] + (match["suffix"] or ""))
 
 
 def size_changed(

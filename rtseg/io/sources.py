@@ -34,9 +34,12 @@ log = logging.getLogger(__name__)
 # applied. Alpha is dropped here; a PNG's own transparency is read apart (`image_alpha`).
 READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# Video files by suffix, camera cards' included: AVCHD (.mts, .m2ts), raw DV (.dv), MPEG-2
+# camcorders (.mod, .tod), DVDs (.vob), broadcast and cinema cameras (.mxf).
 VIDEO_SUFFIXES = {
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
-    ".flv", ".wmv", ".3gp", ".gif",
+    ".m2ts", ".m2t", ".dv", ".mod", ".tod", ".vob", ".mxf", ".flv", ".f4v", ".wmv", ".asf",
+    ".3gp", ".3g2", ".ogv", ".gif",
 }  # fmt: skip
 # Suffixes an http(s) URL of a live stream has (MPEG-TS, FLV): read as streams, not files.
 LIVE_SUFFIXES = {".ts", ".mts", ".flv"}

@@ -28,7 +28,7 @@ from rtseg.errors import RtsegError
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.location import Location
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
-from rtseg.io.video_in import VideoInfo, VideoReader, ffmpeg_path
+from rtseg.io.video_in import VideoInfo, VideoReader, ffmpeg_path, video_stream
 from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,9 @@ WRITE_TIME_BASE = Fraction(1, 90000)
 # Audio that runs on after the video by this much (seconds) is cut with a word in the log; a
 # few milliseconds (an encoder's last packet) are cut without one.
 AUDIO_CUT_SAID_S = 0.5
+# What rtseg's video streams say wrote them (their `encoder` tag, as FFmpeg's own tools write
+# "Lavc libx264"): a batch tells rtseg's unfinished outputs from a user's file by it.
+ENCODER_TAG = "rtseg"
 # FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion and
 # swscale's default conversion from BGR both write.
 BT601_MATRIX = 6  # SMPTE 170M, the BT.601 matrix
@@ -113,6 +116,18 @@ def container_for(path: Path) -> Container:
     except KeyError:
         known = ", ".join(CONTAINERS)
         raise RtsegError(f"cannot write {path.name} as video: use one of {known}") from None
+
+
+def written_by_rtseg(path: Path) -> bool:
+    """Whether the video file at `path` was written by rtseg (see ENCODER_TAG)."""
+    try:
+        with av.open(ffmpeg_path(path), metadata_errors="ignore") as container:
+            stream = video_stream(container)
+            tags = {k.lower(): v for k, v in stream.metadata.items()} if stream else {}
+            tag = tags.get("encoder", "")  # Matroska's tags are upper case
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return False
+    return tag.split(" ")[0] == ENCODER_TAG
 
 
 def holds_alpha(path: Path) -> bool:
@@ -250,8 +265,9 @@ class VideoWriter:
         except (av.FFmpegError, OSError) as exc:
             raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
         try:
-            stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
+            stream = output.add_stream(self.spec.codec, rate=self._encoder_rate(), options=options)
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
+            stream.metadata["encoder"] = f"{ENCODER_TAG} {self.spec.codec}"
             if self.spec.codec == "libx264" and self.preset is None:
                 # (a slower --preset does more work per frame than one thread keeps up with)
                 stream.codec_context.thread_count = x264_threads()
@@ -271,6 +287,12 @@ class VideoWriter:
             raise
         self._output, self._stream = output, stream
         self._shape = image.shape
+
+    def _encoder_rate(self) -> Fraction:
+        """The frame rate the encoder is told, as a fraction its clock can tick: never more
+        than one frame per tick of the output's time base (VP9 refuses a rate above it, as
+        raw DV's stated 60000 fps against WebM's milliseconds). Frame times are unchanged."""
+        return min(1 / self._rate_tb, 1 / self._time_base)
 
     def _plan_size(
         self, width: int, height: int, sar: Fraction | None

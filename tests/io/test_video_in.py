@@ -165,8 +165,20 @@ def test_rotation_is_applied_and_reported(tmp_path):
     ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(turned))
     with rtseg.read_video(turned) as reader:
         first = next(iter(reader))
-    assert reader.info.rotation in (90, 270)
+    assert reader.info.rotation in (90, 270) and not reader.info.mirrored
     assert (reader.info.width, reader.info.height) == (64, 96) == first.image.shape[1::-1]
+
+
+def test_a_front_camera_flip_and_audio_titles_are_reported(tmp_path):
+    clip = marker_clip(tmp_path / "flat.mp4", seconds=0.5)
+    front = tmp_path / "front.mp4"
+    ffmpeg("-display_rotation", "90", "-display_hflip", "-i", str(clip), "-c", "copy",
+           "-metadata:s:a:0", "language=deu", "-metadata:s:a:0", "title=Deutsch",
+           str(front))  # fmt: skip
+    with rtseg.read_video(front) as reader:
+        info = reader.info
+    assert (info.rotation, info.mirrored, info.size) == (270, True, (64, 96))
+    assert [(t.language, t.title) for t in info.audio_tracks] == [("deu", "Deutsch")]
 
 
 def test_bad_input_is_one_clear_error(tmp_path):
