@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, speaking_cli
 from rtseg.io import remote
 from rtseg.io.location import Location
 from rtseg.io.outputs import check_not_input
@@ -313,7 +313,12 @@ def parse_sink(spec: str) -> Destination:
         if arg and not (arg.isdecimal() and int(arg) <= 65535):
             raise RtsegError(f"http sink port must be a number from 0 to 65535, got {arg!r}")
         return Preview(int(arg)) if arg else Preview()
-    path = Location.of(spec)
+    return output_at(Location.of(spec), f"use {SINK_HELP}" if speaking_cli() else "")
+
+
+def output_at(path: Location, choices: str = "") -> Destination:
+    """The file output `path` names by its suffix: a video file, a folder for PNG frames, or
+    the null device (a `Path` from Python is taken as it is, with no `@EFFECT` to parse)."""
     if not path.is_remote and _is_null_device(path.path):
         return Null()
     if path.suffix.lower() in CONTAINERS:
@@ -322,7 +327,11 @@ def parse_sink(spec: str) -> Destination:
         if path.is_remote:
             raise RtsegError(f"{path}: PNG frames go to a local folder; a URL takes a video file")
         return ImageFolder(path)
-    raise RtsegError(f"unknown sink {str(path)!r}: use {SINK_HELP}")
+    choices = choices or (
+        f"give a video file ({', '.join(sorted(CONTAINERS))}), a folder for PNG frames, or a "
+        "destination object (rtseg.VideoFile, rtseg.Window()...)"
+    )
+    raise RtsegError(f"unknown output {str(path)!r}: {choices}")
 
 
 def _is_null_device(path: Path) -> bool:

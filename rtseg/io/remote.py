@@ -34,7 +34,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from rtseg.errors import OutputExists, RtsegError
+from rtseg.errors import OutputExists, RtsegError, option
 from rtseg.io.location import Location, scheme
 from rtseg.pipeline.ports import Sink, SinkWrapper
 
@@ -127,7 +127,7 @@ def _fs(where: Location) -> tuple[Any, str]:
         missing = (exc.name or "its backend").split(".")[0]
         raise RtsegError(
             f"{where}: {where.scheme}:// needs {missing}: pip install 'rtseg[cloud]'"
-        ) from None
+        ) from exc
     if hasattr(fs, "retries"):  # s3fs's own retries, around botocore's
         fs.retries = STORE_TRIES
     return fs, path
@@ -166,7 +166,7 @@ def storage_errors(where: Location):
     except RtsegError:
         raise
     except Exception as exc:
-        raise _failure(where, exc) from None
+        raise _failure(where, exc) from exc
 
 
 def exists(spec: Location) -> bool:
@@ -375,15 +375,17 @@ def check_writable(target: Location, overwrite: bool) -> None:
             f"cannot write {target}: http(s) is read-only; write to s3://, gs://, az://"
         )
     if not overwrite and exists(target):
-        raise OutputExists(f"{target} already exists; pass --overwrite to replace it")
+        raise OutputExists(
+            f"{target} already exists; pass {option('overwrite', True)} to replace it"
+        )
     probe = target.with_name(f".rtseg-check-{uuid.uuid4().hex}")
     fs, path = _fs(probe)
     try:
         fs.pipe_file(path, b"")
-    except FileNotFoundError:
-        raise RtsegError(f"cannot write {target}: its bucket does not exist") from None
+    except FileNotFoundError as exc:
+        raise RtsegError(f"cannot write {target}: its bucket does not exist") from exc
     except Exception as exc:
-        raise _failure(target, exc) from None
+        raise _failure(target, exc) from exc
     remove(probe)
 
 
@@ -425,7 +427,7 @@ class UploadOnClose(SinkWrapper):
         try:
             upload(self.local, self.path)
         except RtsegError as exc:
-            raise RtsegError(f"{exc}; the complete output is kept at {where(self.local)}") from None
+            raise RtsegError(f"{exc}; the complete output is kept at {where(self.local)}") from exc
         self.local.unlink()
 
 

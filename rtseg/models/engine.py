@@ -33,10 +33,10 @@ import onnxruntime as ort
 from rtseg.errors import RtsegError, describe
 from rtseg.models import contract
 from rtseg.models.contract import ContractError, ModelInfo, TensorSpec
+from rtseg.options import DEVICES
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda", "tensorrt")
 TRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -147,7 +147,7 @@ def load_session(
             stem=path.stem,
         )
     except ContractError as exc:
-        raise RtsegError(f"{path} does not follow the rtseg model contract: {exc}") from None
+        raise RtsegError(f"{path} does not follow the rtseg model contract: {exc}") from exc
     return session, info
 
 

@@ -135,7 +135,13 @@ def test_a_video_background_is_released_when_the_run_ends(tmp_path, bright_model
     assert files_open(path) == 1
     for _ in range(2):  # the same effect serves a second run
         stats = rtseg.process_video(
-            "sample", model=bright_model, effect=effect, max_frames=3, width=64, height=48
+            "sample",
+            rtseg.Null(),
+            model=bright_model,
+            effect=effect,
+            max_frames=3,
+            width=64,
+            height=48,
         )
         assert stats.frames_out == 3
         assert files_open(path) == 0
@@ -327,3 +333,16 @@ def test_an_alpha_effect_is_refused_up_front_for_a_file_without_alpha(
     out = tmp_path / "o.webm"
     Job(JobConfig(source=str(clip), model=bright_model, effect=effect, sinks=[str(out)])).run()
     assert out.exists()
+
+
+def test_an_effect_s_repr_is_how_to_make_it(tmp_path):
+    background = tmp_path / "beach.png"
+    cv2.imwrite(str(background), np.zeros((8, 8, 3), np.uint8))
+    effects = [rtseg.Blur(31), rtseg.Replace(background), rtseg.Color("#00B140"),
+               rtseg.MaskView(), rtseg.AlphaOut(), rtseg.Foreground(), rtseg.Classes(),
+               rtseg.Classes(("background", "person"))]  # fmt: skip
+    for effect in effects:
+        again = eval(repr(effect), {**vars(rtseg)})  # the repr is the call that makes it
+        assert type(again) is type(effect) and repr(again) == repr(effect)
+    assert repr(effects[0]) == "Blur(31)" and repr(effects[2]) == "Color('#00b140')"
+    assert "effect=Blur(5)" in repr(rtseg.VideoFile("o.mp4", effect=rtseg.Blur(5)))
