@@ -29,7 +29,7 @@ from rtseg.io.preview import HttpPreviewSink
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
 from rtseg.io.video_out import CONTAINERS, VideoWriter, holds_alpha
 from rtseg.io.virtualcam import VirtualCamSink
-from rtseg.matte.effects import EFFECT_NAMES, AlphaOut, Effect
+from rtseg.matte.effects import EFFECT_NAMES, Effect, GivesAlpha
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.ports import Sink
 from rtseg.redaction import redact
@@ -150,7 +150,7 @@ class VideoFile(Destination):
     def _writer(
         path: Path, context: SinkContext, overwrite: bool, replace_partial: bool
     ) -> VideoWriter:
-        if isinstance(context.effect, AlphaOut) and not holds_alpha(path):
+        if isinstance(context.effect, GivesAlpha) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
         if context.realtime:
             log.info(
