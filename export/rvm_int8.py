@@ -433,7 +433,8 @@ KEPT = ("early",)  # the form `build` writes: the fastest that passed (docs/matt
 NOTICE_HEAD = """\
 {name}.onnx: an int8 form of {source}.onnx (static QDQ, per-channel int8
 weights, calibrated on real frames; the sensitive blocks in float), made by rtseg's
-`make rvm RVM_INT8=1` (export/rvm_int8.py). It is made from the same weights, under the same licence:
+`make rvm RVM_INT8=1` (export/rvm_int8.py). It is made from the same weights, under the
+same licence:
 
 """
 

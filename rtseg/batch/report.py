@@ -38,7 +38,7 @@ class ReportFile:
             try:
                 self._file = path.open("w")
             except OSError as exc:
-                raise RtsegError(f"cannot write report {path}: {exc.strerror}") from None
+                raise RtsegError(f"cannot write report {path}: {exc.strerror}") from exc
 
     def add(self, result: Result) -> None:
         if self._file is not None:

@@ -74,7 +74,7 @@ def make_out_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RtsegError(f"cannot create the --out folder {out}: {exc.strerror}") from None
+        raise RtsegError(f"cannot create the --out folder {out}: {exc.strerror}") from exc
     check_output(out / ".rtseg-check", overwrite=True)  # writable, also for root on read-only
 
 

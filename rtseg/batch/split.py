@@ -251,7 +251,7 @@ def join(source: Location | Path, segments: list[Location] | list[Path], output:
             audio.finish(end)
     except av.FFmpegError as exc:
         tmp.unlink(missing_ok=True)
-        raise RtsegError(f"cannot join the segments of {output}: {exc}") from None
+        raise RtsegError(f"cannot join the segments of {output}: {exc}") from exc
     finally:
         audio.close()
     tmp.replace(output)

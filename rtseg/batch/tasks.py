@@ -8,8 +8,6 @@ from dataclasses import asdict, dataclass, field
 
 from rtseg.errors import describe
 from rtseg.io.location import Location
-from rtseg.pipeline.pipeline import StageError
-from rtseg.redaction import redact
 
 # The statuses of an input that was processed; only `failed` makes the batch fail.
 DONE = "done"
@@ -76,10 +74,8 @@ class Result:
 
     def fail(self, exc: BaseException, context: str = "") -> Result:
         """This result as failed by `exc`, its type and message kept (after `context`)."""
-        # a stage's error names the stage and its cause's type in its message already
-        reason = redact(str(exc)).strip().splitlines()[0] if isinstance(exc, StageError) else None
         self.status = "failed"
-        self.error = f"{context}{reason or describe(exc)}"
+        self.error = f"{context}{describe(exc)}"
         self.error_type = type(exc).__name__
         return self
 

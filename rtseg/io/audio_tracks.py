@@ -121,7 +121,7 @@ class AudioTracks:
                 raise RtsegError(
                     f"cannot carry audio track {stream.index} ({stream.codec_context.name}) "
                     f"into {output.format.name}: {exc}"
-                ) from None
+                ) from exc
         for packet, target in carry_covers(self._media, self._input, output):
             packet.stream = target
             output.mux(packet)

@@ -20,14 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import cv2
 import numpy as np
 from av.sidedata.sidedata import Type as SideDataType
 
-from rtseg.errors import RtsegError
+from rtseg.errors import Closing, RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
 from rtseg.io.location import Location
@@ -86,8 +85,8 @@ def open_media(path: Location | Path | str, what: str = "video") -> av.container
         raise RtsegError(f"input is empty (0 bytes): {path}")
     try:
         return av.open(ffmpeg_path(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError):
-        raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from exc
 
 
 def _open_remote(url: Location, what: str) -> av.container.InputContainer:
@@ -96,8 +95,8 @@ def _open_remote(url: Location, what: str) -> av.container.InputContainer:
         raise RtsegError(f"input is empty (0 bytes): {url}")
     try:
         return av.open(reader, metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError):
-        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from None
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from exc
 
 
 def is_cover(stream: av.stream.Stream) -> bool:
@@ -319,7 +318,7 @@ class DecodedFrame:
 Decoded = tuple[np.ndarray, int, int | None, Fraction | None]
 
 
-class VideoReader:
+class VideoReader(Closing):
     """The frames of one video file, in order, each with its presentation time (see the
     module docstring): the one reader of video files rtseg has.
 
@@ -373,6 +372,7 @@ class VideoReader:
         self._info: VideoInfo | None = None
         self.live = realtime
         self._clock = Clock(self.fps, paced=realtime)
+        self._iterated = False  # a reader is iterated once (see __iter__)
         self._frames = self._decode()
         _say_if_hdr(self.path, stream.codec_context)
 
@@ -444,6 +444,12 @@ class VideoReader:
         )
 
     def __iter__(self) -> Iterator[DecodedFrame]:
+        if self._iterated:
+            raise RtsegError(
+                f"this reader of {self.path.name} was read once already; "
+                "read_video() again reads the file again"
+            )
+        self._iterated = True
         info = self.info
         while (frame := self.read()) is not None:
             yield DecodedFrame(
@@ -625,17 +631,6 @@ class VideoReader:
         self._frames.close()
         self._container.close()
 
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def read_video(path: str | Path) -> VideoReader:
     """Read a video file frame by frame, each with its time, as `rtseg run` reads it.
@@ -645,6 +640,12 @@ def read_video(path: str | Path) -> VideoReader:
     Raises:
         RtsegError: the file is missing, empty, not a video, or has no frame.
     """
+    where = Location.of(path)
+    if not where.is_remote and where.path.is_dir():
+        raise RtsegError(
+            f"{where} is a folder: read_video reads one video file (process_video and rtseg "
+            "run read a folder of images)"
+        )
     reader = VideoReader(path)
     try:
         reader.info  # noqa: B018 (a file without a frame is refused here, not mid-loop)
