@@ -85,9 +85,11 @@ models:
 # variant per ratio in $(RVM_RATIOS) with the ratio fixed, NOTICE and licence beside them, and
 # tf2onnx's unoptimised conversion under rvm-baseline/ for the speed comparison. tensorflow
 # and tf2onnx live in a venv of their own. RVM_INT8=1 also writes rvm_mobilenetv3_r1_int8, the
-# int8 form of rvm_mobilenetv3_r1 (export/rvm_int8.py, docs/matting.md).
+# int8 form of rvm_mobilenetv3_r1 (export/rvm_int8.py, docs/matting.md), calibrated on the
+# frames of $(RVM_INT8_CLIP).
 RVM ?= ../shared/models/rvm
 RVM_RATIOS ?= 1 0.25
+RVM_INT8_CLIP ?= ../shared/data/videos/thoughtful_640x360.mp4
 rvm: rvm-source $(STAMP)
 	$(PYTHON) -m venv .venv-rvm
 	.venv-rvm/bin/python -m pip install -q -r export/requirements-rvm.txt
@@ -95,7 +97,7 @@ rvm: rvm-source $(STAMP)
 	.venv-rvm/bin/python -m export.rvm --rvm $(RVM) --out "$$out" \
 		$(foreach r,$(RVM_RATIOS),--ratio $(r)) \
 		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx" \
-		$(if $(RVM_INT8),&& $(PY) -m export.rvm_int8 build --models "$$out")
+		$(if $(RVM_INT8),&& $(PY) -m export.rvm_int8 build --models "$$out" --clip $(RVM_INT8_CLIP))
 
 # The graph's files are checked (and their source named) before anything is installed.
 rvm-source:

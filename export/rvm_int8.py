@@ -18,7 +18,7 @@ A form is kept only where, measured after it is built (criterion fixed beforehan
   each at most 0.002 below float's;
 - and it costs less CPU time a frame than float, at 1 and at 2 threads.
 
-    python -m export.rvm_int8 build [--models DIR]        # make rvm RVM_INT8=1
+    python -m export.rvm_int8 build [--models DIR] [--clip CLIP]   # make rvm RVM_INT8=1
     python -m export.rvm_int8 evaluate --out /tmp/int8    # variants, quality, the table
     python -m export.rvm_int8 sensitivity --out /tmp/int8 # one block quantised at a time
     python -m export.rvm_int8 bench --out /tmp/int8 --runs 30    # times evaluate's files
@@ -54,7 +54,7 @@ from onnxruntime.quantization import (
 
 from export import rvm
 from export.rvm_bench import session
-from export.rvm_parity import read_frames
+from export.rvm_parity import ParityUnavailable, read_frames
 
 FLOAT_NAME = rvm.variant_name(1.0)
 INT8_NAME = f"{FLOAT_NAME}_int8"
@@ -355,14 +355,14 @@ def file_name(label: str) -> str:
     return label.replace(",", "").replace("(", "").replace(")", "").replace(" ", "_") + ".onnx"
 
 
-def calibrated(models: Path, out: Path, frames: int) -> Path:
+def calibrated(models: Path, out: Path, frames: int, clip: Path = CALIBRATION_CLIP) -> Path:
     """The calibration cache under `out` (made on first use: the float model run over the
-    calibration clip and portraits)."""
+    calibration clip and, where present, the P3M portraits)."""
     cache = out / "calibration.json"
     if not cache.is_file():
-        sequences = calibration_sequences(
-            CALIBRATION_CLIP, frames, portrait_paths()[:CALIBRATION_PORTRAITS]
-        )
+        if not clip.is_file():
+            raise ParityUnavailable(f"no calibration clip {clip} (--clip: a video with people)")
+        sequences = calibration_sequences(clip, frames, portrait_paths()[:CALIBRATION_PORTRAITS])
         reader = StateCarryingReader(models / f"{FLOAT_NAME}.onnx", sequences)
         quantise_static(
             models / f"{FLOAT_NAME}.onnx", out / "calibrating.onnx", reader, cache=cache
@@ -439,12 +439,15 @@ same licence:
 """
 
 
-def build(models: Path, frames: int) -> Path:
+def build(models: Path, frames: int, clip: Path = CALIBRATION_CLIP) -> Path:
     """Quantise the float network in `models` into `INT8_NAME` beside it, with its NOTICE;
     whole or not at all."""
     float_model = models / f"{FLOAT_NAME}.onnx"
+    notice = models / f"{FLOAT_NAME}.NOTICE"
+    if not notice.is_file():
+        raise ParityUnavailable(f"no {notice} beside the float network (make rvm writes it)")
     with tempfile.TemporaryDirectory() as tmp:
-        cache = calibrated(models, Path(tmp), frames)
+        cache = calibrated(models, Path(tmp), frames, clip)
         path = quantise_static(float_model, Path(tmp) / "int8.onnx", None, KEPT, cache=cache)
         model = onnx.load(path)
     meta = {p.key: p.value for p in model.metadata_props}
@@ -453,9 +456,8 @@ def build(models: Path, frames: int) -> Path:
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
     rvm.save(model, models / f"{INT8_NAME}.onnx")
-    notice = (models / f"{FLOAT_NAME}.NOTICE").read_text()
     head = NOTICE_HEAD.format(name=INT8_NAME, source=FLOAT_NAME)
-    (models / f"{INT8_NAME}.NOTICE").write_text(head + notice)
+    (models / f"{INT8_NAME}.NOTICE").write_text(head + notice.read_text())
     return models / f"{INT8_NAME}.onnx"
 
 
@@ -510,6 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, default=None, help="default: the user model dir")
     parser.add_argument("--out", type=Path, help="folder for the variants (not the repository)")
     parser.add_argument("--calibration-frames", type=int, default=60)
+    parser.add_argument(
+        "--clip", type=Path, default=CALIBRATION_CLIP, help="build: the video to calibrate on"
+    )
     parser.add_argument("--clip-frames", type=int, default=60)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
@@ -520,7 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export.rvm_int8: no {FLOAT_NAME}.onnx in {models} (make rvm)", file=sys.stderr)
         return 1
     if args.command == "build":
-        print(f"wrote {build(models, args.calibration_frames)} and its NOTICE")
+        try:
+            print(f"wrote {build(models, args.calibration_frames, args.clip)} and its NOTICE")
+        except ParityUnavailable as exc:
+            print(f"export.rvm_int8: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.out is None:
         parser.error(f"{args.command} needs --out")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from onnx import helper
@@ -109,3 +110,43 @@ def test_built_int8_rvm_keeps_the_masks_of_float_on_a_real_clip():
     assert figures["iou"] >= rvm_int8.MIN_MEAN_IOU, figures
     assert figures["iou_min"] >= rvm_int8.MIN_FRAME_IOU, figures
     assert figures["mean_abs"] <= rvm_int8.MAX_MEAN_ERROR, figures
+
+
+def test_build_writes_the_int8_network_and_its_notice_beside_the_float_one(tmp_path, capsys):
+    assert rvm_int8.main(["build", "--models", str(tmp_path)]) == 1  # no float network
+    rvm_signature_model(tmp_path / f"{rvm_int8.FLOAT_NAME}.onnx")
+    assert rvm_int8.main(["build", "--models", str(tmp_path)]) == 1  # no NOTICE beside it
+    (tmp_path / f"{rvm_int8.FLOAT_NAME}.NOTICE").write_text("GPL-3.0 notice of the float file\n")
+    missing = tmp_path / "none.mp4"
+    assert rvm_int8.main(["build", "--models", str(tmp_path), "--clip", str(missing)]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3 and all(line.startswith("export.rvm_int8: ") for line in errors)
+    assert not (tmp_path / f"{rvm_int8.INT8_NAME}.onnx").exists()
+
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for image in frames(8):
+        writer.write(
+            (image[0].transpose(1, 2, 0) * 255)
+            .astype(np.uint8)[..., ::-1]
+            .repeat(2, 0)
+            .repeat(2, 1)
+        )
+    writer.release()
+    argv = ["build", "--models", str(tmp_path), "--clip", str(clip), "--calibration-frames", "8"]
+    assert rvm_int8.main(argv) == 0
+    built = tmp_path / f"{rvm_int8.INT8_NAME}.onnx"
+    assert rvm_int8.quantised_ops(built).get("DequantizeLinear", 0) >= 4
+    notice = (tmp_path / f"{rvm_int8.INT8_NAME}.NOTICE").read_text()
+    assert notice.startswith(f"{rvm_int8.INT8_NAME}.onnx: an int8 form")
+    assert notice.endswith("GPL-3.0 notice of the float file\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [
+            "clip.avi",
+            *(
+                f"{n}.{e}"
+                for n in (rvm_int8.FLOAT_NAME, rvm_int8.INT8_NAME)
+                for e in ("onnx", "NOTICE")
+            ),
+        ]
+    )
