@@ -59,6 +59,24 @@ def _ratio(text: str) -> float:
     return value
 
 
+def _strength(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _pixels(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        message = f"must be a whole number of pixels, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 def _add_file_args(p: argparse.ArgumentParser) -> None:
     """The per-run options `rtseg run` and `rtseg batch` share."""
     p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name or .onnx path")
@@ -80,9 +98,25 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--smooth",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="motion-adaptive temporal smoothing of the mask (default: as --quality says)",
+        type=_strength,
+        metavar="S",
+        help="strength of the motion-adaptive temporal smoothing of the mask, 0 (off) to 1: "
+        "how much of the past a still region keeps; motion is followed at once (default 0.5)",
+    )
+    p.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0, help="--smooth 0")
+    p.add_argument(
+        "--grow",
+        type=_pixels,
+        default=0,
+        metavar="PX",
+        help="grow the final mask by PX output pixels before compositing; negative shrinks",
+    )
+    p.add_argument(
+        "--feather",
+        type=_pixels,
+        default=0,
+        metavar="PX",
+        help="soften the final mask's edges over PX output pixels on either side",
     )
     p.add_argument(
         "--mask-every",
@@ -246,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
+    names += ("grow", "feather")
     names += ("mask_every", "sync", "crf", "preset", "downsample_ratio", "deinterlace")
     return {name: getattr(args, name) for name in names}
 

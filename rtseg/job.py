@@ -25,6 +25,7 @@ from rtseg.io.video_out import VideoFileSink, holds_alpha
 from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
+from rtseg.matte.tuning import Tuning, check_setting
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.channels import Policy
@@ -63,7 +64,10 @@ class JobConfig:
     capacity: int = 4
     quality: str | None = None  # fast, balanced or best; None: by source kind (default_level)
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
-    smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
+    # motion-adaptive temporal smoothing strength, 0 (off) to 1; None: as quality says (0.5)
+    smooth: float | None = None
+    grow: int = 0  # pixels the final alpha grows by at the output's size; negative shrinks
+    feather: int = 0  # pixels over which the final alpha's edges are softened
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
     # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
@@ -99,6 +103,10 @@ def validate_config(config: JobConfig) -> None:
     """
     if config.quality is not None:
         quality_level(config.quality)
+    for name in ("grow", "feather", "smooth"):
+        value = getattr(config, name)
+        if value is not None:
+            check_setting(name, value)
     for name, low in (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1)):
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < low):
@@ -165,9 +173,15 @@ class Job:
         config = self.config
         effect = as_effect(config.effect)
         engine = engine or self._build_engine(config.model)
+        self.tuning = Tuning(config.grow, config.feather)
         try:
             self.controls = LiveControls(
-                effect, engine, self._build_engine, self._release_engine, self._on_swap
+                effect,
+                engine,
+                self._build_engine,
+                self._release_engine,
+                self._on_swap,
+                self.tuning,
             )
         except BaseException:
             self._release_engine(engine)
@@ -180,7 +194,7 @@ class Job:
         images = isinstance(self.source, ImageSource)
         self.quality = quality_level(config.quality or default_level(live, images))
         self.refiner = self.quality.refiner(config.refine)
-        smoother = self.quality.smoother(config.smooth)
+        smoother = self.tuning.smoother = self.quality.smoother(config.smooth)
         sync = config.sync if config.sync is not None else not live
         self.masks = MaskSource(
             sync=sync,
@@ -305,6 +319,7 @@ class Job:
             stats=self.controls.live_stats,
             on_control=self.controls.control,
             choices=self.controls.choices(),
+            ranges=self.controls.ranges(),
         )
         log.info("preview at %s", sink.url)
         return sink

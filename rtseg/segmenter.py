@@ -26,6 +26,7 @@ from rtseg.matte.foreground import foreground_at_frame_size
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.matte.refine import alpha_at_frame_size
+from rtseg.matte.tuning import Tuning
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.models.transforms import to_model_input
@@ -109,6 +110,9 @@ class Segmenter:
         refine: bool | None = None,
         threads: int | None = None,
         downsample_ratio: float | None = None,
+        grow: int = 0,
+        feather: int = 0,
+        smooth: float | None = None,
     ) -> None:
         """Load `model`.
 
@@ -125,11 +129,17 @@ class Segmenter:
             threads: ONNX Runtime intra-op threads (default: its own choice).
             downsample_ratio: for a matting model (RVM), the share of the image's size the
                 network sees (default: RVM's rule, the longer side brought to 480 px).
+            grow: pixels the alpha grows by at the image's size (negative: shrinks).
+            feather: pixels over which the alpha's edges are softened, on either side.
+            smooth: temporal smoothing strength in video and live modes, 0 (off) to 1
+                (default: 0.5). `tuning.set("grow", 8)` and the like change these three
+                between frames.
 
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
-                device, quality, mode, color or alpha_dtype is unknown; live mode without
-                `on_result`, or `on_result` in another mode.
+                device, quality, mode, color or alpha_dtype is unknown; grow, feather or
+                smooth is out of range; live mode without `on_result`, or `on_result` in
+                another mode.
         """
         for name, value, known in (
             ("mode", mode, MODES),
@@ -141,10 +151,12 @@ class Segmenter:
         if (mode == "live") != (on_result is not None):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
         level = quality_level(quality or default_level(mode == "live", mode == "image"))
+        self.tuning = Tuning(grow, feather, level.smoother() if mode != "image" else None)
+        if smooth is not None:
+            self.tuning.set("smooth", smooth)
         self.engine = Engine(resolve(str(model)), device, threads)
-        smoother = level.smoother() if mode != "image" else None
         self._masks = MaskSource(
-            sync=True, smoother=smoother, passes=level.passes(downsample_ratio)
+            sync=True, smoother=self.tuning.smoother, passes=level.passes(downsample_ratio)
         )
         self._ratio = downsample_ratio
         self._refiner = level.refiner(refine)
@@ -244,7 +256,7 @@ class Segmenter:
         height, width = image_bgr.shape[:2]
         if labels is not None:
             labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-        alpha = alpha_at_frame_size(image_bgr, alpha, self._refiner, zoomed)
+        alpha = self.tuning.apply(alpha_at_frame_size(image_bgr, alpha, self._refiner, zoomed))
         if fgr is not None:
             fgr = foreground_at_frame_size(image_bgr, fgr, alpha)
             if self._rgb:

@@ -60,8 +60,10 @@ class SegmentationStages:
         frame.alpha, frame.labels, frame.mask_seq, frame.zoomed, frame.fgr = mask
 
     def postprocess(self, frame: Frame) -> None:
-        """The alpha (and foreground) at frame size, then the output under the active effect."""
+        """The alpha (and foreground) at frame size, grown and feathered as tuned, then the
+        output under the active effect."""
         frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
+        frame.alpha = self.controls.tuning.apply(frame.alpha)  # grow, feather
         if frame.input_alpha is not None:  # an RGBA image's own transparency
             frame.alpha = frame.alpha * frame.input_alpha
         if frame.fgr is not None:

@@ -58,15 +58,15 @@ def test_levels_turn_on_what_they_say(tmp_path):
             level.canvas_long,
         )
         assert refiner_settings(job) == level_refiner_settings(name)
-        assert (job.masks.smoother is not None) == level.smooth
-        # --refine and --smooth turn on the level's own refinement and smoothing
-        forced = job_for(clip, quality=name, refine=True, smooth=True)
+        assert job.masks.smoother.strength == level.smooth
+        # --refine turns on the level's own refinement, --smooth sets the strength
+        forced = job_for(clip, quality=name, refine=True, smooth=0.8)
         jobs.append(forced)
         assert refiner_settings(forced) == level_refiner_settings(name)
-        assert forced.masks.smoother is not None
-    bare = job_for(clip, quality="best", refine=False, smooth=False)  # explicit flags win
+        assert forced.masks.smoother.strength == 0.8
+    bare = job_for(clip, quality="best", refine=False, smooth=0)  # explicit flags win
     jobs.append(bare)
-    assert bare.refiner is None and bare.masks.smoother is None
+    assert bare.refiner is None and bare.masks.smoother.still_weight == 1.0
     for job in jobs:
         job.source.close()
 
