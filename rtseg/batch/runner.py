@@ -108,7 +108,9 @@ def _plan(
         sized = sized and bool(wanted or options.quiet)
         parts = split.parts_for(options.split, count, workers) if video else 1
         if parts > 1:
-            planned = split.plan(item.source, item.output, count, parts, config.mask_every)
+            planned = split.plan(
+                item.source, item.output, count, parts, config.mask_every, config.smooth
+            )
         else:
             planned = [Task(str(item.source), str(item.output))]
         unit.read_here = remote.MOVED.since(moved)[0]

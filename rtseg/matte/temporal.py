@@ -19,6 +19,11 @@ DEFAULT_STRENGTH = 0.5
 _STILL_AT_DEFAULT = 0.15  # the still weight at the default strength
 
 
+def still_weight(strength: float) -> float:
+    """The weight of the new alpha where nothing changed, at smoothing `strength` (0 to 1)."""
+    return float(_STILL_AT_DEFAULT ** (strength / DEFAULT_STRENGTH))
+
+
 class TemporalSmoother:
     """Motion-adaptive exponential moving average of alpha, one stream at a time.
 
@@ -62,7 +67,7 @@ class TemporalSmoother:
     def strength(self, strength: float) -> None:
         if not 0.0 <= strength <= 1.0:
             raise RtsegError(f"smoothing strength must be in [0, 1], got {strength}")
-        still = float(_STILL_AT_DEFAULT ** (strength / DEFAULT_STRENGTH))
+        still = still_weight(strength)
         lo, hi = self._motion_levels
         ramp = np.clip((np.arange(256, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
         # Image change (uint8) -> weight of the new alpha, in one table lookup.
