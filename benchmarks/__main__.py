@@ -17,19 +17,17 @@ from pathlib import Path
 
 from benchmarks import (
     encoder,
-    engine,
-    live,
     matting,
     peer,
-    pipeline,
-    plots,
     profile,
     report,
     targets,
     torch_eager,
 )
-from benchmarks.machine import load_average, machine_info
 from benchmarks.slow_model import slow_model
+from rtseg.bench import engine, live, plots
+from rtseg.bench.file import bench_file
+from rtseg.bench.machine import load_average, machine_info
 from rtseg.errors import RtsegError
 from rtseg.models.engine import DEVICES, load_session
 from rtseg.models.registry import resolve
@@ -165,7 +163,7 @@ def run(args: argparse.Namespace) -> dict:
             for height in args.heights:
                 _say(f"file mode: {Path(video).name} at {height}")
                 results["pipeline"].append(
-                    pipeline.bench_file(
+                    bench_file(
                         video, height, args.model, args.frames, args.device, args.pipeline_threads
                     )
                 )

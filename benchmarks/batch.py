@@ -28,10 +28,10 @@ import av
 import imageio_ffmpeg
 import numpy as np
 
-from benchmarks.machine import describe, load_average, machine_info
 from benchmarks.output import write_results
-from benchmarks.report import _table
 from rtseg.batch.split import plan
+from rtseg.bench.machine import describe, load_average, machine_info
+from rtseg.bench.report import table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CLIP = ROOT.parent / "shared" / "data" / "videos" / "doctor_960x540.mp4"
@@ -332,9 +332,9 @@ def render(result: dict) -> str:
     for key, name in (("ray_own_s", "`--ray` (own instance)"), ("ray_up_s", "`--ray ADDR`")):
         if key in result:
             rows.append([name, f"{result[key]:.1f}", f"{result['loop_s'] / result[key]:.2f}x"])
-    lines += [*_table(["many short clips", "seconds", "vs loop"], rows), ""]
+    lines += [*table(["many short clips", "seconds", "vs loop"], rows), ""]
     seam = result["seam"]
-    lines += _table(
+    lines += table(
         ["one long clip (mask effect, lossless)", "seconds", "vs one run"],
         [
             ["`rtseg run`", f"{result['long_single_s']:.1f}", "1.00x"],
@@ -360,7 +360,7 @@ def render(result: dict) -> str:
         f" ms per worker with {model['workers_per_machine']} workers per machine.",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["machines", "files", "predicted seconds"],
         [
             [str(r["machines"]), str(r["files"]), f"{r['predicted_s']}"]

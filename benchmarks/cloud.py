@@ -29,9 +29,9 @@ from pathlib import Path
 import fsspec
 
 from benchmarks.batch import make_clip, rtseg, timed
-from benchmarks.machine import describe, load_average, machine_info
 from benchmarks.output import write_results
-from benchmarks.report import _table
+from rtseg.bench.machine import describe, load_average, machine_info
+from rtseg.bench.report import table
 
 # Link speeds the throttled runs use, in megabits per second (0: loopback, unlimited).
 LINKS_MBIT = (0, 20, 5, 2)
@@ -222,7 +222,7 @@ def render(result: dict) -> str:
         for r in result["one_video"]
     ]
     header = ["link Mbit/s", "local s", "streamed s", "download-first s", "MB read / written"]
-    lines += _table(header, rows)
+    lines += table(header, rows)
     many = result["many_files"]
     lines += [
         "",

@@ -16,8 +16,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from benchmarks.jobs import open_job
 from benchmarks.peer import make_clip
+from rtseg.bench.jobs import open_job
 from rtseg.job import JobConfig
 
 # (preset, tune, CRF, threads); threads 0 is x264's own choice (1.5 per core)

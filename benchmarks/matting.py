@@ -27,12 +27,13 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from benchmarks import live, pipeline
 from benchmarks.composites import SINGLE, Portrait, background, composite
-from benchmarks.engine import time_engine
 from benchmarks.output import write_results
 from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, score
-from benchmarks.timing import process_cpu_s, summarize
+from rtseg.bench import live
+from rtseg.bench.engine import time_engine
+from rtseg.bench.file import bench_file
+from rtseg.bench.timing import process_cpu_s, summarize
 from rtseg.matte.compose import blend
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve, user_dir
@@ -128,7 +129,7 @@ def side_by_side(
     base = summarize(time_raw_rvm(baseline, (720, 1280), 0.25, threads, runs))
     base_cpu = (process_cpu_s() - cpu0) * 1e3 / (runs + 3)  # with its 3 warm-up runs
     cpu0 = process_cpu_s()
-    run = pipeline.bench_file(video, "720", model, frames, "cpu", threads, downsample_ratio=0.25)
+    run = bench_file(video, "720", model, frames, "cpu", threads, downsample_ratio=0.25)
     run_cpu = (process_cpu_s() - cpu0) * 1e3 / (run["frames"] + run["sequential_frames"])
     base_fps = 1e3 / base["p50"]
     return {

@@ -26,11 +26,11 @@ from pathlib import Path
 import av
 import cv2
 
-from benchmarks.jobs import open_job
-from benchmarks.live import bench_live
-from benchmarks.pipeline import native_size
-from benchmarks.sources import scaled_size
-from benchmarks.timing import process_cpu_s, summarize
+from rtseg.bench.file import native_size
+from rtseg.bench.jobs import open_job
+from rtseg.bench.live import bench_live
+from rtseg.bench.sources import scaled_size
+from rtseg.bench.timing import process_cpu_s, summarize
 from rtseg.errors import RtsegError
 from rtseg.job import JobConfig
 from rtseg.pipeline.channels import Policy

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import cv2
 
-from benchmarks.jobs import open_job
 from benchmarks.peer import make_clip
-from benchmarks.timing import summarize
+from rtseg.bench.jobs import open_job
+from rtseg.bench.timing import summarize
 from rtseg.job import Job, JobConfig
 from rtseg.matte.refine import alpha_at_frame_size
 from rtseg.pipeline.channels import Policy

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import time
 
-from benchmarks.timing import summarize
+from rtseg.bench.timing import summarize
 from rtseg.models.contract import ModelInfo
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks.timing import summarize
+from rtseg.bench.timing import summarize
 from rtseg.job import Job, JobConfig, open_config_source
 from rtseg.pipeline.ports import Source
 

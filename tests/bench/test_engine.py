@@ -4,8 +4,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from benchmarks.engine import EngineCase, cases, run_case
 from benchmarks.slow_model import slow_model
+from rtseg.bench.engine import EngineCase, cases, run_case
 from rtseg.models.engine import (
     CUDA,
     TRT,

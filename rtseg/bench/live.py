@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.jobs import open_job
-from benchmarks.pipeline import target_size
-from benchmarks.sources import PacedSource, frame_bank
-from benchmarks.timing import process_cpu_s, rounded, summarize
+from rtseg.bench.file import target_size
+from rtseg.bench.jobs import open_job
+from rtseg.bench.sources import PacedSource, frame_bank
+from rtseg.bench.timing import process_cpu_s, rounded, summarize
 from rtseg.io.sources import open_source
 from rtseg.job import JobConfig
 from rtseg.pipeline.channels import Policy

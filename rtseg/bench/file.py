@@ -11,8 +11,8 @@ from pathlib import Path
 
 import cv2
 
-from benchmarks.jobs import bottleneck, open_job, run_sequential, stage_summary
-from benchmarks.sources import TimedSource, scaled_size
+from rtseg.bench.jobs import bottleneck, open_job, run_sequential, stage_summary
+from rtseg.bench.sources import TimedSource, scaled_size
 from rtseg.errors import RtsegError
 from rtseg.job import JobConfig
 from rtseg.pipeline.channels import Policy

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from benchmarks.timing import summarize
+from rtseg.bench.timing import summarize
 from rtseg.errors import RtsegError
 from rtseg.models.engine import CUDA, TRT, WARMUP_SIZE, Engine, nvidia_gpu_present
 

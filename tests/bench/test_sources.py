@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.sources import PacedSource, TimedSource, frame_bank, scaled_size
+from rtseg.bench.sources import PacedSource, TimedSource, frame_bank, scaled_size
 from rtseg.io.sources import VideoSource
 
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from benchmarks.jobs import bottleneck, open_job, run_sequential
-from benchmarks.sources import TimedSource
+from rtseg.bench.jobs import bottleneck, open_job, run_sequential
+from rtseg.bench.sources import TimedSource
 from rtseg.job import JobConfig
 from rtseg.pipeline.channels import Policy
 from tests.conftest import decode_frames

@@ -2,8 +2,8 @@
 
 import pytest
 
-from benchmarks.live import bench_live, overload_check
 from benchmarks.slow_model import slow_model
+from rtseg.bench.live import bench_live, overload_check
 
 
 @pytest.fixture
