@@ -32,8 +32,10 @@ def bench_live(
     threads: int | None = None,
     sink: str = "mp4",
     sync: bool = False,
+    options: dict | None = None,
 ) -> dict:
-    """One paced live run; `sink` is `mp4` (an encoded file, the target setup) or `null`.
+    """One paced live run; `sink` is `mp4` (an encoded file, the target setup) or `null`;
+    `options`: more `JobConfig` fields (a feature turned on, e.g. `{"grow": 12}`).
 
     `sync=False` is how `rtseg run` treats a live source (the video keeps its rate, the mask
     may lag, and the lag is reported); `sync=True` makes each frame wait for its own mask,
@@ -54,6 +56,7 @@ def bench_live(
             max_frames=1,
             policy=Policy.LATEST,
             sync=sync,
+            **(options or {}),
         )
         paced = PacedSource(images, fps, frames)
 
@@ -86,6 +89,7 @@ def bench_live(
         # user + system CPU time of the whole process (every thread) over wall time: the
         # share of one core the run cost; 1.0 is a core kept busy
         "cpu_share": round(cpu / wall, 3),
+        "cpu_ms_per_frame": round(1e3 * cpu / max(1, stats.frames_out), 3),
         "thread_cpu_ms": {name: summarize(ms) for name, ms in stats.cpu_ms.items()},
         "high_water": {c.name: c.high_water for c in job.pipeline.channels},
         "latency_ms": summarize(stats.latency_ms),
