@@ -29,6 +29,7 @@ from rtseg.io.sinks import has_display
 from rtseg.io.sources import VideoSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
+from rtseg.matte.people import PEOPLE
 from rtseg.matte.quality import LEVELS
 from rtseg.models import registry as models
 from rtseg.models.engine import DEVICES, load_session
@@ -104,6 +105,19 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         "how much of the past a still region keeps; motion is followed at once (default 0.5)",
     )
     p.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0, help="--smooth 0")
+    p.add_argument(
+        "--people",
+        choices=PEOPLE,
+        default="all",
+        help="main: only the main person stays in the mask (the largest, most central, "
+        "followed over time), everyone else goes to the background (default all)",
+    )
+    p.add_argument(
+        "--auto-frame",
+        action="store_true",
+        help="the output is a crop of the input at its size that keeps the person centred "
+        "with headroom, moving smoothly, zoomed up to 2x",
+    )
     p.add_argument(
         "--grow",
         type=_pixels,
@@ -280,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
-    names += ("grow", "feather")
+    names += ("grow", "feather", "people", "auto_frame")
     names += ("mask_every", "sync", "crf", "preset", "downsample_ratio", "deinterlace")
     return {name: getattr(args, name) for name in names}
 

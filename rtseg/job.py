@@ -24,6 +24,7 @@ from rtseg.io.sources import ImageSource, VideoSource, open_source
 from rtseg.io.video_out import VideoFileSink, holds_alpha
 from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
 from rtseg.matte.masks import MaskSource
+from rtseg.matte.people import PEOPLE
 from rtseg.matte.quality import default_level, quality_level
 from rtseg.matte.tuning import Tuning, check_setting
 from rtseg.models.engine import Engine
@@ -68,6 +69,8 @@ class JobConfig:
     smooth: float | None = None
     grow: int = 0  # pixels the final alpha grows by at the output's size; negative shrinks
     feather: int = 0  # pixels over which the final alpha's edges are softened
+    people: str = "all"  # "main": only the main person stays in the mask (rtseg.matte.people)
+    auto_frame: bool = False  # a crop that keeps the person centred (rtseg.matte.framing)
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
     # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
@@ -103,6 +106,8 @@ def validate_config(config: JobConfig) -> None:
     """
     if config.quality is not None:
         quality_level(config.quality)
+    if config.people not in PEOPLE:
+        raise RtsegError(f"unknown people {config.people!r}; choose one of {', '.join(PEOPLE)}")
     for name in ("grow", "feather", "smooth"):
         value = getattr(config, name)
         if value is not None:
