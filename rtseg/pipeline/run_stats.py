@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -35,6 +35,9 @@ class RunStats:
     stages: dict[str, Percentiles]  # time in each stage, per frame
     providers: list[str]  # the ONNX Runtime providers that ran the model
     model: str  # the model's name
+    # time of optional steps inside the stages (`people`, `auto-frame`, `grow/feather`), per
+    # frame they ran on; empty when none ran
+    steps: dict[str, Percentiles] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, summary: dict[str, Any]) -> RunStats:
@@ -44,6 +47,7 @@ class RunStats:
                 **summary,
                 "latency_ms": Percentiles(**summary["latency_ms"]),
                 "stages": {name: Percentiles(**p) for name, p in summary["stages"].items()},
+                "steps": {n: Percentiles(**p) for n, p in summary.get("steps", {}).items()},
             }
         )
 
