@@ -62,7 +62,6 @@ def engine_rows(model: str, threads: int, runs: int) -> list[dict]:
                 fixed = engine.info.fixed_ratio
                 if fixed is not None and fixed != graph_ratio:
                     continue  # a variant built for one ratio ignores any other
-                engine.reset_state()
                 samples = time_engine(engine, runs, size=size, ratio=graph_ratio)
                 rows.append(
                     {
@@ -270,11 +269,10 @@ def photo_rows(model: str, portraits: list[Portrait], passes: int = 8) -> list[d
     change = np.zeros(passes)
     error = np.zeros(passes)
     for p in portraits:
-        engine.reset_state()
         tensor = to_model_input(p.image, engine.info)
-        previous = None
+        previous = state = None  # each photo from a fresh state
         for n in range(passes):
-            alpha = engine.run(tensor).alpha
+            alpha, _, _, state = engine.run(tensor, state)
             big = upscale_alpha(alpha, *p.matte.shape)
             error[n] += float(np.abs(big - p.matte).mean())
             if previous is not None:

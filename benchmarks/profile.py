@@ -20,7 +20,6 @@ from benchmarks.peer import make_clip
 from rtseg.bench.jobs import open_job
 from rtseg.bench.timing import summarize
 from rtseg.job import Job, JobConfig
-from rtseg.matte.refine import alpha_at_frame_size
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 
@@ -53,9 +52,7 @@ def _profile(job: Job, frames: int) -> tuple[dict[str, list[float]], dict[str, l
         while done < frames and (frame := step("decode", source.read)) is not None:
             step("preprocess", stages["preprocess"], frame)
             step("infer", stages["infer"], frame)
-            frame.alpha = step(
-                "refine", alpha_at_frame_size, frame.image, frame.alpha, job.refiner, frame.zoomed
-            )
+            frame.matte = step("refine", job.path.matte, frame.image, frame.mask)
             frame.output = step("effect", effect.apply, frame.image, frame.alpha)
             step("encode", lambda f: [s.write(f) for s in sinks], frame)
             done += 1

@@ -36,13 +36,12 @@ import numpy as np
 from benchmarks.composites import Portrait, background_for, inset, make_sets
 from benchmarks.output import write_results
 from rtseg.errors import RtsegError
+from rtseg.matte.frame_path import FramePath
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.quality import LEVELS, Quality
-from rtseg.matte.refine import alpha_at_frame_size
 from rtseg.matte.roi import RoiSettings
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
-from rtseg.models.transforms import to_model_input
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MEDIAPIPE = "mediapipe"
@@ -165,26 +164,25 @@ def lag(changes: Sequence[FrameChange], max_lag: int = 5) -> float:
 
 @dataclass
 class MaskPath:
-    """The pipeline's mask path for one quality setting: model input, passes and smoothing
-    (`MaskSource`, as `Job` runs it in sync mode), then refinement or upscale."""
+    """The pipeline's frame path for one quality setting (`FramePath`, as `Job` runs it in
+    sync mode): model input, passes, smoothing, then refinement or upscale."""
 
     engine: Engine
     quality: Quality
 
     def __post_init__(self) -> None:
-        self.masks = MaskSource(
-            sync=True, smoother=self.quality.smoother(), passes=self.quality.passes()
-        )
-        self.refiner = self.quality.refiner()
+        q = self.quality
+        self.path = FramePath(q, q.refiner(), MaskSource(sync=True, passes=q.passes()))
+        self.state = self.path.new_stream()
         self.seq = 0
 
     def alpha(self, image: np.ndarray, new_stream: bool = False) -> np.ndarray:
         """Alpha at the frame's size; `new_stream` for an image unrelated to the last."""
-        tensor = to_model_input(image, self.engine.info)
-        mask = self.masks.mask_for(self.engine, tensor, self.seq, image, new_stream)
-        small, zoomed = mask.alpha, mask.zoomed
+        if new_stream:
+            self.state.restart()
+        matte = self.path.segment(self.engine, image, self.seq, self.state)
         self.seq += 1
-        return alpha_at_frame_size(image, small, self.refiner, zoomed)
+        return matte.alpha
 
 
 def score(alpha: np.ndarray, reference: np.ndarray) -> dict[str, float]:

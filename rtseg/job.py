@@ -20,13 +20,13 @@ from rtseg.io import destinations, remote
 from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
 from rtseg.io.outputs import check_not_input
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
-from rtseg.io.sources import ImageSource, VideoSource, open_source
+from rtseg.io.sources import VideoSource, open_source
 from rtseg.io.video_out import VideoFileSink, holds_alpha
 from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
-from rtseg.matte.masks import MaskSource
-from rtseg.matte.people import PEOPLE
-from rtseg.matte.quality import default_level, quality_level
-from rtseg.matte.tuning import Tuning, check_setting
+from rtseg.matte.frame_path import FramePath, build_frame_path
+from rtseg.matte.people import check_people
+from rtseg.matte.quality import quality_level
+from rtseg.matte.tuning import check_setting
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.channels import Policy
@@ -106,12 +106,10 @@ def validate_config(config: JobConfig) -> None:
     """
     if config.quality is not None:
         quality_level(config.quality)
-    if config.people not in PEOPLE:
-        raise RtsegError(f"unknown people {config.people!r}; choose one of {', '.join(PEOPLE)}")
+    check_people(config.people)
     for name in ("grow", "feather", "smooth"):
-        value = getattr(config, name)
-        if value is not None:
-            check_setting(name, value)
+        if getattr(config, name) is not None:
+            check_setting(name, getattr(config, name))
     for name, low in (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1)):
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < low):
@@ -167,7 +165,8 @@ class Job:
         self.sinks: list[Sink] = []
         self.controls: LiveControls | None = None
         self.source: Source | None = source
-        self.masks: MaskSource | None = None
+        self.path: FramePath | None = None
+        self.stages: SegmentationStages | None = None
         try:
             self._set_up(engine, source is None)
         except BaseException:
@@ -178,15 +177,9 @@ class Job:
         config = self.config
         effect = as_effect(config.effect)
         engine = engine or self._build_engine(config.model)
-        self.tuning = Tuning(config.grow, config.feather)
         try:
             self.controls = LiveControls(
-                effect,
-                engine,
-                self._build_engine,
-                self._release_engine,
-                self._on_swap,
-                self.tuning,
+                effect, engine, self._build_engine, self._release_engine, self._on_swap
             )
         except BaseException:
             self._release_engine(engine)
@@ -196,25 +189,33 @@ class Job:
         for spec in config.sinks:
             self.add_sink(spec)
         live = self.source.live
-        images = isinstance(self.source, ImageSource)
-        self.quality = quality_level(config.quality or default_level(live, images))
-        self.refiner = self.quality.refiner(config.refine)
-        smoother = self.tuning.smoother = self.quality.smoother(config.smooth)
-        sync = config.sync if config.sync is not None else not live
-        self.masks = MaskSource(
-            sync=sync,
-            every=config.mask_every,
-            smoother=smoother,
-            passes=self.quality.passes(config.downsample_ratio),
+        self.path = build_frame_path(
+            quality=config.quality,
+            live=live,
+            stills=getattr(self.source, "stills", False),
+            refine=config.refine,
+            smooth=config.smooth,
+            mask_every=config.mask_every,
+            sync=config.sync,
+            ratio=config.downsample_ratio,
+            grow=config.grow,
+            feather=config.feather,
+            people=config.people,
+            auto_frame=config.auto_frame,
         )
+        self.controls.tuning = self.path.tuning
+        self.stages = SegmentationStages(self.controls, self.path)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
-        stages = SegmentationStages(
-            self.controls, self.masks, self.refiner, config.downsample_ratio
-        ).stages()
         self.pipeline = Pipeline(
-            self.source, stages, self.sinks, policy, config.capacity, config.max_frames
+            self.source,
+            self.stages.stages(),
+            self.sinks,
+            policy,
+            config.capacity,
+            config.max_frames,
         )
         self.controls.pipeline = self.pipeline
+        self.path.on_step = self.pipeline.stats.add_step
 
     @property
     def engine(self) -> Engine:
@@ -234,8 +235,8 @@ class Job:
             engine.close()
 
     def _on_swap(self) -> None:
-        if self.masks is not None:
-            self.masks.reset()  # no mask or smoothing of the old model carries over
+        if self.stages is not None:
+            self.stages.restart()  # no mask or smoothing of the old model carries over
 
     # -- sinks ----------------------------------------------------------------------------
     def add_sink(self, spec: str | Destination | Sink, first_seq: int = 0) -> Sink:
@@ -368,8 +369,8 @@ class Job:
                 if self.source is not None:
                     self.source.close()
         finally:
-            if self.masks is not None:
-                self.masks.close()
+            if self.path is not None:
+                self.path.close()
             if self.controls is not None:
                 self.controls.close()
 

@@ -1,17 +1,17 @@
 """Segmenting images one call at a time, from Python: `rtseg.Segmenter`.
 
-It runs the very steps a job's stages run on each frame (model input, inference, optional
-temporal smoothing, edge refinement to the image's size), so an image segmented here gets the
-mask `rtseg run` would give it. Its three modes are MediaPipe Tasks' running modes: separate
+It runs each frame through the very path a job's stages run (`rtseg.matte.frame_path`: model
+input, inference with the quality level's passes and zoom, temporal smoothing over the
+frames' times, edge refinement to the image's size, labels and foreground colours), one phase
+after the other on the caller's thread, so a frame segmented here gets the mask `rtseg run`
+would give it. Its three modes are MediaPipe Tasks' running modes: separate
 images, the frames of a video with their times, and a live stream whose frames are handed in
 without waiting and whose results come back through a callback.
 """
 
 from __future__ import annotations
 
-import statistics
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,23 +22,14 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.matte.effects import alpha_u8
-from rtseg.matte.foreground import foreground_at_frame_size
-from rtseg.matte.masks import MaskSource
-from rtseg.matte.quality import default_level, quality_level
-from rtseg.matte.refine import alpha_at_frame_size
-from rtseg.matte.tuning import Tuning
+from rtseg.matte.frame_path import build_frame_path
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
-from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.frame import check_image
 
 MODES = ("image", "video", "live")
 COLORS = ("bgr", "rgb")
 ALPHA_DTYPES = ("float32", "uint8")
-# A frame that comes this long after the one before starts afresh: no smoothing across the
-# gap, the zoom looks at the whole frame, a recurrent model's state starts again.
-GAP_S = 0.5
-_PERIODS_KEPT = 15  # the typical frame period is the median of this many recent ones
 
 
 @dataclass(frozen=True)
@@ -56,30 +47,9 @@ class Segmentation:
     # models that give them (RVM): composited instead of the image, less of the old background
     # shows through soft edges
     fgr: np.ndarray | None = None
-
-
-class _Timeline:
-    """The times of one stream's frames: how many frame periods passed since the frame
-    before (the smoothing compounds over them), and whether a gap starts the stream afresh."""
-
-    def __init__(self, gap_s: float) -> None:
-        self.gap_s = gap_s
-        self.reset()
-
-    def reset(self) -> None:
-        self._last: float | None = None
-        self._periods: deque[float] = deque(maxlen=_PERIODS_KEPT)
-
-    def advance(self, time_s: float) -> tuple[bool, float]:
-        """(starts afresh, periods since the frame before) for a frame at `time_s`."""
-        last, self._last = self._last, time_s
-        if last is None or time_s - last > self.gap_s:
-            self._periods.clear()
-            return True, 1.0
-        step = time_s - last
-        typical = statistics.median(self._periods) if self._periods else step
-        self._periods.append(step)
-        return False, step / typical
+    # with `auto_frame=True`: the image as framed (a crop scaled to its size, in its channel
+    # order), which alpha, labels and fgr above are cut to; None otherwise
+    image: np.ndarray | None = None
 
 
 class Segmenter:
@@ -88,7 +58,7 @@ class Segmenter:
     - `mode="image"`: `segment(image)`, each image on its own.
     - `mode="video"`: `segment(image, time_s=...)`, the frames of one video in time order:
       the mask is smoothed over time (compounded over the time between frames), the zoom
-      follows the person, and a gap of more than `GAP_S` starts afresh.
+      follows the person, and a gap of more than `rtseg.matte.stream.GAP_S` starts afresh.
     - `mode="live"`: `submit(image, time_s=...)` returns at once; a worker thread segments
       the newest frame, dropping those that came while it was busy (counted in `dropped`),
       and calls `on_result(segmentation)` in time order.
@@ -113,6 +83,8 @@ class Segmenter:
         grow: int = 0,
         feather: int = 0,
         smooth: float | None = None,
+        people: str = "all",
+        auto_frame: bool = False,
     ) -> None:
         """Load `model`.
 
@@ -130,16 +102,20 @@ class Segmenter:
             downsample_ratio: for a matting model (RVM), the share of the image's size the
                 network sees (default: RVM's rule, the longer side brought to 480 px).
             grow: pixels the alpha grows by at the image's size (negative: shrinks).
-            feather: pixels over which the alpha's edges are softened, on either side.
+            feather: pixels over which the alpha's edges are softened, either side.
             smooth: temporal smoothing strength in video and live modes, 0 (off) to 1
                 (default: 0.5). `tuning.set("grow", 8)` and the like change these three
                 between frames.
+            people: "main" keeps only the main person in the alpha, "all" everyone (see
+                docs/webcam.md); in video and live modes the choice is followed over time.
+            auto_frame: results are cut to a crop that keeps the person centred
+                (`Segmentation.image` is the image so framed).
 
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
-                device, quality, mode, color or alpha_dtype is unknown; grow, feather or
-                smooth is out of range; live mode without `on_result`, or `on_result` in
-                another mode.
+                device, quality, mode, color, alpha_dtype or people is unknown; grow,
+                feather or smooth is out of range; live mode without `on_result`, or
+                `on_result` in another mode.
         """
         for name, value, known in (
             ("mode", mode, MODES),
@@ -150,20 +126,25 @@ class Segmenter:
                 raise RtsegError(f"unknown {name} {value!r}; choose one of {', '.join(known)}")
         if (mode == "live") != (on_result is not None):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
-        level = quality_level(quality or default_level(mode == "live", mode == "image"))
-        self.tuning = Tuning(grow, feather, level.smoother() if mode != "image" else None)
-        if smooth is not None:
-            self.tuning.set("smooth", smooth)
-        self.engine = Engine(resolve(str(model)), device, threads)
-        self._masks = MaskSource(
-            sync=True, smoother=self.tuning.smoother, passes=level.passes(downsample_ratio)
+        self._path = build_frame_path(
+            quality=quality,
+            live=mode == "live",
+            stills=mode == "image",
+            refine=refine,
+            sync=True,
+            ratio=downsample_ratio,
+            grow=grow,
+            feather=feather,
+            smooth=smooth,
+            people=people,
+            auto_frame=auto_frame,
         )
-        self._ratio = downsample_ratio
-        self._refiner = level.refiner(refine)
+        self.tuning = self._path.tuning  # grow, feather, smooth: changeable between frames
+        self.engine = Engine(resolve(str(model)), device, threads)
+        self._state = self._path.new_stream()
         self.mode = mode
         self._rgb = color == "rgb"
         self._uint8 = alpha_dtype == "uint8"
-        self._timeline = _Timeline(GAP_S)
         self._seq = 0
         self.on_result = on_result
         self.dropped = 0  # live frames replaced by a newer one before the worker took them
@@ -184,7 +165,9 @@ class Segmenter:
         """Segment one image (image mode) or the next frame of the video (video mode).
 
         Args:
-            image: uint8 H x W x 3, in the `color` order (BGR as OpenCV reads it by default).
+            image: uint8 H x W x 3, in the `color` order (BGR as OpenCV reads it by default),
+                or H x W x 4 with its own transparency last (BGRA, RGBA), which is
+                multiplied into the alpha, as `rtseg run` does with a PNG's.
             time_s: when the frame is shown, in seconds; needed in video mode, where each
                 must come after the one before; carried into the result.
 
@@ -193,12 +176,12 @@ class Segmenter:
             models) at the image's size.
 
         Raises:
-            RtsegError: the image is not uint8 H x W x 3, a video frame's time is missing or
+            RtsegError: the image is not uint8 H x W x 3 or 4, a video frame's time is missing or
                 does not advance, the segmenter is in live mode (use `submit`), or closed.
         """
         if self.mode == "live":
             raise RtsegError("a live segmenter takes frames with submit(), not segment()")
-        image = check_image(image, "segment()")
+        image = check_image(image, "segment()", channels=(3, 4))
         if self.mode == "video":
             self._check_time(time_s)
         return self._segment(image, time_s)
@@ -209,13 +192,13 @@ class Segmenter:
 
         Raises:
             RtsegError: the segmenter is not in live mode or was closed, the image is not
-                uint8 H x W x 3, or `time_s` does not advance; and a failure of the worker
+                uint8 H x W x 3 or 4, or `time_s` does not advance; and a failure of the worker
                 (the model, or `on_result` itself) is raised by the next call.
         """
         if self.mode != "live":
             raise RtsegError(f"submit() is for mode='live'; this segmenter is in {self.mode!r}")
         self._raise_failure()
-        image = check_image(image, "submit()")
+        image = check_image(image, "submit()", channels=(3, 4))
         self._check_time(time_s)
         with self._wake:
             if self._closing:
@@ -233,41 +216,39 @@ class Segmenter:
         self._last_given = time_s
 
     def _segment(self, image: np.ndarray, time_s: float | None) -> Segmentation:
-        image_bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if self._rgb else image
+        input_alpha = None
+        if image.shape[2] == 4:
+            input_alpha = image[..., 3] / np.float32(255)
+            image_bgr = cv2.cvtColor(image, cv2.COLOR_RGBA2BGR if self._rgb else cv2.COLOR_BGRA2BGR)
+        else:
+            image_bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if self._rgb else image
         with self._wake:
             fresh, self._fresh = self._fresh, False
         if fresh:
-            self._timeline.reset()  # so the frame starts afresh, as after a gap
-        if self.mode == "image":
-            new, periods = True, 1.0
-        else:
-            new, periods = self._timeline.advance(float(time_s))
-        tensor = to_model_input(image_bgr, self.engine.info, self._ratio)
-        alpha, labels, _, zoomed, fgr = self._masks.mask_for(
+            self._state.reset()  # a new video or stream begins
+        still = self.mode == "image"
+        matte = self._path.segment(
             self.engine,
-            tensor,
-            self._seq,
             image_bgr,
-            new_stream=new,
-            periods=periods,
-            still=self.mode == "image",
+            self._seq,
+            self._state,
+            None if still else time_s,
+            still,
+            input_alpha,
         )
         self._seq += 1
-        height, width = image_bgr.shape[:2]
-        if labels is not None:
-            labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-        alpha = self.tuning.apply(alpha_at_frame_size(image_bgr, alpha, self._refiner, zoomed))
-        if fgr is not None:
-            fgr = foreground_at_frame_size(image_bgr, fgr, alpha)
-            if self._rgb:
-                fgr = cv2.cvtColor(fgr, cv2.COLOR_BGR2RGB)
+        fgr, framed = matte.fgr, matte.image
+        if self._rgb:
+            fgr = None if fgr is None else cv2.cvtColor(fgr, cv2.COLOR_BGR2RGB)
+            framed = None if framed is None else cv2.cvtColor(framed, cv2.COLOR_BGR2RGB)
         return Segmentation(
-            alpha=alpha_u8(alpha) if self._uint8 else alpha,
-            labels=labels,
+            alpha=alpha_u8(matte.alpha) if self._uint8 else matte.alpha,
+            labels=matte.labels,
             model=self.engine.info.name,
             provider=self.engine.provider,
             time_s=time_s,
             fgr=fgr,
+            image=framed,
         )
 
     def _serve(self) -> None:
@@ -310,7 +291,7 @@ class Segmenter:
                 self._closing = True
                 self._wake.notify()
             self._worker.join()
-        self._masks.close()
+        self._path.close()
         self.engine.close()
         self._raise_failure()
 

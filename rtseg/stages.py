@@ -1,37 +1,33 @@
-"""The three stage bodies of a segmentation job: model input, mask, output.
+"""The three stage bodies of a segmentation job: model input, mask, matte and output.
 
-Each takes a `Frame` and adds to it: `preprocess` the model's input tensor, `infer` the mask
-(through `MaskSource`, which decides which frames run the model and smooths between them),
-`postprocess` the alpha at frame size and the output the sinks write. The engine and effect
-come from `LiveControls`, which the window and preview may change between two frames.
+Each is one phase of `FramePath` (`rtseg.matte.frame_path`), the path `rtseg.Segmenter` runs
+too, on its own thread: `preprocess` adds the frame's `ModelInput`, `infer` its `Mask`
+(the next of the job's stream, whose `StreamState` the stages hold), `postprocess` its
+`Matte` at frame size and the output the sinks write. The engine and effect come from
+`LiveControls`, which the window and preview may change between two frames.
 """
 
 from __future__ import annotations
 
 from rtseg.controls import LiveControls
 from rtseg.matte.effects import draw
-from rtseg.matte.foreground import foreground_at_frame_size
-from rtseg.matte.masks import MaskSource
-from rtseg.matte.refine import EdgeRefiner, alpha_at_frame_size
-from rtseg.models.transforms import to_model_input
+from rtseg.matte.frame_path import FramePath
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.pipeline import Stage
 
 
 class SegmentationStages:
-    """preprocess -> infer -> postprocess for one job, as pipeline `Stage`s."""
+    """preprocess -> infer -> postprocess for one job, as pipeline `Stage`s.
 
-    def __init__(
-        self,
-        controls: LiveControls,
-        masks: MaskSource,
-        refiner: EdgeRefiner | None,
-        downsample_ratio: float | None = None,
-    ) -> None:
+    `state` is the stream's state; only the infer stage touches it. A frame flagged `still`
+    (a photo of a folder) starts a stream of its own; a time gap in the frames' times, a
+    scene cut and a model switch (`restart`) start it afresh too.
+    """
+
+    def __init__(self, controls: LiveControls, path: FramePath) -> None:
         self.controls = controls
-        self.masks = masks
-        self.refiner = refiner
-        self.downsample_ratio = downsample_ratio  # a matting model's; None: by RVM's rule
+        self.path = path
+        self.state = path.new_stream()
 
     def stages(self) -> list[Stage]:
         """The stages in pipeline order."""
@@ -42,30 +38,34 @@ class SegmentationStages:
         ]
 
     def preprocess(self, frame: Frame) -> None:
-        """The model's input tensor, made on its own thread while the model runs."""
-        info = self.controls.engine.info
-        frame.tensor = to_model_input(frame.image, info, self.downsample_ratio)
-        frame.tensor_info = info
+        """The model's input, made on its own thread while the model runs."""
+        frame.model_input = self.path.model_input(frame.image, self.controls.engine.info)
 
     def infer(self, frame: Frame) -> None:
-        """The mask (and a matting model's foreground) at model size; a model switched to
-        meanwhile takes over here. Each photo of a folder is matted on its own."""
+        """The mask at the model's size; a model switched to meanwhile takes over here."""
         engine = self.controls.take_switch()
-        if frame.tensor_info is not engine.info:  # made for the model before the switch
-            self.preprocess(frame)
-        photo = frame.name is not None
-        mask = self.masks.mask_for(
-            engine, frame.tensor, frame.seq, frame.image, new_stream=photo, still=photo
+        if frame.model_input is None or frame.model_input.model is not engine.info:
+            self.preprocess(frame)  # made for the model before the switch
+        time_s = frame.time_s()
+        frame.mask = self.path.mask(
+            engine,
+            frame.model_input,
+            frame.image,
+            frame.seq,
+            self.state,
+            None if time_s is None else float(time_s),
+            frame.still,
         )
-        frame.alpha, frame.labels, frame.mask_seq, frame.zoomed, frame.fgr = mask
 
     def postprocess(self, frame: Frame) -> None:
-        """The alpha (and foreground) at frame size, grown and feathered as tuned, then the
-        output under the active effect."""
-        frame.alpha = alpha_at_frame_size(frame.image, frame.alpha, self.refiner, frame.zoomed)
-        frame.alpha = self.controls.tuning.apply(frame.alpha)  # grow, feather
-        if frame.input_alpha is not None:  # an RGBA image's own transparency
-            frame.alpha = frame.alpha * frame.input_alpha
-        if frame.fgr is not None:
-            frame.fgr = foreground_at_frame_size(frame.image, frame.fgr, frame.alpha)
+        """The matte at frame size (cut, grown and feathered as the path says), then the
+        output under the active effect; an auto-framed frame is shown as its crop."""
+        assert frame.mask is not None, "postprocess runs after infer"
+        frame.matte = self.path.matte(frame.image, frame.mask, frame.input_alpha)
+        if frame.matte.image is not None:
+            frame.image = frame.matte.image
         frame.output = draw(self.controls.effect, frame)
+
+    def restart(self) -> None:
+        """A new model took over: the stream starts afresh. On the infer stage's thread."""
+        self.path.restart(self.state)

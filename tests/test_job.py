@@ -18,6 +18,7 @@ from rtseg.errors import RtsegError
 from rtseg.io.sources import open_source
 from rtseg.job import Job, JobConfig
 from rtseg.matte.compose import blend
+from rtseg.matte.quality import LEVELS
 from rtseg.models.contract import ModelInfo, metadata_dict
 from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.frame import Frame
@@ -153,11 +154,11 @@ def test_a_model_of_the_same_size_gets_its_own_preprocessing(tmp_path: Path) -> 
     frames = run.sink.frames
     assert [f.seq for f in frames] == list(range(FRAMES))
     for frame in frames[GATE:]:
-        made = to_model_input(frame.image, frame.tensor_info)
-        assert frame.tensor_info.resize == "corners_linear"
-        np.testing.assert_array_equal(frame.tensor, made)
-    old = to_model_input(frames[-1].image, frames[0].tensor_info)
-    assert not np.array_equal(frames[-1].tensor, old)  # the two resize modes do differ here
+        made = to_model_input(frame.image, frame.model_input.model)
+        assert frame.model_input.model.resize == "corners_linear"
+        np.testing.assert_array_equal(frame.model_input.tensor, made)
+    old = to_model_input(frames[-1].image, frames[0].model_input.model)
+    assert not np.array_equal(frames[-1].model_input.tensor, old)  # the resize modes differ here
 
 
 def post(url: str, payload: dict) -> tuple[int, dict]:
@@ -230,3 +231,54 @@ def test_photos_of_a_folder_are_matted_each_on_its_own(tmp_path: Path) -> None:
     first, white, again = (f.output for f in sink.frames)
     np.testing.assert_array_equal(first, again)  # the white photo between left nothing behind
     assert not np.array_equal(first, white)
+
+
+def portrait_then_grey(folder: Path) -> Path:
+    """A folder of two photos: a real portrait, then a flat grey wall."""
+    folder.mkdir()
+    portrait = cv2.imread(str(Path(rtseg_data(), "grace_hopper.jpg")))
+    cv2.imwrite(str(folder / "1.png"), cv2.resize(portrait, (256, 320)))
+    cv2.imwrite(str(folder / "2.png"), np.full((320, 256, 3), 128, np.uint8))
+    return folder
+
+
+def rtseg_data() -> Path:
+    import rtseg
+
+    return Path(rtseg.__file__).parent / "data"
+
+
+def test_mask_every_never_lends_a_photo_another_photo_s_mask(tmp_path: Path) -> None:
+    folder = portrait_then_grey(tmp_path / "photos")
+    masks = {}
+    for every in (1, 2):
+        sink = RecordingSink()
+        config = JobConfig(source=folder, effect="mask", sinks=[sink], mask_every=every)
+        Job(config).run()
+        masks[every] = [f.alpha for f in sink.frames]
+    person, wall = masks[2]
+    assert person.mean() > 0.2  # the portrait's person...
+    assert wall.max() < 0.05  # ...is not lent to the wall
+    np.testing.assert_array_equal(wall, masks[1][1])
+
+
+def test_a_numbered_frame_pattern_is_a_video_not_photos(tmp_path: Path) -> None:
+    """`img_%04d.png` frames are one stream: the files' default level, and a recurrent
+    model's state carried from frame to frame (the folder's photos each start afresh)."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    grey = np.full((72, 128, 3), 100, np.uint8)
+    for i in range(1, 4):
+        cv2.imwrite(str(frames / f"img_{i:04d}.png"), grey)
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    alphas = {}
+    for spec in (str(frames / "img_%04d.png"), str(frames)):
+        sink = RecordingSink()
+        job = Job(JobConfig(source=spec, model=model, effect="mask", sinks=[sink], refine=False))
+        level = job.path.level
+        job.run()
+        alphas[spec == str(frames)] = (level, [float(f.alpha[36, 64]) for f in sink.frames])
+    (video_level, video), (photo_level, photos) = alphas[False], alphas[True]
+    assert video_level == LEVELS["balanced"] and photo_level == LEVELS["best"]
+    assert video[0] < video[1] < video[2]  # the state builds up over the frames
+    assert photos[0] == photos[1] == photos[2]  # each photo on its own

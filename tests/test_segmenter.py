@@ -11,7 +11,8 @@ import pytest
 
 import rtseg
 from rtseg.errors import RtsegError
-from rtseg.segmenter import GAP_S
+from rtseg.matte.stream import GAP_S
+from tests.media import timed_clip
 from tests.onnx_models import PERSON, brightness_model, rvm_signature_model
 
 PORTRAIT = Path(rtseg.__file__).parent / "data" / "grace_hopper.jpg"
@@ -28,6 +29,62 @@ def test_the_mask_is_the_one_a_job_gives_the_same_image() -> None:
     assert result.alpha.min() >= 0.0 and result.alpha.max() <= 1.0
     assert result.labels is None
     np.testing.assert_allclose(result.alpha, from_job[0], atol=1e-6)
+
+
+# A clip's frame times: 30 fps, a one-second pause, then a variable rate (30 and 20 fps).
+GAPPED_TIMES = [i / 30 for i in range(10)] + [
+    1.3 + sum((1 / 30, 1 / 20)[k % 2] for k in range(i)) for i in range(14)
+]
+
+
+def walking(person: np.ndarray, background: tuple[int, int, int]) -> list[np.ndarray]:
+    """`person` small, walking across a 480x270 wall, one frame per `GAPPED_TIMES`."""
+    frames = []
+    for i in range(len(GAPPED_TIMES)):
+        frame = np.full((270, 480, 3), background, np.uint8)
+        h, w = person.shape[:2]
+        x = 60 + 9 * i
+        frame[270 - h :, x : x + w] = person
+        frames.append(frame)
+    return frames
+
+
+def job_and_segmenter_alphas(clip: Path, model: Path | str) -> tuple[list, list]:
+    """Alpha of every frame of `clip` from `rtseg run`'s job and from a video-mode
+    Segmenter fed the same decoded frames with their times."""
+    from_job: list[np.ndarray] = []
+    rtseg.process_video(
+        clip, model=model, device="cpu", on_frame=lambda f: from_job.append(f.alpha.copy())
+    )
+    found, times = [], []
+    with rtseg.Segmenter(model, device="cpu", mode="video") as video, rtseg.read_video(clip) as r:
+        for frame in r:
+            found.append(video.segment(frame.image, time_s=frame.time_s).alpha)
+            times.append(frame.time_s)
+    np.testing.assert_allclose(times, GAPPED_TIMES, atol=2e-3)
+    return from_job, found
+
+
+@pytest.mark.parametrize("matting", [False, True], ids=["selfie", "matting"])
+def test_video_mode_gives_rtseg_run_s_masks_through_a_gap_and_a_variable_rate(
+    tmp_path: Path, matting: bool
+) -> None:
+    """Frame for frame, with the zoom on (the files' default level), a one-second pause and
+    a rate that changes: the time gap starts both afresh, and both weigh their smoothing by
+    the time between frames."""
+    if matting:  # a bright square the test matting network calls a person, on a dark wall
+        model: Path | str = rvm_signature_model(tmp_path / "rvm_like.onnx")
+        frames = walking(np.full((60, 40, 3), 255, np.uint8), (20, 20, 20))
+    else:
+        model = "selfie_general"
+        person = cv2.resize(cv2.imread(str(PORTRAIT)), (96, 112), interpolation=cv2.INTER_AREA)
+        frames = walking(person, (90, 110, 120))
+    clip = timed_clip(tmp_path / "gapped.mp4", frames, GAPPED_TIMES)
+    from_job, found = job_and_segmenter_alphas(clip, model)
+    assert len(from_job) == len(found) == len(GAPPED_TIMES)
+    for i, (a, b) in enumerate(zip(from_job, found, strict=True)):
+        assert float(np.abs(a - b).max()) <= 3 / 255, f"frame {i}"
+    assert float(np.abs(found[10] - found[9]).max()) > 0.05  # the frames do differ
 
 
 def test_refine_on_is_the_quality_level_s_own_refinement() -> None:
@@ -164,9 +221,9 @@ def test_a_segmenter_leaves_opencv_s_thread_count_alone(bright_model: Path) -> N
 
 def test_bad_images_and_a_closed_segmenter_are_refused(bright_model: Path) -> None:
     segmenter = rtseg.Segmenter(bright_model, device="cpu")
-    with pytest.raises(RtsegError, match="BGR uint8"):
+    with pytest.raises(RtsegError, match="BGR or BGRA uint8"):
         segmenter.segment(np.zeros((32, 32), np.uint8))
-    with pytest.raises(RtsegError, match="BGR uint8"):
+    with pytest.raises(RtsegError, match="BGR or BGRA uint8"):
         segmenter.segment(np.zeros((32, 32, 3), np.float32))
     segmenter.close()
     with pytest.raises(RtsegError, match="closed"):
@@ -214,3 +271,24 @@ def test_a_gap_in_time_restarts_a_recurrent_model_s_state(tmp_path: Path) -> Non
         after_gap = float(video.segment(image, time_s=3 / 25 + GAP_S + 0.1).alpha.mean())
     assert steady[0] < steady[1] < steady[3]  # the state builds up frame after frame
     assert after_gap == pytest.approx(steady[0], abs=1e-6)  # and starts again after the gap
+
+
+def test_labels_and_an_image_s_own_transparency_are_as_a_job_gives_them(tmp_path: Path) -> None:
+    """A semantic model on a BGRA photo: its labels come at the image's size and its own
+    transparency is multiplied into the alpha, from a job as from a segmenter."""
+    model = brightness_model(tmp_path / "voc.onnx", 16, 16, labels=True, name="voc_test")
+    photo = np.zeros((48, 64, 4), np.uint8)
+    photo[:, 32:, :3] = 255  # bright, "person", on the right
+    photo[:, :, 3] = 255
+    photo[:24, :, 3] = 0  # the top half transparent
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), photo)
+    from_job = []
+    rtseg.process_video(path, model=model, device="cpu", on_frame=from_job.append)
+    (frame,) = from_job
+    with rtseg.Segmenter(model, device="cpu") as segmenter:
+        found = segmenter.segment(photo)
+    assert found.labels.shape == frame.labels.shape == (48, 64)
+    np.testing.assert_array_equal(found.labels, frame.labels)
+    np.testing.assert_allclose(found.alpha, frame.alpha, atol=1e-6)
+    assert found.alpha[:24].max() == 0.0 and found.alpha[30:, 40:].min() > 0.9

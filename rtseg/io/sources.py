@@ -362,7 +362,9 @@ class ImageSource:
     """One image file, a directory of them, or a printf pattern (`img_%04d.png`).
 
     A directory is read in natural order (img_2 before img_10), a pattern in number order;
-    frames keep their file stems (see `frame_names`).
+    frames keep their file stems (see `frame_names`). A file or a directory holds photos
+    (`stills`): each one is a stream of its own, nothing of one carries over to the next. A
+    pattern holds the frames of one video, smoothed and tracked as a video file's.
     """
 
     def __init__(self, spec: str, fps: float = 30.0, realtime: bool = False) -> None:
@@ -381,6 +383,7 @@ class ImageSource:
                 raise RtsegError(f"no files match the pattern {spec}")
         else:
             raise RtsegError(f"input not found: {spec}")
+        self.stills = not is_printf_pattern(spec) or path.exists()
         self._names = frame_names(self._paths)
         self._alpha_said = False
         self.fps = fps
@@ -406,6 +409,7 @@ class ImageSource:
         ):
             raise RtsegError(f"cannot decode image {path}; remove or replace it")
         frame = self._clock.frame(to_bgr(image), name=self._names[self._index - 1])
+        frame.still = self.stills
         frame.input_alpha = image_alpha(path, image.shape[:2])
         if frame.input_alpha is not None and not self._alpha_said:
             self._alpha_said = True

@@ -96,6 +96,7 @@ class Replace:
     def __init__(self, path: str | Path) -> None:
         self.path = path = str(path)
         self._still: np.ndarray | None = None
+        self._sized: np.ndarray | None = None  # the still at the last frame's size
         self._video: cv2.VideoCapture | None = None
         if not Path(path).is_file():
             raise RtsegError(f"background not found: {path}")
@@ -137,11 +138,14 @@ class Replace:
         """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
         `image`) is drawn over the new background instead of the frame itself."""
         h, w = image.shape[:2]
-        bg = self._next_background()
-        if bg.shape[:2] != (h, w):
-            bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
-            if self._still is not None:
-                self._still = bg  # a still is resized once, not every frame
+        sized = self._sized
+        if self._still is not None and sized is not None and sized.shape[:2] == (h, w):
+            bg = sized  # a still is resized once per frame size, not every frame
+        else:
+            bg = self._next_background()  # always from the original, never a resized copy
+            if bg.shape[:2] != (h, w):
+                bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
+            self._sized = bg if self._still is not None else None
         return blend(image if foreground is None else foreground, bg, alpha)
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from rtseg.errors import RtsegError
 from rtseg.matte.roi import Box
 from rtseg.matte.tuning import feather_alpha, grow_alpha
 
@@ -42,6 +43,17 @@ JOIN = 0.03  # blobs this close (share of the diagonal) are one person
 KEEP = 0.04  # the band kept around the main person (share of the diagonal)
 _MIN_SHARE = 2e-3  # smaller blobs are noise
 _OUTSCORE = 2.0
+
+
+def check_people(people: str) -> str:
+    """`people` if it is "all" or "main".
+
+    Raises:
+        RtsegError: anything else.
+    """
+    if people not in PEOPLE:
+        raise RtsegError(f"unknown people {people!r}; choose one of {', '.join(PEOPLE)}")
+    return people
 
 
 @dataclass(frozen=True)

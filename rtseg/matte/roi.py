@@ -64,6 +64,15 @@ class Box:
             self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
         )
 
+    def iou(self, other: Box) -> float:
+        """Intersection over union: 0 for boxes apart, 1 for the same box."""
+        w = min(self.x1, other.x1) - max(self.x0, other.x0)
+        h = min(self.y1, other.y1) - max(self.y0, other.y0)
+        if w <= 0 or h <= 0:
+            return 0.0
+        inter = w * h
+        return inter / (self.width * self.height + other.width * other.height - inter)
+
     def grown(self, fraction: float) -> Box:
         """Grown by `fraction` of its longer side on every side."""
         pad = fraction * max(self.width, self.height)
@@ -121,6 +130,24 @@ def group_boxes(boxes: list[Box], margin: float, together: bool) -> list[Box]:
             if merged:
                 break
     return sorted(groups, key=lambda b: b.x0)
+
+
+def match_boxes(old: list[Box], new: list[Box]) -> list[int | None]:
+    """For each box of `new`, the index of the box of `old` it continues, or None: pairs
+    that overlap most are matched first, each old box once. The order of the lists says
+    nothing (groups are sorted left to right, and people who pass each other swap places)."""
+    pairs = sorted(
+        ((o.iou(n), j, i) for i, o in enumerate(old) for j, n in enumerate(new)), reverse=True
+    )
+    found: list[int | None] = [None] * len(new)
+    taken: set[int] = set()
+    for overlap, j, i in pairs:
+        if overlap <= 0.0:
+            break
+        if found[j] is None and i not in taken:
+            found[j] = i
+            taken.add(i)
+    return found
 
 
 def crop_around(
@@ -193,7 +220,9 @@ class RoiTracker:
     """The crops to run the model on, frame after frame, and whether the whole frame is due.
 
     All boxes are in frame pixels. Call `needs_full` before a frame, `retarget` with the mask
-    of a whole-frame pass, and `follow` with each frame's final mask.
+    of a whole-frame pass, and `follow` with each frame's final mask. Each crop follows one
+    person (or group), named by `ids[i]` for as long as it is tracked: a recurrent model
+    keeps a crop's state under its id, so two people who pass each other keep their own.
     """
 
     def __init__(self, frame_width: int, frame_height: int, aspect: float, settings: RoiSettings):
@@ -201,6 +230,8 @@ class RoiTracker:
         self.aspect = aspect
         self.settings = settings
         self.crops: list[Box] = []
+        self.ids: list[int] = []  # the person each crop follows
+        self._next_id = 0
         self.full_passes = 0
         self._boxes: list[Box] = []  # the smoothed person boxes the crops were made from
         self._since_full = 0
@@ -211,6 +242,7 @@ class RoiTracker:
     def reset(self) -> None:
         """Forget the person: the next frame gets a whole-frame pass."""
         self.crops, self._boxes, self._due, self._area, self._thumb = [], [], True, None, None
+        self.ids = []
 
     def needs_full(self, thumb: np.ndarray) -> bool:
         """Whether this frame needs a whole-frame pass; `thumb` is a small grey image of it
@@ -230,7 +262,15 @@ class RoiTracker:
         self._area = None
         sx, sy = self.width / alpha.shape[1], self.height / alpha.shape[0]
         boxes = [b.scaled(sx, sy) for b in person_boxes(alpha)]
-        self._set_boxes(group_boxes(boxes, self.settings.margin, self.settings.together))
+        groups = group_boxes(boxes, self.settings.margin, self.settings.together)
+        ids = []
+        for found in match_boxes(self._boxes, groups):
+            if found is None:
+                found_id, self._next_id = self._next_id, self._next_id + 1
+            else:
+                found_id = self.ids[found]
+            ids.append(found_id)
+        self._set_boxes(groups, ids)
 
     def follow(self, alpha: np.ndarray) -> None:
         """Move the crops after this frame's mask (any size, scaled to the frame), and decide
@@ -248,21 +288,25 @@ class RoiTracker:
             self._due = True
         boxes = [b.scaled(sx, sy) for b in person_boxes(alpha)]
         groups = group_boxes(boxes, self.settings.margin, self.settings.together)
-        if len(groups) != len(self._boxes):
+        found = match_boxes(self._boxes, groups)
+        if len(groups) != len(self._boxes) or None in found:
             self._due = True
             return
         w = self.settings.follow
-        self._set_boxes([old.blend(new, w) for old, new in zip(self._boxes, groups, strict=True)])
+        boxes = [self._boxes[i].blend(new, w) for i, new in zip(found, groups, strict=True)]
+        self._set_boxes(boxes, [self.ids[i] for i in found])
 
-    def _set_boxes(self, boxes: list[Box]) -> None:
-        """Keep each crop while its box sits comfortably inside it, else make a new one."""
+    def _set_boxes(self, boxes: list[Box], ids: list[int]) -> None:
+        """Keep each person's crop while their box sits comfortably inside it, else make a
+        new one."""
         s = self.settings
         crops: list[Box] = []
-        for i, box in enumerate(boxes):
-            old = self.crops[i] if len(self.crops) == len(boxes) else None
+        old_crops = dict(zip(self.ids, self.crops, strict=True))
+        for box, ident in zip(boxes, ids, strict=True):
+            old = old_crops.get(ident)
             fresh = crop_around(box, self.width, self.height, self.aspect, s.margin, s.min_side)
             if fresh is None:  # somebody too big to zoom on: the whole frame every time
-                self.crops, self._boxes = [], []
+                self.crops, self._boxes, self.ids = [], [], []
                 return
             roomy = box.grown(s.slack)  # clipped: the frame's border is no reason to move
             roomy = Box(max(roomy.x0, 0), max(roomy.y0, 0), min(roomy.x1, self.width),
@@ -270,7 +314,7 @@ class RoiTracker:
             inside = old is not None and old.contains(roomy)
             snug = old is not None and old.width <= fresh.width * (1.0 + s.slack * 2.0)
             crops.append(old if inside and snug else fresh)
-        self.crops, self._boxes = crops, boxes
+        self.crops, self._boxes, self.ids = crops, boxes, ids
 
     def _near_inner_edge(self, alpha: np.ndarray, crop: Box, sx: float, sy: float) -> bool:
         """Whether the mask reaches into the band along an edge of `crop` that is not the

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
-from rtseg.matte.temporal import TemporalSmoother
+from rtseg.matte.temporal import DEFAULT_STRENGTH
 
 # The ranges the window's keys and the preview's sliders move in: name -> (low, high, step).
 RANGES: dict[str, tuple[float, float, float]] = {
@@ -83,40 +83,25 @@ def check_setting(name: str, value: object) -> float:
 
 class Tuning:
     """Grow, feather and smoothing strength of one run, changeable from any thread while
-    frames flow (the window's keys, the preview's sliders, the Python caller).
+    frames flow (the window's keys, the preview's sliders, the Python caller). The frame path
+    applies grow and feather to each matte and hands the strength to the stream's smoother
+    before each mask."""
 
-    `smoother` is the run's temporal smoother (None where there is none, e.g. photos):
-    `smooth` reads and sets its strength.
-    """
-
-    def __init__(
-        self, grow: int = 0, feather: int = 0, smoother: TemporalSmoother | None = None
-    ) -> None:
+    def __init__(self, grow: int = 0, feather: int = 0, smooth: float = DEFAULT_STRENGTH) -> None:
         self._lock = threading.Lock()
-        self.smoother = smoother
         self.grow = int(check_setting("grow", grow))
         self.feather = int(check_setting("feather", feather))
-
-    @property
-    def smooth(self) -> float:
-        """The smoothing strength, 0 (off) to 1; 0 where the run has no smoother."""
-        return self.smoother.strength if self.smoother is not None else 0.0
+        self.smooth = check_setting("smooth", smooth)
 
     def set(self, name: str, value: float) -> float:
         """Set `name` ("grow", "feather" or "smooth") to `value`; returns the value set.
 
         Raises:
-            RtsegError: an unknown name, a value out of range, or smoothing on a run
-                without a smoother.
+            RtsegError: an unknown name, or a value that is no number or out of range.
         """
         value = check_setting(name, value)
-        if name == "smooth":
-            if self.smoother is None:
-                raise RtsegError("single images have no temporal smoothing to set")
-            self.smoother.strength = value
-            return value
         with self._lock:
-            setattr(self, name, int(value))
+            setattr(self, name, value if name == "smooth" else int(value))
         return value
 
     def step(self, name: str, steps: int) -> float:

@@ -7,10 +7,12 @@ On a GPU it keeps the model's input and output in device buffers bound once (IO 
 frame crosses to the device as one small uint8 copy and comes back as one float copy, and it
 keeps TensorRT engines on disk, because building one takes tens of seconds.
 
-A recurrent model (RVM, or one declaring `rtseg.state`) gets its state outputs fed back into
-its state inputs on the next frame: one state per stream of passes (the whole frame, each
-crop, a mirrored pass) and per input size, started from zeros. On a GPU the state never leaves
-the device: each output is bound there and rebound as the next frame's input.
+The engine holds no state of any stream, so one engine serves any number of streams and
+threads. A recurrent model (RVM, or one declaring `rtseg.state`) takes its state as an
+argument of `run` and gives the next one back (`Inference.state`); the caller keeps it for the
+next frame of the same stream (`rtseg.matte.stream.StreamState` does). On a GPU the state
+never leaves the device: its tensors are bound there as outputs and rebound as the next
+frame's inputs.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
-from collections.abc import Hashable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -162,12 +164,13 @@ class Bound:
     """A session run through IO binding: the input lives in one buffer on the model's device,
     refilled in place each frame, and outputs come back as fresh host arrays.
 
-    Not thread-safe: one binding serves one inference thread (the pipeline has one).
+    One binding serves one run at a time: runs from several threads take turns.
     """
 
     def __init__(self, session: ort.InferenceSession, info: ModelInfo, device: str) -> None:
         self.session = session
         self.device = device
+        self._lock = threading.Lock()
         self.binding = session.io_binding()
         self.outputs = [o.name for o in session.get_outputs()]
         self.input: ort.OrtValue | None = None
@@ -179,12 +182,20 @@ class Bound:
             self.binding.bind_output(name, device)
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
-        if self.input is None:
-            self.binding.bind_cpu_input(contract.INPUT_NAME, np.ascontiguousarray(tensor))
-        else:
-            self.input.update_inplace(np.ascontiguousarray(tensor))
-        self.session.run_with_iobinding(self.binding)
-        return self.binding.copy_outputs_to_cpu()
+        with self._lock:
+            if self.input is None:
+                self.binding.bind_cpu_input(contract.INPUT_NAME, np.ascontiguousarray(tensor))
+            else:
+                self.input.update_inplace(np.ascontiguousarray(tensor))
+            self.session.run_with_iobinding(self.binding)
+            return self.binding.copy_outputs_to_cpu()
+
+
+class RecurrentState(NamedTuple):
+    """A recurrent model's state after one frame of one stream: what its next frame takes."""
+
+    shape: tuple[int, ...]  # the input it was computed on; an input of another size starts anew
+    values: list  # one per state input: numpy arrays, or OrtValues on the model's device
 
 
 class Inference(NamedTuple):
@@ -193,6 +204,7 @@ class Inference(NamedTuple):
     alpha: np.ndarray  # float32 [h, w] in [0, 1]
     labels: np.ndarray | None  # uint8 class ids [h, w], for semantic models
     fgr: np.ndarray | None  # float32 RGB [h, w, 3] in [0, 1], for models with foreground colours
+    state: RecurrentState | None = None  # a recurrent model's state for the stream's next frame
 
 
 class Recurrent:
@@ -200,7 +212,8 @@ class Recurrent:
 
     With `device` "cuda" every state stays in device memory through IO binding (it is bound
     as an output there and rebound as the next frame's input); alpha and foreground are bound
-    to host memory. With `device` None it feeds numpy arrays through `session.run`.
+    to host memory. With `device` None it feeds numpy arrays through `session.run`. It keeps
+    no state itself: the caller hands each stream's in and takes the next one out.
     """
 
     def __init__(self, session: ort.InferenceSession, info: ModelInfo, device: str | None) -> None:
@@ -211,9 +224,6 @@ class Recurrent:
         self.host_outputs = [
             o.name for o in session.get_outputs() if o.name not in {out for _, out in info.states}
         ]
-        # stream -> (the input shape its state is for, the state); one state per stream, so
-        # a crop that changes size replaces its state rather than adding one
-        self.states: dict[Hashable, tuple[tuple[int, ...], list]] = {}
 
     def _zeros(self) -> list:
         zero = np.zeros((1, 1, 1, 1), self.dtype)
@@ -222,38 +232,38 @@ class Recurrent:
         return [ort.OrtValue.ortvalue_from_numpy(zero, self.device, 0) for _ in self.info.states]
 
     def run(
-        self, feeds: dict[str, np.ndarray], stream: Hashable, shape: tuple[int, ...]
-    ) -> dict[str, np.ndarray]:
-        """The host outputs by name; the state of `stream` moves on by one frame (from zeros
-        when its last input had another `shape`)."""
-        shape_before, state = self.states.get(stream, (None, None))
-        if state is None or shape_before != shape:
-            state = self._zeros()
+        self, feeds: dict[str, np.ndarray], state: RecurrentState | None, shape: tuple[int, ...]
+    ) -> tuple[dict[str, np.ndarray], RecurrentState]:
+        """The host outputs by name, and the state moved on by one frame (from zeros when
+        there was none, or it was computed on an input of another `shape`)."""
+        values = self._zeros() if state is None or state.shape != shape else state.values
         if self.device is None:
-            feeds = feeds | {i: v for (i, _), v in zip(self.info.states, state, strict=True)}
+            feeds = feeds | {i: v for (i, _), v in zip(self.info.states, values, strict=True)}
             names = self.host_outputs + [o for _, o in self.info.states]
             results = self.session.run(names, feeds)
             count = len(self.host_outputs)
-            self.states[stream] = (shape, results[count:])
-            return dict(zip(self.host_outputs, results[:count], strict=True))
+            outputs = dict(zip(self.host_outputs, results[:count], strict=True))
+            return outputs, RecurrentState(shape, results[count:])
         binding = self.session.io_binding()
         for name, value in feeds.items():
             binding.bind_cpu_input(name, np.ascontiguousarray(value))
-        for (name, _), value in zip(self.info.states, state, strict=True):
+        for (name, _), value in zip(self.info.states, values, strict=True):
             binding.bind_ortvalue_input(name, value)
         for name in self.host_outputs:
             binding.bind_output(name, "cpu")
         for _, name in self.info.states:
             binding.bind_output(name, self.device, 0)
         self.session.run_with_iobinding(binding)
-        values = binding.get_outputs()  # in the order bound
+        results = binding.get_outputs()  # in the order bound
         count = len(self.host_outputs)
-        self.states[stream] = (shape, list(values[count:]))
-        return {name: values[i].numpy() for i, name in enumerate(self.host_outputs)}
+        outputs = {name: results[i].numpy() for i, name in enumerate(self.host_outputs)}
+        return outputs, RecurrentState(shape, list(results[count:]))
 
 
 class Engine:
     """One model, ready to run: `infer(tensor)` maps uint8 [1,h,w,3] RGB to alpha [h,w].
+
+    It holds no stream's state, so one engine may serve several streams and threads.
 
     `io_binding` None binds on GPU providers and not on the CPU, where the benchmarks measure
     no gain; `fp16` None runs TensorRT in FP16 exactly when the model itself is FP16.
@@ -323,7 +333,6 @@ class Engine:
         except Exception as exc:  # ONNX Runtime's own types: a broken graph, a GPU out of memory
             self.close()
             raise RtsegError(f"model {path} fails on a blank frame: {describe(exc)}") from exc
-        self.reset_state()
         if self.providers[0] == TRT:
             log.info("TensorRT ready after %.1f s", time.monotonic() - started)
 
@@ -349,24 +358,20 @@ class Engine:
         self._recurrent = None
         self.session = None
 
-    def reset_state(self) -> None:
-        """Forget the recurrent state (a new video, a seek, a scene cut, an unrelated photo):
-        the next frame of every stream starts from zeros. Nothing to do for other models."""
-        if self._recurrent is not None:
-            self._recurrent.states.clear()
-
-    def run(self, tensor: np.ndarray, stream: Hashable = None, ratio: float = 1.0) -> Inference:
+    def run(
+        self, tensor: np.ndarray, state: RecurrentState | None = None, ratio: float = 1.0
+    ) -> Inference:
         """The model's pass over one uint8 [1, h, w, 3] RGB input.
 
-        `stream` names the sequence of frames the input belongs to, for a recurrent model (a
-        crop has its own state, apart from the whole frame's); an input of another size than
-        the stream's last starts a new state. `ratio` is RVM's `downsample_ratio` (the network
-        works on the input scaled by it and upsamples with its own refiner).
+        `state` is, for a recurrent model, the `Inference.state` of the frame before in the
+        same stream of frames (None, or one computed on an input of another size: start from
+        zeros); the result carries the next one. `ratio` is RVM's `downsample_ratio` (the
+        network works on the input scaled by it and upsamples with its own refiner).
         """
         if self.session is None:
             raise RtsegError(f"the engine of {self.info.name} was closed")
         if self._recurrent is not None:
-            return self._run_recurrent(tensor, stream, ratio)
+            return self._run_recurrent(tensor, state, ratio)
         if self._bound is not None:
             results = self._bound.run(tensor)
         else:
@@ -374,7 +379,9 @@ class Engine:
         labels = results[1][0] if len(results) > 1 else None
         return Inference(results[0][0, 0], labels, None)
 
-    def _run_recurrent(self, tensor: np.ndarray, stream: Hashable, ratio: float) -> Inference:
+    def _run_recurrent(
+        self, tensor: np.ndarray, state: RecurrentState | None, ratio: float
+    ) -> Inference:
         assert self._recurrent is not None
         info = self.info
         if info.rvm:
@@ -385,13 +392,13 @@ class Engine:
         else:
             feeds = {contract.INPUT_NAME: tensor}
             alpha_name = contract.OUTPUT_NAME
-        out = self._recurrent.run(feeds, stream, tensor.shape)
+        out, state = self._recurrent.run(feeds, state, tensor.shape)
         alpha = out[alpha_name][0, 0].astype(np.float32, copy=False)
         fgr = None
         if info.foreground is not None:
             fgr = out[info.foreground][0].transpose(1, 2, 0).astype(np.float32)
         labels = out[contract.LABELS_NAME][0] if info.has_labels else None
-        return Inference(alpha, labels, fgr)
+        return Inference(alpha, labels, fgr, state)
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
         """Alpha [h, w] float32 only."""

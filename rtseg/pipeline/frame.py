@@ -1,4 +1,9 @@
-"""The unit that flows through the pipeline: one video frame plus what each stage adds to it."""
+"""The unit that flows through the pipeline: one video frame plus what each stage adds to it.
+
+Each stage's result is a typed value of its own, at one size and in one form for its whole
+trip: the model's input (`ModelInput`), the mask at the model's size (`Mask`), and the matte
+at the frame's size (`Matte`). `rtseg.matte.frame_path` makes all three.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,40 @@ def rate_time_base(fps: float) -> Fraction:
     if not fps > 0:
         raise RtsegError(f"frame rate must be positive, got {fps}")
     return 1 / Fraction(fps).limit_denominator(1001)
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """A frame brought to a model's input: made on the preprocess thread."""
+
+    tensor: np.ndarray  # uint8 [1, h, w, 3] RGB
+    # the model it was made for (its ModelInfo, compared by identity after a model switch)
+    model: object
+
+
+@dataclass(frozen=True)
+class Mask:
+    """One frame's mask at the model's working size: what the inference gives."""
+
+    alpha: np.ndarray  # float32 in [0, 1], at the model's input size or on the zoom's canvas
+    labels: np.ndarray | None  # uint8 class ids at the model's size, for models with labels
+    seq: int  # the frame whose inference produced it (a reused or newest mask: an earlier one)
+    zoomed: bool  # alpha holds a crop's pass, with finer detail than the whole frame's
+    fgr: np.ndarray | None = None  # foreground colours, RGB float32 in [0, 1] at alpha's size
+    # `--auto-frame`'s crop of this frame, (x0, y0, x1, y1) as shares of its width and height
+    crop: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Matte:
+    """One frame's matte at the frame's size: what effects and outputs use."""
+
+    alpha: np.ndarray  # float32 in [0, 1], H x W, the input's own transparency multiplied in
+    labels: np.ndarray | None  # uint8 class ids, H x W, for models with labels
+    fgr: np.ndarray | None  # the person's own colours, BGR uint8 H x W x 3, for matting models
+    # the frame as `--auto-frame` shows it (a crop scaled to its size), which alpha, labels
+    # and fgr above are cut to; None: the frame itself
+    image: np.ndarray | None = None
 
 
 @dataclass
@@ -41,23 +80,32 @@ class Frame:
     duration: int | None = None
     sar: Fraction | None = None
     name: str | None = None  # the input's file stem, for image-sequence outputs
-    stamps: dict[str, int] = field(default_factory=dict)
-    tensor: np.ndarray | None = None  # model input, uint8 [1, h, w, 3] RGB
-    # the model `tensor` was made for (its ModelInfo, compared by identity after a switch)
-    tensor_info: object | None = None
-    # person probability, float32 in [0, 1]: at model size after inference, at frame size
-    # (refined or upscaled) after postprocessing
-    alpha: np.ndarray | None = None
+    # a photo of its own (one of a folder's), unrelated to the frame before: it starts a
+    # stream of its own, and nothing of another photo's mask carries over
+    still: bool = False
     # the input's own transparency (an RGBA image), float32 in [0, 1] at frame size: the
     # matte is multiplied by it, so what was transparent stays so with --effect alpha
     input_alpha: np.ndarray | None = None
-    labels: np.ndarray | None = None  # class ids at model size, uint8, for semantic models
-    mask_seq: int | None = None  # seq of the frame whose inference produced `alpha`
-    zoomed: bool = False  # `alpha` holds a zoomed pass (finer detail than the whole frame's)
-    # foreground colours, for matting models that give them: RGB float32 in [0, 1] at alpha's
-    # size after inference, BGR uint8 at frame size after postprocessing
-    fgr: np.ndarray | None = None
+    stamps: dict[str, int] = field(default_factory=dict)
+    model_input: ModelInput | None = None  # after preprocess
+    mask: Mask | None = None  # after infer
+    matte: Matte | None = None  # after postprocess
     output: np.ndarray | None = None  # what sinks write: BGR (H x W x 3) or BGRA (H x W x 4)
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        """The person's alpha at the frame's size (float32 in [0, 1]), once postprocessed."""
+        return None if self.matte is None else self.matte.alpha
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Class ids at the frame's size, for models with labels, once postprocessed."""
+        return None if self.matte is None else self.matte.labels
+
+    @property
+    def fgr(self) -> np.ndarray | None:
+        """A matting model's foreground colours, BGR uint8 at the frame's size."""
+        return None if self.matte is None else self.matte.fgr
 
     def time_s(self) -> Fraction | None:
         """When the frame is shown, in seconds from the start of the input (None: unknown)."""

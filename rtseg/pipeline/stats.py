@@ -108,8 +108,8 @@ class Stats:
         with self._lock:
             self._latency.add((now_ns - frame.capture_ns) / 1e6)
             self.frames_out += 1
-            if frame.mask_seq is not None:
-                self.mask_lag = frame.seq - frame.mask_seq
+            if frame.mask is not None:
+                self.mask_lag = frame.seq - frame.mask.seq
                 self.mask_lag_max = max(self.mask_lag_max, self.mask_lag)
             self._recent.append(now_ns)
 

@@ -64,6 +64,41 @@ def test_replace_with_an_image(tmp_path):
     assert tuple(out[60, 80]) == (240, 250, 255)
 
 
+def test_a_reused_replace_gives_each_frame_size_its_own_background(tmp_path):
+    """A small frame, then a large one, then the small one again: each gets the background
+    brought to its own size from the original, not a copy resized for another frame."""
+    background = np.zeros((240, 320, 3), np.uint8)
+    background[:, ::2] = 255  # stripes one pixel wide: any resize through a small size shows
+    path = tmp_path / "stripes.png"
+    cv2.imwrite(str(path), background)
+    effect = Replace(path)
+    nobody = {size: np.zeros((*size, 3), np.uint8) for size in ((60, 80), (240, 320))}
+    outputs = [
+        effect.apply(nobody[size], np.zeros(size, np.float32))
+        for size in ((60, 80), (240, 320), (60, 80))
+    ]
+    np.testing.assert_array_equal(outputs[1], background)
+    expected = cv2.resize(background, (80, 60), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(outputs[0], expected)
+    np.testing.assert_array_equal(outputs[2], expected)
+
+
+def test_photos_of_two_sizes_get_their_own_background_in_a_run(tmp_path):
+    background = np.zeros((240, 320, 3), np.uint8)
+    background[:, ::2] = 255
+    bg_path = tmp_path / "stripes.png"
+    cv2.imwrite(str(bg_path), background)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "1.png"), np.zeros((60, 80, 3), np.uint8))  # nobody in either
+    cv2.imwrite(str(folder / "2.png"), np.zeros((240, 320, 3), np.uint8))
+    outputs = []
+    rtseg.process_video(
+        folder, effect=rtseg.Replace(bg_path), on_frame=lambda f: outputs.append(f.output)
+    )
+    assert np.abs(outputs[1].astype(int) - background).max() <= 2
+
+
 def test_replace_with_a_video_loops(tmp_path):
     path = tmp_path / "bg.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (32, 32))

@@ -8,6 +8,7 @@ import pytest
 from rtseg.matte.masks import MaskSource
 from rtseg.matte.passes import Passes
 from rtseg.matte.roi import RoiSettings
+from rtseg.matte.stream import StreamState
 from rtseg.matte.temporal import TemporalSmoother
 from rtseg.models.engine import Engine
 
@@ -19,9 +20,9 @@ class SlowEngine:
         self.engine, self.delay = engine, delay
         self.info = engine.info
 
-    def run(self, tensor: np.ndarray, stream=None):
+    def run(self, tensor: np.ndarray, state=None):
         time.sleep(self.delay)
-        return self.engine.run(tensor, stream)
+        return self.engine.run(tensor, state)
 
 
 def tensor_for(seq: int) -> np.ndarray:
@@ -31,9 +32,10 @@ def tensor_for(seq: int) -> np.ndarray:
 
 def test_sync_pairs_each_frame_with_its_own_mask(bright_model):
     engine = Engine(bright_model, device="cpu")
-    masks = MaskSource(sync=True)
+    masks, state = MaskSource(sync=True), StreamState()
     for seq in range(20):
-        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor_for(seq), seq)
+        mask = masks.mask_for(engine, tensor_for(seq), seq, state)
+        alpha, mask_seq = mask.alpha, mask.seq
         assert mask_seq == seq
         assert alpha[0, 0] == pytest.approx(seq / 255.0)  # computed from this frame's pixels
     masks.close()
@@ -41,18 +43,19 @@ def test_sync_pairs_each_frame_with_its_own_mask(bright_model):
 
 def test_mask_every_reuses_the_mask_in_between(bright_model):
     engine = Engine(bright_model, device="cpu")
-    masks = MaskSource(sync=True, every=3)
-    got = [masks.mask_for(engine, tensor_for(seq), seq)[2] for seq in range(9)]
+    masks, state = MaskSource(sync=True, every=3), StreamState()
+    got = [masks.mask_for(engine, tensor_for(seq), seq, state).seq for seq in range(9)]
     assert got == [0, 0, 0, 3, 3, 3, 6, 6, 6]
 
 
 def test_async_keeps_frames_flowing_and_reports_the_lag(bright_model):
     engine = SlowEngine(Engine(bright_model, device="cpu"), delay=0.05)
-    masks = MaskSource(sync=False)
+    masks, state = MaskSource(sync=False), StreamState()
     lags = []
     started = time.monotonic()
     for seq in range(30):
-        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor_for(seq), seq)
+        mask = masks.mask_for(engine, tensor_for(seq), seq, state)
+        alpha, mask_seq = mask.alpha, mask.seq
         assert mask_seq <= seq
         assert alpha[0, 0] == pytest.approx(mask_seq / 255.0)  # the mask is that frame's
         lags.append(seq - mask_seq)
@@ -69,20 +72,20 @@ def test_async_surfaces_an_inference_error(bright_model):
     class Broken:
         info = Engine(bright_model, device="cpu").info
 
-        def run(self, tensor, stream=None):
+        def run(self, tensor, state=None):
             raise RuntimeError("model crashed")
 
     masks = MaskSource(sync=False)
     with pytest.raises(RuntimeError, match="model crashed"):
-        masks.mask_for(Broken(), tensor_for(0), 0)
+        masks.mask_for(Broken(), tensor_for(0), 0, StreamState())
     masks.close()
 
 
 def test_smoothing_is_applied_to_new_masks(bright_model):
     engine = Engine(bright_model, device="cpu")
-    masks = MaskSource(sync=True, smoother=TemporalSmoother())
-    first = masks.mask_for(engine, tensor_for(100), 0)[0].copy()
-    second = masks.mask_for(engine, tensor_for(101), 1)[0]
+    masks, state = MaskSource(sync=True), StreamState(TemporalSmoother())
+    first = masks.mask_for(engine, tensor_for(100), 0, state).alpha.copy()
+    second = masks.mask_for(engine, tensor_for(101), 1, state).alpha
     assert first[0, 0] == pytest.approx(100 / 255)
     # a one-level change of a still image is mostly held back, not followed at once
     assert first[0, 0] < second[0, 0] < 101 / 255
@@ -92,12 +95,15 @@ def test_smoothing_is_applied_to_new_masks(bright_model):
 def test_reset_starts_afresh_after_the_inference_in_progress(bright_model, sync):
     engine = Engine(bright_model, device="cpu")
     slow = SlowEngine(engine, 0.05)
-    masks = MaskSource(sync=sync, every=5, smoother=TemporalSmoother(strength=0.6))
+    masks = MaskSource(sync=sync, every=5)
+    state = StreamState(TemporalSmoother(strength=0.6))
     try:
         for seq in range(3):
-            masks.mask_for(slow, tensor_for(100), seq)
-        masks.reset()  # as after a model switch
-        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor_for(200), 3)
+            masks.mask_for(slow, tensor_for(100), seq, state)
+        masks.drain()  # as after a model switch
+        state.restart()
+        mask = masks.mask_for(engine, tensor_for(200), 3, state)
+        alpha, mask_seq = mask.alpha, mask.seq
         assert mask_seq == 3  # not the mask of frame 0, though `every` would reuse it
         # and not smoothed towards the old model's masks: the new alpha, whole
         assert alpha[0, 0] == pytest.approx(200 / 255.0)
@@ -111,12 +117,14 @@ def test_zoomed_masks_keep_the_newest_mask_mode_and_its_lag(bright_model):
     engine = SlowEngine(Engine(bright_model, device="cpu"), delay=0.03)
     engine.info = engine.engine.info
     masks = MaskSource(sync=False, passes=Passes(roi=RoiSettings(min_side=16)))
+    state = StreamState()
     lags = []
     for seq in range(20):
         image = np.zeros((90, 160, 3), np.uint8)
         image[30:60, 10 + 4 * seq : 40 + 4 * seq] = 255  # a bright "person" walking right
         tensor = cv2.resize(image, (32, 32))[np.newaxis]
-        alpha, _, mask_seq, *_ = masks.mask_for(engine, tensor, seq, image)
+        mask = masks.mask_for(engine, tensor, seq, state, image)
+        alpha, mask_seq = mask.alpha, mask.seq
         assert alpha.shape == (90, 160)  # the canvas: frame coordinates
         left = int(np.argmax(alpha[45] > 0.5))
         assert abs(left - (10 + 4 * mask_seq)) <= 2  # the square where mask_seq had it

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
-from rtseg.matte.masks import PHOTO_PASSES, MaskSource
-from rtseg.matte.passes import Passes, infer
+from rtseg.matte.masks import MaskSource
+from rtseg.matte.passes import PHOTO_PASSES, Passes, infer
 from rtseg.matte.roi import Box, RoiSettings
+from rtseg.matte.stream import StreamState
 from rtseg.matte.temporal import TemporalSmoother
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
@@ -58,10 +59,11 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
     cv2.circle(frame, (400, 200), 60, (255, 255, 255), -1)
     frame = cv2.GaussianBlur(frame, (0, 0), 4)
     passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=640)
-    alpha, _, view, zoomed, _ = passes.run(engine, frame, to_model_input(frame, engine.info))
+    state = StreamState()
+    alpha, _, view, zoomed, _ = passes.run(engine, frame, to_model_input(frame, engine.info), state)
     assert alpha.shape == view.shape[:2] == (360, 640)
     assert zoomed
-    (crop,) = passes.tracker.crops
+    (crop,) = state.tracker.crops
     x0, y0, x1, y1 = crop.pixels()
     truth = frame[..., 0].astype(np.float32) / 255.0
     error = np.abs(alpha - truth)[y0 + 4 : y1 - 4, x0 + 4 : x1 - 4]
@@ -72,9 +74,9 @@ def test_the_zoomed_alpha_lands_where_the_frame_was_sampled(bright_model):
 
 def test_a_person_small_in_the_frame_gets_a_crop_pass(selfie, portrait):
     frame = small_in_wide(portrait)
-    passes = Passes(roi=RoiSettings())
-    alpha, _, _, zoomed, _ = passes.run(selfie, frame, to_model_input(frame, selfie.info))
-    (crop,) = passes.tracker.crops
+    passes, state = Passes(roi=RoiSettings()), StreamState()
+    alpha, _, _, zoomed, _ = passes.run(selfie, frame, to_model_input(frame, selfie.info), state)
+    (crop,) = state.tracker.crops
     assert zoomed
     assert crop.width == crop.height < 720
     assert crop.contains(Box(700 + 40, 420, 700 + 200, 720))  # her face and shoulders
@@ -85,19 +87,19 @@ def test_a_person_small_in_the_frame_gets_a_crop_pass(selfie, portrait):
 
 def test_a_frame_zoomed_on_says_so_even_when_the_next_one_will_not_be(selfie, portrait):
     frame = small_in_wide(portrait)
-    passes = Passes(roi=RoiSettings())
+    passes, state = Passes(roi=RoiSettings()), StreamState()
     tensor = to_model_input(frame, selfie.info)
-    passes.run(selfie, frame, tensor)  # the whole frame, then the crop
-    crops = passes.tracker.crops
+    passes.run(selfie, frame, tensor, state)  # the whole frame, then the crop
+    crops = state.tracker.crops
     assert crops
-    follow = passes.tracker.follow
+    follow = state.tracker.follow
 
     def drop_crops(alpha):  # as when the person grows too big to zoom on
         follow(alpha)
-        passes.tracker.crops = []
+        state.tracker.crops, state.tracker.ids = [], []
 
-    passes.tracker.follow = drop_crops
-    zoomed = passes.run(selfie, frame, tensor).zoomed
+    state.tracker.follow = drop_crops
+    zoomed = passes.run(selfie, frame, tensor, state).zoomed
     assert zoomed  # this frame's mask came from the crop pass
 
 
@@ -105,7 +107,8 @@ def test_a_person_filling_the_frame_gets_the_whole_frame_pass_only(selfie, portr
     frame = cv2.resize(portrait, (1280, 720), interpolation=cv2.INTER_AREA)
     for roi in (RoiSettings(), None):
         passes = Passes(roi=roi)
-        alpha, _, _, zoomed, _ = passes.run(selfie, frame, to_model_input(frame, selfie.info))
+        tensor = to_model_input(frame, selfie.info)
+        alpha, _, _, zoomed, _ = passes.run(selfie, frame, tensor, StreamState())
         assert not zoomed  # nothing finer than the whole frame's pass for the refiner to keep
         assert (alpha >= 0.5).mean() > 0.2
 
@@ -113,24 +116,21 @@ def test_a_person_filling_the_frame_gets_the_whole_frame_pass_only(selfie, portr
 def test_moving_the_crop_does_not_make_the_mask_jump(selfie, portrait):
     """A still scene whose crop is moved: the smoothed mask must stay where it was."""
     frame = small_in_wide(portrait)
-    masks = MaskSource(
-        sync=True,
-        smoother=TemporalSmoother(),
-        passes=Passes(roi=RoiSettings(full_every=1000)),
-    )
+    masks = MaskSource(sync=True, passes=Passes(roi=RoiSettings(full_every=1000)))
+    state = StreamState(TemporalSmoother())
     rng = np.random.default_rng(0)
     outputs, used = [], []
     for seq in range(16):
         noisy = cv2.add(frame, rng.normal(0, 2, frame.shape), dtype=cv2.CV_8U)
         if seq == 8:  # the crop moves by a sixth of its side, the person still inside it
-            tracker = masks.passes.tracker
+            tracker = state.tracker
             (crop,) = tracker.crops
             d = round(crop.width / 6)
             tracker.crops = [Box(crop.x0 - d, crop.y0, crop.x1 - d, crop.y1)]
         if seq:
-            used.append(masks.passes.tracker.crops[0])
+            used.append(state.tracker.crops[0])
         tensor = to_model_input(noisy, selfie.info)
-        alpha, *_ = masks.mask_for(selfie, tensor, seq, noisy)
+        alpha = masks.mask_for(selfie, tensor, seq, state, noisy).alpha
         outputs.append(alpha)
     changes = [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(outputs)]
     assert used[7].x0 == crop.x0 - d  # the crop really moved (and may move back after)
@@ -149,12 +149,12 @@ def test_fine_noise_on_a_still_scene_is_no_scene_cut(tmp_path):
     # Blue or green-ish pixels: their grey levels differ by 150, their brightness (the test
     # model's alpha) stays under 0.5, so the noise is background and only the square a person.
     blue, green = np.array((255, 0, 0), np.uint8), np.array((0, 255, 100), np.uint8)
-    passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=256)
+    passes, state = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=256), StreamState()
     for _ in range(12):
         frame = np.where(rng.random((256, 256, 1)) < 0.5, blue, green).astype(np.uint8)
         frame[150:230, 100:150] = 255
-        passes.run(engine, frame, to_model_input(frame, engine.info))
-    tracker = passes.tracker
+        passes.run(engine, frame, to_model_input(frame, engine.info), state)
+    tracker = state.tracker
     assert tracker is not None and tracker.crops  # the square was zoomed on...
     assert tracker.full_passes == 1  # ...and the noise never read as a scene cut
 
@@ -168,11 +168,13 @@ def rvm_frame(level: int) -> np.ndarray:
 
 def test_a_recurrent_state_starts_afresh_at_a_scene_cut_and_a_new_stream(tmp_path):
     engine = Engine(rvm_signature_model(tmp_path / "rvm.onnx"), device="cpu", threads=1)
-    passes = Passes()
+    passes, state = Passes(), StreamState()
     grey = rvm_frame(100)
 
     def alpha(image: np.ndarray) -> float:
-        return float(passes.run(engine, image, to_model_input(image, engine.info)).alpha[36, 80])
+        state.begin_step()
+        tensor = to_model_input(image, engine.info)
+        return float(passes.run(engine, image, tensor, state).alpha[36, 80])
 
     built = [alpha(grey) for _ in range(4)]
     assert built[0] < built[-1]  # the state builds up over a still shot...
@@ -180,16 +182,15 @@ def test_a_recurrent_state_starts_afresh_at_a_scene_cut_and_a_new_stream(tmp_pat
     assert alpha(grey) == pytest.approx(alpha_after_reset(engine, grey), abs=1e-6)
     for _ in range(3):
         alpha(grey)
-    passes.reset()  # ...and a new stream each start the state from zeros
+    state.restart()  # ...and a new stream each start the state from zeros
     assert alpha(grey) == pytest.approx(built[0], abs=1e-6)
 
 
 def alpha_after_reset(engine: Engine, image: np.ndarray) -> float:
     """What a fresh state gives on `image` after one frame of black (the state after the cut
-    frame): computed with a second engine from zeros."""
-    fresh = Engine(engine.path, device="cpu", threads=1)
-    fresh.run(to_model_input(rvm_frame(0), fresh.info))
-    return float(fresh.run(to_model_input(image, fresh.info)).alpha[36, 80])
+    frame), computed from zeros."""
+    after_black = engine.run(to_model_input(rvm_frame(0), engine.info)).state
+    return float(engine.run(to_model_input(image, engine.info), after_black).alpha[36, 80])
 
 
 def test_a_matting_model_s_foreground_is_pasted_with_its_crops(tmp_path):
@@ -197,7 +198,7 @@ def test_a_matting_model_s_foreground_is_pasted_with_its_crops(tmp_path):
     frame = np.full((256, 256, 3), 30, np.uint8)
     frame[150:230, 100:150] = 255  # a bright "person", small in the frame
     passes = Passes(roi=RoiSettings(margin=0.3, min_side=32), canvas_long=256)
-    result = passes.run(engine, frame, to_model_input(frame, engine.info))
+    result = passes.run(engine, frame, to_model_input(frame, engine.info), StreamState())
     assert result.zoomed and result.fgr.shape == (256, 256, 3)
     # the test network halves blue: inside the crop the foreground says so, outside it the
     # frame's own colours stand
@@ -207,14 +208,46 @@ def test_a_matting_model_s_foreground_is_pasted_with_its_crops(tmp_path):
 
 def test_each_photo_gets_warm_passes_from_a_fresh_state(tmp_path):
     engine = Engine(rvm_signature_model(tmp_path / "rvm.onnx"), device="cpu", threads=1)
-    masks = MaskSource()
+    masks, state = MaskSource(), StreamState()
     grey = rvm_frame(100)
     tensor = to_model_input(grey, engine.info)
     photo = [
-        float(masks.mask_for(engine, tensor, i, grey, True, still=True).alpha[36, 80])
+        float(masks.mask_for(engine, tensor, i, state, grey, True, still=True).alpha[36, 80])
         for i in range(2)
     ]
     assert photo[0] == photo[1]  # each photo on its own: no state from the one before
-    engine.reset_state()
-    runs = [float(engine.run(tensor, "full").alpha[36, 80]) for _ in range(PHOTO_PASSES)]
-    assert photo[0] == pytest.approx(runs[-1], abs=1e-6)  # the last of the warm passes
+    recurrent = None
+    for _ in range(PHOTO_PASSES):
+        alpha, _, _, recurrent = engine.run(tensor, recurrent)
+    assert photo[0] == pytest.approx(float(alpha[36, 80]), abs=1e-6)  # the last warm pass
+
+
+def crossing(step: int) -> np.ndarray:
+    """Frame `step` of two people passing each other: a white one along the top, walking
+    right, and a dim one along the bottom, walking left (a grey the test matting network
+    takes for a person only once its state has built up)."""
+    frame = np.zeros((240, 320, 3), np.uint8)
+    a, b = 20 + 10 * step, 260 - 10 * step
+    frame[20:60, a : a + 40] = 255
+    frame[170:210, b : b + 40] = DIM
+    return frame
+
+
+DIM = 89  # brightness 0.35: alpha 0.88 once the state has settled on it, 1.0 with white's
+
+
+def test_two_people_who_pass_each_other_keep_their_own_crop_state(tmp_path):
+    """Each crop's recurrent state follows its person: when the two swap sides (and their
+    crops their places in the list), the dim one must not take on the white one's state."""
+    engine = Engine(rvm_signature_model(tmp_path / "rvm.onnx"), device="cpu", threads=1)
+    masks = MaskSource(passes=Passes(roi=RoiSettings(full_every=5)))
+    state = StreamState()
+    dim, crops = [], []
+    for step in range(26):
+        frame = crossing(step)
+        b = 260 - 10 * step
+        alpha = masks.mask_for(engine, to_model_input(frame, engine.info), step, state, frame)
+        dim.append(float(alpha.alpha[175:205, b + 5 : b + 35].max()))
+        crops.append(len(state.tracker.crops))
+    assert crops[-1] == 2 and min(dim[8:]) > 0.5  # both were zoomed on, the dim one found
+    assert max(dim) < 0.95, dim  # and never given the white one's state

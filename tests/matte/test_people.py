@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks import webcam
+from benchmarks.quality import load_portraits, read_frames
 from rtseg.matte.people import LOST_S, SWITCH_S, MainPerson, find_people
+from tests.conftest import shared_file
 
 H, W = 144, 256
 
@@ -88,3 +91,18 @@ def test_an_empty_mask_and_a_reset():
     chooser.reset()
     out, _ = chooser.keep(mask(MAIN, SIDE), 0.2)  # chooses afresh
     assert kept(out, MAIN) == 1.0
+
+
+def test_a_second_person_pasted_into_a_real_clip_goes_to_the_background():
+    """The issue's measure: a P3M portrait pasted into the doctor clip, swaying in the
+    background. With `people="main"` its region's mean alpha falls below 0.08 while the
+    clip's own person stays above 0.75; with "all" both are kept."""
+    shared_file("videos/doctor_960x540.mp4")
+    shared_file(f"portraits/p3m/original/{webcam.PORTRAIT}.jpg")
+    portraits = load_portraits(webcam.DATA / "portraits" / "p3m", None)
+    names = sorted((webcam.DATA / "portraits" / "p3m" / "original").glob("*.jpg"))
+    portrait = portraits[[n.stem for n in names].index(webcam.PORTRAIT)]
+    figures, _ = webcam.people_figures(read_frames(webcam.DOCTOR, 30), portrait)
+    assert figures["all"]["second person"] > 0.3, figures  # kept without the rule
+    assert figures["main"]["second person"] < 0.08, figures
+    assert figures["main"]["main person"] > 0.75, figures

@@ -34,7 +34,7 @@ def job_for(source: Path, **kwargs) -> Job:
 
 def refiner_settings(job: Job) -> tuple | None:
     """What a job's edge refinement fits with (None: no refinement, a plain upscale)."""
-    r = job.refiner
+    r = job.path.refiner
     if r is None:
         return None
     return (r.radius, r.eps, r.work_short_side, r.coarse_short_side, r.feather, r.threshold)
@@ -51,22 +51,22 @@ def test_levels_turn_on_what_they_say(tmp_path):
     for name, level in LEVELS.items():
         job = job_for(clip, quality=name)
         jobs.append(job)
-        passes = job.masks.passes
+        passes = job.path.masks.passes
         assert (passes.flip, passes.roi, passes.canvas_long) == (
             level.flip,
             level.zoom,
             level.canvas_long,
         )
         assert refiner_settings(job) == level_refiner_settings(name)
-        assert job.masks.smoother.strength == level.smooth
+        assert job.stages.state.smoother.strength == level.smooth
         # --refine turns on the level's own refinement, --smooth sets the strength
         forced = job_for(clip, quality=name, refine=True, smooth=0.8)
         jobs.append(forced)
         assert refiner_settings(forced) == level_refiner_settings(name)
-        assert forced.masks.smoother.strength == 0.8
+        assert forced.stages.state.smoother.strength == 0.8
     bare = job_for(clip, quality="best", refine=False, smooth=0)  # explicit flags win
     jobs.append(bare)
-    assert bare.refiner is None and bare.masks.smoother.still_weight == 1.0
+    assert bare.path.refiner is None and bare.stages.state.smoother.still_weight == 1.0
     for job in jobs:
         job.source.close()
 
@@ -93,7 +93,7 @@ def test_each_source_kind_gets_its_default(tmp_path):
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), decode_frames(clip)[0])
     jobs = [job_for(clip), job_for(clip, realtime=True), job_for(photo)]
-    assert [job.quality for job in jobs] == [LEVELS["balanced"], LEVELS["fast"], LEVELS["best"]]
+    assert [job.path.level for job in jobs] == [LEVELS["balanced"], LEVELS["fast"], LEVELS["best"]]
     for job in jobs:
         job.source.close()
 
@@ -103,7 +103,7 @@ def test_a_zoomed_job_runs_crop_passes_and_keeps_every_frame(tmp_path):
     out = tmp_path / "out.mp4"
     job = Job(JobConfig(source=str(clip), sinks=[str(out)], quality="best", effect="mask"))
     job.run()
-    tracker = job.masks.passes.tracker
+    tracker = job.stages.state.tracker
     assert tracker is not None and tracker.crops  # the person was zoomed on...
     assert tracker.full_passes < 24 // 2  # ...and most frames needed the crop pass only
     frames = decode_frames(out)
@@ -125,11 +125,11 @@ def test_the_cli_passes_quality_and_leaves_refine_to_it(tmp_path):
     base = ["run", "--source", str(clip), "--sink", "null", "--model", "selfie_general"]
     args = build_parser().parse_args([*base, "--quality", "fast", "--no-smooth"])
     config = config_from_args(args)
-    assert (config.quality, config.refine, config.smooth) == ("fast", None, False)
+    assert (config.quality, config.refine, config.smooth) == ("fast", None, 0.0)
     for flags in (["--quality", "fast"], ["--quality", "balanced", "--refine"]):
         job = Job(config_from_args(build_parser().parse_args([*base, *flags])))
         job.source.close()
         assert refiner_settings(job) == level_refiner_settings(flags[1])
     job = Job(config_from_args(build_parser().parse_args([*base, "--no-refine"])))
     job.source.close()
-    assert job.refiner is None
+    assert job.path.refiner is None

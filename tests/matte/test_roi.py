@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from rtseg.errors import RtsegError
-from rtseg.matte.roi import Box, RoiSettings, RoiTracker, crop_around, group_boxes, person_boxes
+from rtseg.matte.roi import (
+    Box,
+    RoiSettings,
+    RoiTracker,
+    crop_around,
+    group_boxes,
+    match_boxes,
+    person_boxes,
+)
 
 W, H = 1280, 720
 
@@ -143,3 +151,29 @@ def test_bad_settings_are_refused():
         RoiSettings(margin=-0.1)
     with pytest.raises(RtsegError):
         RoiSettings(full_every=0)
+
+
+def test_each_person_keeps_their_id_as_they_pass_each_other():
+    """Two people on different rows swap sides: the crops swap places in the list (they are
+    kept left to right), but each keeps the id of the person it follows."""
+    tracker = tracked(RoiSettings(full_every=4))
+    a_id = None
+    for step in range(40):
+        a, b = person_at(200 + 22 * step, 200, 80, 150), person_at(1080 - 22 * step, 560, 80, 150)
+        if tracker.needs_full(THUMB):
+            tracker.retarget(a + b)
+        if a_id is None and len(tracker.crops) == 2:
+            a_id = tracker.ids[0]  # the left one, at first
+        crops = dict(zip(tracker.ids, tracker.crops, strict=True))
+        centre_a = (crops[a_id].x0 + crops[a_id].x1) / 2 if a_id is not None else None
+        if centre_a is not None:
+            assert abs(centre_a - (200 + 22 * step)) < 100, step  # A's crop is around A
+        tracker.follow(a + b)
+    assert tracker.crops[0].x0 < tracker.crops[1].x0 and tracker.ids[1] == a_id  # swapped
+
+
+def test_match_boxes_pairs_by_overlap_not_by_order():
+    old = [Box(0, 0, 10, 10), Box(100, 0, 110, 10)]
+    assert match_boxes(old, [Box(98, 0, 108, 10), Box(2, 0, 12, 10)]) == [1, 0]
+    assert match_boxes(old, [Box(50, 0, 60, 10)]) == [None]  # someone new
+    assert match_boxes([Box(0, 0, 10, 10)], [Box(0, 5, 10, 15), Box(1, 0, 11, 10)]) == [None, 0]

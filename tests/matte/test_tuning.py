@@ -8,7 +8,6 @@ import pytest
 
 import rtseg
 from rtseg.errors import RtsegError
-from rtseg.matte.temporal import TemporalSmoother
 from rtseg.matte.tuning import Tuning, feather_alpha, grow_alpha
 from tests.conftest import shared_file
 
@@ -58,20 +57,17 @@ def test_feather_softens_the_edge_over_about_that_many_pixels():
 
 
 def test_tuning_validates_steps_within_its_ranges_and_applies_in_order():
-    tuning = Tuning(grow=4, feather=0, smoother=TemporalSmoother())
+    tuning = Tuning(grow=4, feather=0)
     assert tuning.values() == {"grow": 4, "feather": 0, "smooth": 0.5}
     assert tuning.step("grow", -3) == -2  # steps of 2 px
     assert tuning.step("smooth", 1) == 0.6
     for _ in range(30):
         tuning.step("feather", 1)
     assert tuning.feather == 40  # clamped to the range
-    assert tuning.smoother.strength == 0.6
     for name, bad in (("grow", 41), ("grow", 2.5), ("feather", -1), ("smooth", 1.2),
                       ("smooth", True), ("size", 1)):  # fmt: skip
         with pytest.raises(RtsegError, match=name):
             tuning.set(name, bad)
-    with pytest.raises(RtsegError, match="no temporal smoothing"):
-        Tuning().set("smooth", 0.3)
     assert tuning.describe() == "grow -2 px  feather 40 px  smooth 0.6"
     tuning.set("feather", 0)
     alpha = disc(40)

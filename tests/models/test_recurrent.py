@@ -51,30 +51,42 @@ def test_metadata_names_and_licence_are_read_when_present(tmp_path: Path) -> Non
     assert (info.name, info.license, info.fixed_ratio) == ("rvm_mobilenetv3", "GPL-3.0-only", 0.5)
 
 
-def test_the_state_is_carried_from_frame_to_frame_and_reset_on_demand(rvm: Path) -> None:
+def frames(engine: Engine, count: int, tensor: np.ndarray | None = None, ratio: float = 1.0):
+    """`count` results of one stream over a still input, the state handed from one to the next."""
+    results, state = [], None
+    for _ in range(count):
+        results.append(engine.run(frame() if tensor is None else tensor, state, ratio))
+        state = results[-1].state
+    return results
+
+
+def test_the_state_goes_in_and_comes_out_of_each_run(rvm: Path) -> None:
     engine = Engine(rvm, "cpu", 1)
-    grey = [float(engine.run(frame()).alpha[18, 40]) for _ in range(5)]
+    grey = [float(r.alpha[18, 40]) for r in frames(engine, 5)]
     assert grey[0] < 0.5 < grey[-1]  # the grey turns "person" as the state builds up
     assert all(b > a for a, b in itertools.pairwise(grey))
-    engine.reset_state()
+    # the engine keeps none of it: a run without a state starts from zeros
     assert engine.run(frame()).alpha[18, 40] == pytest.approx(grey[0], abs=1e-6)
 
 
-def test_streams_keep_states_apart_and_a_new_size_starts_afresh(rvm: Path) -> None:
+def test_one_engine_serves_streams_apart_and_a_new_size_starts_afresh(rvm: Path) -> None:
     engine = Engine(rvm, "cpu", 1)
-    first = float(engine.run(frame(), "full").alpha[18, 40])
-    assert float(engine.run(frame(), "full").alpha[18, 40]) > first  # the state moved on
-    assert engine.run(frame(), "crop").alpha[18, 40] == pytest.approx(first, abs=1e-6)
-    small = engine.run(frame(18, 32), "full")  # another size: its state starts from zeros
+    first = engine.run(frame())
+    second = engine.run(frame(), first.state)
+    assert float(second.alpha[18, 40]) > float(first.alpha[18, 40])  # the state moved on
+    other = engine.run(frame())  # another stream, in between: from zeros, and no harm done
+    assert other.alpha[18, 40] == pytest.approx(first.alpha[18, 40], abs=1e-6)
+    third = engine.run(frame(), second.state)
+    assert float(third.alpha[18, 40]) > float(second.alpha[18, 40])
+    small = engine.run(frame(18, 32), third.state)  # another size: from zeros
     assert small.alpha.shape == (18, 32)
-    assert engine.run(frame(), "full").alpha[18, 40] == pytest.approx(first, abs=1e-6)
+    assert small.alpha[9, 20] == pytest.approx(first.alpha[18, 40], abs=1e-6)
 
 
 def test_io_binding_gives_what_plain_runs_give(rvm: Path) -> None:
     plain = Engine(rvm, "cpu", 1, io_binding=False)
     bound = Engine(rvm, "cpu", 1, io_binding=True)
-    for _ in range(3):
-        a, b = plain.run(frame(), ratio=0.5), bound.run(frame(), ratio=0.5)
+    for a, b in zip(frames(plain, 3, ratio=0.5), frames(bound, 3, ratio=0.5), strict=True):
         np.testing.assert_allclose(a.alpha, b.alpha, atol=1e-6)
         np.testing.assert_allclose(a.fgr, b.fgr, atol=1e-6)
 
@@ -83,8 +95,7 @@ def test_outputs_come_as_float32_at_the_input_s_size_for_fp16_files_too(tmp_path
     full = Engine(rvm_signature_model(tmp_path / "a.onnx"), "cpu", 1)
     half = Engine(rvm_signature_model(tmp_path / "b.onnx", half=True), "cpu", 1)
     assert half.info.half and half.info.precision == "fp16"
-    for _ in range(3):
-        a, b = full.run(frame(), ratio=0.5), half.run(frame(), ratio=0.5)
+    for a, b in zip(frames(full, 3, ratio=0.5), frames(half, 3, ratio=0.5), strict=True):
         assert b.alpha.dtype == np.float32 and b.fgr.shape == (36, 64, 3)
         np.testing.assert_allclose(a.alpha, b.alpha, atol=2e-3)
     # the foreground is src with blue halved: RGB (100, 100, 50) / 255
@@ -96,7 +107,7 @@ def test_a_contract_model_may_declare_state_and_foreground_in_metadata(tmp_path:
     assert engine.info.states == (("h_in", "h_out"),) and engine.info.foreground == "fgr"
     assert not engine.info.dynamic
     tensor = np.full((1, 32, 32, 3), 204, np.uint8)  # brightness 0.8
-    alphas = [float(engine.run(tensor).alpha[0, 0]) for _ in range(3)]
+    alphas = [float(r.alpha[0, 0]) for r in frames(engine, 3, tensor)]
     np.testing.assert_allclose(alphas, [0.4, 0.6, 0.7], atol=1e-6)
     assert engine.run(tensor).fgr.shape == (32, 32, 3)
 
@@ -117,14 +128,6 @@ def test_rvm_inputs_with_other_outputs_are_refused(tmp_path: Path) -> None:
     onnx.save(model, path)
     with pytest.raises(RtsegError, match=re.escape("has Robust Video Matting's inputs")):
         Engine(path, "cpu")
-
-
-def test_a_stream_keeps_one_state_whatever_sizes_it_went_through(rvm: Path) -> None:
-    engine = Engine(rvm, "cpu", 1)
-    for side in range(16, 80, 4):  # a crop that grows frame after frame
-        engine.run(frame(side, side), "crop")
-    engine.run(frame(), "full")
-    assert len(engine._recurrent.states) == 2
 
 
 def test_auto_on_a_gpu_leaves_tensorrt_out_for_a_model_of_any_size(rvm: Path, monkeypatch) -> None:
