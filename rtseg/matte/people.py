@@ -6,23 +6,30 @@ sofa. The people are already in the mask: its blobs, the ones the zoom's tracker
 everything that is not near them is cleared from the mask. No model runs for it.
 
 The rule:
-- people are the blobs of the mask at or above one half, blobs closer than `JOIN` of the
-  frame's diagonal counting as one person (a hand held apart from the body stays theirs),
-  people smaller than 0.2% of the frame left out as noise. Two people who touch in the
-  mask are one blob: they are kept or cleared together;
+- people are the cores of the mask at or above one half: its points deeper inside it than
+  `CORE` of the frame's diagonal and than `SPLIT` of their blob's deepest point, so thin
+  bridges between two people (a desk edge the model half-keeps, an arm reaching over)
+  break, while a small person far away keeps a core of their own. Cores smaller than 0.2%
+  of the frame are noise. Every pixel belongs to the person whose core is nearest: two
+  people joined by a bridge are cut where they meet. A blob of the mask without a core is
+  nobody's unless it lies within `JOIN` of the diagonal of one that has one (a hand held
+  apart from the body). Cores of one blob one above the other are one person (a head
+  above its shoulders, whatever the neck); two people whose bodies overlap widely make one
+  core, or stand one above the other: they are kept or cleared together;
 - the main person is the one with the highest score, their share of the frame times
   `1 - 0.6 d`, `d` the distance of their box's centre from the frame's centre over half the
   diagonal: the largest and most central;
-- once chosen they are followed: each frame, the person whose box overlaps theirs most is
-  them. Someone else takes over only when they score twice as high for `SWITCH_S` seconds
-  on end (the main person steps back, another sits down in front);
+- once chosen they are followed: each frame, the person whose box overlaps their last one
+  most (intersection over union, at least `MATCH`) is them. Someone else takes over only
+  when they score twice as high for `SWITCH_S` seconds on end (the main person steps back,
+  another sits down in front);
 - when the main person is not found (they left the frame), nobody is shown; after `LOST_S`
   seconds without them the best-scoring person is the main one from then on, and a main
   person who comes back within that time is found again where they were.
 
-The mask keeps the main person and a band `KEEP` of the frame's diagonal around them, where
-soft edges and hair below one half lie; it fades out over a third of its width either side
-of its edge.
+The mask keeps the main person's part, and a band `KEEP` of the frame's diagonal around it
+where soft edges and hair below one half lie, within their share of the frame; the cut is
+softened over a third of that band.
 """
 
 from __future__ import annotations
@@ -39,7 +46,10 @@ from rtseg.matte.tuning import feather_alpha, grow_alpha
 PEOPLE = ("all", "main")
 LOST_S = 1.0  # seconds without the main person before the next one is chosen
 SWITCH_S = 2.0  # seconds someone must outscore the main person twice over to take over
-JOIN = 0.03  # blobs this close (share of the diagonal) are one person
+CORE = 0.015  # a core lies at least this share of the diagonal inside the mask
+SPLIT = 0.35  # and at least this share of its blob's deepest point's depth
+MATCH = 0.2  # the box overlapping the main person's last one by this much (IoU) is them
+JOIN = 0.03  # a blob without a core this close (share of the diagonal) to a person is theirs
 KEEP = 0.04  # the band kept around the main person (share of the diagonal)
 _MIN_SHARE = 2e-3  # smaller blobs are noise
 _OUTSCORE = 2.0
@@ -70,41 +80,89 @@ class Person:
         return self.share * (1.0 - 0.6 * min(1.0, float(d)))
 
 
-def find_people(alpha: np.ndarray) -> tuple[list[Person], np.ndarray, int]:
-    """The people in `alpha` (any size, float32 in [0, 1]); a label map (int32, 0 the
-    background) in which the blobs of the mask, grown by half of `JOIN`, bear the index + 1
-    of the person they make up; and that growth in pixels."""
+def find_people(alpha: np.ndarray) -> tuple[list[Person], np.ndarray, np.ndarray]:
+    """The people in `alpha` (any size, float32 in [0, 1]); a map (int32) giving each pixel
+    the index + 1 of the person whose core is nearest (0 where there is nobody); and the
+    mask's pixels that someone's core anchors (a blob without a core is nobody's)."""
     mask = (alpha >= 0.5).astype(np.uint8)
-    join = max(1, round(JOIN * float(np.hypot(*alpha.shape)) / 2))
-    blobs, blob_labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    count, labels = cv2.connectedComponents(grow_alpha(mask, join), connectivity=8)
-    inside = mask > 0
-    group_of = np.zeros(blobs, np.int32)
-    group_of[blob_labels[inside]] = labels[inside]  # every pixel of a blob is in one group
-    boxes: dict[int, Box] = {}
-    areas = np.zeros(count)
+    least = _MIN_SHARE * alpha.size
+    blobs, blob_labels, blob_stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)  # how far inside the mask
+    deepest = np.zeros(blobs, np.float32)
     for blob in range(1, blobs):
-        group, stat = int(group_of[blob]), stats[blob]
-        x, y, w, h = (float(v) for v in stat[:4])
-        box = Box(x, y, x + w, y + h)
-        boxes[group] = boxes[group].union(box) if group in boxes else box
-        areas[group] += stat[cv2.CC_STAT_AREA]
-    people_of = np.zeros(count, np.int32)
+        x, y, w, h, area = blob_stats[blob]
+        if area >= least:
+            inside = blob_labels[y : y + h, x : x + w] == blob
+            deepest[blob] = depth[y : y + h, x : x + w][inside].max()
+    # a core: deeper than CORE of the diagonal and than SPLIT of its blob's deepest point
+    floor = CORE * float(np.hypot(*alpha.shape))
+    cores = (depth >= np.maximum(floor, SPLIT * deepest[blob_labels])) & (deepest[blob_labels] > 0)
+    count, core_labels, stats, _ = cv2.connectedComponentsWithStats(
+        cores.astype(np.uint8), connectivity=8
+    )
+    seeds = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= least]
+    if not seeds:
+        return [], np.zeros(alpha.shape, np.int32), np.zeros(alpha.shape, bool)
+    person_of = np.zeros(count, np.int32)
+    for seed, person in zip(seeds, _stacked(seeds, stats, blob_labels, core_labels), strict=True):
+        person_of[seed] = person
+    seeded = person_of[core_labels]
+    total = int(person_of.max())
+    has_core = np.zeros(blobs, bool)
+    has_core[blob_labels[seeded > 0]] = True
+    # a blob without a core within JOIN of one that has one is its person's (a hand)
+    join = max(1, round(JOIN * float(np.hypot(*alpha.shape))))
+    near = grow_alpha(has_core[blob_labels].astype(np.uint8), join) > 0
+    has_core[blob_labels[near & (mask > 0)]] = True
+    anchored = has_core[blob_labels] & (mask > 0)
+    # Every pixel goes to the nearest core (the cores are the zeros of the distance transform;
+    # each connected set of zeros gets a label of its own, mapped back to its person).
+    _, nearest = cv2.distanceTransformWithLabels(
+        (seeded == 0).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_CCOMP
+    )
+    owner = np.zeros(int(nearest.max()) + 1, np.int32)
+    owner[nearest[seeded > 0]] = seeded[seeded > 0]
+    cells = owner[nearest]
     people = []
-    for group, box in sorted(boxes.items()):
-        if areas[group] >= _MIN_SHARE * alpha.size:
-            people.append(Person(box, float(areas[group]) / alpha.size))
-            people_of[group] = len(people)
-    return people, people_of[labels], join
+    for index in range(1, total + 1):
+        own = ((cells == index) & anchored).astype(np.uint8)
+        x, y, w, h = (float(v) for v in cv2.boundingRect(own))
+        people.append(Person(Box(x, y, x + w, y + h), float(np.count_nonzero(own)) / alpha.size))
+    return people, cells, anchored
 
 
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
+def _stacked(
+    seeds: list[int], stats: np.ndarray, blob_labels: np.ndarray, core_labels: np.ndarray
+) -> list[int]:
+    """The person (1, 2...) each core belongs to: cores of one blob of the mask, one above
+    the other (their widths overlapping by more than half the narrower's), are one person, a
+    head above its shoulders whatever the neck; cores side by side are two."""
+    blob_of = {seed: int(blob_labels[core_labels == seed][0]) for seed in seeds}
+    person = {seed: seed for seed in seeds}
+
+    def root(seed: int) -> int:
+        while person[seed] != seed:
+            seed = person[seed]
+        return seed
+
+    for i, a in enumerate(seeds):
+        for b in seeds[i + 1 :]:
+            xa, wa, xb, wb = stats[a, 0], stats[a, 2], stats[b, 0], stats[b, 2]
+            shared = min(xa + wa, xb + wb) - max(xa, xb)
+            if blob_of[a] == blob_of[b] and shared > 0.5 * min(wa, wb):
+                person[root(b)] = root(a)
+    roots = sorted({root(seed) for seed in seeds})
+    return [roots.index(root(seed)) + 1 for seed in seeds]
+
+
+def _iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
     w = min(a.x1, b.x1) - max(a.x0, b.x0)
     h = min(a.y1, b.y1) - max(a.y0, b.y0)
     if w <= 0 or h <= 0:
         return 0.0
-    return w * h / max(1e-9, min(a.width * a.height, b.width * b.height))
+    inter = w * h
+    return inter / max(1e-9, a.width * a.height + b.width * b.height - inter)
 
 
 class MainPerson:
@@ -131,8 +189,8 @@ class MainPerson:
         found = None
         if self.box is not None:
             mine = self.box.scaled(width, height)
-            overlaps = [_overlap(mine, p.box) for p in people]
-            if overlaps and max(overlaps) > 0.3:
+            overlaps = [_iou(mine, p.box) for p in people]
+            if overlaps and max(overlaps) > MATCH:
                 found = int(np.argmax(overlaps))
         if found is None and (self.box is None or time_s - self._seen > self.lost_s):
             found = int(np.argmax(scores)) if people else None
@@ -154,13 +212,12 @@ class MainPerson:
         """`alpha` with everyone but the main person cleared, and the main person's box in
         alpha's pixels (None when not found: then the mask is empty)."""
         height, width = alpha.shape
-        people, labels, join = find_people(alpha)
+        people, cells, anchored = find_people(alpha)
         found = self.choose(people, width, height, time_s)
         if found is None:
             return np.zeros_like(alpha), None
-        diagonal = float(np.hypot(width, height))
-        band = max(1, round(KEEP * diagonal))
-        fade = max(1, band // 3)
-        region = (labels == found + 1).astype(np.float32)
-        region = feather_alpha(grow_alpha(region, max(0, band - join)), fade)
-        return alpha * region, people[found].box
+        band = max(1, round(KEEP * float(np.hypot(width, height))))
+        mine = (cells == found + 1).astype(np.float32)
+        # theirs: their cell, within the band around their part of the mask
+        region = np.minimum(mine, grow_alpha(mine * anchored, band))
+        return alpha * feather_alpha(region, max(1, band // 3)), people[found].box

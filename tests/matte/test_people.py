@@ -3,6 +3,7 @@ when someone else takes over."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -47,6 +48,27 @@ def test_a_hand_held_apart_from_the_body_stays_with_it_and_soft_edges_are_kept()
     assert kept(out, SIDE) == 0.0
     people, _, _ = find_people(alpha)
     assert len(people) == 2
+
+
+@pytest.mark.parametrize("bridge", [(60, 130, 40, 4), (70, 60, 30, 6)], ids=["desk", "arm"])
+def test_people_joined_by_a_thin_bridge_are_cut_apart(bridge):
+    """A desk edge the model half-keeps, or an arm reaching over, joins them in the mask:
+    each pixel goes to the nearer core, so the other person is still cleared."""
+    out, _ = MainPerson().keep(mask(MAIN, (20, 40, 50, 104), bridge), 0.0)
+    assert kept(out, MAIN) == 1.0 and kept(out, (20, 40, 45, 104)) == 0.0
+
+
+def test_a_close_up_head_on_a_thin_neck_stays_with_its_shoulders():
+    """The head's core is cut from the shoulders' at the neck, but one above the other they
+    are one person: nothing of the main person is cleared."""
+    alpha = np.zeros((360, 640), np.float32)
+    cv2.circle(alpha, (320, 120), 75, 1.0, -1)
+    alpha[180:230, 300:340] = 1.0  # the neck
+    alpha[220:, 140:500] = 1.0  # shoulders to the bottom edge
+    people, _, _ = find_people(alpha)
+    assert len(people) == 1
+    out, _ = MainPerson().keep(alpha, 0.0)
+    assert out[alpha >= 0.5].min() == 1.0
 
 
 def test_the_choice_holds_while_someone_else_outscores_it_for_less_than_switch_s():
