@@ -66,18 +66,18 @@ def timed(frames: list[np.ndarray]) -> Iterator[tuple[np.ndarray, float]]:
     return ((image, i / FPS) for i, image in enumerate(frames))
 
 
-def run_clip(frames: list[np.ndarray], **options) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The alphas (float32) and outputs of a file-mode run of `frames`, as `rtseg run`
-    would make them."""
-    alphas, outputs = [], []
+def run_clip(frames: list[np.ndarray], **options) -> tuple[list, list, list]:
+    """The alphas (float32), outputs and auto-frame crops (None without) of a file-mode run
+    of `frames`, as `rtseg run` would make them."""
+    alphas, outputs, crops = [], [], []
 
     def keep(frame: rtseg.Frame) -> None:
-        alpha = frame.alpha.astype(np.float32)
-        alphas.append(alpha / 255 if frame.alpha.dtype == np.uint8 else alpha)
+        alphas.append(frame.alpha)
         outputs.append(frame.output)
+        crops.append(frame.mask.crop)
 
     rtseg.process_video(timed(frames), on_frame=keep, **options)
-    return alphas, outputs
+    return alphas, outputs, crops
 
 
 def second_person(frames: list[np.ndarray], portrait: Portrait) -> list[tuple]:
@@ -98,14 +98,14 @@ def region_mean(alphas: list[np.ndarray], regions: list[np.ndarray]) -> float:
 def people_figures(frames: list[np.ndarray], portrait: Portrait) -> tuple[dict, dict]:
     """Mean alpha over the pasted person and over the clip's own person, for all and main;
     and the frames for the pictures."""
-    own, _ = run_clip(frames)  # the clip alone: where its own person is
+    own, _, _ = run_clip(frames)  # the clip alone: where its own person is
     pasted = second_person(frames, portrait)
     images = [p[0] for p in pasted]
     second = [p[1] >= 0.5 for p in pasted]
     main = [(a >= 0.5) & ~s for a, s in zip(own, second, strict=True)]
     figures, shown = {}, {}
     for people in ("all", "main"):
-        alphas, outputs = run_clip(images, people=people)
+        alphas, outputs, _ = run_clip(images, people=people)
         figures[people] = {
             "second person": round(region_mean(alphas, second), 3),
             "main person": round(region_mean(alphas, main), 3),
@@ -125,21 +125,22 @@ def box_centre(alpha: np.ndarray) -> tuple[float, float] | None:
 
 def framing_figures(frames: list[np.ndarray], ground: np.ndarray) -> tuple[dict, dict]:
     """The thoughtful clip at a quarter of a 1280x720 frame at 0.69 of its width: the
-    person's horizontal centre in the input and in the auto-framed output, and the largest
-    frame-to-frame move of that centre in the output."""
+    person's horizontal centre in the input and in the auto-framed output, and the crop's
+    largest move from one frame to the next (its centre, in shares of the frame; its zoom)."""
     images = [inset(f, ground, 0.5, 0.69) for f in frames]
-    plain, _ = run_clip(images)
-    framed, outputs = run_clip(images, auto_frame=True)
+    plain, _, _ = run_clip(images)
+    framed, outputs, crops = run_clip(images, auto_frame=True)
     before = [c[0] for c in map(box_centre, plain) if c]
     after = [c[0] for c in map(box_centre, framed) if c]
-    settled = after[len(after) // 4 :]  # once the first aim is taken (it is at once)
+    centres = [((x0 + x1) / 2, (y0 + y1) / 2, 1 / (x1 - x0)) for x0, y0, x1, y1 in crops]
+    steps = [[abs(b[i] - a[i]) for a, b in itertools.pairwise(centres)] for i in range(3)]
     figures = {
         "centre in": round(statistics.median(before), 3),
-        "centre out": round(statistics.median(settled), 3),
-        "off centre out (max)": round(max(abs(x - 0.5) for x in settled), 3),
-        "largest move a frame (share of the width)": round(
-            max(abs(b - a) for a, b in itertools.pairwise(after)), 4
-        ),
+        "centre out": round(statistics.median(after), 3),
+        "off centre out (max)": round(max(abs(x - 0.5) for x in after), 3),
+        "zoom": round(statistics.median(c[2] for c in centres), 2),
+        "crop move a frame, max (share of the frame)": round(max(max(steps[0]), max(steps[1])), 4),
+        "zoom change a frame, max": round(max(steps[2]), 4),
     }
     return figures, {"input": images, "auto-frame": outputs}
 
@@ -157,7 +158,7 @@ def tuning_figures(frames: list[np.ndarray]) -> tuple[dict, dict]:
     rows, shown = {}, {}
     for name, options in (("none", {}), ("grow 12", {"grow": 12}), ("grow -12", {"grow": -12}),
                           ("feather 15", {"feather": 15})):  # fmt: skip
-        alphas, outputs = run_clip(frames, effect="color:#00b140", **options)
+        alphas, outputs, _ = run_clip(frames, effect="color:#00b140", **options)
         rows[name] = {
             "area": statistics.mean(map(area, alphas)),
             "soft": statistics.mean(map(soft_share, alphas)),
