@@ -90,6 +90,8 @@ def test_existing_output_is_not_overwritten_without_the_flag(tmp_path, clip, bri
         (["--source", "/dev/video99"], "cannot open camera"),
         (["--source", "sample", "--sink", "/nonexistent-dir/out.mp4"], "cannot write"),
         (["--source", "sample", "--effect", "sparkles"], "unknown effect"),
+        (["--source", "sample", "--grow", "41"], "grow must be in [-40, 40]"),
+        (["--source", "sample", "--feather", "-2"], "feather must be in [0, 40]"),
     ],
 )
 def test_expected_failures_print_one_line_and_exit_2(args, message, tmp_path):
@@ -274,3 +276,17 @@ def test_each_sink_can_have_its_own_effect(tmp_path, clip, bright_model):
     )  # fmt: skip
     assert refused.returncode == 2 and "--labels" in refused.stderr.splitlines()[-1]
     assert "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--grow", "1.5", "whole number of pixels"),
+        ("--smooth", "2", "from 0 to 1"),
+        ("--people", "some", "invalid choice"),
+    ],
+)
+def test_bad_webcam_settings_are_usage_errors(flag, value, message, tmp_path):
+    result = rtseg("run", "--source", "sample", "--sink", "null", flag, value, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.splitlines()[-1]
