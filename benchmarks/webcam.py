@@ -3,7 +3,8 @@ smoothing strength, on clips made from the shared data.
 
 - accept: the figures the features are judged by. A second person (a P3M portrait with its
   matte) pasted into the doctor clip, moving in the background: the mean alpha over their
-  region and over the clip's own person, with `--people all` and `main`. The thoughtful clip
+  region and over the clip's own person, with `--people all` and `main`; then each of the 15
+  portraits in turn (30 frames each). The thoughtful clip
   shown at a quarter of a 1280x720 frame, centred at 0.69 of its width: where the person's
   centre comes out under `--auto-frame`, and how far it moves frame to frame. The doctor
   clip with `--grow 12`, `--grow -12` and `--feather 15`: mask area and the share of
@@ -112,6 +113,24 @@ def people_figures(frames: list[np.ndarray], portrait: Portrait) -> tuple[dict, 
         }
         shown[people] = outputs
     return figures, {"input": images, **shown}
+
+
+def every_portrait(frames: list[np.ndarray], portraits: dict[str, Portrait]) -> dict:
+    """`people_figures` with each portrait pasted in turn: how often the second person falls
+    below 0.08 with `main`, and the spread."""
+    rows = {name: people_figures(frames, p)[0] for name, p in portraits.items()}
+    second = [r["main"]["second person"] for r in rows.values()]
+    main = [r["main"]["main person"] for r in rows.values()]
+    return {
+        "portraits": len(rows),
+        "second person below 0.08": sum(v < 0.08 for v in second),
+        "second person, median": round(statistics.median(second), 3),
+        "second person, with all, median": round(
+            statistics.median(r["all"]["second person"] for r in rows.values()), 3
+        ),
+        "main person, min": round(min(main), 3),
+        "each": rows,
+    }
 
 
 def box_centre(alpha: np.ndarray) -> tuple[float, float] | None:
@@ -257,16 +276,19 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"machine": machine_info(), "frames": frames}
     markdown = ""
     if "accept" in args.what:
-        portraits = load_portraits(DATA / "portraits" / "p3m", None)
-        portrait = next(p for p, name in zip(portraits, sorted(
-            (DATA / "portraits" / "p3m" / "original").glob("*.jpg")), strict=True)
-            if name.stem == PORTRAIT)  # fmt: skip
-        people, people_shown = people_figures(doctor, portrait)
-        ground = background_for(portraits)
+        names = sorted((DATA / "portraits" / "p3m" / "original").glob("*.jpg"))
+        loaded = load_portraits(DATA / "portraits" / "p3m", None)
+        portraits = {name.stem: p for name, p in zip(names, loaded, strict=True)}
+        people, people_shown = people_figures(doctor, portraits[PORTRAIT])
+        sweep = every_portrait(doctor[:30], portraits)
+        ground = background_for(loaded)
         framing, framing_shown = framing_figures(read_frames(THOUGHTFUL, frames), ground)
         tuning, tuning_shown = tuning_figures(doctor)
         result["accept"] = {"people": people, "auto-frame": framing, "tuning": tuning}
+        result["accept"]["people, every portrait"] = sweep
         markdown += "### --people\n\n" + table(people, "people")
+        summary = {k: v for k, v in sweep.items() if k != "each"}
+        markdown += "\nEvery portrait in turn, 30 frames:\n\n" + table({"": summary}, "")
         markdown += "\n### --auto-frame\n\n" + table({"thoughtful at 0.69": framing}, "clip")
         markdown += "\n### --grow, --feather\n\n" + table(tuning, "setting")
         if args.pictures is not None:
