@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-dev
 TEST_STAMP := $(VENV)/.installed-test
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test docs lint bench bench-gpu models rvm peer-venv clean
+.PHONY: run test docs lint bench bench-gpu headline models rvm peer-venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ bench: $(STAMP)
 bench-gpu:
 	bash benchmarks/gpu.sh bench-results/gpu
 
+# README's headline figures, at the defaults: the bundled model against MediaPipe's own loop
+# (file and live, 720p) and RVM (`make rvm` first) against its as-converted graph, live and
+# on photos; each pair alternated in one run. About 10 minutes on 2 idle cores.
+headline: $(STAMP) peer-venv
+	$(PY) -m benchmarks peer matting --out bench-results/headline
+
 # Rebuild every bundled model and rtseg/models/NOTICE, in a toolchain venv of their own
 # (tensorflow and tf2onnx pin versions the runtime's onnx can't live with): MediaPipe's selfie
 # models from its wheel (pip download), DeepLabV3 from Coral's TFLite files in $(CORAL).
@@ -77,7 +83,7 @@ rvm: $(STAMP)
 		$(foreach r,$(RVM_RATIOS),--ratio $(r)) \
 		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx"
 
-# MediaPipe's own loop, the peer `rtseg bench peer` runs beside rtseg, in a venv of its own
+# MediaPipe's own loop, the peer `python -m benchmarks peer` runs beside rtseg, in its own venv
 # (mediapipe pins protobuf and numpy versions the runtime's venv can't share).
 peer-venv: .venv-mediapipe/.installed
 

@@ -1,5 +1,5 @@
-"""`python -m benchmarks [WHAT ...] --out DIR` (also `rtseg bench`); WHAT as listed by --help.
-`rtseg bench batch` runs the batch benchmark (benchmarks/batch.py).
+"""`python -m benchmarks [WHAT ...] --out DIR`, WHAT as listed by --help.
+`python -m benchmarks batch` runs the batch benchmark (benchmarks/batch.py).
 
 Writes results.json, results.md and PNG plots into DIR; every result names the machine.
 Expected failures (a missing model, a bad option) print one line and return 2.
@@ -24,17 +24,19 @@ from benchmarks import (
     targets,
     torch_eager,
 )
-from benchmarks.slow_model import slow_model
 from rtseg.bench import engine, live, plots
 from rtseg.bench.file import bench_file
 from rtseg.bench.machine import load_average, machine_info
+from rtseg.bench.side_by_side import SLOW_MODEL_PATH
 from rtseg.errors import RtsegError
 from rtseg.models.engine import DEVICES, load_session
 from rtseg.models.registry import resolve
 
 WHAT = ("engine", "pipeline", "live", "overload", "peer", "profile", "encoder", "matting")
 BUNDLED = ("selfie_general", "selfie_landscape")
-VIDEOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "videos"
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+VIDEOS = DATA / "videos"
+PHOTOS = DATA / "portraits" / "p3m" / "original"
 
 
 def _csv(kind):
@@ -70,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live-frames", type=int, help="frames per live run (default 300; quick 10)")
     p.add_argument(
         "--overload-model",
-        help="a model slower than the frame rate (default: a "
-        "chain of convolutions made for the purpose)",
+        help="a model slower than the frame rate (default: slow_convs, the chain of "
+        "convolutions `rtseg bench overload` uses)",
     )
     p.add_argument("--overload-fps", type=float, default=30.0)
     p.add_argument("--torch", action="store_true", help="engine: also time PyTorch eager")
@@ -91,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="matting: the RVM graph as converted, whose inference alone the file run is "
         "compared with (NHWC or NCHW .onnx; default: the one `make rvm` keeps, if there)",
+    )
+    p.add_argument(
+        "--matting-photos",
+        type=Path,
+        help="matting: a folder of photos timed through `rtseg run` (default: the shared P3M "
+        "portraits, if there)",
     )
     return p
 
@@ -184,10 +192,7 @@ def run(args: argparse.Namespace) -> dict:
                     )
                 )
     if "overload" in what:
-        model = args.overload_model
-        if model is None:
-            args.out.mkdir(parents=True, exist_ok=True)
-            model = str(slow_model(args.out / "slow_convs.onnx", size=256, depth=10))
+        model = args.overload_model or str(SLOW_MODEL_PATH)
         _say(f"overload: {Path(model).name} at {args.overload_fps:g} fps")
         run_ = live.bench_live(
             args.videos[0],
@@ -237,14 +242,16 @@ def run(args: argparse.Namespace) -> dict:
         else:
             _say(f"matting: {args.matting_model} on {Path(args.videos[0]).name}")
             baseline = args.matting_baseline or matting.default_baseline()
+            photos = args.matting_photos or (PHOTOS if PHOTOS.is_dir() else None)
             results["matting"] = matting.bench(
                 args.matting_model,
                 baseline,
                 args.videos[0],
-                min(args.frames, 100),
-                min(args.live_frames, 150),
-                threads=2,
+                min(args.frames, 150),
+                args.live_frames,
+                photos,
                 runs=3 if args.quick else 20,
+                rounds=1 if args.quick else 3,
             )
             print(matting.format_bench(results["matting"]), flush=True)
     results["machine"]["load_average_end"] = load_average()
@@ -271,7 +278,7 @@ def write(results: dict, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m benchmarks`; `rtseg bench` passes its arguments here."""
+    """Entry point of `python -m benchmarks`."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["batch"]:
         from benchmarks.batch import main as batch_main

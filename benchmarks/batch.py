@@ -1,4 +1,4 @@
-"""Batch benchmark: `rtseg bench batch --out DIR` (also `python -m benchmarks.batch`).
+"""Batch benchmark: `python -m benchmarks batch --out DIR` (also `python -m benchmarks.batch`).
 
 Every variant runs as a user would run it, a fresh `python -m rtseg` process timed from start
 to exit, and each comparison runs side by side in one invocation:
@@ -403,7 +403,9 @@ def plot(result: dict, path: Path) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rtseg bench batch", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks batch", description=__doc__.splitlines()[0]
+    )
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="results folder")
     p.add_argument("--quick", action="store_true", help="a tiny run: 4 short clips, 4 s long")
     p.add_argument("--model", default="selfie_general")

@@ -104,7 +104,7 @@ def bench_encoder(source: str, height: int | None, frames: int, model: str) -> d
 
 
 def format_encoder(result: dict) -> str:
-    """A table of the candidates, printed by `rtseg bench encoder`."""
+    """A table of the candidates, printed by `python -m benchmarks encoder`."""
     clip = result["input"]
     lines = [
         f"input: rtseg's blur output for {clip['from']} at {clip['size']}, {clip['frames']} frames",

@@ -20,6 +20,7 @@ Everything runs on the CPU with one ONNX Runtime and one OpenCV thread unless --
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,11 +30,11 @@ import onnxruntime as ort
 
 from benchmarks.composites import SINGLE, Portrait, background, composite
 from benchmarks.output import write_results
+from benchmarks.peer import make_clip, median_run, rtseg_file
 from benchmarks.quality import DATA, clip_figures, load_portraits, read_frames, score
-from rtseg.bench import live
 from rtseg.bench.engine import time_engine
-from rtseg.bench.file import bench_file
 from rtseg.bench.timing import process_cpu_s, summarize
+from rtseg.job import Job, JobConfig
 from rtseg.matte.compose import blend
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve, user_dir
@@ -116,30 +117,62 @@ def default_baseline() -> Path | None:
     return path if path.is_file() else None
 
 
-def side_by_side(
-    model: str, baseline: Path, video: str, frames: int, threads: int, runs: int
-) -> dict:
-    """The speed target: a 720p file run end to end (decode, matte, blur, H.264) against the
-    as-converted graph's inference alone on 720p frames, both at ratio 0.25 and with
-    `threads`. Each is timed by the wall clock and by the process's CPU time a frame: on a
-    machine shared with other work the wall clock stretches, while CPU time a frame still
-    says how fast each would run on the 2 cores alone (2000 / CPU ms fps at most)."""
+def baseline_alone(baseline: Path, runs: int, threads: int = 2) -> dict:
+    """The as-converted graph's inference alone on 720p frames at ratio 0.25 with `threads`
+    (what a naive RVM loop pays for the network): wall ms a frame and process CPU ms a frame
+    (its 3 warm-up runs included)."""
     cpu0 = process_cpu_s()
-    base = summarize(time_raw_rvm(baseline, (720, 1280), 0.25, threads, runs))
-    base_cpu = (process_cpu_s() - cpu0) * 1e3 / (runs + 3)  # with its 3 warm-up runs
-    cpu0 = process_cpu_s()
-    run = bench_file(video, "720", model, frames, "cpu", threads, downsample_ratio=0.25)
-    run_cpu = (process_cpu_s() - cpu0) * 1e3 / (run["frames"] + run["sequential_frames"])
-    base_fps = 1e3 / base["p50"]
+    ms = summarize(time_raw_rvm(baseline, (720, 1280), 0.25, threads, runs))
+    cpu = (process_cpu_s() - cpu0) * 1e3 / (runs + 3)
+    return {"ms": ms, "fps": round(1e3 / ms["p50"], 2), "cpu_ms": round(cpu, 1)}
+
+
+def live_replay(clip: Path, model: str, frames: int) -> dict:
+    """`rtseg run --source CLIP --model MODEL --realtime --sink null`: the file played at its
+    own rate through the live pipeline, at the defaults. Frames the pipeline cannot keep up
+    with are dropped (and counted); the mask's age says how far masks trail their frames."""
+    config = JobConfig(source=str(clip), model=model, realtime=True, sinks=["null"])
+    config.max_frames = frames
+    with Job(config) as job:
+        wall0, cpu0 = time.perf_counter(), process_cpu_s()
+        job.run()
+        wall, cpu = time.perf_counter() - wall0, process_cpu_s() - cpu0
+        summary = job.summary()
+    frames_in = summary["frames_in"]
     return {
-        "baseline": baseline.name,
-        "baseline_ms": base,
-        "baseline_fps": round(base_fps, 2),
-        "baseline_cpu_ms": round(base_cpu, 1),
-        "file": run,
-        "file_cpu_ms": round(run_cpu, 1),  # the pipeline and the sequential run together
-        "speedup": round(run["pipeline_fps"] / base_fps, 2),
-        "speedup_cpu": round(base_cpu / run_cpu, 2),
+        "frames_in": frames_in,
+        "frames_out": summary["frames_out"],
+        "drops": summary["drops"],
+        "dropped_share": round(summary["drops"] / frames_in, 4) if frames_in else 0.0,
+        "fps_out": summary["fps_out"],
+        "cpu_share": round(cpu / wall, 3),
+        "latency_ms": summary["latency_ms"],
+        "stages_ms": summary["stages"],
+        "mask_age_frames": summary["mask_age_frames"],
+        "inference_threads": summary["inference_threads"],
+        "quality": job.path.level_name,
+    }
+
+
+def photo_run(model: str, photos: Path, out: Path) -> dict:
+    """`rtseg run --source PHOTOS --model MODEL --effect mask --sink OUT`: seconds a photo at
+    the defaults, decoding and writing included (model loading apart, reported beside)."""
+    started = time.perf_counter()
+    config = JobConfig(source=str(photos), model=model, effect="mask", sinks=[str(out)])
+    with Job(config) as job:
+        load = time.perf_counter() - started
+        wall0, cpu0 = time.perf_counter(), process_cpu_s()
+        stats = job.run()
+        wall, cpu = time.perf_counter() - wall0, process_cpu_s() - cpu0
+        quality, threads = job.path.level_name, job.engine.threads
+    n = stats.frames_out
+    return {
+        "photos": n,
+        "seconds_per_photo": round(wall / max(n, 1), 3),
+        "cpu_s_per_photo": round(cpu / max(n, 1), 3),
+        "load_s": round(load, 2),
+        "quality": quality,
+        "inference_threads": threads,
     }
 
 
@@ -149,40 +182,86 @@ def bench(
     video: str,
     frames: int,
     live_frames: int,
-    threads: int,
+    photos: Path | None,
     runs: int,
+    rounds: int = 3,
 ) -> dict:
-    """`rtseg bench matting`: the engine at each ratio and size, the side-by-side speed
-    target (when the as-converted graph is given), and a paced live run at 720p and 30 fps."""
-    out: dict = {"model": model, "engine": engine_rows(model, threads, runs)}
-    if baseline is not None:
-        out["side_by_side"] = side_by_side(model, baseline, video, frames, threads, runs)
-    out["live"] = live.bench_live(video, "720", model, 30.0, live_frames, "cpu", threads)
+    """`python -m benchmarks matting`: RVM's targets at its defaults (`--model MODEL` and nothing
+    else). A 720p file run end to end (decode, matte, blur, H.264; `rtseg run`'s own path)
+    and the as-converted graph's inference alone (ratio 0.25, 2 threads) run alternately
+    `rounds` times, each timed by the wall clock and by the process's CPU time a frame; then
+    the same clip replayed live at its 30 fps, and a folder of photos; and the network alone
+    at each ratio and size (2 threads)."""
+    out: dict = {"model": model}
+    with tempfile.TemporaryDirectory(prefix="rtseg-matting-") as tmp:
+        clip = Path(tmp) / "clip720.mp4"
+        out["input"] = make_clip(video, 720, max(frames, live_frames), clip)
+        pairs: dict[str, list[dict]] = {"file": [], "baseline": []}
+        for _ in range(rounds):
+            if baseline is not None:
+                pairs["baseline"].append(baseline_alone(baseline, runs))
+            pairs["file"].append(rtseg_file(clip, Path(tmp) / "out.mp4", model, frames, None))
+        out["file"] = median_run(pairs["file"])
+        if baseline is not None:
+            out["baseline"] = {"file": baseline.name, "runs": pairs["baseline"]}
+            speedups = [
+                round(f["fps"] / b["fps"], 2)
+                for f, b in zip(pairs["file"], pairs["baseline"], strict=True)
+            ]
+            out["speedup_rounds"] = speedups
+            out["speedup"] = float(np.median(speedups))
+            out["speedup_cpu"] = float(
+                np.median(
+                    [
+                        round(b["cpu_ms"] / f["cpu_ms_per_frame"], 2)
+                        for f, b in zip(pairs["file"], pairs["baseline"], strict=True)
+                    ]
+                )
+            )
+        out["live"] = live_replay(clip, model, live_frames)
+        if photos is not None:
+            out["photos"] = photo_run(model, photos, Path(tmp) / "masks")
+    out["engine"] = engine_rows(model, 2, runs)
     return out
 
 
 def format_bench(result: dict) -> str:
     """`bench`'s result as text for the report."""
-    lines = [render({"model": result["model"], "engine": result["engine"]}).split("\n", 2)[2]]
-    side = result.get("side_by_side")
-    if side:
-        file = side["file"]
+    clip = result["input"]
+    lines = [
+        f"{result['model']} at its defaults; input {clip['from']} brought to {clip['size']}",
+    ]
+    file = result["file"]
+    lines.append(
+        f"720p file run (decode, matte, blur, H.264): {file['fps']} fps (rounds "
+        f"{', '.join(str(f) for f in file['fps_runs'])}), {file['cpu_ms_per_frame']} ms CPU a "
+        f"frame, {file['bytes']:,} bytes"
+    )
+    if "baseline" in result:
+        base = result["baseline"]["runs"]
         lines.append(
-            f"720p file run at ratio 0.25 (decode, matte, blur, H.264), {file['threads']} threads: "
-            f"{file['pipeline_fps']} fps; the as-converted graph ({side['baseline']}) alone on "
-            f"720p frames at ratio 0.25: {side['baseline_ms']['p50']} ms p50 "
-            f"({side['baseline_fps']} fps); the file run is {side['speedup']}x that. CPU time a "
-            f"frame: {side['file_cpu_ms']} ms for the file run, {side['baseline_cpu_ms']} ms "
-            f"for the graph alone ({side['speedup_cpu']}x)"
+            f"as-converted graph ({result['baseline']['file']}) alone, 720p at ratio 0.25, 2 "
+            f"threads: {', '.join(str(b['fps']) for b in base)} fps, "
+            f"{', '.join(str(b['cpu_ms']) for b in base)} ms CPU a frame; the file run is "
+            f"{result['speedup']}x that (rounds {', '.join(map(str, result['speedup_rounds']))}"
+            f"; {result['speedup_cpu']}x by CPU time a frame)"
         )
-    run = result.get("live")
-    if run:
-        infer = run["stages_ms"].get("infer", {}).get("p50", 0.0)
+    live = result["live"]
+    age = live["mask_age_frames"]
+    lines.append(
+        f"live replay at 30 fps ({live['quality']}): {live['drops']} of {live['frames_in']} "
+        f"frames dropped ({100 * live['dropped_share']:.1f}%), {live['fps_out']} fps out, "
+        f"{live['cpu_share']} of a core, latency p50/p99 {live['latency_ms']['p50']}/"
+        f"{live['latency_ms']['p99']} ms, mask age p50/p99 {age['p50']}/{age['p99']} frames"
+    )
+    photos = result.get("photos")
+    if photos:
         lines.append(
-            f"live, {run['size']} at 30 fps: {run['fps_out']} fps out, latency p50 "
-            f"{run['latency_ms']['p50']} ms, masks up to {run['mask_lag_max']} frames behind "
-            f"(inference {infer} ms p50)"
+            f"photos ({photos['quality']}, mask): {photos['photos']} at "
+            f"{photos['seconds_per_photo']} s each ({photos['cpu_s_per_photo']} s CPU), the "
+            f"model loaded in {photos['load_s']} s"
         )
+    lines.append(render({"model": result["model"], "engine": result["engine"]}).split("\n", 2)[2])
     return "\n".join(lines).rstrip() + "\n"
 
 

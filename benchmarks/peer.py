@@ -197,7 +197,7 @@ def bench_peer(
 
 
 def format_peer(result: dict) -> str:
-    """The side-by-side table `rtseg bench peer` prints."""
+    """The side-by-side table `python -m benchmarks peer` prints."""
     clip = result["input"]
     head = (
         f"input: {clip['from']} ({clip['from_size']}) "

@@ -101,7 +101,7 @@ def bench_profile(
 
 
 def format_profile(result: dict) -> str:
-    """A table of the profile, printed by `rtseg bench profile`."""
+    """A table of the profile, printed by `python -m benchmarks profile`."""
     clip = result["input"]
     lines = [
         f"input: {clip['from']} ({clip['from_size']}) to {clip['size']}, {result['frames']} "

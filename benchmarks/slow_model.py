@@ -2,6 +2,8 @@
 
 A real ONNX graph (a chain of 3x3 convolutions at the input size), so the overload run
 measures ONNX Runtime doing heavy work, not a sleep; `depth` and `channels` set its cost.
+`python -m benchmarks.slow_model` rebuilds the one the package holds for `rtseg bench
+overload` (an installed rtseg has no onnx to build it with).
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rtseg.bench.side_by_side import SLOW_MODEL_PATH
 from rtseg.errors import RtsegError
 from rtseg.models.contract import ModelInfo, metadata_dict
+
+# About 45 ms a frame on 2 cores of an AMD EPYC: slower than a 30 fps camera's period.
+PACKAGED = {"size": 256, "channels": 16, "depth": 10}
 
 
 def slow_model(path: Path, size: int = 128, channels: int = 32, depth: int = 8) -> Path:
@@ -57,3 +63,12 @@ def slow_model(path: Path, size: int = 128, channels: int = 32, depth: int = 8) 
     helper.set_model_props(model, metadata_dict(info))
     onnx.save(model, path)
     return path
+
+
+def main() -> None:
+    """Rebuild the slow model `rtseg bench overload` uses by default (rtseg/bench/)."""
+    slow_model(SLOW_MODEL_PATH, **PACKAGED)
+
+
+if __name__ == "__main__":
+    main()

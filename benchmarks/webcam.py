@@ -222,7 +222,7 @@ def cost_figures(frames: int, rounds: int) -> dict:
                 run = bench_live(str(DOCTOR), "720", DEFAULT_MODEL, FPS, frames, sink="null",
                                  options=chosen)  # fmt: skip
                 samples[name][state].append(
-                    (run["cpu_ms_per_frame"], run["latency_ms"]["p50"], run["drops"])
+                    (1e3 * run["cpu_s"] / run["frames_out"], run["latency_ms"]["p50"], run["drops"])
                 )
     figures = {}
     for name, states in samples.items():

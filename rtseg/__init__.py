@@ -22,21 +22,18 @@ from rtseg.api import process_video
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io.destinations import (
     Callback,
+    Destination,
     ImageFolder,
     Null,
     Preview,
+    SinkContext,
     VideoFile,
     VirtualCamera,
     Window,
 )
-from rtseg.io.video_files import (
-    AudioTrack,
-    DecodedFrame,
-    VideoInfo,
-    VideoReader,
-    VideoWriter,
-    read_video,
-)
+from rtseg.io.location import Location
+from rtseg.io.video_in import AudioTrack, DecodedFrame, VideoInfo, VideoReader, read_video
+from rtseg.io.video_out import VideoWriter
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import (
     AlphaOut,
@@ -46,7 +43,10 @@ from rtseg.matte.effects import (
     Effect,
     Foreground,
     MaskView,
+    NeedsForeground,
+    NeedsLabels,
     Replace,
+    TakesForeground,
 )
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
@@ -63,13 +63,17 @@ __all__ = [
     "Classes",
     "Color",
     "DecodedFrame",
+    "Destination",
     "Effect",
     "Foreground",
     "Frame",
     "ImageFolder",
     "Job",
     "JobConfig",
+    "Location",
     "MaskView",
+    "NeedsForeground",
+    "NeedsLabels",
     "Null",
     "Percentiles",
     "Preview",
@@ -78,8 +82,10 @@ __all__ = [
     "RunStats",
     "Segmentation",
     "Segmenter",
+    "SinkContext",
     "StageError",
     "Stopped",
+    "TakesForeground",
     "VideoFile",
     "VideoInfo",
     "VideoReader",

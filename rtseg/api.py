@@ -7,15 +7,15 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from rtseg.batch.progress import Progress, ProgressSink
-from rtseg.batch.resume import frame_count
 from rtseg.io.destinations import Callback, Destination, Null, parse_sink
+from rtseg.io.frame_stamps import frame_count
 from rtseg.io.sources import IterableSource
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.ports import Sink
+from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.run_stats import RunStats
 
 Target = str | Path | Destination | Sink

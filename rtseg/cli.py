@@ -19,14 +19,12 @@ from pathlib import Path
 import cv2
 
 from rtseg.batch.discover import FORMATS
-from rtseg.batch.progress import Progress, ProgressSink
 from rtseg.errors import CameraUnavailable, RtsegError, Stopped
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
-from rtseg.io.remote import location
 from rtseg.io.sinks import has_display
-from rtseg.io.sources import VideoSource
+from rtseg.io.video_in import VideoReader
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.people import PEOPLE
@@ -37,7 +35,9 @@ from rtseg.models.fetch import fetch_rvm, release_url
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
+from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
+from rtseg.redaction import redact
 
 log = logging.getLogger("rtseg")
 
@@ -156,7 +156,7 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         type=_ratio,
         metavar="R",
         help="matting models (RVM): the share of the frame's size the network sees, in (0, 1] "
-        "(default: RVM's rule, the frame's longer side brought to 480 px: 0.375 at 720p)",
+        "(default: the frame brought to 320x180's area: 0.25 at 720p)",
     )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
     p.add_argument(
@@ -220,7 +220,6 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--out",
-        type=location,
         required=True,
         help="folder or storage URL (s3://, gs://, az://) the outputs go in",
     )
@@ -242,9 +241,7 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
         help="cut each long video into N segments for different workers (auto: one per "
         "worker, for videos long enough)",
     )
-    p.add_argument(
-        "--report", type=location, metavar="FILE", help="one JSON line per input (a path or URL)"
-    )
+    p.add_argument("--report", metavar="FILE", help="one JSON line per input (a path or URL)")
     p.add_argument(
         "--attempts",
         type=_positive_int,
@@ -352,7 +349,7 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
             ", ".join(job.engine.providers),
         )
         progress = None
-        if not quiet and isinstance(job.source, VideoSource) and not job.source.live:
+        if not quiet and isinstance(job.source, VideoReader) and not job.source.live:
             # The bar's total comes from the container's header (frame count, or duration
             # times rate), not from reading the file through once more; without either the
             # bar counts frames and their rate, with no total, percentage or ETA.
@@ -444,8 +441,18 @@ def fetch_model(fp16: bool, url: str | None, overwrite: bool) -> None:
     print(fetched.notice, end="")
 
 
+class _Redacted(logging.Filter):
+    """Log lines without secrets: what a backend or FFmpeg says may quote a URL whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redacted())
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
     for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
         logging.getLogger(backend).setLevel(logging.WARNING)
@@ -457,7 +464,7 @@ def _setup_logging() -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"rtseg: error: {message}", file=sys.stderr)
+    print(f"rtseg: error: {redact(message)}", file=sys.stderr)
     return 2
 
 
@@ -479,28 +486,13 @@ def _guarded(body: Callable[[], object]) -> int:
     return status if isinstance(status, int) else 0
 
 
-# What `rtseg bench` imports that an installed rtseg may lack, and how to get it.
-_BENCH_NEEDS = {"matplotlib": "pip install 'rtseg[plots]'"}
-
-
 def bench(argv: list[str]) -> int:
-    """`rtseg bench`: the benchmarks are a tool of the source checkout, not installed."""
-    checkout = Path(__file__).resolve().parents[1]
-    if (checkout / "benchmarks" / "__main__.py").is_file() and str(checkout) not in sys.path:
-        sys.path.append(str(checkout))
-    try:
-        from benchmarks.__main__ import main as bench_main
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or "").split(".")[0]
-        if missing == "benchmarks":
-            return _fail(
-                "rtseg bench runs the benchmarks of a source checkout, which this installation "
-                "is not: clone the repository and run `python -m benchmarks` in it"
-            )
-        return _fail(
-            f"rtseg bench needs {missing}: {_BENCH_NEEDS.get(missing, 'pip install ' + missing)}"
-        )
-    return bench_main(argv)
+    """`rtseg bench`: the engine, file, live and overload benchmarks (rtseg/bench/)."""
+    from rtseg.bench.command import main as bench_main  # `rtseg run` never pays for it
+
+    _setup_logging()
+    logging.getLogger("rtseg").setLevel(logging.WARNING)  # the runs' own progress is noise here
+    return _guarded(lambda: bench_main(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

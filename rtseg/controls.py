@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rtseg.errors import RtsegError
-from rtseg.matte.effects import Effect, MaskView, parse_effect
+from rtseg.matte.effects import Effect, MaskView, NeedsForeground, NeedsLabels, parse_effect
 from rtseg.matte.tuning import RANGES, Tuning
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.contract import ModelInfo
@@ -36,12 +36,12 @@ STEPS = {f"{name}{sign}": (name, 1 if sign == "+" else -1) for name in RANGES fo
 
 def refusal(info: ModelInfo, effect: Effect) -> str | None:
     """Why model `info` cannot run `effect`, or None when it can."""
-    if getattr(effect, "needs_labels", False) and not info.has_labels:
+    if isinstance(effect, NeedsLabels) and not info.has_labels:
         return (
             f"model {info.name} segments people only; the {effect.name} effect needs a "
             "semantic model exported with --labels (e.g. deeplabv3_*)"
         )
-    if getattr(effect, "needs_foreground", False) and info.foreground is None:
+    if isinstance(effect, NeedsForeground) and info.foreground is None:
         return (
             f"model {info.name} gives no foreground colours; the {effect.name} output needs "
             "a matting model that does (Robust Video Matting)"
@@ -116,8 +116,8 @@ class LiveControls:
 
     def _name_classes(self, info: ModelInfo) -> None:
         for effect in (*self.effects, *self.pinned):
-            if getattr(effect, "needs_labels", False) and info.has_labels:
-                effect.class_names = info.class_names  # type: ignore[attr-defined]
+            if isinstance(effect, NeedsLabels) and info.has_labels:
+                effect.class_names = info.class_names
 
     # -- the model ---------------------------------------------------------------------------
     def take_switch(self) -> Engine:

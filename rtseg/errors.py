@@ -1,17 +1,27 @@
 """The one exception type the CLI turns into a one-line message and a non-zero exit."""
 
+from rtseg.redaction import redact
+
 
 class RtsegError(Exception):
     """An expected failure (bad input, missing model, unwritable output): no traceback shown.
 
     The message is one line whatever it quotes: a line break in a name the user gave (a file
     name, an effect's spelling) is shown escaped, as a backslash and `n`, so the CLI's
-    one-line error stays one line.
+    one-line error stays one line. Whatever it quotes, no secret is in it (`redact`).
     """
 
     def __init__(self, message: object = "", *args: object) -> None:
-        text = str(message).replace("\r", "\\r").replace("\n", "\\n")
+        text = redact(str(message)).replace("\r", "\\r").replace("\n", "\\n")
         super().__init__(text, *args)
+
+
+class OutputExists(RtsegError):
+    """The output is already there and replacing it was not asked for (`overwrite`)."""
+
+
+class OutputBusy(RtsegError):
+    """Another rtseg run holds the output's lock: it is writing that output now."""
 
 
 class CameraUnavailable(RtsegError):
@@ -40,7 +50,7 @@ class Stopped(RtsegError):
 def describe(exc: BaseException) -> str:
     """An exception in one line: rtseg's own by its message, any other as `Type: first line`
     (the type says what failed where nothing expected it, e.g. an ONNX Runtime `Fail`)."""
-    lines = str(exc).strip().splitlines()
+    lines = redact(str(exc)).strip().splitlines()
     if isinstance(exc, RtsegError):
         return lines[0] if lines else type(exc).__name__
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

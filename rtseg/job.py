@@ -8,21 +8,17 @@ through setting up releases what it had opened before the error reaches the call
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from rtseg.controls import LiveControls
 from rtseg.errors import RtsegError
-from rtseg.io import destinations, remote
-from rtseg.io.destinations import SINK_HELP, Destination, parse_sink
-from rtseg.io.outputs import check_not_input
-from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
-from rtseg.io.sources import VideoSource, open_source
-from rtseg.io.video_out import VideoFileSink, holds_alpha
-from rtseg.matte.effects import AlphaOut, Effect, as_effect, draw
+from rtseg.io.destinations import Destination, SinkContext, check_sink, parse_sink
+from rtseg.io.location import Location
+from rtseg.io.sources import open_source
+from rtseg.io.video_in import VideoReader
+from rtseg.matte.effects import Effect, as_effect, draw
 from rtseg.matte.frame_path import FramePath, build_frame_path
 from rtseg.matte.people import check_people
 from rtseg.matte.quality import quality_level
@@ -30,14 +26,12 @@ from rtseg.matte.tuning import check_setting
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.channels import Policy
-from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.frame import Frame, rate_time_base
 from rtseg.pipeline.opencv_threads import one_opencv_thread
 from rtseg.pipeline.pipeline import Pipeline
 from rtseg.pipeline.ports import Sink, SinkWrapper, Source
 from rtseg.pipeline.stats import Stats
 from rtseg.stages import SegmentationStages
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,7 +42,9 @@ class JobConfig:
     object with write/close/abort) or the CLI's strings ("blur:31", "out.mp4").
     """
 
-    source: str | int | Path = "0"  # camera index, file, URL, image, directory or "sample"
+    # camera index, file, URL, image, directory or "sample"; a Location is a file, folder or
+    # object (a batch's input)
+    source: str | int | Path | Location = "0"
     model: str | Path = DEFAULT_MODEL
     effect: str | Effect = "blur"
     sinks: list[str | Destination | Sink] = field(default_factory=lambda: ["window"])
@@ -73,7 +69,7 @@ class JobConfig:
     auto_frame: bool = False  # a crop that keeps the person centred (rtseg.matte.framing)
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
-    # sees; None: RVM's rule, the frame's longer side brought to 480 px (0.375 at 720p)
+    # sees; None: the frame brought to 320x180's area (0.25 at 720p)
     downsample_ratio: float | None = None
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
@@ -87,7 +83,7 @@ class JobConfig:
 def open_config_source(config: JobConfig) -> Source:
     """The source `config` names, opened with its capture settings."""
     return open_source(
-        str(config.source),
+        config.source if isinstance(config.source, Location) else str(config.source),
         realtime=config.realtime,
         width=config.width,
         height=config.height,
@@ -102,7 +98,8 @@ def validate_config(config: JobConfig) -> None:
     """Refuse settings no run can use, before anything is opened.
 
     Raises:
-        RtsegError: a number out of range or an unknown quality level, said in one line.
+        RtsegError: a number out of range, an unknown quality level, an output spelled
+            wrong, said in one line.
     """
     if config.quality is not None:
         quality_level(config.quality)
@@ -114,6 +111,11 @@ def validate_config(config: JobConfig) -> None:
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < low):
             raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if config.fps is not None:
+        rate_time_base(config.fps)
+    for spec in config.sinks:
+        if isinstance(spec, str):
+            parse_sink(spec)
 
 
 class _FromSeq(SinkWrapper):
@@ -198,6 +200,7 @@ class Job:
             mask_every=config.mask_every,
             sync=config.sync,
             ratio=config.downsample_ratio,
+            matting=self.engine.info.dynamic,  # a live switch to another model keeps these
             grow=config.grow,
             feather=config.feather,
             people=config.people,
@@ -225,10 +228,10 @@ class Job:
 
     # -- model ----------------------------------------------------------------------------
     def _build_engine(self, model: str | Path) -> Engine:
-        # One intra-op thread unless --threads says otherwise: the bundled models take about
-        # 2.5 ms, and a second thread's hand-offs cost 3.6 against 2.7 ms of CPU a frame on
-        # 2 cores at 720p, while in file mode the other stages have the other core anyway.
-        return Engine(resolve(str(model)), self.config.device, self.config.threads or 1)
+        # --threads, else the engine's own choice (`auto_threads`): one for the bundled models,
+        # whose 2.5 ms a second thread's hand-offs would make 3.6 ms of CPU a frame on 2 cores
+        # at 720p, every core for a matting network, which takes most of a frame's work.
+        return Engine(resolve(str(model)), self.config.device, self.config.threads)
 
     def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:
@@ -258,77 +261,35 @@ class Job:
         return sink
 
     def _open_sink(self, spec: str | Destination | Sink) -> Sink:
+        """The sink for `spec`: a destination opens its own, in this run's context, drawn
+        with its own effect where it has one; a sink object is taken as it is."""
         assert self.controls is not None
         target = parse_sink(spec) if isinstance(spec, str) else spec
-        own = getattr(target, "effect", None)
-        if own is None:
-            return self._open_target(target, self.controls.chosen)
-        effect = self.controls.pin(as_effect(own))
-        return _OwnEffect(self._open_target(target, effect), effect)
+        if not isinstance(target, Destination):
+            return check_sink(target)
+        if target.effect is None:
+            return target.open(self._sink_context(self.controls.chosen))
+        effect = self.controls.pin(as_effect(target.effect))
+        return _OwnEffect(target.open(self._sink_context(effect)), effect)
 
-    def _open_target(self, target: Destination | Sink, effect: Effect) -> Sink:
-        """The sink for `target`, whose frames are drawn with `effect`."""
-        assert self.controls is not None and self.source is not None
-        if isinstance(target, destinations.Null):
-            return NullSink()
-        if isinstance(target, destinations.Window):
-            return WindowSink(on_key=self.controls.on_key, hud=self.controls.hud_lines)
-        if isinstance(target, destinations.VirtualCamera):
-            from rtseg.io.virtualcam import VirtualCamSink
-
-            return VirtualCamSink(self.source.fps, device=target.device)
-        if isinstance(target, destinations.Preview):
-            return self._open_preview(target.port)
-        if isinstance(target, destinations.VideoFile) and isinstance(target.path, str):
-            opener = partial(self._open_video_file, effect=effect)
-            return remote.staged_output(target.path, self.config.overwrite, opener)
-        if isinstance(target, destinations.VideoFile | destinations.ImageFolder):
-            check_not_input(Path(target.path), getattr(self.source, "path", None))
-        if isinstance(target, destinations.VideoFile):
-            return self._open_video_file(Path(target.path), effect)
-        if isinstance(target, destinations.ImageFolder):
-            return ImageSequenceSink(Path(target.path), self.config.overwrite)
-        if not all(callable(getattr(target, m, None)) for m in ("write", "close", "abort")):
-            raise RtsegError(
-                f"{target!r} is not a sink: {SINK_HELP}, or an object with write, close and abort"
-            )
-        return target
-
-    def _open_video_file(self, path: Path, effect: Effect) -> Sink:
+    def _sink_context(self, effect: Effect) -> SinkContext:
+        """What an output of this run opens with, its frames drawn with `effect`."""
         assert self.source is not None
-        if isinstance(effect, AlphaOut) and not holds_alpha(path):
-            raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
-        if self.config.realtime:
-            log.info(
-                "--realtime into %s: frames the pipeline cannot keep up with are dropped; "
-                "the others keep their times, so the file keeps the input's length and audio",
-                path,
-            )
-        return VideoFileSink(
-            path,
-            self.source.fps,
-            crf=self.config.crf,
-            preset=self.config.preset,
-            audio_from=self.source.path if isinstance(self.source, VideoSource) else None,
-            overwrite=self.config.overwrite,
+        config = self.config
+        return SinkContext(
+            fps=self.source.fps,
+            effect=effect,
+            input_path=getattr(self.source, "path", None),
+            audio_from=self.source.path if isinstance(self.source, VideoReader) else None,
+            overwrite=config.overwrite,
+            realtime=config.realtime,
+            crf=config.crf,
+            preset=config.preset,
+            preview_host=config.preview_host,
+            preview_remote=config.preview_remote,
+            preview_token=config.preview_token,
+            controls=self.controls,
         )
-
-    def _open_preview(self, port: int) -> Sink:
-        from rtseg.io.preview import HttpPreviewSink
-
-        assert self.controls is not None
-        sink = HttpPreviewSink(
-            port,
-            host=self.config.preview_host,
-            allow_remote=self.config.preview_remote,
-            token=self.config.preview_token,
-            stats=self.controls.live_stats,
-            on_control=self.controls.control,
-            choices=self.controls.choices(),
-            ranges=self.controls.ranges(),
-        )
-        log.info("preview at %s", sink.url)
-        return sink
 
     # -- running --------------------------------------------------------------------------
     def run(self) -> Stats:
@@ -387,6 +348,7 @@ class Job:
 
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""
+        engine = self.engine
         return self.pipeline.stats.summary(
-            self.pipeline.drops, self.engine.providers, self.engine.info.name
+            self.pipeline.drops, engine.providers, engine.info.name, engine.threads
         )

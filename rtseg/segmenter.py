@@ -4,9 +4,9 @@ It runs each frame through the very path a job's stages run (`rtseg.matte.frame_
 input, inference with the quality level's passes and zoom, temporal smoothing over the
 frames' times, edge refinement to the image's size, labels and foreground colours), one phase
 after the other on the caller's thread, so a frame segmented here gets the mask `rtseg run`
-would give it. Its three modes are MediaPipe Tasks' running modes: separate
-images, the frames of a video with their times, and a live stream whose frames are handed in
-without waiting and whose results come back through a callback.
+would give it. Its three modes are MediaPipe Tasks' running modes: separate images, the
+frames of a video with their times, and a live stream whose frames are handed in without
+waiting and whose results come back through a callback.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 from rtseg.errors import RtsegError
 from rtseg.matte.effects import alpha_u8
 from rtseg.matte.frame_path import build_frame_path
+from rtseg.matte.quality import quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.pipeline.frame import check_image
@@ -98,9 +99,10 @@ class Segmenter:
             quality: "fast", "balanced" or "best", as `rtseg run --quality` (default: "best"
                 for images, "balanced" for video, "fast" for live frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
-            threads: ONNX Runtime intra-op threads (default: its own choice).
+            threads: ONNX Runtime intra-op threads (default: one for a fixed-size model, every
+                core up to four for a matting model, see `rtseg.models.engine.auto_threads`).
             downsample_ratio: for a matting model (RVM), the share of the image's size the
-                network sees (default: RVM's rule, the longer side brought to 480 px).
+                network sees (default: the image brought to 320x180's area, 0.25 at 720p).
             grow: pixels the alpha grows by at the image's size (negative: shrinks).
             feather: pixels over which the alpha's edges are softened, either side.
             smooth: temporal smoothing strength in video and live modes, 0 (off) to 1
@@ -126,6 +128,9 @@ class Segmenter:
                 raise RtsegError(f"unknown {name} {value!r}; choose one of {', '.join(known)}")
         if (mode == "live") != (on_result is not None):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
+        if quality is not None:
+            quality_level(quality)  # an unknown level is refused before the model loads
+        self.engine = Engine(resolve(str(model)), device, threads)
         self._path = build_frame_path(
             quality=quality,
             live=mode == "live",
@@ -133,6 +138,7 @@ class Segmenter:
             refine=refine,
             sync=True,
             ratio=downsample_ratio,
+            matting=self.engine.info.dynamic,
             grow=grow,
             feather=feather,
             smooth=smooth,
@@ -140,7 +146,6 @@ class Segmenter:
             auto_frame=auto_frame,
         )
         self.tuning = self._path.tuning  # grow, feather, smooth: changeable between frames
-        self.engine = Engine(resolve(str(model)), device, threads)
         self._state = self._path.new_stream()
         self.mode = mode
         self._rgb = color == "rgb"

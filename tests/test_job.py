@@ -18,7 +18,6 @@ from rtseg.errors import RtsegError
 from rtseg.io.sources import open_source
 from rtseg.job import Job, JobConfig
 from rtseg.matte.compose import blend
-from rtseg.matte.quality import LEVELS
 from rtseg.models.contract import ModelInfo, metadata_dict
 from rtseg.models.transforms import to_model_input
 from rtseg.pipeline.frame import Frame
@@ -275,10 +274,10 @@ def test_a_numbered_frame_pattern_is_a_video_not_photos(tmp_path: Path) -> None:
     for spec in (str(frames / "img_%04d.png"), str(frames)):
         sink = RecordingSink()
         job = Job(JobConfig(source=spec, model=model, effect="mask", sinks=[sink], refine=False))
-        level = job.path.level
+        level = job.path.level_name
         job.run()
         alphas[spec == str(frames)] = (level, [float(f.alpha[36, 64]) for f in sink.frames])
     (video_level, video), (photo_level, photos) = alphas[False], alphas[True]
-    assert video_level == LEVELS["balanced"] and photo_level == LEVELS["best"]
+    assert (video_level, photo_level) == ("balanced", "best")
     assert video[0] < video[1] < video[2]  # the state builds up over the frames
     assert photos[0] == photos[1] == photos[2]  # each photo on its own

@@ -3,7 +3,11 @@ set-up that fails half-way leaves nothing open (no partial file, no lock, no thr
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -62,12 +66,19 @@ def test_bad_settings_are_rtseg_errors_and_open_nothing(tmp_path, bad):
     assert rtseg.process_video(clip, out).frames_out == 6  # the same output, at once
 
 
-def test_a_failure_after_the_outputs_opened_releases_them(tmp_path):
+def test_a_failure_after_the_outputs_opened_releases_them(tmp_path, caplog):
+    """A video file, a PNG folder and the browser preview (its server thread really
+    started, on a port of its own) are open when the fourth output is refused."""
     clip = write_clip(tmp_path / "in.mp4", frames=6)
     out, frames = tmp_path / "out.mp4", tmp_path / "frames"
     before = {t.ident for t in threading.enumerate()}
+    caplog.set_level(logging.INFO, logger="rtseg")
     with pytest.raises(RtsegError, match="is not a sink"):
-        rtseg.Job(rtseg.JobConfig(source=str(clip), sinks=[str(out), str(frames), "preview:0", 42]))
+        rtseg.Job(rtseg.JobConfig(source=str(clip), sinks=[str(out), str(frames), "http:0", 42]))
+    (url,) = re.findall(r"preview at (http://\S+)", caplog.text)  # it was listening...
+    assert ":0/" not in url  # on the port it was given
+    with pytest.raises(urllib.error.URLError):  # ...and is no longer
+        urllib.request.urlopen(url, timeout=5)
     assert leftovers(tmp_path) == []
     assert [t.name for t in threading.enumerate() if t.ident not in before] == []
     # the locks were released: the same outputs are written in this process at once

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from rtseg import cli
 from rtseg.errors import RtsegError
 from rtseg.io.sources import ImageSource
+from rtseg.job import validate_config
 from rtseg.models.contract import (
     REQUIRED_META,
     ContractError,
@@ -235,6 +236,8 @@ options = st.one_of(
         for flag, starts in SPELLINGS.items()
     ),
     st.tuples(st.sampled_from(["--max-frames", "--fps", "--mask-every", "--crf"]), value),
+    st.tuples(st.just("--fps"), st.floats().map(repr)),  # inf, nan, 1e-300...
+    st.tuples(st.just("--sink"), st.integers(0, 10**6).map(lambda port: f"http:{port}")),
 )
 # `rtseg run` with options whose values are fuzzed, beside wholly random command lines.
 run_lines = st.lists(options, max_size=4).map(
@@ -247,10 +250,13 @@ run_lines = st.lists(options, max_size=4).map(
 @given(argv=st.one_of(st.lists(tokens, max_size=8), run_lines))
 @example(argv=["run", "--sink", "http:²"])  # found by it: int() refused what isdigit() took
 @example(argv=["run", "--effect", "blur:፩"])
+@example(argv=["run", "--fps", "inf"])  # found by it: OverflowError, ZeroDivisionError and
+@example(argv=["run", "--fps", "1e-300"])  # the server's OverflowError on an unusable port
+@example(argv=["run", "--sink", "http:99999"])
 def test_argument_parsing_gives_a_namespace_or_a_usage_exit(argv):
     """Any command line is a usage exit (status 2 with an error line, or 0 for --help), or
-    arguments that become the job they describe or one line saying what is wrong with them:
-    nothing is left to fail later with another exception."""
+    arguments that become the job they describe and pass its checks, or one line saying
+    what is wrong with them: nothing is left to fail later with another exception."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
@@ -265,6 +271,7 @@ def test_argument_parsing_gives_a_namespace_or_a_usage_exit(argv):
         return
     try:
         config = cli.config_from_args(args)
+        validate_config(config)  # what a job checks before it opens anything
     except RtsegError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
@@ -319,6 +326,9 @@ def cli_inputs(folder: Path) -> dict[str, str]:
 )
 @example(extra=["--source", "²"], source="sample", model="model")  # int() refused it
 @example(extra=[], source="sample", model="fails")  # ONNX Runtime's error on its warm-up
+@example(extra=["--fps", "inf"], source="sample", model="model")  # OverflowError
+@example(extra=["--fps", "1e-300"], source="sample", model="model")  # ZeroDivisionError
+@example(extra=["--sink", "http:99999"], source="sample", model="model")  # the bind's
 def test_main_exits_with_a_code_and_never_a_traceback(extra, source, model, tmp_path_factory):
     """Command lines that reach the source, the model and the outputs (a working model, one
     that fails on load, a missing one): each run ends well or with one error line."""

@@ -13,7 +13,7 @@ import pytest
 
 from rtseg.errors import RtsegError
 from rtseg.io.sources import SampleSource
-from rtseg.io.video_out import VideoFileSink
+from rtseg.io.video_out import VideoWriter
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.pipeline import Pipeline, Stage
@@ -97,7 +97,7 @@ def test_a_disk_filling_up_mid_run_stops_and_keeps_a_playable_partial(tmp_path):
     with tmpfs(tmp_path / "small", "600k") as small:
         out = small / "out.mp4"
         source = SampleSource(frames=5000, width=320, height=240)
-        sink = VideoFileSink(out, source.fps)
+        sink = VideoWriter(out, fps=source.fps)
         pipeline = Pipeline(source, [Stage("copy", copy_image)], [sink], Policy.BLOCK)
         with pytest.raises(RtsegError) as info:
             pipeline.run()

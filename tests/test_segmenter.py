@@ -11,7 +11,11 @@ import pytest
 
 import rtseg
 from rtseg.errors import RtsegError
+from rtseg.matte.frame_path import build_frame_path
+from rtseg.matte.quality import LEVELS
+from rtseg.matte.refine import EdgeRefiner
 from rtseg.matte.stream import GAP_S
+from rtseg.models.transforms import upscale_alpha
 from tests.media import timed_clip
 from tests.onnx_models import PERSON, brightness_model, rvm_signature_model
 
@@ -88,12 +92,25 @@ def test_video_mode_gives_rtseg_run_s_masks_through_a_gap_and_a_variable_rate(
 
 
 def test_refine_on_is_the_quality_level_s_own_refinement() -> None:
-    image = cv2.imread(str(PORTRAIT))
-    alphas = []
-    for refine in (None, True):
-        with rtseg.Segmenter(device="cpu", quality="best", refine=refine) as segmenter:
-            alphas.append(segmenter.segment(image).alpha)
-    np.testing.assert_array_equal(alphas[1], alphas[0])
+    """`refine=True` refines with the level's own working sizes: on "best" (a zoomed mask)
+    at 360 pixels, which keeps detail a refiner built apart from the level (at 180) blurs;
+    `refine=False` upscales instead."""
+    image = np.full((720, 1280, 3), (90, 110, 120), np.uint8)  # a person small in the frame
+    image[360:, 700:1007] = cv2.resize(cv2.imread(str(PORTRAIT)), (307, 360))
+    level = LEVELS["best"]
+    path = build_frame_path(quality="best", stills=True, refine=False)
+    with rtseg.Segmenter(device="cpu", quality="best", refine=True) as refined:
+        mask = path.mask(refined.engine, path.model_input(image, refined.engine.info),
+                         image, 0, path.new_stream(), still=True)  # fmt: skip
+        got = refined.segment(image).alpha
+    assert mask.zoomed  # the person was zoomed on: a mask with fine detail
+    np.testing.assert_array_equal(got, level.refiner(True).refine(image, mask.alpha, fine=True))
+    apart = EdgeRefiner().refine(image, mask.alpha, fine=True)
+    assert float(np.abs(got - apart).max()) > 0.1
+    with rtseg.Segmenter(device="cpu", quality="best", refine=False) as plain:
+        np.testing.assert_array_equal(
+            plain.segment(image).alpha, upscale_alpha(mask.alpha, *image.shape[:2])
+        )
 
 
 def test_labels_come_at_the_image_size_for_a_semantic_model(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 A SOURCE is a video or image file, a directory (searched recursively: every video in it, and
 every folder holding images as one image sequence), a glob, or `@list.txt` with one SOURCE per
 line. Each output mirrors its input's path relative to the root it was found under, so a tree
-of recordings comes out as the same tree.
+of recordings comes out as the same tree; an input whose name would climb out of `--out`
+(a key like `in/../x.mp4` in a bucket), or whose output or its partial name is another
+input, is reported and left alone.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
+from rtseg.io.outputs import partial_name
 from rtseg.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 FORMATS = ("mp4", "webm", "mov", "png")
@@ -43,11 +46,16 @@ class Missing:
     reason: str
 
 
-def output_for(relative: Path, out: Location, fmt: str) -> Location:
-    """Where the input at `relative` (to its root) is written: a file, or for png a folder."""
+def output_for(relative: PurePosixPath, out: Location, fmt: str) -> Location:
+    """Where the input at `relative` (to its root) is written: a file, or for png a folder.
+
+    Raises:
+        RtsegError: `relative` would climb out of `out`.
+    """
+    out.join(relative.as_posix())  # refuses what climbs, before any name is made from it
     stem = relative.with_suffix("") if relative.suffix else relative
     name = stem if fmt == "png" else stem.with_name(f"{stem.name}.{fmt}")
-    return remote.join(out, name.as_posix())
+    return out.join(name.as_posix())
 
 
 def _is_partial(path: PurePosixPath) -> bool:
@@ -58,7 +66,7 @@ def _is_partial(path: PurePosixPath) -> bool:
 def _walk(root: Path, skip: Location) -> list[tuple[Path, Path]]:
     """(input, root) pairs under a directory: its videos, and each folder with images."""
     found: list[tuple[Path, Path]] = []
-    skip = Path(skip).resolve() if not remote.is_remote(skip) else None
+    skip = None if skip.is_remote else skip.path.resolve()
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
@@ -73,21 +81,35 @@ def _walk(root: Path, skip: Location) -> list[tuple[Path, Path]]:
 
 
 def _expand_url(spec: str, skip: Location, missing: list[Missing]) -> list:
-    """(input URL, its path relative to the prefix) for the videos a URL names."""
-    found = remote.find(spec)
-    if found is None:
-        missing.append(Missing(spec, "input not found"))
+    """(input, its path relative to the prefix) for the videos a URL names; an object
+    whose key climbs (`in/../x.mp4`) goes into `missing`."""
+    try:
+        where = Location.of(spec)
+        if where.is_web:  # one file: its name is the path's, whatever the query says
+            found = [(where.url, where.name)] if remote.exists(where) else None
+        else:
+            found = remote.find(where)
+    except RtsegError as exc:
+        missing.append(Missing(str(exc).partition(": ")[0] or spec, str(exc)))
         return []
-    inside = str(skip).rstrip("/") + "/"
-    pairs = [
-        (url, PurePosixPath(relative))
-        for url, relative in found
-        if PurePosixPath(relative).suffix.lower() in VIDEO_SUFFIXES
-        and not _is_partial(PurePosixPath(relative))
-        and not url.startswith(inside)
-    ]
-    if not pairs:
-        missing.append(Missing(spec, "no video found here"))
+    if found is None:
+        missing.append(Missing(str(where), "input not found"))
+        return []
+    inside = skip.url.rstrip("/") + "/"
+    pairs, refused = [], len(missing)
+    for url, relative in found:
+        name = PurePosixPath(relative)
+        if name.suffix.lower() not in VIDEO_SUFFIXES or _is_partial(name):
+            continue
+        try:
+            source = Location.of(url)
+        except RtsegError as exc:
+            missing.append(Missing(str(exc).partition(": ")[0], str(exc)))
+            continue
+        if not url.startswith(inside):
+            pairs.append((source, name))
+    if not pairs and len(missing) == refused:
+        missing.append(Missing(str(where), "no video found here"))
     return pairs
 
 
@@ -97,9 +119,13 @@ def _expand(spec: str, base: Path, skip: Location, missing: list[Missing]) -> li
     if remote.is_remote(spec):
         return _expand_url(spec, skip, missing)
     return [
-        (source, source.relative_to(root) if source != root else Path(source.name))
+        (
+            Location.of(source),
+            PurePosixPath((source.relative_to(root) if source != root else Path(source.name))
+                          .as_posix()),
+        )
         for source, root in _expand_local(spec, base, skip, missing)
-    ]
+    ]  # fmt: skip
 
 
 def _expand_local(spec: str, base: Path, skip: Location, missing: list[Missing]) -> list:
@@ -142,12 +168,14 @@ def _expand_local(spec: str, base: Path, skip: Location, missing: list[Missing])
 
 
 def _same(a: Location, b: Location) -> bool:
-    if remote.is_remote(a) or remote.is_remote(b):
+    if a.is_remote or b.is_remote:
         return a == b
-    return Path(a).resolve() == Path(b).resolve()
+    return a.path.resolve() == b.path.resolve()
 
 
-def discover(sources: list[str], out: Location, fmt: str) -> tuple[list[Item], list[Missing]]:
+def discover(
+    sources: list[str], out: Location | Path | str, fmt: str
+) -> tuple[list[Item], list[Missing]]:
     """The batch's inputs with their outputs, in a stable order, and the SOURCEs that failed.
     SOURCEs and `out` may be URLs: a prefix (`s3://bucket/talks/`) is searched for videos
     as a folder is.
@@ -156,13 +184,18 @@ def discover(sources: list[str], out: Location, fmt: str) -> tuple[list[Item], l
     """
     if fmt not in FORMATS:
         raise RtsegError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if fmt == "png" and remote.is_remote(out):
+    out = Location.of(out)
+    if fmt == "png" and out.is_remote:
         raise RtsegError("--format png writes a local folder; a URL --out takes mp4, webm or mov")
     items: dict[Location, Item] = {}
     missing: list[Missing] = []
     for spec in sources:
         for source, relative in _expand(spec, Path(), out, missing):
-            output = output_for(Path(relative), out, fmt)
+            try:
+                output = output_for(relative, out, fmt)
+            except RtsegError as exc:
+                missing.append(Missing(str(source), str(exc)))
+                continue
             earlier = items.get(output)
             if earlier is not None and not _same(earlier.source, source):
                 raise RtsegError(
@@ -172,16 +205,33 @@ def discover(sources: list[str], out: Location, fmt: str) -> tuple[list[Item], l
             items[output] = Item(source, output)
     if fmt == "png":
         items = _unnested(items)
-    return list(items.values()), missing
+    return _apart_from_inputs(list(items.values()), missing), missing
 
 
-def _unnested(items: dict[Path, Item]) -> dict[Path, Item]:
+def _apart_from_inputs(items: list[Item], missing: list[Missing]) -> list[Item]:
+    """The items whose output, and its partial name, are no input of the batch (a rerun
+    clears a partial name: it must never be someone's input); the others go into `missing`."""
+    inputs = {item.source.path.resolve() for item in items if not item.source.is_remote}
+    kept = []
+    for item in items:
+        if not item.output.is_remote:
+            output = item.output.path.resolve()
+            hit = next((p for p in (output, partial_name(output)) if p in inputs), None)
+            if hit is not None:
+                reason = f"its output {item.output} would replace the input {hit}"
+                missing.append(Missing(str(item.source), f"{reason}; choose another --out"))
+                continue
+        kept.append(item)
+    return kept
+
+
+def _unnested(items: dict[Location, Item]) -> dict[Location, Item]:
     """PNG outputs moved so that none holds another's (see IMAGES_FOLDER); each output folder
     is claimed whole by its run, so a nested one would be refused or replaced by it."""
-    moved: dict[Path, Item] = {}
+    moved: dict[Location, Item] = {}
     for output, item in items.items():
-        if any(other != output and other.is_relative_to(output) for other in items):
-            output = output / IMAGES_FOLDER
+        if any(o != output and o.path.is_relative_to(output.path) for o in items):
+            output = output.join(IMAGES_FOLDER)
             if output in items:
                 raise RtsegError(
                     f"{items[output].source} and the images of {item.source} would both "

@@ -27,7 +27,7 @@ STOP_GRACE_S = 10.0
 
 # Cores per worker by default. Each worker's pipeline overlaps decoding, inference,
 # compositing and encoding, yet two workers on two cores still beat one: measured with
-# `rtseg bench batch`'s clips (40 x 2 s at 540p) on 2 cores, three runs each, one worker
+# `python -m benchmarks batch`'s clips (40 x 2 s at 540p) on 2 cores, three runs each, one worker
 # 20.8 to 21.6 s, two workers 19.6 to 19.8 s.
 CORES_PER_WORKER = 1
 
@@ -174,9 +174,8 @@ class LocalExecutor:
     def _died(task: Task, attempts: int, slot: _Slot) -> Result:
         code = slot.process.exitcode
         how = f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
-        return Result(
-            task.source,
-            task.output,
+        return Result.of(
+            task,
             "failed",
             error=f"worker process died ({how}) on each of {attempts} attempts",
             attempts=attempts,

@@ -159,11 +159,10 @@ class RayExecutor:
             return self.ray.get(ref)
         except exceptions.RayTaskError as exc:  # the task itself raised: Ray does not retry
             # that (retry_exceptions=False), so it ran once; its own error is the reason
-            return Result(task.source, task.output, "failed").fail(exc.cause)
+            return Result.of(task, "failed").fail(exc.cause)
         except exceptions.RayError as exc:  # its worker or node died on every try
-            return Result(
-                task.source,
-                task.output,
+            return Result.of(
+                task,
                 "failed",
                 error=f"Ray gave up after {self.max_attempts} attempts: {describe(exc)}",
                 error_type=type(exc).__name__,

@@ -12,7 +12,7 @@ from typing import TextIO
 from rtseg.batch.tasks import Result
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 
 
 class ReportFile:
@@ -20,12 +20,13 @@ class ReportFile:
 
     A report URL is written here first and uploaded when the batch ends (stopped or not)."""
 
-    def __init__(self, path: Location | None) -> None:
+    def __init__(self, path: Location | Path | str | None) -> None:
         self._file: TextIO | None = None
-        self._url: str | None = None
-        if remote.is_remote(path):
-            remote.check_writable(str(path), overwrite=True)
-            self._url, path = str(path), remote.temporary_dir() / "report.jsonl"
+        self._url: Location | None = None
+        path = Location.of(path) if path is not None else None
+        if path is not None and path.is_remote:
+            remote.check_writable(path, overwrite=True)
+            self._url, path = path, remote.temporary_dir() / "report.jsonl"
         if path is not None:
             path = Path(path)
             try:

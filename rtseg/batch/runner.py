@@ -17,15 +17,16 @@ from pathlib import Path
 from rtseg.batch import split, storage
 from rtseg.batch.discover import Item, discover
 from rtseg.batch.local import LocalExecutor, default_workers
-from rtseg.batch.progress import Progress
 from rtseg.batch.report import ReportFile, failure_lines, file_line, summary_table
-from rtseg.batch.resume import frame_count, is_complete
+from rtseg.batch.resume import is_complete
 from rtseg.batch.tasks import Result, Task
-from rtseg.errors import RtsegError
+from rtseg.errors import OutputBusy, RtsegError
 from rtseg.io import remote
-from rtseg.io.outputs import check_output, partial_name
-from rtseg.io.remote import Location
+from rtseg.io.frame_stamps import frame_count
+from rtseg.io.location import Location
+from rtseg.io.outputs import OutputLock, check_output, partial_name
 from rtseg.job import Job, JobConfig
+from rtseg.pipeline.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class BatchOptions:
     max_attempts: int = 3
     quiet: bool = False
 
+    def __post_init__(self) -> None:
+        self.out = Location.of(self.out)  # paths and URLs given as strings are checked here
+        self.report = Location.of(self.report) if self.report is not None else None
+
 
 @dataclass
 class _Unit:
@@ -53,6 +58,10 @@ class _Unit:
     tasks: list[int] = field(default_factory=list)
     results: dict[int, Result] = field(default_factory=dict)
     read_here: int = 0  # bytes the batch's own process read from storage for it (planning)
+    # A split output's lock, held by the batch from planning to the join: its segments
+    # are made and joined by this batch alone.
+    lock: OutputLock | None = None
+    finished: bool = False
 
 
 def make_out_folder(out: Path) -> None:
@@ -70,11 +79,13 @@ def make_out_folder(out: Path) -> None:
 def check_config(config: JobConfig, out: Location, fmt: str) -> None:
     """Set up (without running) the job every file will run, so a bad model, effect,
     effect/format pair or unwritable output folder fails once, before any worker starts.
-    For a URL the job is set up here, and the storage is asked once (credentials, endpoint)."""
-    if remote.is_remote(out):
-        remote.exists(out)
-        out = remote.temporary_dir()
-    probe = "null" if fmt == "png" else str(Path(out) / f".rtseg-check.{fmt}")
+    For a URL the job is set up here, and the storage is asked once: a missing bucket, or
+    credentials that cannot write there, stop the batch before any work."""
+    if out.is_remote:
+        remote.check_writable(out.join(f".rtseg-check.{fmt}"), overwrite=True)
+        out = Location.of(remote.temporary_dir())
+    # named for this process: two batches on one --out each probe their own file
+    probe = "null" if fmt == "png" else str(out.path / f".rtseg-check-{os.getpid()}.{fmt}")
     Job(replace(config, source="sample", max_frames=1, sinks=[probe], overwrite=True)).close()
 
 
@@ -88,9 +99,10 @@ def _executor(config: JobConfig, options: BatchOptions, workers: int):
 
 
 def _plan(
-    todo: list[Item], config: JobConfig, options: BatchOptions, workers: int
+    todo: list[Item], config: JobConfig, options: BatchOptions, workers: int, results: list
 ) -> tuple[list[_Unit], list[Task], int]:
-    """Units and tasks for the inputs left to do, and how many frames they hold."""
+    """Units and tasks for the inputs left to do, and how many frames they hold; a split
+    output another rtseg run is writing is skipped (added to `results`)."""
     units: list[_Unit] = []
     tasks: list[Task] = []
     frames = 0
@@ -98,10 +110,10 @@ def _plan(
     for item in todo:
         unit = _Unit(item)
         moved = remote.MOVED.snapshot()
-        video = remote.suffix(item.output) != ""
+        video = item.output.suffix != ""
         # Frames are counted (by demuxing) for splitting, and for the bar unless the input
         # is in storage, where counting would read it through once more.
-        bar = not options.quiet and not remote.is_remote(item.source)
+        bar = not options.quiet and not item.source.is_remote
         wanted = bar or (options.split and video)
         count = (frame_count(item.source) or 0) if wanted else 0
         frames += count
@@ -112,7 +124,13 @@ def _plan(
                 item.source, item.output, count, parts, config.mask_every, config.smooth
             )
         else:
-            planned = [Task(str(item.source), str(item.output))]
+            planned = [Task(item.source, item.output)]
+        if len(planned) > 1:
+            try:
+                unit.lock = _lock_output(item.output)
+            except OutputBusy as exc:
+                results.append(Result.of(item, "skipped", attempts=0, error=str(exc)))
+                continue
         unit.read_here = remote.MOVED.since(moved)[0]
         unit.tasks = list(range(len(tasks), len(tasks) + len(planned)))
         tasks += planned
@@ -120,15 +138,31 @@ def _plan(
     return units, tasks, frames if sized else 0
 
 
+def _lock_output(output: Location) -> OutputLock:
+    """The lock on `output` (for a URL, on its staging path on this node)."""
+    local = remote.staging_path(output) if output.is_remote else output.path
+    local.parent.mkdir(parents=True, exist_ok=True)
+    return OutputLock(local)
+
+
 def _finish(unit: _Unit, tasks: list[Task]) -> Result:
-    """The input's result once all its tasks ended: joins a split video's segments."""
+    """The input's result once all its tasks ended: joins a split video's segments (and
+    gives the output's lock up)."""
+    unit.finished = True
+    try:
+        return _joined(unit, tasks)
+    finally:
+        if unit.lock is not None:
+            unit.lock.release()
+
+
+def _joined(unit: _Unit, tasks: list[Task]) -> Result:
     parts = [unit.results[i] for i in unit.tasks]
     if len(parts) == 1:
         parts[0].bytes_read += unit.read_here
         return parts[0]
-    result = Result(
-        str(unit.item.source),
-        str(unit.item.output),
+    result = Result.of(
+        unit.item,
         "failed",
         frames_in=sum(r.frames_in for r in parts),
         frames_out=sum(r.frames_out for r in parts),
@@ -140,7 +174,7 @@ def _finish(unit: _Unit, tasks: list[Task]) -> Result:
     )
     failed = [r for r in parts if r.status != "done"]
     if failed:
-        result.error = f"segment {remote.name(failed[0].output)}: {failed[0].error}"
+        result.error = f"segment {failed[0].output.rpartition('/')[2]}: {failed[0].error}"
         storage.discard(unit.item.output)
         return result
     started = time.monotonic()
@@ -164,15 +198,14 @@ def _triage(items: list[Item], overwrite: bool, results: list[Result]) -> list[I
     todo = []
     for item in items:
         moved = remote.MOVED.snapshot()
-        source, output = str(item.source), str(item.output)
         if overwrite or not remote.exists(item.output):
             todo.append(item)
         elif is_complete(item.source, item.output):
             read = remote.MOVED.since(moved)[0]
-            results.append(Result(source, output, "skipped", attempts=0, bytes_read=read))
+            results.append(Result.of(item, "skipped", attempts=0, bytes_read=read))
         else:
-            error = f"{output} exists but is not complete; pass --overwrite to replace it"
-            results.append(Result(source, output, "failed", error=error))
+            error = f"{item.output} exists but is not complete; pass --overwrite to replace it"
+            results.append(Result.of(item, "failed", error=error))
     return todo
 
 
@@ -186,16 +219,16 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     workers = options.workers or default_workers(config.threads, cores)
     config = replace(config, threads=config.threads or max(1, cores // workers))
     executor = _executor(config, options, workers)  # Ray missing: one line, before any work
-    if not remote.is_remote(options.out):
-        make_out_folder(Path(options.out))
+    if not options.out.is_remote:
+        make_out_folder(options.out.path)
     check_config(config, options.out, options.fmt)
     executor.start(len(items))  # workers load their model while the batch plans
     report = ReportFile(options.report)
     results = [Result(m.source, "", "failed", error=m.reason) for m in missing]
     todo = _triage(items, config.overwrite, results)
+    units, tasks, frames = _plan(todo, config, options, workers, results)
     for result in results:
         report.add(result)
-    units, tasks, frames = _plan(todo, config, options, workers)
     owner = {index: unit for unit in units for index in unit.tasks}
     progress = Progress(frames, files=len(units)) if not options.quiet else None
 
@@ -218,15 +251,16 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     finally:
         if progress is not None:
             progress.close()
-        finished = {r.source for r in results}
         for unit in units:
-            if str(unit.item.source) not in finished:
+            if not unit.finished:
                 if len(unit.tasks) > 1:  # its uploaded segments are of no use to a rerun
                     storage.discard(unit.item.output)
-                stopped = Result(str(unit.item.source), str(unit.item.output), "failed")
+                if unit.lock is not None:
+                    unit.lock.release()
+                stopped = Result.of(unit.item, "failed")
                 stopped.error = "the batch was interrupted before this input finished"
-                if remote.is_remote(unit.item.output):
-                    kept = partial_name(remote.staging_path(str(unit.item.output))).name
+                if unit.item.output.is_remote:
+                    kept = partial_name(remote.staging_path(unit.item.output)).name
                     stopped.error += (
                         "; nothing was uploaded, and a partial output stays on the node that "
                         f"ran it, as {kept} under rtseg-staging/ in its temporary directory"

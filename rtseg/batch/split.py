@@ -6,7 +6,7 @@ packets are then copied one file after another (no re-encoding) into the output,
 input's audio tracks added in the same pass (`AudioTracks`), so the output has the input's
 frames, timestamps, duration and sound. Each segment starts exactly where the previous one
 ended: frames are found by their timestamps, and a seek that lands late is redone further
-back (`VideoDecoder.seek`). A video whose timestamps cannot place every frame once (missing
+back (`VideoReader.seek`). A video whose timestamps cannot place every frame once (missing
 or repeated timestamps, timestamps that restart) is not split; the log says so.
 
 No seam may show. A segment cannot start its temporal smoothing from nothing, or the mask
@@ -27,14 +27,13 @@ from pathlib import Path
 
 import av
 
-from rtseg.batch.resume import frame_stamps
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
-from rtseg.io import remote
 from rtseg.io.audio_tracks import AudioTracks
+from rtseg.io.frame_stamps import frame_stamps
+from rtseg.io.location import Location
 from rtseg.io.outputs import partial_name
-from rtseg.io.remote import Location, location
-from rtseg.io.video_in import VideoDecoder, ffmpeg_path, open_media
+from rtseg.io.video_in import VideoReader, ffmpeg_path, open_media
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
 from rtseg.matte.temporal import DEFAULT_STRENGTH, still_weight
@@ -71,14 +70,15 @@ def parts_for(split: int | str | None, frames: int, workers: int) -> int:
     return max(1, min(int(split), frames))
 
 
-def segments_dir(output: Location) -> Location:
-    """Where a split output's segments are written; the name says they are partial."""
-    if remote.is_remote(output):
-        return str(output)[: -len(remote.suffix(output)) or None] + ".partial-segments"
-    return partial_name(Path(output), "partial-segments").with_suffix("")
+def segments_dir(output: Location | Path) -> Location:
+    """Where a split output's segments are written, beside it; the name says they are
+    partial."""
+    output = Location.of(output)
+    stem = output.name[: -len(output.suffix) or None]
+    return output.with_name(f"{stem}.partial-segments")
 
 
-def cut_problem(source: Path) -> str | None:
+def cut_problem(source: Location) -> str | None:
     """Why `source` cannot be cut into segments that meet exactly, or None when it can:
     every frame needs a timestamp of its own, and they must not restart."""
     with open_media(source) as container:
@@ -105,8 +105,8 @@ def cut_problem(source: Path) -> str | None:
 
 
 def plan(
-    source: Location,
-    output: Location,
+    source: Location | Path,
+    output: Location | Path,
     frames: int,
     parts: int,
     every: int = 1,
@@ -116,10 +116,11 @@ def plan(
     `every` (the mask period), so each segment runs the model on the frames a single run does;
     the warmup is as long as smoothing strength `smooth` needs (`warmup_s`).
     A video that cannot be cut exactly (`cut_problem`) is one task, and the log says why."""
+    source, output = Location.of(source), Location.of(output)
     problem = cut_problem(source)
     if problem is not None:
         log.warning("%s is processed as one segment, not %d: %s", source, parts, problem)
-        return [Task(str(source), str(output))]
+        return [Task(source, output)]
     stamps, time_base = frame_stamps(source)
     span_s = (stamps[-1] - stamps[0]) * time_base if len(stamps) > 1 else Fraction(0)
     fps = (len(stamps) - 1) / span_s if span_s else 30
@@ -133,8 +134,8 @@ def plan(
             end = stamps[stop] if stop < len(stamps) else None
             tasks.append(
                 Task(
-                    str(source),
-                    str(remote.join(folder, f"{i:03d}{remote.suffix(output)}")),
+                    source,
+                    folder.join(f"{i:03d}{output.suffix}"),
                     start=start,
                     stop=stop,
                     warmup=ahead,
@@ -146,14 +147,14 @@ def plan(
 
 class SegmentSource:
     """Frames [first, stop) of a video file (a segment and its warmup) at their own
-    timestamps. The decoder seeks exactly to `first` (`VideoDecoder.seek`), and frames are
+    timestamps. The decoder seeks exactly to `first` (`VideoReader.seek`), and frames are
     told apart by their timestamps, so the cut is frame-exact."""
 
     live = False
 
     def __init__(
         self,
-        path: str,
+        path: Location | Path,
         first: int,
         stop: int,
         deinterlace: bool = False,
@@ -162,40 +163,29 @@ class SegmentSource:
         """`times`: the presentation times of frames `first` and `stop` (None: the end) when
         known (`Task.times`); otherwise the file is demuxed through to find them."""
         if times is None:
-            stamps, _ = frame_stamps(location(path))
+            stamps, _ = frame_stamps(path)
             if stop > len(stamps):
                 raise RtsegError(f"{path} has {len(stamps)} frames, not {stop}")
             times = (stamps[first], stamps[stop] if stop < len(stamps) else None)
-        self._decoder = VideoDecoder(location(path), deinterlace)
-        self.fps = self._decoder.fps
+        self._reader = VideoReader(path, deinterlace=deinterlace)
+        self.fps = self._reader.fps
         first_pts, self._stop_pts = times
         if first:
-            self._decoder.seek(first_pts)
+            self._reader.seek(first_pts)
         self.frames_expected = stop - first
         self._seq = 0
 
     def read(self) -> Frame | None:
         if self._seq >= self.frames_expected:
             return None
-        decoded = self._decoder.read_frame()
-        if decoded is None:
+        frame = self._reader.read()  # numbered from 0 after the seek, as the segment counts
+        if frame is None or (self._stop_pts is not None and frame.pts >= self._stop_pts):
             return None
-        image, pts, duration, sar = decoded
-        if self._stop_pts is not None and pts >= self._stop_pts:
-            return None
-        frame = Frame(
-            seq=self._seq,
-            image=image,
-            pts=pts,
-            time_base=self._decoder.time_base,
-            duration=duration,
-            sar=sar,
-        )
         self._seq += 1
         return frame
 
     def close(self) -> None:
-        self._decoder.close()
+        self._reader.close()
 
 
 def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
@@ -220,12 +210,13 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     return job
 
 
-def join(source: Location, segments: list[Location], output: Path) -> None:
+def join(source: Location | Path, segments: list[Location] | list[Path], output: Path) -> None:
     """Copy the segments' packets, which carry the input's own timestamps, one file after
     another (no re-encoding) into `output`, with every audio track of `source`. Segments
     in storage are streamed, as inputs are.
 
     The output appears under its final name only once it is complete."""
+    segments = [Location.of(s) for s in segments]
     spec = container_for(output)
     tmp = partial_name(output)
     audio = AudioTracks(source)
@@ -253,5 +244,5 @@ def join(source: Location, segments: list[Location], output: Path) -> None:
     finally:
         audio.close()
     tmp.replace(output)
-    if not remote.is_remote(segments[0]):
-        shutil.rmtree(Path(segments[0]).parent)
+    if not segments[0].is_remote:
+        shutil.rmtree(segments[0].path.parent)

@@ -11,26 +11,25 @@ from __future__ import annotations
 
 import logging
 import shutil
-from pathlib import Path
 
 from rtseg.batch import split
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 
 log = logging.getLogger(__name__)
 
 
-def join(source: Location, segments: list[str], output: Location) -> None:
+def join(source: Location, segments: list[Location], output: Location) -> None:
     """`split.join` for segments and an output that may be URLs."""
-    if not remote.is_remote(output):
-        split.join(source, [Path(s) for s in segments], Path(output))
+    if not output.is_remote:
+        split.join(source, segments, output.path)
         return
     work = remote.temporary_dir()
     try:
-        joined = work / remote.name(output)
-        split.join(source, list(segments), joined)
-        remote.upload(joined, str(output))
+        joined = work / output.name
+        split.join(source, segments, joined)
+        remote.upload(joined, output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         discard(output)
@@ -39,8 +38,8 @@ def join(source: Location, segments: list[str], output: Location) -> None:
 def discard(output: Location) -> None:
     """Remove the segment objects of a split output in storage (nothing for a local one,
     whose segments a rerun replaces)."""
-    if remote.is_remote(output):
+    if output.is_remote:
         try:
-            remote.remove(str(split.segments_dir(output)), recursive=True)
+            remote.remove(split.segments_dir(output), recursive=True)
         except RtsegError as exc:
             log.warning("could not remove the segments of %s: %s", output, exc)

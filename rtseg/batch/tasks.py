@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from rtseg.errors import describe
+from rtseg.io.location import Location
 from rtseg.pipeline.pipeline import StageError
+from rtseg.redaction import redact
 
 
 @dataclass(frozen=True)
@@ -15,8 +17,8 @@ class Task:
     """Process `source` into `output`; with `stop`, only frames [start, stop) of it, after
     running (and throwing away) `warmup` frames before `start` to settle the smoothing."""
 
-    source: str
-    output: str
+    source: Location  # a str or Path given is made a Location (and checked) here
+    output: Location
     start: int = 0
     stop: int | None = None
     warmup: int = 0
@@ -25,10 +27,15 @@ class Task:
     # (a range request on object storage); None: the worker reads them itself.
     times: tuple[int, int | None] | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", Location.of(self.source))
+        object.__setattr__(self, "output", Location.of(self.output))
+
 
 @dataclass
 class Result:
-    """What happened to one input; one JSON line of `--report`."""
+    """What happened to one input; one JSON line of `--report`. Locations are in their
+    display form (`Location`): no credentials, no signature."""
 
     source: str
     output: str
@@ -47,10 +54,15 @@ class Result:
     bytes_read: int = 0  # from remote storage (inputs, segments), where it ran
     bytes_written: int = 0  # to remote storage (outputs, segments)
 
+    @classmethod
+    def of(cls, work: Task, status: str, **fields: object) -> Result:
+        """The result of `work` (a Task, or a batch `Item`: a `source` and an `output`)."""
+        return cls(str(work.source), str(work.output), status, **fields)
+
     def fail(self, exc: BaseException, context: str = "") -> Result:
         """This result as failed by `exc`, its type and message kept (after `context`)."""
         # a stage's error names the stage and its cause's type in its message already
-        reason = str(exc).strip().splitlines()[0] if isinstance(exc, StageError) else None
+        reason = redact(str(exc)).strip().splitlines()[0] if isinstance(exc, StageError) else None
         self.status = "failed"
         self.error = f"{context}{reason or describe(exc)}"
         self.error_type = type(exc).__name__

@@ -3,6 +3,10 @@
 A worker loads the model once and runs `Job`, the same code path as `rtseg run`, for each
 task it is given, so a batch pays for starting Python and loading the model once per worker
 instead of once per file. Both executors (local processes and Ray) run this class.
+
+The job locks the output before it clears the partial output an earlier attempt left, so two
+batches on one `--out` share the work: an output another rtseg run is writing, or finished
+since this batch looked, is skipped (the report's `error` says which) and never removed.
 """
 
 from __future__ import annotations
@@ -13,17 +17,18 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
-from rtseg.batch.progress import ProgressSink
+from rtseg.batch.resume import is_complete
 from rtseg.batch.split import segment_job
 from rtseg.batch.tasks import Result, Task
+from rtseg.errors import OutputBusy, OutputExists
 from rtseg.io import remote
-from rtseg.io.outputs import discard_partial
+from rtseg.io.destinations import ImageFolder, VideoFile
 from rtseg.job import Job, JobConfig
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
+from rtseg.pipeline.progress import ProgressSink
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,10 @@ class Worker:
     def job_for(self, task: Task) -> Job:
         """The `Job` for `task`: `rtseg run`'s job with this file as source and output."""
         assert self.engine is not None, "run() answers tasks of a worker without a model"
-        config = replace(self.config, source=task.source, sinks=[task.output])
+        # a rerun does again what did not finish: the partial output is replaced, once locked
+        kind = VideoFile if task.output.suffix else ImageFolder
+        output = kind(task.output, replace_partial=True)
+        config = replace(self.config, source=task.source, sinks=[output])
         if task.stop is None:
             return Job(config, engine=self.engine)
         return segment_job(config, self.engine, task)
@@ -59,17 +67,12 @@ class Worker:
         """Process `task`; a bad input or output becomes a failed Result, never an exception."""
         started = time.monotonic()
         moved = remote.MOVED.snapshot()
-        result = Result(task.source, task.output, "failed", worker=worker_name())
+        result = Result.of(task, "failed", worker=worker_name())
         if self.failure is not None:
             return result.fail(self.failure, "the worker could not load the model: ")
         try:
-            if remote.is_remote(task.output):  # written here first, then uploaded
-                local = remote.staging_path(task.output)
-            else:
-                local = Path(task.output)
-                local.parent.mkdir(parents=True, exist_ok=True)
-            if discard_partial(local):  # a rerun does again what did not finish
-                log.info("%s: replacing the partial output of an earlier attempt", task.output)
+            if not task.output.is_remote:  # (one in storage is written here first, staged)
+                task.output.path.parent.mkdir(parents=True, exist_ok=True)
             with self.job_for(task) as job:
                 if on_frames is not None:
                     job.add_sink(ProgressSink(on_frames, task.warmup))
@@ -78,6 +81,13 @@ class Worker:
             result.frames_in = max(0, summary["frames_in"] - task.warmup)
             result.frames_out = max(0, summary["frames_out"] - task.warmup)
             result.status = "done"
+        except OutputBusy as exc:  # another batch on the same --out has it
+            result.status, result.error = "skipped", str(exc)
+        except OutputExists as exc:  # finished by another run since this batch looked
+            if is_complete(task.source, task.output):
+                result.status, result.error = "skipped", "another rtseg run finished it"
+            else:
+                result.fail(exc)
         except Exception as exc:  # any failure is this input's, reported with its type; the
             # worker goes on with the next task (it used to die of it, be retried and be
             # reported as "worker process died")

@@ -1,4 +1,5 @@
-"""PNG plots from a results dict: per-stage latency CDFs, and fps against resolution."""
+"""PNG plots (the `plots` extra: matplotlib, imported only when plots are asked for): latency
+and per-step CDFs per variant, and the repository benchmarks' per-run CDFs and fps by size."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import ticker
 
 
 def latency_cdfs(runs: list[dict], path: Path) -> Path | None:
@@ -57,3 +59,53 @@ def fps_by_resolution(rows: list[dict], path: Path) -> Path | None:
 
 def _height(row: dict) -> int:
     return int(row["size"].split("x")[1])
+
+
+def _cdf(ax, samples: list[float], name: str) -> None:
+    if samples:
+        x = np.sort(samples)
+        ax.plot(x, np.arange(1, len(x) + 1) / len(x), label=name)
+
+
+def _style(ax, title: str) -> None:
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xlabel("ms (log scale)")
+    ax.set_ylabel("fraction of samples")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def latency_by_variant(results: dict, path: Path) -> Path:
+    """The CDF of each variant's latency, every variant on one axis (an `rtseg bench` run)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for row in results["variants"]:
+        _cdf(ax, row["samples_ms"]["latency"], row["label"])
+    _style(ax, f"rtseg bench {results['mode']}: latency per variant")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def stages_by_variant(results: dict, path: Path) -> Path | None:
+    """One panel per step, the CDF of each variant's time in it; None without steps."""
+    names = list(dict.fromkeys(n for r in results["variants"] for n in r["stages_ms"]))
+    if not names:
+        return None
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.4 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for row in results["variants"]:
+            _cdf(ax, row["samples_ms"].get(name, []), row["label"])
+        _style(ax, name)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -48,7 +48,7 @@ class TimedSource:
 def frame_bank(source: Source, count: int, size: tuple[int, int] | None) -> list[np.ndarray]:
     """Up to `count` decoded frames of `source` at `size`, held in memory (then closed)."""
     timed = TimedSource(source, size)
-    images = []
+    images: list[np.ndarray] = []
     try:
         while len(images) < count and (frame := timed.read()) is not None:
             images.append(frame.image)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def summarize(samples_ms: Sequence[float]) -> dict[str, float]:
+def summarize(samples_ms: Sequence[float] | np.ndarray) -> dict[str, float]:
     """Median, p95, p99 and mean in ms (rounded to 0.01), plus the sample count."""
     if len(samples_ms) == 0:
         return {"n": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "mean": 0.0}
@@ -24,7 +24,7 @@ def summarize(samples_ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-def rounded(samples_ms: Sequence[float]) -> list[float]:
+def rounded(samples_ms: Sequence[float] | np.ndarray) -> list[float]:
     """Samples kept in the JSON (for CDF plots), at 0.01 ms."""
     return [round(float(x), 2) for x in samples_ms]
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import av
 
 from rtseg.errors import RtsegError
-from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.location import Location
 from rtseg.io.timeline import TS_DISCONT, timeline
 from rtseg.io.video_in import media_origin, open_media
 
@@ -61,8 +60,9 @@ class AudioTracks:
     as the video advances (keeps the two interleaved) and `finish(end)` once it has ended.
     """
 
-    def __init__(self, media: Location) -> None:
-        if not remote.is_remote(media) and not Path(media).is_file():
+    def __init__(self, media: Location | Path | str) -> None:
+        media = Location.of(media)
+        if not media.is_remote and not media.path.is_file():
             raise RtsegError(f"audio source {media} does not exist")
         self._input = open_media(media, "audio")
         self._streams = list(self._input.streams.audio)

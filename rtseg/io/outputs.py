@@ -1,10 +1,11 @@
 """Rules every file output follows, whichever writer does the encoding.
 
 An output is checked before any work (it must not exist unless overwriting is asked for, it
-must not be the input, and its directory must take a new file), locked against a second run
-writing the same path, written under a temporary name and renamed only when complete, and
-stopped with a clear error while there is still room to finish the partial file playably when
-the disk fills up.
+must not be the input, nor may its temporary name be, it must not be a device or other
+special file, and its directory must take a new file), locked against a second run writing
+the same path, written under a temporary name and renamed only when complete, and stopped
+with a clear error while there is still room to finish the partial file playably when the
+disk fills up. Nothing an earlier run left is removed or replaced before the lock is held.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from rtseg.errors import RtsegError
+from rtseg.errors import OutputBusy, OutputExists, RtsegError
 
 # Space kept free while writing a video, so the container's index (written on close) still
 # fits and the partial output stays playable: fixed headroom plus a margin per frame.
@@ -32,8 +34,12 @@ def check_output(path: Path, overwrite: bool) -> None:
     Writability is probed by creating a file, since permission bits say nothing for root,
     read-only mounts or ACLs.
     """
+    if is_special(path):
+        raise RtsegError(
+            f"cannot write {path}: it is a device or other special file, not a file or folder"
+        )
     if path.exists() and not overwrite:
-        raise RtsegError(f"{path} already exists; pass --overwrite to replace it")
+        raise OutputExists(f"{path} already exists; pass --overwrite to replace it")
     parent = path.parent if str(path.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise RtsegError(f"cannot write {path}: {parent} is a file, not a directory")
@@ -49,12 +55,28 @@ def check_output(path: Path, overwrite: bool) -> None:
         ) from None
 
 
-def check_not_input(path: Path, source: Path | None) -> None:
-    """Refuse an output that is the input itself: writing it would destroy the source."""
-    if source is None or not path.exists() or not source.exists():
-        return  # an output that does not exist yet cannot be the input
-    if os.path.samefile(path, source):
-        raise RtsegError(f"output {path} is the input; choose another output name")
+def is_special(path: Path) -> bool:
+    """Whether `path` is a device, pipe or socket (`/dev/null`): not a file nor a folder."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_not_input(path: Path, source: object) -> None:
+    """Refuse an output that is the input itself, or whose temporary name is (an input
+    called `clip.partial.mp4` is a video like any other): writing or clearing it would
+    destroy the source. `source` is the input's path, or anything else for none."""
+    if not isinstance(source, str | os.PathLike) or getattr(source, "is_remote", False):
+        return
+    source = Path(source)
+    if not source.exists():
+        return
+    for used in (path, partial_name(path)):
+        if used.exists() and os.path.samefile(used, source):
+            which = "is the input" if used == path else f"would be written as {used}, the input"
+            raise RtsegError(f"output {path} {which}; choose another output name")
 
 
 def check_stats_path(path: Path, source: Path, sinks: Iterable[object]) -> None:
@@ -67,7 +89,8 @@ def check_stats_path(path: Path, source: Path, sinks: Iterable[object]) -> None:
     check_not_input(path, source)
     for sink in sinks:
         target = getattr(sink, "path", sink)
-        if isinstance(target, str | Path) and Path(target).absolute() == path.absolute():
+        local = isinstance(target, str | os.PathLike) and not getattr(target, "is_remote", 0)
+        if local and Path(target).absolute() == path.absolute():
             raise RtsegError(f"{path} is both --stats-json and a --sink; choose another name")
 
 
@@ -88,7 +111,7 @@ class OutputLock:
         try:
             self._lock.acquire()
         except Timeout:
-            raise RtsegError(
+            raise OutputBusy(
                 f"{path} is being written by another rtseg run; wait for it to finish "
                 "or choose another output"
             ) from None
@@ -102,37 +125,38 @@ class OutputLock:
         self._lock.release()
 
 
-def claim_output(path: Path, overwrite: bool) -> OutputLock:
-    """Check `path` (see `check_output`) and lock it for this run.
+def claim_output(path: Path, overwrite: bool, replace_partial: bool | None = None) -> OutputLock:
+    """Check `path` (see `check_output`), lock it for this run, and only then clear the
+    partial output an earlier run kept (`partial_name`), so no run removes the file another
+    is writing.
 
-    Without `overwrite` the partial output an earlier stopped run kept (`partial_name`) is
-    refused too, rather than written over: it may be all that is left of a long run.
+    That partial output is replaced when `replace_partial` says so (a batch does again what
+    did not finish; None: as `overwrite`), and refused otherwise rather than written over:
+    it may be all that is left of a long run.
+
+    Raises:
+        OutputExists: `path` is there and `overwrite` is not set (checked again once locked:
+            another run may have finished it meanwhile).
+        OutputBusy: another run holds the lock.
     """
     check_output(path, overwrite)
     lock = OutputLock(path)
-    kept = partial_name(path)
-    if kept.exists() and not overwrite:
+    try:
+        check_output(path, overwrite)
+        kept = partial_name(path)
+        if kept.exists() and not (overwrite if replace_partial is None else replace_partial):
+            raise RtsegError(
+                f"{kept} holds what an earlier run wrote before it stopped; move it away, or "
+                "pass --overwrite to replace it"
+            )
+        if kept.is_dir():
+            shutil.rmtree(kept)
+        elif kept.exists():
+            kept.unlink()
+    except BaseException:
         lock.release()
-        raise RtsegError(
-            f"{kept} holds what an earlier run wrote before it stopped; move it away, or "
-            "pass --overwrite to replace it"
-        )
+        raise
     return lock
-
-
-def discard_partial(path: Path) -> bool:
-    """Remove the partial output an earlier run writing `path` left; whether there was one.
-
-    For a batch's rerun, which processes again what did not finish (`rtseg run` refuses
-    instead, see `claim_output`)."""
-    kept = partial_name(path)
-    if kept.is_dir():
-        shutil.rmtree(kept)
-    elif kept.exists():
-        kept.unlink()
-    else:
-        return False
-    return True
 
 
 def partial_name(path: Path, tag: str = "partial") -> Path:

@@ -24,13 +24,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import cv2
 import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.pipeline.frame import Frame
+from rtseg.redaction import remember
 
 TOKEN_HEADER = "X-Rtseg-Token"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -210,6 +211,8 @@ class _Server(ThreadingHTTPServer):
         self.preview = preview
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        if ":" in address[0]:  # an IPv6 address (`::1`) gets an IPv6 socket
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -369,6 +372,7 @@ class HttpPreviewSink:
             raise RtsegError(f"listening on {host} needs a token (--preview-token) for viewers")
         self.host = host
         self.token = token or None
+        remember(token or "")  # never in a log line or message, whatever quotes it
         self.stats = stats
         self.on_control = on_control
         self.choices = {key: list(values) for key, values in (choices or {}).items()}
@@ -395,11 +399,11 @@ class HttpPreviewSink:
 
     @property
     def url(self) -> str:
-        """Where to point a browser (with the token, when one is set)."""
-        host = "127.0.0.1" if self.loopback else self.host
+        """Where to point a browser (with the token, URL-encoded, when one is set)."""
+        host = "127.0.0.1" if self.loopback and ":" not in self.host else self.host
         if ":" in host:
             host = f"[{host}]"
-        query = f"?token={self.token}" if self.token else ""
+        query = f"?token={quote(self.token, safe='')}" if self.token else ""
         return f"http://{host}:{self.port}/{query}"
 
     @property

@@ -22,18 +22,23 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import os
 import socket
 import tempfile
 import threading
+import uuid
 import weakref
 from collections import OrderedDict
 from concurrent.futures import Future
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from rtseg.errors import RtsegError
+from rtseg.errors import OutputExists, RtsegError
+from rtseg.io.location import Location, scheme
 from rtseg.pipeline.ports import Sink, SinkWrapper
+
+log = logging.getLogger(__name__)
 
 # Bytes fetched per range request, how many blocks are fetched ahead of the one being read,
 # and how many recent blocks a file keeps. Fetching ahead keeps the link busy through each
@@ -42,16 +47,15 @@ from rtseg.pipeline.ports import Sink, SinkWrapper
 BLOCK_BYTES = 1024 * 1024
 AHEAD_BLOCKS = 2
 KEPT_BLOCKS = 8
-# Schemes fsspec knows that are this machine's own files, not remote ones.
-LOCAL_SCHEMES = {"file", "local"}
-WEB_SCHEMES = {"http", "https"}
-# The schemes the cloud extra's backends serve.
-CLOUD_SCHEMES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", *WEB_SCHEMES}
 # The storage clients' loggers, kept to warnings: at INFO botocore names where it found keys.
 BACKEND_LOGGERS = ("botocore", "aiobotocore", "s3fs", "gcsfs", "adlfs", "azure", "google", "fsspec")
-
-# A location: a local path, or a URL kept as the string it is (`Path` would fold its `//`).
-Location = Path | str
+# Seconds a store may leave a request without an answer (connecting, or between bytes)
+# before it counts as gone; a request is tried `STORE_TRIES` times in all. Set
+# RTSEG_STORE_STALL_S to change it (a very slow link).
+STALL_S = float(os.environ.get("RTSEG_STORE_STALL_S", "20"))
+STORE_TRIES = 2
+# HTTP statuses that mean the credentials were refused.
+DENIED_STATUSES = {401, 403}
 
 
 class Moved:
@@ -77,24 +81,6 @@ class Moved:
 MOVED = Moved()
 
 
-def scheme(spec: object) -> str | None:
-    """The URL scheme of `spec` when fsspec can open it as remote storage, else None."""
-    if not isinstance(spec, str):
-        return None
-    name, sep, _ = spec.partition("://")
-    name = name.lower()
-    if not sep or name in LOCAL_SCHEMES or not name.isidentifier():
-        return None
-    try:
-        from fsspec.registry import known_implementations
-    except ImportError:
-        # Without the cloud extra its storage schemes still name storage, and opening one
-        # says what to install; http(s) stays what it was before storage URLs: FFmpeg's own
-        # reader opens it (a file or a live stream), no extra needed.
-        known_implementations = CLOUD_SCHEMES - WEB_SCHEMES
-    return name if name in known_implementations else None
-
-
 def is_remote(spec: object) -> bool:
     """Whether `spec` is a URL fsspec opens (a local path, even `take:2.mp4`, is not)."""
     return scheme(spec) is not None
@@ -102,87 +88,122 @@ def is_remote(spec: object) -> bool:
 
 def is_web(spec: object) -> bool:
     """Whether `spec` is an http(s) URL: a file for batches, possibly a live stream for run."""
-    return scheme(spec) in WEB_SCHEMES
+    return scheme(spec) in {"http", "https"}
 
 
-def location(spec: str | Path) -> Location:
-    """`spec` as a location: URLs stay strings, everything else becomes a Path."""
-    return spec if isinstance(spec, str) and is_remote(spec) else Path(spec)
+def _options(name: str) -> dict[str, Any]:
+    """What each backend is told so that a store that stops answering is given up on after
+    `STALL_S`, not after the minutes its own retries add up to."""
+    if name in {"s3", "s3a"}:
+        retries = {"max_attempts": 1, "mode": "standard"}  # s3fs retries on top of it
+        timeouts = {"connect_timeout": STALL_S, "read_timeout": STALL_S, "retries": retries}
+        return {"config_kwargs": timeouts}
+    if name in {"http", "https"}:
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(sock_connect=STALL_S, sock_read=STALL_S)
+        return {"client_kwargs": {"timeout": timeout}}
+    return {}
 
 
-def suffix(spec: Location) -> str:
-    """The file suffix of a path or URL (`.mp4`), '' for a folder."""
-    if isinstance(spec, str) and is_remote(spec):
-        return PurePosixPath(urlsplit(spec).path).suffix
-    return Path(spec).suffix
+def _quiet_loop() -> None:
+    """Backend tasks that fail after rtseg already has their error (a store that died
+    mid-upload) go to the debug log, not to stderr as "Task exception was never retrieved"."""
+    from fsspec.asyn import get_loop
+
+    get_loop().set_exception_handler(
+        lambda loop, context: log.debug("storage: %s", context.get("message"))
+    )
 
 
-def name(spec: Location) -> str:
-    """The last part of a path or URL."""
-    if isinstance(spec, str) and is_remote(spec):
-        return PurePosixPath(urlsplit(spec).path).name
-    return Path(spec).name
-
-
-def join(base: Location, relative: str) -> Location:
-    """`relative` (a POSIX path) under the folder or prefix `base`."""
-    if isinstance(base, str) and is_remote(base):
-        return base.rstrip("/") + "/" + relative
-    return Path(base) / relative
-
-
-def _fs(url: str) -> tuple[Any, str]:
-    """The fsspec filesystem for `url` and the path within it, or one line naming the extra."""
+def _fs(where: Location) -> tuple[Any, str]:
+    """The fsspec filesystem for `where` and the path within it, or one line naming the extra."""
     try:
         from fsspec.core import url_to_fs
 
-        return url_to_fs(url)
+        _quiet_loop()
+        fs, path = url_to_fs(where.url, **_options(where.scheme))
     except ImportError as exc:
         missing = (exc.name or "its backend").split(".")[0]
         raise RtsegError(
-            f"{url}: {scheme(url)}:// needs {missing}: pip install 'rtseg[cloud]'"
+            f"{where}: {where.scheme}:// needs {missing}: pip install 'rtseg[cloud]'"
         ) from None
+    if hasattr(fs, "retries"):  # s3fs's own retries, around botocore's
+        fs.retries = STORE_TRIES
+    return fs, path
 
 
-def _failure(url: str, exc: BaseException) -> RtsegError:
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status behind a backend's error, where it kept one."""
+    while exc is not None:
+        status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+        if isinstance(status, int):
+            return status
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _failure(where: Location, exc: BaseException) -> RtsegError:
     """One line for a storage error: what the backend said, never the credentials."""
+    if isinstance(exc, PermissionError) or _status(exc) in DENIED_STATUSES:
+        return RtsegError(f"access denied to {where}: check the credentials this node uses")
     if isinstance(exc, FileNotFoundError):
-        return RtsegError(f"not found: {url}")
-    if isinstance(exc, PermissionError):
-        return RtsegError(f"access denied to {url}: check the credentials this node uses")
+        return RtsegError(f"not found: {where}")
+    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+        return RtsegError(
+            f"{where}: the store did not answer for {STALL_S:g} s (down, or unreachable); "
+            "try again once it is back"
+        )
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return RtsegError(f"{url}: {text}")
+    return RtsegError(f"{where}: {text}")
 
 
 @contextlib.contextmanager
-def storage_errors(url: str):
+def storage_errors(where: Location):
     """Turn whatever a backend raises (botocore, aiohttp, azure, google errors) into one line."""
     try:
         yield
     except RtsegError:
         raise
     except Exception as exc:
-        raise _failure(url, exc) from None
+        raise _failure(where, exc) from None
 
 
 def exists(spec: Location) -> bool:
     """Whether a file, folder or object exists at `spec`."""
-    if not isinstance(spec, str) or not is_remote(spec):
-        return Path(spec).exists()
+    if not spec.is_remote:
+        return spec.path.exists()
     fs, path = _fs(spec)
     with storage_errors(spec):
         fs.invalidate_cache()
-        return bool(fs.exists(path))
+        if not spec.is_web:
+            return bool(fs.exists(path))
+        try:  # fsspec's http exists() takes a refusal (401, 403) for absence
+            fs.info(path)
+        except FileNotFoundError as exc:
+            if _status(exc) in DENIED_STATUSES:
+                raise
+            return False
+        return True
 
 
-def version(url: str) -> tuple:
+def version(where: Location) -> tuple:
     """What tells one version of an object from another: its URL, size and ETag (or time)."""
-    fs, path = _fs(url)
-    with storage_errors(url):
+    return _version(where, _info(where))
+
+
+def _info(where: Location) -> dict:
+    """What the store says of the object now (not what a listing cached)."""
+    fs, path = _fs(where)
+    with storage_errors(where):
         fs.invalidate_cache(path)
-        info = fs.info(path)
-    stamp = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
-    return url, info.get("size"), str(stamp)
+        return fs.info(path)
+
+
+def _version(where: Location, info: dict) -> tuple:
+    keys = ("ETag", "etag", "LastModified", "mtime", "created")
+    stamp = next((info[k] for k in keys if info.get(k)), None)
+    return where, info.get("size"), str(stamp)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -193,13 +214,11 @@ class _Blocks:
     the network works while the decoder does: a file streamed in order waits for the link
     only when the link is slower than the decoding."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.fs, self.path = _fs(url)
-        with storage_errors(url):
-            info = self.fs.info(self.path)
+    def __init__(self, where: Location, info: dict) -> None:
+        self.where = where
+        self.fs, self.path = _fs(where)
         if info.get("type") == "directory":
-            raise RtsegError(f"{url} is a folder, not a file")
+            raise RtsegError(f"{where} is a folder, not a file")
         self.size = int(info.get("size") or 0)
         self._kept: OrderedDict[int, Future[bytes]] = OrderedDict()
         self._lock = threading.Lock()
@@ -207,7 +226,7 @@ class _Blocks:
     def _fetch(self, index: int) -> bytes:
         start = index * BLOCK_BYTES
         end = min(self.size, start + BLOCK_BYTES)
-        with storage_errors(self.url):
+        with storage_errors(self.where):
             data = self.fs.cat_file(self.path, start=start, end=end)
         MOVED.add_read(len(data))
         return data
@@ -242,23 +261,27 @@ class _Blocks:
         return future.result()
 
 
-# The files being read in this process, by URL; a file is dropped when its last reader is.
-_open_files: weakref.WeakValueDictionary[str, _Blocks] = weakref.WeakValueDictionary()
+# The files being read in this process, by version (an object replaced since is another);
+# a file is dropped when its last reader is.
+_open_files: weakref.WeakValueDictionary[tuple, _Blocks] = weakref.WeakValueDictionary()
 _open_lock = threading.Lock()
 
 
 class RemoteReader(io.RawIOBase):
     """A seekable, read-only file over a remote object: what PyAV is given to read."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, where: Location) -> None:
         super().__init__()
+        info = _info(where)
+        key = _version(where, info)
         with _open_lock:
-            blocks = _open_files.get(url)
+            blocks = _open_files.get(key)
             if blocks is None:
-                blocks = _open_files[url] = _Blocks(url)
+                blocks = _open_files[key] = _Blocks(where, info)
         self._blocks = blocks
-        self.name = url
+        self.name = str(where)
         self._pos = 0
+        self._failed = False
 
     @property
     def size(self) -> int:
@@ -279,11 +302,18 @@ class RemoteReader(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer) -> int:
+        """Read from the current position; a failed fetch raises once, and later reads
+        return nothing: PyAV keeps one error per call and prints any it drops."""
         view = memoryview(buffer).cast("B")
         count = 0
-        while count < len(view) and self._pos < self.size:
+        while count < len(view) and self._pos < self.size and not self._failed:
             index, offset = divmod(self._pos, BLOCK_BYTES)
-            data = self._blocks.block(index)[offset : offset + len(view) - count]
+            try:
+                block = self._blocks.block(index)
+            except RtsegError:
+                self._failed = True
+                raise
+            data = block[offset : offset + len(view) - count]
             if not data:
                 break
             view[count : count + len(data)] = data
@@ -292,18 +322,18 @@ class RemoteReader(io.RawIOBase):
         return count
 
 
-def open_reader(url: str) -> RemoteReader:
-    """A file-like reader over `url`; raises RtsegError when it cannot be read."""
-    return RemoteReader(url)
+def open_reader(where: Location) -> RemoteReader:
+    """A file-like reader over `where`; raises RtsegError when it cannot be read."""
+    return RemoteReader(where)
 
 
 # -- listing -------------------------------------------------------------------------------
-def find(url: str) -> list[tuple[str, str]] | None:
-    """(URL, path relative to the prefix) of every object under the folder or prefix `url`,
-    the object itself when `url` names one, or the matches of a glob; None when nothing
-    is there."""
-    fs, path = _fs(url)
-    with storage_errors(url):
+def find(where: Location) -> list[tuple[str, str]] | None:
+    """(URL, path relative to the prefix) of every object under the folder or prefix
+    `where`, the object itself when it names one, or the matches of a glob; None when
+    nothing is there. The URLs are as the store lists them: unchecked, for `Location.of`."""
+    fs, path = _fs(where)
+    with storage_errors(where):
         if set("*?[") & set(path):
             root = path[: min(path.find(c) for c in "*?[" if c in path)].rpartition("/")[0]
             hits = [p for p in fs.glob(path) if not fs.isdir(p)]
@@ -314,7 +344,7 @@ def find(url: str) -> list[tuple[str, str]] | None:
             root, hits = path.rpartition("/")[0], [path]
         else:
             return None
-    prefix = url[: len(url) - len(url.partition("://")[2])]
+    prefix = f"{where.scheme}://"
     return [
         (p if "://" in p else prefix + p.lstrip("/"), p[len(root) :].lstrip("/"))
         for p in sorted(hits)
@@ -322,13 +352,12 @@ def find(url: str) -> list[tuple[str, str]] | None:
 
 
 # -- writing -------------------------------------------------------------------------------
-def staging_path(url: str) -> Path:
-    """Where an output for `url` is written on this node before its upload: a fixed place
+def staging_path(where: Location) -> Path:
+    """Where an output for `where` is written on this node before its upload: a fixed place
     per URL (under the temporary directory), so a second run writing the same URL on the
-    same node finds the first one's lock, and a stopped run's partial output is easy to find."""
-    parts = urlsplit(url)
-    key = parts.path.lstrip("/")
-    return Path(tempfile.gettempdir()) / "rtseg-staging" / parts.scheme / parts.netloc / key
+    same node finds the first one's lock, and a stopped run's partial output is easy to find.
+    Always inside that folder (`Location.staging_path`)."""
+    return where.staging_path(Path(tempfile.gettempdir()) / "rtseg-staging")
 
 
 def where(path: Path) -> str:
@@ -336,44 +365,57 @@ def where(path: Path) -> str:
     return f"{socket.gethostname()}:{path}"
 
 
-def check_writable(url: str, overwrite: bool) -> None:
-    """Refuse, before any work, an output URL that exists (without `overwrite`) or that no
-    backend can write."""
-    if is_web(url):
-        raise RtsegError(f"cannot write {url}: http(s) is read-only; write to s3://, gs://, az://")
-    if not overwrite and exists(url):
-        raise RtsegError(f"{url} already exists; pass --overwrite to replace it")
+def check_writable(target: Location, overwrite: bool) -> None:
+    """Refuse, before any work, an output URL that exists (without `overwrite`), or whose
+    bucket or prefix is missing or cannot be written: a small object is written beside it
+    and removed again, so a wrong bucket or read-only credentials fail now, not after the
+    work is done."""
+    if target.is_web:
+        raise RtsegError(
+            f"cannot write {target}: http(s) is read-only; write to s3://, gs://, az://"
+        )
+    if not overwrite and exists(target):
+        raise OutputExists(f"{target} already exists; pass --overwrite to replace it")
+    probe = target.with_name(f".rtseg-check-{uuid.uuid4().hex}")
+    fs, path = _fs(probe)
+    try:
+        fs.pipe_file(path, b"")
+    except FileNotFoundError:
+        raise RtsegError(f"cannot write {target}: its bucket does not exist") from None
+    except Exception as exc:
+        raise _failure(target, exc) from None
+    remove(probe)
 
 
-def upload(local: Path, url: str) -> None:
-    """Put the complete file `local` under `url` in one step that either completes or leaves
-    nothing under `url` (backends complete a multipart upload only at the end, and abort it
-    on failure)."""
-    fs, path = _fs(url)
-    with storage_errors(url):
+def upload(local: Path, target: Location) -> None:
+    """Put the complete file `local` under `target` in one step that either completes or
+    leaves nothing there (backends complete a multipart upload only at the end, and abort
+    it on failure)."""
+    fs, path = _fs(target)
+    with storage_errors(target):
         fs.put_file(str(local), path)
     MOVED.written += local.stat().st_size
 
 
-def remove(url: str, recursive: bool = False) -> None:
-    """Delete `url` (and what is under it); already gone is fine."""
-    fs, path = _fs(url)
-    with contextlib.suppress(FileNotFoundError), storage_errors(url):
+def remove(target: Location, recursive: bool = False) -> None:
+    """Delete `target` (and what is under it); already gone is fine."""
+    fs, path = _fs(target)
+    with contextlib.suppress(FileNotFoundError), storage_errors(target):
         fs.rm(path, recursive=recursive)
 
 
 class UploadOnClose(SinkWrapper):
-    """A sink writing to a local file (`sink`, at `local`) whose output is uploaded to `url`
-    once complete; a stopped or failed run uploads nothing and keeps the partial file here.
+    """A sink writing to a local file (`sink`, at `local`) whose output is uploaded to
+    `target` once complete; a stopped or failed run uploads nothing and keeps the partial
+    file here.
 
     `partial_path` is that file, on the node that ran the job (the batch report's `worker`).
     """
 
-    def __init__(self, sink: Sink, local: Path, url: str) -> None:
+    def __init__(self, sink: Sink, local: Path, target: Location) -> None:
         super().__init__(sink)
         self.local = local
-        self.url = url
-        self.path = url
+        self.path = target
 
     def close(self) -> None:
         """Finish the local file, then upload it; the local copy goes once uploaded."""
@@ -381,19 +423,21 @@ class UploadOnClose(SinkWrapper):
         if not self.local.exists():  # nothing is written for a run that got no frame
             return
         try:
-            upload(self.local, self.url)
+            upload(self.local, self.path)
         except RtsegError as exc:
             raise RtsegError(f"{exc}; the complete output is kept at {where(self.local)}") from None
         self.local.unlink()
 
 
-def staged_output(url: str, overwrite: bool, open_local) -> UploadOnClose:
-    """`open_local(path)`'s sink, writing at the staging path of `url`, uploaded on close."""
-    check_writable(url, overwrite)
-    local = staging_path(url)
+def staged_output(target: Location, overwrite: bool, open_local) -> UploadOnClose:
+    """`open_local(path)`'s sink, writing at the staging path of `target`, uploaded on close.
+
+    `open_local` locks that path before anything there is replaced (a complete file left
+    by an upload that failed: the object is what counts)."""
+    check_writable(target, overwrite)
+    local = staging_path(target)
     local.parent.mkdir(parents=True, exist_ok=True)
-    local.unlink(missing_ok=True)  # left by an upload that failed; the object is what counts
-    return UploadOnClose(open_local(local), local, url)
+    return UploadOnClose(open_local(local), local, target)
 
 
 def temporary_dir() -> Path:

@@ -60,16 +60,17 @@ class ImageSequenceSink:
     leaves any other file as it was.
     """
 
-    def __init__(self, path: Path, overwrite: bool = False) -> None:
-        self._lock = claim_output(path, overwrite)  # refuses a kept partial unless overwrite
+    def __init__(
+        self, path: Path, overwrite: bool = False, replace_partial: bool | None = None
+    ) -> None:
+        # clears a kept partial folder once locked, if `replace_partial` (or `overwrite`)
+        self._lock = claim_output(path, overwrite, replace_partial)
         self.path = path
         self.partial_path = partial_name(path)
         self.frames = 0
         self._names: set[str] = set()  # written, without case (as Windows and macOS compare)
         self._files: list[str] = []
         try:
-            if self.partial_path.exists():
-                shutil.rmtree(self.partial_path)
             self.partial_path.mkdir()
         except OSError as exc:
             self._lock.release()

@@ -22,9 +22,10 @@ from natsort import natsort_keygen, ns
 
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
-from rtseg.io.video_in import VideoDecoder
-from rtseg.pipeline.frame import Frame, check_image, rate_time_base
+from rtseg.io.clock import Clock
+from rtseg.io.location import Location
+from rtseg.io.video_in import VideoReader
+from rtseg.pipeline.frame import Frame, check_image
 from rtseg.pipeline.ports import Source
 
 log = logging.getLogger(__name__)
@@ -79,59 +80,6 @@ def image_alpha(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     return (image[..., 3] / np.float32(scale)).astype(np.float32)
 
 
-ARRIVAL_TIME_BASE = Fraction(1, 1_000_000)  # live frames are timed by arrival, in µs
-
-
-class _Clock:
-    """Numbers frames, times the ones without a timestamp, and paces them when asked to.
-
-    `arrival`: frames without a timestamp get the time they arrived (live sources); else
-    their number in periods of `fps`. `paced` holds each frame back until its time comes.
-    """
-
-    def __init__(self, fps: float, paced: bool = False, arrival: bool = False) -> None:
-        self.seq = 0
-        self._paced = paced
-        self._arrival = arrival
-        self.time_base = ARRIVAL_TIME_BASE if arrival else rate_time_base(fps)
-        self._start_ns = 0
-        self._first_s: Fraction | None = None
-
-    def frame(
-        self,
-        image: np.ndarray,
-        name: str | None = None,
-        pts: int | None = None,
-        time_base: Fraction | None = None,
-        duration: int | None = None,
-        sar: Fraction | None = None,
-    ) -> Frame:
-        now = time.monotonic_ns()
-        if self.seq == 0:
-            self._start_ns = now
-        if pts is None:
-            time_base, duration = self.time_base, None if self._arrival else 1
-            pts = (now - self._start_ns) // 1000 if self._arrival else self.seq
-        frame = Frame(
-            seq=self.seq, image=image, name=name, pts=pts, time_base=time_base,
-            duration=duration, sar=sar,
-        )  # fmt: skip
-        if self._paced:
-            self._pace(frame)
-        self.seq += 1
-        return frame
-
-    def _pace(self, frame: Frame) -> None:
-        """Sleep until the frame's time, counted from when the first frame came."""
-        at = frame.time_s()
-        if self._first_s is None:
-            self._first_s = at
-        wait_s = float(at - self._first_s) - (time.monotonic_ns() - self._start_ns) / 1e9
-        if wait_s > 0:
-            time.sleep(wait_s)
-        frame.capture_ns = time.monotonic_ns()
-
-
 def reconnect(
     what: str,
     reopen: Callable[[], cv2.VideoCapture | None],
@@ -158,45 +106,6 @@ def reconnect(
     )
 
 
-class VideoSource:
-    """A video file, decoded with its timestamps by PyAV (see `rtseg.io.video_in` for why).
-
-    `realtime` plays it at its own timestamps, variable frame rates included. A file that
-    breaks off (a truncated download) is read up to where it breaks, and `frames_expected`
-    says how many frames it should have given.
-    """
-
-    def __init__(self, spec: Location, realtime: bool = False, deinterlace: bool = False) -> None:
-        self.path = remote.location(spec)  # where sinks find the audio to keep
-        self._decoder = VideoDecoder(self.path, deinterlace)
-        self.fps = self._decoder.fps
-        # From the container's header, without reading the file through: its frame count, or
-        # its duration times the frame rate; None when it says neither.
-        self.frames_estimate: int | None = self._decoder.frames_estimate
-        self.live = realtime
-        self._clock = _Clock(self.fps, paced=realtime)
-
-    def read(self) -> Frame | None:
-        decoded = self._decoder.read_frame()
-        if decoded is None:
-            return None
-        image, pts, duration, sar = decoded
-        return self._clock.frame(
-            image, pts=pts, time_base=self._decoder.time_base, duration=duration, sar=sar
-        )
-
-    @property
-    def frames_expected(self) -> int | None:
-        """Frames the file should have given, once it has ended: those read and those lost
-        (so the stats' `frames_lost` counts only frames that failed to decode)."""
-        if not self._decoder.ended:
-            return None
-        return self._clock.seq + self._decoder.frames_lost
-
-    def close(self) -> None:
-        self._decoder.close()
-
-
 class StreamSource:
     """A stream URL (RTSP, HTTP, ...), decoded by OpenCV; frames are timed by arrival.
 
@@ -221,7 +130,7 @@ class StreamSource:
         self._cap = cap
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
         self.live = True
-        self._clock = _Clock(self.fps, arrival=True)
+        self._clock = Clock(self.fps, arrival=True)
 
     def _open(self) -> cv2.VideoCapture | None:
         timeouts = [
@@ -278,7 +187,7 @@ class CameraSource:
         self.live = True
         self._read_failures = read_failures
         self._backoff_s = backoff_s
-        self._clock = _Clock(self.fps, arrival=True)
+        self._clock = Clock(self.fps, arrival=True)
 
     def _open(self) -> cv2.VideoCapture | None:
         cap = cv2.VideoCapture(self.device)
@@ -388,7 +297,7 @@ class ImageSource:
         self._alpha_said = False
         self.fps = fps
         self.live = realtime
-        self._clock = _Clock(fps, paced=realtime)
+        self._clock = Clock(fps, paced=realtime)
         self._index = 0
 
     def read(self) -> Frame | None:
@@ -441,7 +350,7 @@ class SampleSource:
         self.width, self.height = width, height
         self._person = self._load_person(height)
         self._bands = self._make_bands()
-        self._clock = _Clock(fps, paced=realtime)
+        self._clock = Clock(fps, paced=realtime)
 
     @staticmethod
     def _load_person(height: int) -> np.ndarray:
@@ -477,7 +386,7 @@ class SampleSource:
 
 
 def open_source(
-    spec: str,
+    spec: str | Location,
     realtime: bool = False,
     width: int | None = None,
     height: int | None = None,
@@ -487,6 +396,10 @@ def open_source(
     deinterlace: bool = False,
 ) -> Source:
     """Open what `spec` names: a camera index or /dev/video path, `sample`, a file, dir or URL."""
+    if isinstance(spec, Location):  # a batch's input: a file, folder or object, checked
+        if spec.is_remote:
+            return VideoReader(spec, realtime=realtime, deinterlace=deinterlace)
+        return _open_path(spec.path, fps, realtime, deinterlace)
     if spec.isdecimal() or spec.startswith("/dev/video"):
         return CameraSource(int(spec) if spec.isdecimal() else spec, width, height, fps, mjpg)
     if spec == "sample":
@@ -497,15 +410,22 @@ def open_source(
             fps=fps or 30.0,
             realtime=realtime,
         )
-    web_file = remote.suffix(spec).lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
-    if remote.is_remote(spec) and (web_file or not remote.is_web(spec)):  # a stored file
-        return VideoSource(spec, realtime=realtime)
+    if remote.is_remote(spec):
+        where = Location.of(spec)
+        web_file = where.suffix.lower() in VIDEO_SUFFIXES - LIVE_SUFFIXES
+        if web_file or not where.is_web:  # a stored file
+            return VideoReader(where, realtime=realtime)
     path = Path(spec)
     if path.exists() or "://" not in spec:  # a path that exists is a path, even `take:2.mp4`
-        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-            return ImageSource(spec, fps=fps or 30.0, realtime=realtime)
-        return VideoSource(path, realtime=realtime, deinterlace=deinterlace)
+        return _open_path(path, fps, realtime, deinterlace)
     return StreamSource(spec)
+
+
+def _open_path(path: Path, fps: float | None, realtime: bool, deinterlace: bool) -> Source:
+    """A local file or folder: images (one, a folder of them), or a video."""
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(str(path), fps=fps or 30.0, realtime=realtime)
+    return VideoReader(path, realtime=realtime, deinterlace=deinterlace)
 
 
 # The clock of frames a program hands over with their time in seconds: MPEG's 90 kHz.
@@ -529,7 +449,7 @@ class IterableSource:
             raise RtsegError("frames without times need fps= (or give (frame, time_s) pairs)")
         self.fps = fps or 30.0
         self.live = realtime
-        self._clock = _Clock(self.fps, paced=realtime)
+        self._clock = Clock(self.fps, paced=realtime)
 
     def read(self) -> Frame | None:
         if self._first is not None:

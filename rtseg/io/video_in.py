@@ -4,7 +4,8 @@ Files are read with PyAV rather than OpenCV's `VideoCapture` because OpenCV drop
 faithful output needs: each frame's timestamp (variable frame rates), the stream's start
 offset and edit list (video that starts after its audio), and the sample aspect ratio. Each
 frame here keeps its presentation time, counted from the start of the file's earliest stream,
-so a sink can write it at the same moment against the same audio.
+so a sink can write it at the same moment against the same audio. `VideoReader` is the one
+reader of video files: the pipeline's source for a file, and what `rtseg.read_video` returns.
 
 Cameras and stream URLs stay on OpenCV (`rtseg.io.sources`): their frames are timed by arrival,
 and OpenCV's open/read timeouts carry the stall-and-reconnect logic live sources need.
@@ -15,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from types import TracebackType
 
 import av
 import cv2
@@ -24,8 +27,10 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.remote import Location
+from rtseg.io.clock import Clock
+from rtseg.io.location import Location
 from rtseg.io.timeline import timeline
+from rtseg.pipeline.frame import Frame
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +59,13 @@ def ffmpeg_path(path: Path) -> str:
     return str(path.absolute())
 
 
-def open_media(path: Location, what: str = "video") -> av.container.InputContainer:
+def open_media(path: Location | Path | str, what: str = "video") -> av.container.InputContainer:
     """Open a media file (or a URL, streamed: see `rtseg.io.remote`) for reading, or fail
     with one line saying why."""
-    if remote.is_remote(path):
-        return _open_remote(str(path), what)
-    path = Path(path)
+    where = Location.of(path)
+    if where.is_remote:
+        return _open_remote(where, what)
+    path = where.path
     if not path.exists():
         raise RtsegError(f"input not found: {path}")
     if path.is_dir():
@@ -72,7 +78,7 @@ def open_media(path: Location, what: str = "video") -> av.container.InputContain
         raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
 
 
-def _open_remote(url: str, what: str) -> av.container.InputContainer:
+def _open_remote(url: Location, what: str) -> av.container.InputContainer:
     reader = remote.open_reader(url)
     if reader.size == 0:
         raise RtsegError(f"input is empty (0 bytes): {url}")
@@ -160,16 +166,77 @@ def _rotation(frame: av.VideoFrame) -> int:
     return round(-frame.rotation / 90) % 4 * 90
 
 
-class VideoDecoder:
-    """The frames of a video file with their timing (`sources.VideoSource` makes them Frames).
+@dataclass(frozen=True)
+class AudioTrack:
+    """One audio stream of a video file."""
 
+    index: int  # the stream's index in the file
+    codec: str  # as FFmpeg names it, e.g. "aac", "opus"
+    sample_rate: int
+    channels: int
+    language: str | None  # from the stream's metadata, where the file says
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds, as its frames come out of `read_video`."""
+
+    path: Location  # the file, or the URL of one in storage
+    width: int  # of the frames as shown (rotation applied)
+    height: int
+    fps: float  # the stream's average frame rate
+    duration_s: float | None  # of the file, all streams, where its header says
+    frame_count: int | None  # from the file's index, where it has one
+    rotation: int  # clockwise degrees each frame was turned to show it upright (0, 90...)
+    sar: Fraction | None  # sample (pixel) aspect ratio, None for square pixels
+    time_base: Fraction  # the unit of the stream's timestamps, in seconds
+    audio_tracks: tuple[AudioTrack, ...]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the frames as shown."""
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One frame of a video file, upright, at its presentation time."""
+
+    image: np.ndarray  # BGR uint8, H x W x 3
+    time_s: float  # when it is shown, in seconds from the start of the file
+    index: int  # 0, 1, 2... in presentation order
+    duration_s: float | None  # how long it is shown, where the file says
+    info: VideoInfo = field(repr=False)  # the file it comes from
+
+
+# A decoded frame before it becomes a `Frame`: (BGR image, pts, duration, sar).
+Decoded = tuple[np.ndarray, int, int | None, Fraction | None]
+
+
+class VideoReader:
+    """The frames of one video file, in order, each with its presentation time (see the
+    module docstring): the one reader of video files rtseg has.
+
+    As a pipeline source, `read()` gives the next `Frame` (None at the end); `realtime`
+    plays the file at its own timestamps, variable frame rates included. From Python
+    (`rtseg.read_video`), iterate it once for `DecodedFrame`s; `info` describes the file.
+    The file is released at its end, or by `close()` (or leaving a `with` block) before that.
+
+    A file that breaks off (a truncated download) is read up to where it breaks.
     `frames_lost` counts frames that really failed: packets the container's index promised
-    that never arrived (a truncated download) and packets the decoder rejected. Frames an edit
-    list hides are not lost, and neither are frames of containers without an index.
+    that never arrived and packets the decoder rejected. Frames an edit list hides are not
+    lost, and neither are frames of containers without an index.
     """
 
-    def __init__(self, path: Location, deinterlace: bool = False) -> None:
-        self.path = path  # where video sinks find the audio to keep
+    def __init__(
+        self, path: Location | Path | str, realtime: bool = False, deinterlace: bool = False
+    ) -> None:
+        """Open `path` (a file, or a URL streamed through `rtseg.io.remote`).
+
+        Raises:
+            RtsegError: the file is missing, empty, not a video, or has no video stream.
+        """
+        self.path = Location.of(path)  # where video sinks find the audio to keep
         self.deinterlace = deinterlace
         self._open()
         stream = self._stream
@@ -181,16 +248,24 @@ class VideoDecoder:
         self._origin = round(media_origin(self._container) / self.time_base)
         self._timeline = timeline(self._container)  # recordings joined with `cat`
         self._promised = stream.frames  # the index's packet count; 0 when the file has none
-        self.frames_estimate = self._promised or self._frames_from_duration(stream)
+        # From the container's header, without reading the file through: its frame count, or
+        # its duration times the frame rate; None when it says neither.
+        self.frames_estimate: int | None = self._promised or self._frames_from_duration(stream)
         self._packets = 0
         self._rejected = 0
-        self._shown = 0  # frames given out
+        self._shown = 0  # frames decoded and given out
         self.ended = False
         self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
         self._last_pts: int | None = None
         self._interlace_said = False
+        self._held: Decoded | None = None  # the first frame, decoded early for `info`
+        self._first: Decoded | None = None  # and how it was turned, for `info`
+        self._first_rotation = 0
+        self._info: VideoInfo | None = None
+        self.live = realtime
+        self._clock = Clock(self.fps, paced=realtime)
         self._frames = self._decode()
-        _say_if_hdr(path, stream.codec_context)
+        _say_if_hdr(self.path, stream.codec_context)
 
     def _open(self) -> None:
         self._container = open_media(self.path)
@@ -243,8 +318,85 @@ class VideoDecoder:
                 self._rejected += 1
                 log.debug("packet %d rejected by the decoder: %s", self._packets, exc)
 
-    def read_frame(self) -> tuple[np.ndarray, int, int | None, Fraction | None] | None:
+    # -- reading ---------------------------------------------------------------------------
+    def read(self) -> Frame | None:
+        """The next frame at its own time (the pipeline's `Source.read`), or None at the end.
+
+        Raises:
+            RtsegError: the file ended without a single frame that decodes.
+        """
+        decoded = self._next_decoded()
+        if decoded is None:
+            return None
+        image, pts, duration, sar = decoded
+        return self._clock.frame(
+            image, pts=pts, time_base=self.time_base, duration=duration, sar=sar
+        )
+
+    def __iter__(self) -> Iterator[DecodedFrame]:
+        info = self.info
+        while (frame := self.read()) is not None:
+            yield DecodedFrame(
+                image=frame.image,
+                time_s=float(frame.pts * self.time_base),
+                index=frame.seq,
+                duration_s=float(frame.duration * self.time_base) if frame.duration else None,
+                info=info,
+            )
+        self.close()  # read to its end: nothing left to hold the file open for
+
+    @property
+    def info(self) -> VideoInfo:
+        """What the file holds; decodes its first frame (for its size and rotation) when
+        none has been read yet.
+
+        Raises:
+            RtsegError: the file has no frame that decodes.
+        """
+        if self._info is None:
+            if self._first is None:
+                self._held = self._next_decoded()
+            self._info = self._describe()
+        return self._info
+
+    def _describe(self) -> VideoInfo:
+        assert self._first is not None, "no frame read yet"
+        image, _, _, sar = self._first
+        container, stream = self._container, self._stream
+        tracks = tuple(
+            AudioTrack(
+                index=s.index,
+                codec=s.codec_context.name,
+                sample_rate=s.codec_context.sample_rate,
+                channels=s.codec_context.channels,
+                language=s.metadata.get("language"),
+            )
+            for s in container.streams.audio
+        )
+        if container.duration is not None:
+            duration = container.duration / 1_000_000  # FFmpeg's AV_TIME_BASE
+        elif stream.duration is not None and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        else:
+            duration = None
+        return VideoInfo(
+            path=self.path,
+            width=image.shape[1],
+            height=image.shape[0],
+            fps=self.fps,
+            duration_s=duration,
+            frame_count=stream.frames or None,
+            rotation=self._first_rotation,
+            sar=sar,
+            time_base=self.time_base,
+            audio_tracks=tracks,
+        )
+
+    def _next_decoded(self) -> Decoded | None:
         """The next frame as (BGR image, pts, duration, sar), or None at the end."""
+        if self._held is not None:
+            decoded, self._held = self._held, None
+            return decoded
         frame = next(self._frames, None)
         if frame is None:
             self.ended = True
@@ -266,14 +418,18 @@ class VideoDecoder:
             image = cv2.rotate(image, _ROTATIONS[turn])
             if sar is not None and turn != 180:
                 sar = 1 / sar
-        return image, self._pts(frame), frame.duration or None, sar
+        decoded = image, self._pts(frame), frame.duration or None, sar
+        if self._first is None:
+            self._first, self._first_rotation = decoded, turn
+        return decoded
 
     def seek(self, pts: int) -> None:
-        """Go on from the frame shown at `pts` (counted as `read_frame` counts), exactly.
+        """Go on from the frame shown at `pts` (counted as `read` counts), exactly.
 
         Seeks to a keyframe before it and checks where decoding lands; where a container's
         seek lands after it (see SEEK_BACK_S) it tries further back, and in the end decodes
         the file from its start, so no frame is ever skipped."""
+        self._held = None
         for back_s in SEEK_BACK_S:
             self._frames.close()
             target = pts + self._origin - round(back_s / self.time_base)
@@ -329,6 +485,14 @@ class VideoDecoder:
         return f"no frame of {self.path} could be decoded: {why}"
 
     @property
+    def frames_expected(self) -> int | None:
+        """Frames the file should have given, once it has ended: those read and those lost
+        (so the stats' `frames_lost` counts only frames that failed to decode)."""
+        if not self.ended:
+            return None
+        return self._clock.seq + self.frames_lost
+
+    @property
     def frames_lost(self) -> int:
         """Frames that failed to decode, once the file has ended (see the class docstring)."""
         if not self.ended:
@@ -337,5 +501,34 @@ class VideoDecoder:
         return never_arrived + self._rejected
 
     def close(self) -> None:
+        """Release the file."""
         self._frames.close()
         self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_video(path: str | Path) -> VideoReader:
+    """Read a video file frame by frame, each with its time, as `rtseg run` reads it.
+
+    Example: `for frame in rtseg.read_video("talk.mp4"): frame.image, frame.time_s`.
+
+    Raises:
+        RtsegError: the file is missing, empty, not a video, or has no frame.
+    """
+    reader = VideoReader(path)
+    try:
+        reader.info  # noqa: B018 (a file without a frame is refused here, not mid-loop)
+    except BaseException:
+        reader.close()
+        raise
+    return reader

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from types import TracebackType
 
 import av
 import cv2
@@ -25,10 +26,10 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.io.audio_tracks import AudioTracks
+from rtseg.io.location import Location
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
-from rtseg.io.remote import Location, location
-from rtseg.io.video_in import ffmpeg_path
-from rtseg.pipeline.frame import Frame, rate_time_base
+from rtseg.io.video_in import VideoInfo, VideoReader, ffmpeg_path
+from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,11 @@ CONTAINERS: dict[str, Container] = {
 
 # Encoder settings: the one place where speed is traded against size and quality.
 ENCODER_OPTIONS: dict[str, dict[str, str]] = {
-    # superfast + zerolatency at CRF 23, measured on rtseg's 720p blur output (`rtseg bench
-    # encoder`, 2-core EPYC): 3.7-4.6 ms of CPU a frame over several runs against 8.6-9.3 for
-    # veryfast at CRF 20, the same PSNR (47.7 dB), 1.7x the bytes (still 0.7x OpenCV's mp4v
-    # file of the same frames). A slower --preset gets x264's own tuning for it: smaller
-    # files for more CPU.
+    # superfast + zerolatency at CRF 23, measured on rtseg's 720p blur output (`python -m
+    # benchmarks encoder`, 2-core EPYC): 3.7-4.6 ms of CPU a frame over several runs against
+    # 8.6-9.3 for veryfast at CRF 20, the same PSNR (47.7 dB), 1.7x the bytes (still 0.7x
+    # OpenCV's mp4v file of the same frames). A slower --preset gets x264's own tuning for it:
+    # smaller files for more CPU.
     "libx264": {"preset": "superfast", "tune": "zerolatency"},
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "b": "0"},  # b=0: pure CRF
     "prores_aw": {"profile": "4"},  # 4444; 4x faster than prores_ks
@@ -75,6 +76,8 @@ ENCODER_OPTIONS: dict[str, dict[str, str]] = {
 # blur to .mp4, 2-core EPYC: 84.8-86.6 fps against 79.4-82.9 with x264's own two threads,
 # no more CPU, 1% smaller files). More cores, and a --preset, keep x264's own choice.
 FEW_CORES = 2
+# The clock of images written with a time but no `like=` input: MPEG's 90 kHz.
+WRITE_TIME_BASE = Fraction(1, 90000)
 # Audio that runs on after the video by this much (seconds) is cut with a word in the log; a
 # few milliseconds (an encoder's last packet) are cut without one.
 AUDIO_CUT_SAID_S = 0.5
@@ -124,31 +127,69 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + width % 2, height + height % 2
 
 
-class VideoFileSink:
-    """Writes frames, with their timestamps, into a video file (see the module docstring).
+class VideoWriter:
+    """Writes frames, each at its time, into a video file (see the module docstring): the one
+    writer of video files rtseg has, behind `rtseg run`'s file outputs and `rtseg.VideoWriter`.
+
+    `write()` takes a pipeline `Frame` (its `output`, at its own timestamp) or a BGR/BGRA
+    image at a time in seconds. Frames without a time are written one `1/fps` apart; frames
+    whose time does not advance are moved one tick after the previous one (the muxer needs
+    strictly increasing times), and the log says how many.
 
     Lifecycle: `write()` frames, then exactly one of
     - `close()`: the run succeeded; finish the file and rename it onto `path`;
     - `abort()`: the run failed or was stopped; finish what was written so it plays, and
       leave it at `partial_path` (None when nothing was written).
-    Both are idempotent and the first one called wins.
+    Both are idempotent and the first one called wins. As a context manager, leaving the
+    block normally closes it and leaving it with an exception aborts it.
 
-    With `audio_from`, every audio track of that file is carried into the output (see
-    `AudioTracks`), cut where the video ends. Frames without a timestamp are written one
-    `1/fps` apart; frames whose timestamp does not advance are moved one tick after the
-    previous one (the muxer needs strictly increasing times), and the log says how many.
+    The input's audio tracks (`audio_from`, or `like`'s) are carried into the output (see
+    `AudioTracks`), cut where the video ends.
     """
 
     def __init__(
         self,
         path: Path | str,
-        fps: float,
+        like: Location | VideoReader | VideoInfo | None = None,
+        fps: float | None = None,
         *,
         crf: int | None = None,
         preset: str | None = None,
-        audio_from: Location | None = None,
         overwrite: bool = False,
+        audio_from: Location | None = None,
+        replace_partial: bool | None = None,
     ) -> None:
+        """Claim `path` (`.mp4`, `.mkv`, `.webm` or `.mov`).
+
+        Args:
+            path: the file to write; it appears when the writer is closed.
+            like: the input (a path, a `read_video` reader, or its `info`) whose clock, sample
+                aspect ratio and audio tracks images written with a time keep.
+            fps: the frame rate of frames written without a time (default: `like`'s, or 30).
+            crf: the encoder's quality (lower is better), as `rtseg run --crf`.
+            preset: an x264 preset for `.mp4`/`.mkv`, as `rtseg run --preset`.
+            overwrite: replace an existing file (otherwise refused).
+            audio_from: the input whose audio tracks are copied, where `like` is not given.
+            replace_partial: replace the partial file an earlier run kept, once the file is
+                locked (None: as `overwrite`; a batch's rerun sets it).
+
+        Raises:
+            RtsegError: the suffix, `crf` or `preset` is not one rtseg writes, the file exists
+                (without `overwrite`) or is being written by another run.
+        """
+        if isinstance(like, str | Path | Location):
+            with VideoReader(like) as reader:
+                like = reader.info
+        elif isinstance(like, VideoReader):
+            like = like.info
+        if fps is None:
+            fps = like.fps if like is not None else 30.0
+        self.fps = fps
+        # The clock and pixel shape of images written with a time in seconds.
+        self._image_clock = like.time_base if like is not None else WRITE_TIME_BASE
+        self._image_sar = like.sar if like is not None else None
+        if like is not None:
+            audio_from = like.path if like.audio_tracks else None
         self.path = Path(path)
         self.spec = container_for(self.path)
         if preset is not None and self.spec.codec != "libx264":
@@ -158,13 +199,13 @@ class VideoFileSink:
                 f"unknown x264 preset {preset!r}; choose from {', '.join(X264_PRESETS)}"
             )
         self.preset = preset
-        self._rate_tb = rate_time_base(fps)
+        self._rate_tb = rate_time_base(self.fps)
         if crf is not None and self.spec.default_crf is None:
             raise RtsegError(f"{self.path.suffix} (ProRes) has no CRF setting; leave --crf out")
         self.crf = crf if crf is not None else self.spec.default_crf
-        self._lock = claim_output(self.path, overwrite)
+        self._lock = claim_output(self.path, overwrite, replace_partial)
         try:
-            self._audio = AudioTracks(location(audio_from)) if audio_from is not None else None
+            self._audio = AudioTracks(audio_from) if audio_from is not None else None
         except BaseException:
             self._lock.release()
             raise
@@ -255,8 +296,17 @@ class VideoFileSink:
         return out_w, out_h, sar
 
     # -- writing ---------------------------------------------------------------------------
-    def write(self, frame: Frame) -> None:
-        """Encode one frame at its timestamp (setting the file up from the first frame)."""
+    def write(self, frame: Frame | np.ndarray, time_s: float | None = None) -> None:
+        """Encode one frame at its time (setting the file up from the first frame): a
+        pipeline `Frame` at its own timestamp, or a BGR/BGRA uint8 image to be shown at
+        `time_s` seconds (None: one `1/fps` after the last).
+
+        Raises:
+            RtsegError: the image is not uint8 BGR/BGRA, its size differs from the first
+                frame's, or the file cannot be written.
+        """
+        if isinstance(frame, np.ndarray):
+            frame = self._image_frame(frame, time_s)
         if self._done:
             raise RtsegError(f"{self.path} is already closed")
         image = frame.output if frame.output is not None else frame.image
@@ -285,6 +335,19 @@ class VideoFileSink:
             self._guarded(self._audio.write_until, self._end_s())
         self.frames += 1
         self._space.check(self.frames)
+
+    def _image_frame(self, image: np.ndarray, time_s: float | None) -> Frame:
+        """An image written from Python, as the frame the pipeline would have given."""
+        check_image(image, "write()", channels=(3, 4))
+        pts = None if time_s is None else round(Fraction(time_s) / self._image_clock)
+        return Frame(
+            seq=self.frames,
+            image=image,
+            pts=pts,
+            time_base=None if pts is None else self._image_clock,
+            sar=self._image_sar,
+            output=image,
+        )
 
     def _timing(self, frame: Frame) -> tuple[int, int]:
         """The frame's pts and duration in the output's time base (see the class docstring)."""
@@ -330,7 +393,9 @@ class VideoFileSink:
             if self._output is None:  # no frame ever arrived: nothing to keep
                 return
             # A step that fails leaves the video written so far, which is closed and kept as
-            # the partial output; only a file that cannot be closed (no index) is removed.
+            # the partial output. A file that cannot be closed (a size limit or a quota hit,
+            # a failing disk: its index could not be written) is kept too: its frames are
+            # all there is of the run, and tools can recover them.
             failed: RtsegError | None = None
             steps = [lambda: self._encode(None)]
             if self._audio is not None:
@@ -345,7 +410,8 @@ class VideoFileSink:
             except RtsegError:
                 with contextlib.suppress(av.FFmpegError, OSError):
                     self._output.close()
-                self._tmp.unlink(missing_ok=True)  # a file without its index does not play
+                if self._tmp.exists():
+                    self.partial_path = self._tmp
                 raise
             if ok and failed is None and self._audio is not None:
                 self._say_audio_cut(self._audio.left_after(self._end_s()))
@@ -392,6 +458,20 @@ class VideoFileSink:
         """
         with contextlib.suppress(RtsegError):
             self._finalize(ok=False)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def _yuv420(image: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:

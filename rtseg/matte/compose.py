@@ -26,8 +26,8 @@ from rtseg.errors import RtsegError
 _MIN_WEIGHT = 1e-3
 # Blend weights are alpha in 1/128 steps, so (fg - bg) * weight fits int16; an output level
 # is off by at most 2 from the float blend, and alpha 0 and 1 still give bg and fg exactly.
-_WEIGHT_BITS = 7
-_WEIGHT_ONE = 1 << _WEIGHT_BITS
+WEIGHT_BITS = 7
+WEIGHT_ONE = 1 << WEIGHT_BITS
 _scratch = threading.local()
 # The blur drops to eighth size from this quarter-size kernel width, on frames whose eighth
 # is at least this many pixels on its short side (720p: 90).
@@ -66,8 +66,8 @@ def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> 
     diff = _buffer("diff", (h, w, 3), np.int16)
     np.subtract(foreground[box], background[box], out=diff, dtype=np.int16)
     np.multiply(diff, weight, out=diff)
-    np.add(diff, _WEIGHT_ONE // 2, out=diff)  # round, not floor
-    np.right_shift(diff, _WEIGHT_BITS, out=diff)
+    np.add(diff, WEIGHT_ONE // 2, out=diff)  # round, not floor
+    np.right_shift(diff, WEIGHT_BITS, out=diff)
     np.add(diff, background[box], out=out[box], casting="unsafe")  # 0..255 by construction
     return out
 
@@ -127,9 +127,16 @@ def masked_blur(image_bgr: np.ndarray, alpha: np.ndarray, kernel: int) -> np.nda
 
 
 def _weights(alpha: np.ndarray) -> np.ndarray:
-    """Alpha as blend weights in 0.._WEIGHT_ONE, uint8, one channel."""
-    scale = _WEIGHT_ONE / 255.0 if alpha.dtype == np.uint8 else float(_WEIGHT_ONE)
+    """Alpha as blend weights in 0..WEIGHT_ONE, uint8, one channel."""
+    scale = WEIGHT_ONE / 255.0 if alpha.dtype == np.uint8 else float(WEIGHT_ONE)
     return cv2.convertScaleAbs(alpha, alpha=scale)  # rounds; alpha >= 0, so abs is a no-op
+
+
+def transparency_weights(alpha: np.ndarray) -> np.ndarray:
+    """1 - alpha as blend weights in 0..WEIGHT_ONE (float32 alpha in [0, 1] or uint8 in
+    0..255), uint8, one channel: one full-size pass, no float image made."""
+    scale = WEIGHT_ONE / 255.0 if alpha.dtype == np.uint8 else float(WEIGHT_ONE)
+    return cv2.convertScaleAbs(alpha, alpha=-scale, beta=WEIGHT_ONE)  # |1 - alpha|, rounded
 
 
 def _buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -145,6 +152,17 @@ def _buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
 def _quarter(image: np.ndarray) -> np.ndarray:
     """Quarter size by two 2x INTER_AREA halvings (about 5x faster than one 4x INTER_AREA)."""
     return _halve(_halve(image))
+
+
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`image` brought down to width x height as INTER_AREA averages it, by 2x halvings while
+    it is at least twice as large, then INTER_AREA for the rest: 0.4 against 1.3 ms for
+    720p to 320x180 in one INTER_AREA, 2.0 against 3.5 ms to 480x270."""
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = _halve(image)
+    if image.shape[:2] == (height, width):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _halve(image: np.ndarray) -> np.ndarray:

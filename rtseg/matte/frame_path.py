@@ -39,7 +39,7 @@ from rtseg.matte.stream import StreamState
 from rtseg.matte.tuning import Tuning
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
-from rtseg.models.transforms import to_model_input
+from rtseg.models.transforms import Ratio, to_model_input
 from rtseg.pipeline.frame import Mask, Matte, ModelInput
 
 
@@ -50,7 +50,8 @@ class FramePath:
     refiner: the edge refinement to frame size, None for a plain upscale; it keeps scratch
         buffers, so `matte` runs on one thread at a time.
     masks: which frames run the model (sync or newest-mask, `--mask-every`).
-    ratio: a matting model's downsample ratio (None: RVM's rule).
+    ratio: what sizes a matting model's input (a ratio or a rule; None: `auto_ratio`).
+    level_name: the level's name (fast, balanced, best).
     tuning: grow, feather and smoothing strength, which may change between two frames
         (None: none, and the level's smoothing).
     people: "main" keeps only the main person in each mask, "all" everyone.
@@ -63,12 +64,14 @@ class FramePath:
         level: Quality,
         refiner: EdgeRefiner | None,
         masks: MaskSource,
-        ratio: float | None = None,
+        ratio: Ratio = None,
+        level_name: str = "",
         tuning: Tuning | None = None,
         people: str = "all",
         auto_frame: bool = False,
     ) -> None:
         self.level = level
+        self.level_name = level_name
         self.refiner = refiner
         self.masks = masks
         self.ratio = ratio
@@ -109,7 +112,7 @@ class FramePath:
             state.timeline.reset()
             new, periods = True, 1.0
         elif time_s is None:
-            new, periods = state.step == 0, 1.0
+            new, periods = False, 1.0
         else:
             new, periods = state.timeline.advance(float(time_s))
         if state.smoother is not None and state.smoother.strength != self.tuning.smooth:
@@ -201,6 +204,7 @@ def build_frame_path(
     mask_every: int = 1,
     sync: bool | None = None,
     ratio: float | None = None,
+    matting: bool = False,
     grow: int = 0,
     feather: int = 0,
     people: str = "all",
@@ -209,16 +213,27 @@ def build_frame_path(
     """The frame path for these settings; the defaults follow the source: `live` (a camera,
     a stream) and `stills` (photos, each on its own) pick the quality level when `quality`
     is None (see `default_level`) and live sources take the newest mask unless `sync`;
-    `smooth` None is the level's smoothing strength.
+    `smooth` None is the level's smoothing strength. `matting`: the model is a matting
+    network of any input size, which has levels of its own (`MATTING_LEVELS`).
 
     Raises:
         RtsegError: an unknown quality level or `people`; grow, feather or smooth out of
             range.
     """
-    level = quality_level(quality or default_level(live, stills))
+    name = quality or default_level(live, stills)
+    level = quality_level(name, matting)
     check_people(people)
     tuning = Tuning(grow, feather, level.smooth if smooth is None else smooth)
     masks = MaskSource(
         sync=not live if sync is None else sync, every=mask_every, passes=level.passes(ratio)
     )
-    return FramePath(level, level.refiner(refine), masks, ratio, tuning, people, auto_frame)
+    return FramePath(
+        level,
+        level.refiner(refine),
+        masks,
+        level.ratio(ratio),
+        name,
+        tuning,
+        people,
+        auto_frame,
+    )

@@ -12,6 +12,7 @@ from rtseg.matte.passes import Passes
 from rtseg.matte.refine import EdgeRefiner
 from rtseg.matte.roi import RoiSettings
 from rtseg.matte.temporal import DEFAULT_STRENGTH, TemporalSmoother
+from rtseg.models.transforms import Ratio, RatioRule, long_side_ratio
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Quality:
         for no refinement (a bilinear upscale).
     coarse_short_side: its working short side for masks without a zoomed pass (None: the
         same).
+    matting_ratio: the rule sizing a matting model's input for a frame or crop (None: its
+        area brought to 320x180's, `rtseg.models.transforms.auto_ratio`).
     """
 
     flip: bool
@@ -30,11 +33,17 @@ class Quality:
     smooth: float = DEFAULT_STRENGTH  # temporal smoothing strength, 0 (off) to 1
     canvas_long: int = 640
     coarse_short_side: int | None = None
+    matting_ratio: RatioRule | None = None
+
+    def ratio(self, asked: float | None = None) -> Ratio:
+        """What sizes a matting model's input: `asked` (`--downsample-ratio`), else the
+        level's rule (None: `rtseg.models.transforms.auto_ratio`)."""
+        return self.matting_ratio if asked is None else asked
 
     def passes(self, ratio: float | None = None) -> Passes:
-        """The passes of this level; `ratio`: a matting model's downsample ratio (None: RVM's
-        rule, see `rtseg.models.transforms.auto_ratio`)."""
-        return Passes(self.flip, self.zoom, self.canvas_long, ratio)
+        """The passes of this level; `ratio`: a matting model's downsample ratio (None: the
+        level's rule, see `ratio`)."""
+        return Passes(self.flip, self.zoom, self.canvas_long, self.ratio(ratio))
 
     def refiner(self, wanted: bool | None = None) -> EdgeRefiner | None:
         """The level's edge refinement; `wanted` (`--refine`/`--no-refine`) turns it on or
@@ -74,6 +83,31 @@ LEVELS: dict[str, Quality] = {
 }
 
 
+# A matting model (RVM: any input size, recurrent) at the same level names, measured with
+# the sweep in docs/matting.md ("Defaults"): its network costs 10-30x the bundled model's, so
+# every pass counts. The flip doubled the passes for no better mask (P3M boundary F 0.753
+# against 0.750). A zoomed crop takes the person's own shape and, on video, the whole frame's
+# pixel count (`auto_ratio`): it costs no more than a whole-frame pass and sees the person
+# larger, which kept flicker at or below the 480-px default's (0.00042 / 0.00028 on the two
+# clips against 0.00043 / 0.00030) at 1.1x the cost of no zoom; one crop holds everybody, so
+# a frame is one pass however many people it shows. Photos get a crop with its longer side at
+# 320 px (`long_side_ratio`), which the portraits' boundary F needed.
+_MATTING_ZOOM = RoiSettings(margin=0.3, together=True)
+MATTING_LEVELS: dict[str, Quality] = {
+    "fast": Quality(flip=False, zoom=None, refine_short_side=180),
+    "balanced": Quality(
+        flip=False, zoom=_MATTING_ZOOM, refine_short_side=360, coarse_short_side=180
+    ),
+    "best": Quality(
+        flip=False,
+        zoom=_MATTING_ZOOM,
+        refine_short_side=360,
+        coarse_short_side=180,
+        matting_ratio=long_side_ratio,
+    ),
+}
+
+
 def default_level(live: bool, images: bool) -> str:
     """The level a source gets unless told: photos the best masks, video files the best
     masks that don't flicker more, a live camera the cheapest, which keeps it within the live
@@ -83,8 +117,9 @@ def default_level(live: bool, images: bool) -> str:
     return "best" if images else "balanced"
 
 
-def quality_level(name: str) -> Quality:
-    """The level called `name`, or a clear error."""
+def quality_level(name: str, matting: bool = False) -> Quality:
+    """The level called `name` (a matting model's with `matting`: a network of any input
+    size), or a clear error."""
     if name not in LEVELS:
         raise RtsegError(f"unknown quality {name!r}; choose one of {', '.join(LEVELS)}")
-    return LEVELS[name]
+    return (MATTING_LEVELS if matting else LEVELS)[name]

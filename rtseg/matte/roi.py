@@ -151,18 +151,30 @@ def match_boxes(old: list[Box], new: list[Box]) -> list[int | None]:
 
 
 def crop_around(
-    box: Box, frame_width: int, frame_height: int, aspect: float, margin: float, min_side: int
+    box: Box,
+    frame_width: int,
+    frame_height: int,
+    aspect: float | None,
+    margin: float,
+    min_side: int,
 ) -> Box | None:
     """The crop for `box`: its longer side grown by `margin` on each side, with the model's
     aspect ratio (width / height), at least `min_side` pixels high, moved inside the frame and
-    shrunk to fit it. None when no crop smaller than the frame holds the box with at least
-    half its margin on every side that is not the frame's border: the whole frame is then the
-    best view the model gets."""
-    width = max(box.width, box.height * aspect) * (1.0 + 2.0 * margin)
-    width = max(width, min_side * aspect)
-    height = width / aspect
-    fit = min(1.0, frame_width / width, frame_height / height)
-    width, height = round(width * fit), round(height * fit)
+    shrunk to fit it; `aspect` None (a network of any input size): the box's own shape, each
+    side grown by `margin` of its longer side, each side cut to the frame's. None when no
+    crop smaller than the frame holds the box with at least half its margin on every side
+    that is not the frame's border: the whole frame is then the best view the model gets."""
+    if aspect is None:
+        pad = 2.0 * margin * max(box.width, box.height)
+        scale = max(1.0, min_side / (box.height + pad))
+        width = round(min((box.width + pad) * scale, frame_width))
+        height = round(min((box.height + pad) * scale, frame_height))
+    else:
+        width = max(box.width, box.height * aspect) * (1.0 + 2.0 * margin)
+        width = max(width, min_side * aspect)
+        height = width / aspect
+        fit = min(1.0, frame_width / width, frame_height / height)
+        width, height = round(width * fit), round(height * fit)
     if width >= 0.9 * frame_width and height >= 0.9 * frame_height:
         return None
     cx, cy = (box.x0 + box.x1) / 2.0, (box.y0 + box.y1) / 2.0
@@ -225,7 +237,9 @@ class RoiTracker:
     keeps a crop's state under its id, so two people who pass each other keep their own.
     """
 
-    def __init__(self, frame_width: int, frame_height: int, aspect: float, settings: RoiSettings):
+    def __init__(
+        self, frame_width: int, frame_height: int, aspect: float | None, settings: RoiSettings
+    ):
         self.width, self.height = frame_width, frame_height
         self.aspect = aspect
         self.settings = settings

@@ -12,6 +12,8 @@ MediaPipe does.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import cv2
@@ -44,27 +46,47 @@ def stretch_corners(bgr: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.remap(bgr, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
-# A matting network of any input size (RVM) sees the frame with its longer side at this many
-# pixels: RVM's own rule puts the downsampled frame between 256 and 512 px, and 480 gives its
-# recommended portrait ratios exactly (0.375 at 1280x720, 0.25 at 1920x1080, 0.125 at 4K).
-MATTING_LONG_SIDE = 480
+# A matting network of any input size (RVM) sees every frame, or zoomed crop, at this many
+# pixels (320x180, 0.25 of a 720p frame and 1/6 of a 1080p one): its cost a pass is then the
+# same whatever is fed, and a crop smaller than the frame is seen larger for the same price.
+# RVM's own rule is a longer side between 256 and 512 px, and rtseg used 480 px (0.375 at
+# 720p) before measuring; on the project's clips 320x180 gave masks as good for 0.44x the
+# pixels (docs/matting.md, "Defaults").
+MATTING_PIXELS = 320 * 180
+# Photos, which have no frame rate to keep, see theirs with the longer side at this many
+# pixels: a zoomed crop of a person (taller than wide) gets more pixels than the area rule
+# gives, which the P3M portraits' boundary F needed (0.765 against 0.737).
+MATTING_LONG_SIDE = 320
+
+# How a matting network's input is sized: a downsample ratio, a rule giving one for a frame
+# or crop of (height, width), or None for `auto_ratio`.
+RatioRule = Callable[[int, int], float]
+Ratio = float | RatioRule | None
 
 
 def auto_ratio(height: int, width: int) -> float:
-    """RVM's downsample ratio for a frame: its longer side to `MATTING_LONG_SIDE`, never up."""
+    """A matting network's downsample ratio for a frame or crop: its area brought to
+    `MATTING_PIXELS`, never up."""
+    return min(1.0, math.sqrt(MATTING_PIXELS / (height * width)))
+
+
+def long_side_ratio(height: int, width: int) -> float:
+    """The photos' rule: the longer side brought to `MATTING_LONG_SIDE`, never up."""
     return min(1.0, MATTING_LONG_SIDE / max(height, width))
 
 
 def model_input_size(
-    info: ModelInfo, height: int, width: int, ratio: float | None = None
+    info: ModelInfo, height: int, width: int, ratio: Ratio = None
 ) -> tuple[int, int]:
     """The (h, w) a frame of `height` x `width` is brought to for `info`: the model's own size,
-    or for a model of any size the frame scaled by `ratio` (None: `auto_ratio`). A variant
+    or for a model of any size the frame scaled by `ratio` (a rule: what it gives for the
+    frame; None: `auto_ratio`). A variant
     built for one ratio gets the frame that much larger, so the network still sees the
     frame at `ratio` (never beyond the frame's own size)."""
     if not info.dynamic:
         return info.height, info.width
-    scale = auto_ratio(height, width) if ratio is None else ratio
+    rule = auto_ratio if ratio is None else ratio
+    scale = rule(height, width) if callable(rule) else rule
     if info.fixed_ratio:
         scale = min(1.0, scale / info.fixed_ratio)
     return max(1, round(height * scale)), max(1, round(width * scale))
@@ -73,7 +95,7 @@ def model_input_size(
 def to_model_input(
     bgr: np.ndarray,
     info: ModelInfo,
-    ratio: float | None = None,
+    ratio: Ratio = None,
     size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Stretch a BGR frame to the model's input size as the model was trained to see it

@@ -7,6 +7,7 @@ at the frame's size (`Matte`). `rtseg.matte.frame_path` makes all three.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -17,10 +18,17 @@ from rtseg.errors import RtsegError
 
 
 def rate_time_base(fps: float) -> Fraction:
-    """One frame period as an exact fraction: 29.97002997 fps gives 1001/30000 s."""
-    if not fps > 0:
-        raise RtsegError(f"frame rate must be positive, got {fps}")
-    return 1 / Fraction(fps).limit_denominator(1001)
+    """One frame period as an exact fraction: 29.97002997 fps gives 1001/30000 s.
+
+    Raises:
+        RtsegError: `fps` is not a positive, finite rate of at least one frame in 2002 s.
+    """
+    if not (fps > 0 and math.isfinite(fps)):
+        raise RtsegError(f"frame rate must be a positive number, got {fps}")
+    rate = Fraction(fps).limit_denominator(1001)
+    if rate == 0:
+        raise RtsegError(f"frame rate {fps} is too low; give at least 0.0005 fps")
+    return 1 / rate
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,9 @@ class Frame:
     keeps its offset). Video sinks write it as it is, so the output keeps the input's timing,
     variable frame rates included. `duration` (same unit) is how long it is shown, when the
     input says; `sar` is its sample (pixel) aspect ratio, None for square pixels.
+
+    The stages add `model_input`, `mask` and `matte` in turn, then `output`; `alpha`,
+    `labels` and `fgr` read the matte, at the frame's size.
     """
 
     seq: int

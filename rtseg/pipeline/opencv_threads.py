@@ -3,7 +3,7 @@
 One thread per OpenCV call while a job runs: the pipeline's stages already keep the cores
 busy, and splitting sub-millisecond calls costs more than it saves (on 2 cores at 720p
 refinement took 2.3 ms of CPU a frame with two threads and 1.8 with one, the blur 5.0 against
-4.6; `rtseg bench profile`). The setting is process-wide (OpenCV's pthreads pool), so the
+4.6; `python -m benchmarks profile`). The setting is process-wide (OpenCV's pthreads pool), so the
 caller's own value comes back when the last run going on in the process ends.
 """
 

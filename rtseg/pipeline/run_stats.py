@@ -35,6 +35,8 @@ class RunStats:
     stages: dict[str, Percentiles]  # time in each stage, per frame
     providers: list[str]  # the ONNX Runtime providers that ran the model
     model: str  # the model's name
+    inference_threads: int | None = None  # ONNX Runtime intra-op threads of the model
+    mask_age_frames: Percentiles | None = None  # frames between each frame and its mask's
     # time of optional steps inside the stages (`people`, `auto-frame`, `grow/feather`), per
     # frame they ran on; empty when none ran
     steps: dict[str, Percentiles] = field(default_factory=dict)
@@ -47,6 +49,11 @@ class RunStats:
                 **summary,
                 "latency_ms": Percentiles(**summary["latency_ms"]),
                 "stages": {name: Percentiles(**p) for name, p in summary["stages"].items()},
+                "mask_age_frames": (
+                    Percentiles(**summary["mask_age_frames"])
+                    if summary.get("mask_age_frames") is not None
+                    else None
+                ),
                 "steps": {n: Percentiles(**p) for n, p in summary.get("steps", {}).items()},
             }
         )

@@ -72,6 +72,7 @@ class Stats:
         self.frames_expected: int | None = None
         self.mask_lag = 0  # frames between a frame and the one its mask came from: the last
         self.mask_lag_max = 0  # and the largest
+        self._mask_age = Window(window)  # the same for every frame out, in frames
         self.started_ns = 0  # when the first frame was captured: the run's clock starts there
         self.finished_ns = 0
         self._lock = threading.Lock()
@@ -111,6 +112,7 @@ class Stats:
             if frame.mask is not None:
                 self.mask_lag = frame.seq - frame.mask.seq
                 self.mask_lag_max = max(self.mask_lag_max, self.mask_lag)
+                self._mask_age.add(self.mask_lag)
             self._recent.append(now_ns)
 
     @property
@@ -164,12 +166,15 @@ class Stats:
         end = self.finished_ns or time.monotonic_ns()
         return (end - self.started_ns) / 1e9
 
-    def summary(self, drops: dict[str, int], providers: list[str], model: str) -> dict:
+    def summary(
+        self, drops: dict[str, int], providers: list[str], model: str, threads: int | None = None
+    ) -> dict:
         """The figures as a JSON-ready dict (the `--stats-json` schema); percentiles cover the
-        last `WINDOW` frames, counts the whole run."""
+        last `WINDOW` frames, counts the whole run; `threads`: the model's intra-op threads."""
         elapsed = self.elapsed_s()
         with self._lock:
             frames_out, lag_max = self.frames_out, self.mask_lag_max
+            mask_age = self._mask_age.values()
         return {
             "frames_in": self.frames_in,
             "frames_out": frames_out,
@@ -178,6 +183,8 @@ class Stats:
             "drops": sum(drops.values()),
             "drops_by_channel": drops,
             "mask_lag_max": lag_max,
+            # how many frames older than its frame each frame's mask was (0: its own)
+            "mask_age_frames": percentiles(mask_age),
             "elapsed_s": round(elapsed, 3),
             "fps_out": round(frames_out / elapsed, 2) if elapsed > 0 else 0.0,
             "latency_ms": percentiles(self.latency_ms),
@@ -185,6 +192,7 @@ class Stats:
             "steps": {name: percentiles(ms) for name, ms in self._step_ms().items()},
             "providers": providers,
             "model": model,
+            "inference_threads": threads,
         }
 
 
@@ -207,11 +215,16 @@ def format_table(summary: dict) -> str:
     ]
     lines.insert(1, "-" * len(lines[0]))
     head = (
-        f"model {summary['model']} on {', '.join(summary['providers'])}: "
+        f"model {summary['model']} on {', '.join(summary['providers'])}"
+        f"{_threads(summary.get('inference_threads'))}: "
         f"{summary['frames_in']} frames in, {summary['frames_out']} out, "
         f"{summary['drops']} dropped, {summary['fps_out']:.1f} fps"
     )
     return "\n".join([head, *lines])
+
+
+def _threads(count: int | None) -> str:
+    return "" if count is None else f" ({count} inference thread{'s' * (count != 1)})"
 
 
 def write_json(summary: dict, path: Path) -> None:

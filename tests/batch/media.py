@@ -48,3 +48,13 @@ def video_frames(path: Path) -> list[np.ndarray]:
     """Every decoded frame, BGR."""
     with av.open(str(path)) as container:
         return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
+
+def make_noise_clip(path: Path, seconds: float, size: str = "640x480") -> Path:
+    """A lossless H.264 clip of random pixels and no audio: large for its length (about
+    12 MB a second at 640x480), for tests that need a big object or a long upload."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise = f"nullsrc=s={size}:r={FPS}:d={seconds},geq=lum=random(1)*255:cb=128:cr=128"
+    ffmpeg("-f", "lavfi", "-i", noise, "-c:v", "libx264", "-crf", "0", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", str(path))  # fmt: skip
+    return path

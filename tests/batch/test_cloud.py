@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.batch.media import make_clip
+from tests.batch.media import make_clip, make_noise_clip
 from tests.batch.netns import run_isolated
 from tests.batch.test_runner import assert_same_timing_with_audio, read_report
 from tests.media import frame_times
@@ -123,3 +123,69 @@ def test_two_ray_nodes_without_a_shared_disk_split_a_long_object_through_the_sto
     assert ran_on == {node[:12] for node in outcome["nodes"]}
     # Only the outputs and the reports are left: the segment objects were removed.
     assert sorted(outcome["keys"]) == ["out/long.mp4", "out/talks/short.mp4", "report.jsonl"]
+
+
+def test_store_faults_missing_buckets_refused_credentials_and_climbing_keys_each_end_in_one_line(
+    tmp_path: Path, bright_model: Path
+):
+    clips = tmp_path / "clips"
+    make_clip(clips / "short.mp4", 0.6)
+    make_noise_clip(clips / "long.mp4", 3.0)  # 36 MB: more than the reader fetches ahead
+    make_noise_clip(clips / "big.mp4", 8.0)  # its output is uploaded in parts (> 50 MiB)
+
+    result = run_isolated(
+        "-m", "tests.batch.cloud_faults", str(clips), str(tmp_path / "work"), str(bright_model),
+        timeout=560,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    for name, case in outcome.items():
+        for run in case if isinstance(case, list) else [case]:
+            if isinstance(run, dict) and "stderr" in run:
+                assert "Traceback" not in run["stderr"], (name, run["stderr"])
+                assert "Task exception was never retrieved" not in run["stderr"], name
+    # 1. A key that climbs is reported; the file it climbs to is untouched, and nothing is
+    # written outside --out, locally or in the output bucket.
+    local = outcome["escape_local"]
+    assert local["exit"] == 1, local["stderr"]
+    assert "rtseg: error: s3://media/in/../escaped.mp4: " in local["stderr"]
+    assert local["victim"] == "a file of the user's"
+    assert local["files"] == ["local/escaped.mp4", "local/out/ok.mp4"]
+    assert outcome["escape_bucket"]["keys"] == ["results/out/ok.mp4"]
+    # 2. A missing output bucket is found before any work.
+    for name in ("no_bucket_batch", "no_bucket_run"):
+        missing = outcome[name]
+        assert missing["exit"] == 2, missing["stderr"]
+        assert missing["stderr"].strip().splitlines()[-1] == (
+            "rtseg: error: cannot write s3://nobucket/"
+            + ("out/.rtseg-check.mp4" if name == "no_bucket_batch" else "long.mp4")
+            + ": its bucket does not exist"
+        )
+    assert "frames" not in outcome["no_bucket_batch"]["stderr"]  # no summary: no work done
+    # 3. Two batches on one prefix: every output arrives, no partial is left.
+    assert [run["exit"] for run in outcome["two"]] == [0, 0], outcome["two"]
+    assert outcome["two_keys"] == [f"results/two/{c}.mp4" for c in "abcd"]
+    assert outcome["two_staging"] == []
+    # 4. A store that dies or freezes mid-read ends the run within the stated stall.
+    for name in ("killed_read", "stalled_read"):
+        read = outcome[name]
+        assert read["exit"] == 2, (name, read["stderr"])
+        assert read["after_fault_s"] < 30, (name, read)
+        error = [line for line in read["stderr"].splitlines() if "error" in line]
+        assert len(error) == 1 and "s3://media/long.mp4" in error[0], read["stderr"]
+        assert "partial output is kept as" in error[0]
+    assert "did not answer for 3 s" in outcome["stalled_read"]["stderr"]
+    # 5. A store killed mid-upload: one line, the complete output kept on this node.
+    upload = outcome["killed_upload"]
+    assert upload["exit"] == 2, upload["stderr"]
+    assert [line for line in upload["stderr"].splitlines() if "error" in line] == [
+        upload["stderr"].strip().splitlines()[-1]
+    ], upload["stderr"]
+    assert "the complete output is kept at" in upload["stderr"] and upload["kept"]
+    # 6. Refused credentials are "access denied", before any work.
+    assert outcome["denied_run"]["stderr"].strip() == (
+        "rtseg: error: access denied to s3://media/long.mp4: check the credentials this node uses"
+    )
+    denied = outcome["denied_batch"]
+    assert denied["exit"] == 2 and "access denied to s3://results/denied" in denied["stderr"]

@@ -30,7 +30,7 @@ def test_a_folder_gives_its_videos_and_image_folders_with_mirrored_outputs(tmp_p
     out = tmp_path / "out"
     items, missing = discover([str(root)], out, "webm")
     assert missing == []
-    assert {(i.source, i.output) for i in items} == {
+    assert {(Path(i.source), Path(i.output)) for i in items} == {
         (root / "a.mp4", out / "a.webm"),
         (root / "day1" / "b.MOV", out / "day1" / "b.webm"),
         (root / "day1" / "frames", out / "day1" / "frames.webm"),
@@ -40,7 +40,8 @@ def test_a_folder_gives_its_videos_and_image_folders_with_mirrored_outputs(tmp_p
 def test_png_outputs_are_folders_and_the_output_folder_is_not_searched(tmp_path: Path):
     touch(tmp_path / "a.mp4", tmp_path / "out" / "a" / "000000.png", tmp_path / "out" / "x.mp4")
     items, _ = discover([str(tmp_path)], tmp_path / "out", "png")
-    assert [(i.source, i.output) for i in items] == [(tmp_path / "a.mp4", tmp_path / "out" / "a")]
+    expected = [(tmp_path / "a.mp4", tmp_path / "out" / "a")]
+    assert [(Path(i.source), Path(i.output)) for i in items] == expected
 
 
 def test_globs_and_lists_keep_paths_relative_to_their_root(tmp_path: Path):
@@ -50,7 +51,7 @@ def test_globs_and_lists_keep_paths_relative_to_their_root(tmp_path: Path):
     listing.write_text("# inputs\nmore/3.mp4\n\nmissing.mp4\n")
     out = tmp_path / "out"
     items, missing = discover([f"{tmp_path}/clips/**/*.m*", f"@{listing}"], out, "mp4")
-    assert sorted(i.output for i in items) == [
+    assert sorted(Path(i.output) for i in items) == [
         out / "more" / "3.mp4",
         out / "x" / "1.mp4",
         out / "y" / "2.mp4",
@@ -65,7 +66,7 @@ def test_sources_that_name_nothing_are_reported_not_fatal(tmp_path: Path):
         tmp_path / "out",
         "mp4",
     )
-    assert [i.source for i in items] == [tmp_path / "a.mp4"]
+    assert [Path(i.source) for i in items] == [tmp_path / "a.mp4"]
     assert [(m.source.rsplit("/", 1)[-1], m.reason) for m in missing] == [
         ("gone.mp4", "input not found"),
         ("*.avi", "no file matches this pattern"),
@@ -87,10 +88,10 @@ def test_png_outputs_never_nest_when_a_folder_holds_images_and_videos(tmp_path: 
     touch(dcim / "IMG_0001.jpg", dcim / "VID_0002.mp4", dcim / "trip" / "IMG_0003.jpg")
     out = tmp_path / "out"
     items, _ = discover([str(tmp_path / "phone")], out, "png")
-    assert {(i.source, i.output) for i in items} == {
+    assert {(Path(i.source), Path(i.output)) for i in items} == {
         (dcim, out / "DCIM" / "images"),
         (dcim / "VID_0002.mp4", out / "DCIM" / "VID_0002"),
         (dcim / "trip", out / "DCIM" / "trip"),
     }
-    outputs = [i.output for i in items]
+    outputs = [Path(i.output) for i in items]
     assert not any(a != b and b.is_relative_to(a) for a in outputs for b in outputs)

@@ -24,7 +24,7 @@ def test_segments_cover_every_frame_once_and_warm_up_on_the_frames_before(tmp_pa
     tasks = plan(clip, tmp_path / "out.mp4", 300, 3, every=4)
     assert [(t.start, t.stop) for t in tasks] == [(0, 100), (100, 200), (200, 300)]
     assert [t.warmup for t in tasks] == [0, 52, 52]  # 2 s at 25 fps, rounded up to a multiple of 4
-    assert {Path(t.output).parent for t in tasks} == {segments_dir(tmp_path / "out.mp4")}
+    assert {Path(t.output).parent for t in tasks} == {Path(segments_dir(tmp_path / "out.mp4"))}
     # the strongest smoothing keeps 0.9775 of the past, not 0.85: a 7.1x longer warmup
     strong = plan(clip, tmp_path / "out.mp4", 1000, 2, every=4, smooth=1.0)
     assert [t.warmup for t in strong] == [0, 360]  # 14.3 s at 25 fps, rounded up to 4
@@ -56,7 +56,7 @@ def test_split_output_has_every_frame_its_audio_and_no_seam(
     for i in range(seam - 2, seam + 10):
         difference = np.abs(a[i].astype(np.float32) - b[i].astype(np.float32)).mean() / 255
         assert difference < 1 / 255, f"frame {i}: mean |alpha difference| {difference:.4f}"
-    assert not segments_dir(joined).exists()
+    assert not Path(segments_dir(joined)).exists()
 
 
 # -- issue 24: every container `run` accepts, cut where seeking is imprecise -----------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from rtseg.batch.local import LocalExecutor
@@ -9,6 +12,8 @@ from rtseg.batch.tasks import Result, Task
 from rtseg.batch.work import Worker
 from rtseg.job import JobConfig
 from tests.batch.media import make_clip
+from tests.batch.test_runner import assert_same_timing_with_audio, read_report
+from tests.conftest import ROOT
 
 
 def test_a_failure_is_reported_with_its_type_and_the_worker_goes_on(
@@ -39,3 +44,38 @@ def test_a_worker_that_cannot_load_its_model_says_why_and_is_not_retried(tmp_pat
     assert (result.status, result.attempts) == ("failed", 1), result.error
     assert result.error == f"the worker could not load the model: model file not found: {missing}"
     assert result.error_type == "RtsegError"
+
+
+def test_two_batches_on_one_out_finish_every_output_between_them(
+    tmp_path: Path, bright_model: Path
+):
+    """Started half a second apart, two batches on one --out once both exited 1 with OUT
+    empty: each cleared the other's file in progress before taking its lock. Now each
+    output is written by one of them, and the other skips it, saying why."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    clips = [make_clip(src / f"{name}.mp4", 3.0, size="320x240") for name in "abcd"]
+    batches = []
+    for name in ("first", "second"):
+        batches.append(subprocess.Popen(
+            [sys.executable, "-m", "rtseg", "batch", str(src), "--out", str(out), "--model",
+             str(bright_model), "--workers", "1", "--report", str(tmp_path / f"{name}.jsonl")],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))  # fmt: skip
+        time.sleep(0.5)
+    outcomes = [batch.communicate(timeout=240) for batch in batches]
+
+    for batch, (_, stderr) in zip(batches, outcomes, strict=True):
+        assert batch.returncode == 0, stderr
+        assert "Traceback" not in stderr
+    done = {}
+    for name in ("first", "second"):
+        for line in read_report(tmp_path / f"{name}.jsonl").values():
+            if line["status"] == "done":
+                done[line["source"]] = name
+            else:
+                assert line["status"] == "skipped", line  # complete, or the other's
+                assert line["error"] is None or "another rtseg run" in line["error"], line
+    assert sorted(Path(source).name for source in done) == [c.name for c in clips]
+    for clip in clips:
+        assert_same_timing_with_audio(out / clip.name, clip)
+    assert sorted(p.name for p in out.iterdir()) == [c.name for c in clips]  # no partial left

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 
 from rtseg.bench.sources import PacedSource, TimedSource, frame_bank, scaled_size
-from rtseg.io.sources import VideoSource
+from rtseg.io.video_in import VideoReader
 
 
 def test_timed_source_upscales_and_times_every_frame(clip):
-    source = TimedSource(VideoSource(str(clip)), (320, 240))
+    source = TimedSource(VideoReader(str(clip)), (320, 240))
     frames = []
     while (f := source.read()) is not None:
         frames.append(f)
@@ -23,7 +23,7 @@ def test_scaled_size_keeps_aspect_and_even_width():
 
 
 def test_frame_bank_holds_at_most_count_frames(clip):
-    bank = frame_bank(VideoSource(str(clip)), 5, None)
+    bank = frame_bank(VideoReader(str(clip)), 5, None)
     assert len(bank) == 5 and bank[0].shape == (120, 160, 3)
 
 

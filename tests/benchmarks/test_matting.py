@@ -4,32 +4,40 @@ from __future__ import annotations
 
 import json
 
-import pytest
+import cv2
 
 from benchmarks import matting
 from benchmarks.__main__ import main
-from tests.conftest import shared_file, write_clip
+from tests.conftest import decode_frames, shared_file, write_clip
 from tests.onnx_models import rvm_signature_model
 
 
-def test_rtseg_bench_matting_times_the_engine_the_file_run_and_a_live_run(tmp_path):
+def test_rtseg_bench_matting_times_the_defaults_file_live_and_photo_runs(tmp_path):
     model = rvm_signature_model(tmp_path / "rvm_like.onnx")
     clip = write_clip(tmp_path / "clip.mp4", frames=8, size=(160, 120))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, frame in enumerate(decode_frames(clip)[:2]):
+        cv2.imwrite(str(photos / f"p{i}.png"), frame)
     out = tmp_path / "out"
     argv = ["matting", "--quick", "--out", str(out), "--videos", str(clip)]
     argv += ["--matting-model", str(model), "--matting-baseline", str(model)]
+    argv += ["--matting-photos", str(photos)]
     assert main(argv) == 0
     result = json.loads((out / "results.json").read_text())["matting"]
     fed = {(r["frame"], r["ratio"], r["fed"]) for r in result["engine"]}
     assert len(fed) == len(matting.FRAMES) * len(matting.RATIOS) * 2
     assert all(r["ms"]["p50"] > 0 for r in result["engine"])
-    side = result["side_by_side"]
-    assert side["file"]["size"] == "960x720" and side["file"]["frames"] == 6  # 4:3 clip
-    assert side["speedup"] == round(side["file"]["pipeline_fps"] / side["baseline_fps"], 2)
-    assert side["file_cpu_ms"] > 0 and side["baseline_cpu_ms"] > 0
-    ratio = side["baseline_cpu_ms"] / side["file_cpu_ms"]
-    assert side["speedup_cpu"] == pytest.approx(ratio, rel=0.2)
-    assert result["live"]["frames_out"] + result["live"]["drops"] == result["live"]["frames_in"]
+    assert result["input"]["size"] == "960x720"  # the 4:3 clip brought to 720p
+    file, base = result["file"], result["baseline"]["runs"]
+    assert file["frames"] == 6 and file["fps"] > 0 and file["cpu_ms_per_frame"] > 0
+    assert result["speedup"] == round(file["fps"] / base[0]["fps"], 2)
+    live = result["live"]
+    assert live["frames_out"] + live["drops"] == live["frames_in"] == 8
+    assert live["quality"] == "fast" and live["inference_threads"] >= 1
+    assert live["mask_age_frames"]["p50"] >= 0
+    assert result["photos"]["photos"] == 2 and result["photos"]["quality"] == "best"
+    assert result["photos"]["seconds_per_photo"] > 0
     assert f"Matting model {model}" in (out / "results.md").read_text()
 
 

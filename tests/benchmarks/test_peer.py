@@ -28,23 +28,25 @@ def test_the_tiny_run_measures_rtseg_beside_the_peer_or_says_why_not(tiny_run):
         assert peer["peer_file"]["frames"] == 5 and peer["fps_ratio"] > 0
 
 
-def _peer(fps_ratio, size_ratio, share, own):
-    live = {"cpu_share": share, "latency_ms": {"p99": 12.0}, "drops": 0}
+def _peer(fps_ratio, size_ratio, share, own, p99=12.0):
     return {
         "input": {"size": "1280x720"},
         "fps_ratio": fps_ratio,
         "size_ratio": size_ratio,
         "rtseg_file": {"fps": 90.0, "cpu_ms_per_frame": 15.0, "own_cpu_ms": own},
         "peer_file": {"fps": 60.0, "cpu_ms_per_frame": 20.0},
-        "rtseg_live": live,
+        "rtseg_live": {"cpu_share": share, "latency_ms": {"p99": p99}, "drops": 0},
+        "peer_live": {"cpu_share": 0.6, "latency_ms": {"p99": 20.0}, "drops": 0},
     }
 
 
-def test_peer_targets_need_speed_a_smaller_file_a_low_cpu_share_and_little_own_work():
-    met = [t["met"] for t in evaluate({"peer": _peer(1.5, 0.5, 0.3, 5.0)})]
+def test_peer_targets_need_speed_a_smaller_file_half_the_peer_s_cpu_and_little_own_work():
+    met = [t["met"] for t in evaluate({"peer": _peer(2.0, 0.5, 0.3, 5.0)})]
     assert met == [True, True, True]
-    met = [t["met"] for t in evaluate({"peer": _peer(1.6, 1.1, 0.31, 5.1)})]
+    met = [t["met"] for t in evaluate({"peer": _peer(1.9, 1.1, 0.31, 5.1)})]
     assert met == [False, False, False]
+    # within half the peer's CPU, but a frame's p99 over one frame period
+    assert not evaluate({"peer": _peer(2.0, 0.5, 0.3, 5.0, p99=34.0)})[1]["met"]
 
 
 def test_encoder_candidates_are_measured_on_the_same_frames(tiny_run):

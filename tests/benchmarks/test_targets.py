@@ -48,3 +48,26 @@ def test_overload_target_needs_a_real_overload():
     [t] = evaluate({"overload": {"check": check}})
     assert not t["met"] and "not an overload" in t["why"]
     assert evaluate({"overload": {"check": check | {"overloaded": True}}})[0]["met"]
+
+
+def test_matting_targets_at_the_defaults():
+    live = {
+        "dropped_share": 0.04, "drops": 12, "frames_in": 300, "quality": "fast",
+        "mask_age_frames": {"p99": 2.0}, "stages_ms": _stages(infer=30, postprocess=9),
+    }  # fmt: skip
+    matting = {
+        "model": "rvm_mobilenetv3",
+        "speedup": 2.1,
+        "speedup_rounds": [2.0, 2.1, 2.3],
+        "file": {"fps": 20.0, "cpu_ms_per_frame": 80.0, "thread_cpu_ms": _stages(infer=40)},
+        "live": live,
+        "photos": {"seconds_per_photo": 0.45, "photos": 15, "quality": "best",
+                   "cpu_s_per_photo": 0.7},
+    }  # fmt: skip
+    assert [t["met"] for t in evaluate({"matting": matting})] == [True, True, True]
+    worse = matting | {
+        "speedup": 1.9,
+        "live": live | {"dropped_share": 0.06},
+        "photos": matting["photos"] | {"seconds_per_photo": 0.6},
+    }
+    assert [t["met"] for t in evaluate({"matting": worse})] == [False, False, False]

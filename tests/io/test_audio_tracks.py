@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from rtseg.io.video_out import VideoFileSink
+from rtseg.io.video_out import VideoWriter
 from rtseg.pipeline.frame import Frame
 from tests.media import MARKER_S, audio_seconds, beep_time, marker_clip
 
@@ -54,7 +54,7 @@ def test_a_damaged_packet_becomes_silence_and_the_audio_stays_in_sync(tmp_path, 
     damage_audio(clip, damaged, first=10, count=5)
     assert undecodable_audio_packets(damaged) == 5
     out = tmp_path / "out.webm"
-    sink = VideoFileSink(out, 30, audio_from=damaged)
+    sink = VideoWriter(out, fps=30, audio_from=damaged)
     with av.open(str(damaged)) as container:
         for seq, frame in enumerate(container.decode(video=0)):
             image = frame.to_ndarray(format="bgr24")

@@ -1,10 +1,14 @@
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rtseg import ImageFolder, Null, Preview, VideoFile, VirtualCamera, Window
+from rtseg import Blur, ImageFolder, MaskView, Null, Preview, VideoFile, VirtualCamera, Window
 from rtseg.errors import RtsegError
-from rtseg.io.destinations import parse_sink
+from rtseg.io.destinations import Destination, SinkContext, parse_sink
+from rtseg.job import Job, JobConfig
+from tests.conftest import write_clip
 
 
 @pytest.mark.parametrize(
@@ -37,7 +41,7 @@ def test_bad_sink_strings(spec: str, message: str) -> None:
 def test_a_video_file_must_be_a_container_rtseg_writes() -> None:
     with pytest.raises(RtsegError, match="a video file is one of"):
         VideoFile("out.gif")
-    assert VideoFile("out.mov").path == Path("out.mov")
+    assert VideoFile("out.mov").path.path == Path("out.mov")
 
 
 @pytest.mark.parametrize(
@@ -58,3 +62,59 @@ def test_a_sink_string_can_end_with_its_own_effect(spec: str, expected: object) 
 def test_only_files_and_the_virtual_camera_take_an_effect() -> None:
     with pytest.raises(RtsegError, match="only files and virtualcam"):
         parse_sink("window@blur")
+
+
+class Recorder:
+    """A sink of the user's own: keeps each frame's output, and how the run ended."""
+
+    def __init__(self) -> None:
+        self.outputs: list[np.ndarray] = []
+        self.ended: str | None = None
+
+    def write(self, frame) -> None:
+        self.outputs.append(frame.output)
+
+    def close(self) -> None:
+        self.ended = "complete"
+
+    def abort(self) -> None:
+        self.ended = "aborted"
+
+
+@dataclass(frozen=True)
+class Recording(Destination):
+    """A destination of the user's own: opens a `Recorder` and keeps what it was given."""
+
+    effect: str | None = None
+    opened: list = field(default_factory=list, compare=False)
+
+    def open(self, context: SinkContext) -> Recorder:
+        sink = Recorder()
+        self.opened.append((context, sink))
+        return sink
+
+
+def test_a_destination_opens_its_own_sink_with_the_run_s_context(tmp_path, bright_model):
+    clip = write_clip(tmp_path / "clip.mp4", frames=6, fps=12.0)
+    own, plain = Recording(effect="mask"), Recording()
+    config = JobConfig(
+        source=str(clip), model=bright_model, effect="blur", sinks=[plain, own], overwrite=True
+    )
+    Job(config).run()
+    (context, sink), (own_context, own_sink) = plain.opened + own.opened
+    assert (context.fps, context.audio_from, context.input_path) == (12.0, clip, clip)
+    assert context.overwrite and context.controls is not None
+    assert isinstance(context.effect, Blur) and isinstance(own_context.effect, MaskView)
+    assert sink.ended == own_sink.ended == "complete"
+    assert len(sink.outputs) == len(own_sink.outputs) == 6
+    grey = own_sink.outputs[0]  # drawn with its own effect: the mask, in grey
+    assert (grey[..., 0] == grey[..., 2]).all() and not np.array_equal(grey, sink.outputs[0])
+
+
+def test_a_sink_object_goes_in_as_it_is_and_anything_else_is_refused(tmp_path, bright_model):
+    clip = write_clip(tmp_path / "clip.mp4", frames=3)
+    recorder = Recorder()
+    Job(JobConfig(source=str(clip), model=bright_model, sinks=[recorder])).run()
+    assert len(recorder.outputs) == 3 and recorder.ended == "complete"
+    with pytest.raises(RtsegError, match="is not a sink"):
+        Job(JobConfig(source=str(clip), model=bright_model, sinks=[object()]))

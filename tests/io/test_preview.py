@@ -212,6 +212,28 @@ def test_token_is_required_on_every_request() -> None:
         sink.close()
 
 
+def test_the_printed_url_works_whatever_the_token_holds() -> None:
+    """The token goes into the URL encoded: `+`, `&`, `#`, `%` and a space in it once
+    made the printed URL answer 403."""
+    token = "a+b&c=d #%20é"
+    sink = HttpPreviewSink(0, host="0.0.0.0", allow_remote=True, token=token)
+    try:
+        printed = sink.url.replace("0.0.0.0", "127.0.0.1")
+        assert get(printed)[0] == 200
+        assert get(printed.replace("/?", "/stats?"))[0] == 200
+    finally:
+        sink.close()
+
+
+def test_an_ipv6_loopback_host_gets_an_ipv6_server() -> None:
+    sink = HttpPreviewSink(0, host="::1")
+    try:
+        assert sink.url == f"http://[::1]:{sink.port}/"
+        assert get(f"http://[::1]:{sink.port}/stats")[0] == 200
+    finally:
+        sink.close()
+
+
 def test_busy_port_is_an_rtseg_error(preview: HttpPreviewSink) -> None:
     with pytest.raises(RtsegError, match="cannot listen"):
         HttpPreviewSink(preview.port)

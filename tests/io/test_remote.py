@@ -15,13 +15,17 @@ from pathlib import Path
 import fsspec
 import pytest
 
+import rtseg
 from rtseg.cli import main as rtseg_main
 from rtseg.errors import RtsegError
 from rtseg.io import remote
-from rtseg.io.sources import VideoSource, open_source
+from rtseg.io.location import Location
+from rtseg.io.sources import open_source
+from rtseg.io.video_in import VideoReader
 from tests.batch.media import make_clip
 from tests.batch.test_runner import assert_same_timing_with_audio
 from tests.conftest import write_clip
+from tests.media import audio_tracks, frame_times
 
 
 @pytest.fixture
@@ -62,8 +66,8 @@ def test_readers_of_one_object_share_its_blocks_and_seek_by_range(memory, monkey
     memory.pipe_file("/media/blob.bin", data)
     before = remote.MOVED.snapshot()
     first, second = (
-        remote.open_reader("memory://media/blob.bin"),
-        remote.open_reader("memory://media/blob.bin"),
+        remote.open_reader(Location.of("memory://media/blob.bin")),
+        remote.open_reader(Location.of("memory://media/blob.bin")),
     )
     assert first.read(1500) == data[:1500]
     assert second.read(1700) == data[:1700]  # the blocks the first fetched
@@ -94,13 +98,13 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
     monkeypatch.setattr("tempfile.tempdir", None)
     clip = make_clip(tmp_path / "a.mp4", 1.0)
     memory.put_file(str(clip), "/media/a.mp4")
-    from rtseg.io.video_out import VideoFileSink
+    from rtseg.io.video_out import VideoWriter
 
-    source = VideoSource("memory://media/a.mp4")
+    source = VideoReader("memory://media/a.mp4")
     sink = remote.staged_output(
-        "memory://results/a.mp4",
+        Location.of("memory://results/a.mp4"),
         overwrite=False,
-        open_local=lambda local: VideoFileSink(local, source.fps, audio_from=source.path),
+        open_local=lambda local: VideoWriter(local, fps=source.fps, audio_from=source.path),
     )
     for _ in range(10):
         frame = source.read()
@@ -118,9 +122,9 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
 def test_an_output_url_that_exists_is_refused_before_any_work(memory):
     memory.pipe_file("/results/a.mp4", b"done before")
     with pytest.raises(RtsegError, match="already exists"):
-        remote.check_writable("memory://results/a.mp4", overwrite=False)
+        remote.check_writable(Location.of("memory://results/a.mp4"), overwrite=False)
     with pytest.raises(RtsegError, match="read-only"):
-        remote.check_writable("https://host/a.mp4", overwrite=True)
+        remote.check_writable(Location.of("https://host/a.mp4"), overwrite=True)
 
 
 def test_without_the_cloud_extra_a_url_says_what_to_install(monkeypatch):
@@ -150,3 +154,48 @@ def test_without_the_cloud_extra_an_http_video_opens_as_before(monkeypatch, tmp_
         finally:
             source.close()
             server.shutdown()
+
+
+def test_a_sink_key_that_climbs_is_refused_and_no_local_file_is_touched(
+    tmp_path, bright_model, memory, monkeypatch
+):
+    """`--sink memory://results/x/../../../LOCAL/file.mp4` once staged the output onto that
+    local file: overwritten, uploaded, then deleted, and the run exited 0."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    (tmp_path / "tmp").mkdir()
+    victim = tmp_path / "victim.mp4"
+    victim.write_bytes(b"a user's file")
+    clip = make_clip(tmp_path / "a.mp4", 0.4)
+    memory.put_file(str(clip), "/media/climb.mp4")
+    for climb in ("../" * 12, "%2e%2e/" * 12):
+        sink = f"memory://results/x/{climb}{str(victim).lstrip('/')}"
+        for extra in ((), ("--overwrite",)):
+            code = rtseg_main(["run", "--source", "memory://media/climb.mp4", "--sink", sink,
+                               "--model", str(bright_model), "-q", *extra])  # fmt: skip
+            assert code == 2
+            assert victim.read_bytes() == b"a user's file"
+    assert not memory.find("/results")
+
+
+def test_a_key_with_hash_or_question_mark_is_an_object_name(tmp_path, bright_model, memory):
+    """Storage keys keep `#` and `?` (once refused as 'PNG frames go to a local folder')."""
+    clip = make_clip(tmp_path / "a.mp4", 0.4)
+    memory.put_file(str(clip), "/media/take #1?.mp4")
+    run = ["run", "--source", "memory://media/take #1?.mp4", "--sink",
+           "memory://results/take #1?v=2.mp4", "--model", str(bright_model), "-q"]  # fmt: skip
+    assert rtseg_main(run) == 0
+    assert memory.find("/results") == ["/results/take #1?v=2.mp4"]
+
+
+def test_a_video_read_from_storage_is_written_like_itself_with_its_audio(tmp_path, memory):
+    clip = make_clip(tmp_path / "a.mp4", 0.5)
+    memory.put_file(str(clip), "/media/a.mp4")
+    out = tmp_path / "out.mp4"
+    with rtseg.read_video("memory://media/a.mp4") as reader:
+        assert reader.info.path == Location.of("memory://media/a.mp4")
+        with rtseg.VideoWriter(out, like=reader) as writer:
+            for frame in reader:
+                writer.write(frame.image, time_s=frame.time_s)
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+    assert audio_tracks(out) == ["aac"]

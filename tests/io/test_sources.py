@@ -9,12 +9,11 @@ from rtseg.errors import RtsegError
 from rtseg.io.sources import (
     ImageSource,
     SampleSource,
-    VideoSource,
     open_source,
     to_bgr,
 )
+from rtseg.io.video_in import VideoReader
 from tests.conftest import write_clip
-from tests.media import ffmpeg
 
 
 def read_all(source) -> list:
@@ -27,7 +26,7 @@ def read_all(source) -> list:
 
 def test_video_file_yields_every_frame_numbered(clip):
     source = open_source(str(clip))
-    assert isinstance(source, VideoSource) and not source.live
+    assert isinstance(source, VideoReader) and not source.live
     frames = read_all(source)
     assert [f.seq for f in frames] == list(range(24))
     assert frames[0].image.shape == (120, 160, 3)
@@ -55,6 +54,8 @@ def test_a_printf_pattern_reads_its_numbered_files_in_number_order(tmp_path):
         cv2.imwrite(str(tmp_path / name), np.zeros((8, 8, 3), np.uint8))
     frames = read_all(open_source(str(tmp_path / "f_%04d.png")))
     assert [f.name for f in frames] == ["f_0002", "f_0010", "f_12345"]  # %04d: 4+ digits
+    assert not any(f.still for f in frames)  # the frames of one video, not photos
+    assert all(f.still for f in read_all(open_source(str(tmp_path))))  # a folder's are
     frames = read_all(open_source(str(tmp_path / "f_%d.png")))
     assert [f.name for f in frames] == ["f_0002", "f_7", "f_0010", "f_12345"]
     with pytest.raises(RtsegError, match="no files match"):
@@ -64,7 +65,7 @@ def test_a_printf_pattern_reads_its_numbered_files_in_number_order(tmp_path):
 def test_a_path_that_exists_is_a_path_even_with_a_word_and_colon(tmp_path):
     path = write_clip(tmp_path / "take:2.mp4", frames=5)
     source = open_source(str(path))
-    assert isinstance(source, VideoSource) and len(read_all(source)) == 5
+    assert isinstance(source, VideoReader) and len(read_all(source)) == 5
     with pytest.raises(RtsegError, match="input not found"):
         open_source(str(tmp_path / "take:3.mp4"))
 
@@ -204,15 +205,3 @@ def test_inputs_that_share_a_stem_get_outputs_of_their_own(tmp_path, bright_mode
     for name, level in colours.items():
         output = written["b.png" if name == "b.png" else f"{name}.png"]
         assert abs(int(cv2.imread(str(output))[8, 8, 0]) - level) <= 2  # the mask of its input
-
-
-def test_a_video_says_how_many_frames_it_holds_without_being_read_through(tmp_path, clip):
-    """The progress bar's total: the container's frame count, or (MKV has none) its
-    duration times its frame rate."""
-    mkv = tmp_path / "clip.mkv"
-    ffmpeg("-i", str(clip), "-c", "copy", str(mkv))
-    for path in (clip, mkv):
-        source = VideoSource(path)
-        assert source.frames_estimate == 24
-        assert source.read().seq == 0  # nothing was read ahead
-        source.close()

@@ -1,4 +1,4 @@
-"""VideoDecoder on real files: timestamps from the file's origin, aspect ratio, rotation,
+"""VideoReader on real files: timestamps from the file's origin, aspect ratio, rotation,
 and frames_lost counting only frames that failed."""
 
 from __future__ import annotations
@@ -8,28 +8,31 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+import rtseg
 from rtseg.errors import RtsegError
-from rtseg.io.video_in import VideoDecoder
+from rtseg.io.video_in import VideoReader
+from rtseg.pipeline.frame import Frame
 from tests.conftest import decode_frames, write_clip
 from tests.media import ffmpeg, frame_times, marker_clip
 
+# A variable frame rate: frames 5-9 and 35-39 of 30 fps are dropped (gaps in time).
+VFR = "select='not(between(n\\,5\\,9))*not(between(n\\,35\\,39))'"
 
-def decode_all(decoder: VideoDecoder) -> list[tuple[np.ndarray, int, int | None, Fraction | None]]:
-    frames = []
-    while (item := decoder.read_frame()) is not None:
-        frames.append(item)
-    decoder.close()
+
+def decode_all(reader: VideoReader) -> list[Frame]:
+    frames = list(iter(reader.read, None))
+    reader.close()
     return frames
 
 
-def seconds(decoder: VideoDecoder, frames) -> list[float]:
-    return [float(pts * decoder.time_base) for _, pts, _, _ in frames]
+def seconds(frames: list[Frame]) -> list[float]:
+    return [float(frame.time_s()) for frame in frames]
 
 
 def test_variable_rate_timestamps_come_through_as_the_file_has_them(tmp_path):
     clip = marker_clip(tmp_path / "vfr.mp4", vf="select='gte(t,1)+not(mod(n,3))'")
-    decoder = VideoDecoder(clip)
-    times = seconds(decoder, decode_all(decoder))
+    reader = VideoReader(clip)
+    times = seconds(decode_all(reader))
     assert times == pytest.approx(frame_times(clip), abs=1e-6)
     gaps = np.diff(times)
     assert gaps.max() == pytest.approx(0.1, abs=1e-3) and gaps.min() == pytest.approx(
@@ -39,8 +42,8 @@ def test_variable_rate_timestamps_come_through_as_the_file_has_them(tmp_path):
 
 def test_video_that_starts_after_its_audio_keeps_the_offset(tmp_path):
     clip = marker_clip(tmp_path / "late.mp4", video_delay_s=0.5)
-    decoder = VideoDecoder(clip)
-    times = seconds(decoder, decode_all(decoder))
+    reader = VideoReader(clip)
+    times = seconds(decode_all(reader))
     assert times[0] == pytest.approx(0.5, abs=1e-3)  # counted from the audio's start
 
 
@@ -49,17 +52,17 @@ def test_a_stream_that_starts_late_on_its_own_starts_at_zero(tmp_path):
     ts = tmp_path / "clip.ts"  # MPEG-TS clocks start at 1.4 s
     ffmpeg("-i", str(clip), "-c", "copy", str(ts))
     assert frame_times(ts)[0] > 1
-    decoder = VideoDecoder(ts)
-    assert seconds(decoder, decode_all(decoder))[0] == pytest.approx(0, abs=1e-3)
+    reader = VideoReader(ts)
+    assert seconds(decode_all(reader))[0] == pytest.approx(0, abs=1e-3)
 
 
 def test_sample_aspect_ratio_and_durations_are_read(tmp_path):
     clip = marker_clip(tmp_path / "dv.mp4", size=(120, 80), vf="setsar=32/27", audio=None)
-    decoder = VideoDecoder(clip)
-    frames = decode_all(decoder)
-    assert {sar for _, _, _, sar in frames} == {Fraction(32, 27)}
+    reader = VideoReader(clip)
+    frames = decode_all(reader)
+    assert {frame.sar for frame in frames} == {Fraction(32, 27)}
     assert all(
-        duration and duration * decoder.time_base == Fraction(1, 30) for _, _, duration, _ in frames
+        frame.duration and frame.duration * frame.time_base == Fraction(1, 30) for frame in frames
     )
 
 
@@ -69,7 +72,7 @@ def test_rotated_video_comes_out_upright_as_players_show_it(tmp_path, rotation):
     rotated = tmp_path / "phone.mp4"
     ffmpeg("-display_rotation", rotation, "-i", str(clip), "-c", "copy", str(rotated))
     upright = decode_frames(rotated)[0]  # OpenCV applies the rotation, as players do
-    image = decode_all(VideoDecoder(rotated))[0][0]
+    image = decode_all(VideoReader(rotated))[0].image
     assert image.shape == upright.shape == ((64, 96, 3) if rotation == "180" else (96, 64, 3))
     assert np.abs(image.astype(int) - upright.astype(int)).mean() < 2
 
@@ -80,11 +83,11 @@ def test_a_truncated_file_counts_the_frames_its_index_promised(tmp_path):
     ffmpeg("-i", str(clip), "-c", "copy", "-movflags", "+faststart", str(whole))
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    decoder = VideoDecoder(cut)
-    assert decoder.frames_lost == 0  # nothing is known to be lost before the end
-    frames = decode_all(decoder)
+    reader = VideoReader(cut)
+    assert reader.frames_lost == 0  # nothing is known to be lost before the end
+    frames = decode_all(reader)
     assert 0 < len(frames) < 60
-    assert decoder.frames_lost == 60 - len(frames)
+    assert reader.frames_lost == 60 - len(frames)
 
 
 def test_damaged_frames_are_counted_and_the_good_ones_around_them_kept(tmp_path):
@@ -97,10 +100,10 @@ def test_damaged_frames_are_counted_and_the_good_ones_around_them_kept(tmp_path)
         data[starts[frame] : starts[frame] + 8] = b"garbage!"
     damaged = tmp_path / "damaged.mov"
     damaged.write_bytes(bytes(data))
-    decoder = VideoDecoder(damaged)
-    times = seconds(decoder, decode_all(decoder))
+    reader = VideoReader(damaged)
+    times = seconds(decode_all(reader))
     assert times == pytest.approx([0, 0.1, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9])
-    assert decoder.frames_lost == 2
+    assert reader.frames_lost == 2
 
 
 @pytest.mark.parametrize("suffix", [".mkv", ".ts", ".flv", ".webm"])
@@ -109,13 +112,66 @@ def test_containers_without_a_frame_count_lose_nothing(tmp_path, suffix):
     clip = marker_clip(
         tmp_path / f"clip{suffix}", audio=None, **({"video": video} if video else {})
     )
-    decoder = VideoDecoder(clip)
-    assert len(decode_all(decoder)) == 60
-    assert decoder.frames_lost == 0
+    reader = VideoReader(clip)
+    assert len(decode_all(reader)) == 60
+    assert reader.frames_lost == 0
 
 
 def test_a_file_without_video_is_refused(tmp_path):
     audio = tmp_path / "talk.m4a"
     ffmpeg("-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "aac", str(audio))
     with pytest.raises(RtsegError, match="has no video stream"):
-        VideoDecoder(audio)
+        VideoReader(audio)
+
+
+def test_a_video_says_how_many_frames_it_holds_without_being_read_through(tmp_path, clip):
+    """The progress bar's total: the container's frame count, or (MKV has none) its
+    duration times its frame rate."""
+    mkv = tmp_path / "clip.mkv"
+    ffmpeg("-i", str(clip), "-c", "copy", str(mkv))
+    for path in (clip, mkv):
+        reader = VideoReader(path)
+        assert reader.frames_estimate == 24
+        assert reader.read().seq == 0  # nothing was read ahead
+        reader.close()
+
+
+def test_read_video_describes_the_file_and_numbers_its_frames(tmp_path):
+    clip = marker_clip(tmp_path / "in.mp4", vf=VFR, video_delay_s=0.2)
+    with rtseg.read_video(clip) as reader:
+        info = reader.info
+        frames = list(reader)
+    assert (info.width, info.height, info.rotation) == (96, 64, 0) and info.size == (96, 64)
+    assert all(frame.info is info for frame in frames)
+    assert info.fps > 0 and info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert [t.codec for t in info.audio_tracks] == ["aac"]
+    assert [f.index for f in frames] == list(range(len(frames)))
+    assert [f.time_s for f in frames] == pytest.approx(frame_times(clip), abs=1e-6)
+    assert max(np.diff([f.time_s for f in frames])) > 0.15  # the gaps are there
+    assert frames[0].time_s == pytest.approx(0.2, abs=1e-3)  # the video starts after the audio
+
+
+def test_info_read_first_keeps_the_first_frame_for_the_loop(tmp_path):
+    """`info` decodes the first frame to learn its size; the loop still starts with it."""
+    clip = write_clip(tmp_path / "c.mp4", frames=6)
+    with VideoReader(clip) as reader:
+        assert reader.info.size == (160, 120)
+        assert [frame.seq for frame in iter(reader.read, None)] == list(range(6))
+
+
+def test_rotation_is_applied_and_reported(tmp_path):
+    clip = marker_clip(tmp_path / "flat.mp4", audio=None)
+    turned = tmp_path / "turned.mp4"
+    ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(turned))
+    with rtseg.read_video(turned) as reader:
+        first = next(iter(reader))
+    assert reader.info.rotation in (90, 270)
+    assert (reader.info.width, reader.info.height) == (64, 96) == first.image.shape[1::-1]
+
+
+def test_bad_input_is_one_clear_error(tmp_path):
+    with pytest.raises(rtseg.RtsegError, match="not found"):
+        rtseg.read_video(tmp_path / "missing.mp4")
+    (tmp_path / "text.mp4").write_text("not a video")
+    with pytest.raises(rtseg.RtsegError, match="cannot decode"):
+        rtseg.read_video(tmp_path / "text.mp4")

@@ -1,4 +1,4 @@
-"""VideoFileSink on real encoded files: codecs, timestamps, audio tracks, alpha, odd sizes,
+"""VideoWriter on real encoded files: codecs, timestamps, audio tracks, alpha, odd sizes,
 temporary names and the output lock."""
 
 from __future__ import annotations
@@ -13,11 +13,21 @@ import cv2
 import numpy as np
 import pytest
 
+import rtseg
 from rtseg.errors import RtsegError
-from rtseg.io.video_out import VideoFileSink, holds_alpha
+from rtseg.io.video_out import VideoWriter, holds_alpha
 from rtseg.pipeline.frame import Frame, rate_time_base
 from tests.conftest import decode_frames
-from tests.media import FFMPEG, audio_tracks, frame_times, tagged_bgr
+from tests.media import (
+    FFMPEG,
+    MARKER_S,
+    audio_tracks,
+    beep_time,
+    flash_time,
+    frame_times,
+    marker_clip,
+    tagged_bgr,
+)
 
 FPS = 30
 FRAMES = 45  # 1.5 s of video
@@ -64,7 +74,7 @@ def measure_audio_seconds(path: Path, rate: int = 48000) -> float:
     return len(pcm.stdout) / 2 / rate
 
 
-def write_all(sink: VideoFileSink, images: list[np.ndarray]) -> None:
+def write_all(sink: VideoWriter, images: list[np.ndarray]) -> None:
     for seq, image in enumerate(images):
         sink.write(Frame(seq=seq, image=image[..., :3], output=image))
 
@@ -77,7 +87,7 @@ def test_mp4_is_h264_decodable_by_opencv_with_the_same_frame_count(tmp_path: Pat
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=None)
     frames = decode_frames(clip)
     out = tmp_path / "out.mp4"
-    sink = VideoFileSink(out, FPS)
+    sink = VideoWriter(out, fps=FPS)
     write_all(sink, frames)
     sink.close()
     assert "Video: h264" in stream_info(out)
@@ -94,7 +104,7 @@ def test_audio_is_kept_with_the_video_duration(tmp_path: Path, suffix: str, audi
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=2.0)
     assert audio_tracks(clip) == ["aac"]
     out = tmp_path / f"out{suffix}"
-    sink = VideoFileSink(out, FPS, audio_from=clip)
+    sink = VideoWriter(out, fps=FPS, audio_from=clip)
     write_all(sink, decode_frames(clip))
     sink.close()
     assert f"Audio: {audio_codec}" in stream_info(out)
@@ -108,7 +118,7 @@ def test_source_without_audio_gives_video_only(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=None)
     assert audio_tracks(clip) == []
     out = tmp_path / "out.mp4"
-    sink = VideoFileSink(out, FPS, audio_from=clip)
+    sink = VideoWriter(out, fps=FPS, audio_from=clip)
     write_all(sink, decode_frames(clip))
     sink.close()
     info = stream_info(out)
@@ -134,7 +144,7 @@ def test_alpha_round_trip(tmp_path: Path, suffix: str) -> None:
         frames.append(np.dstack([bgr, masks[-1]]))
     out = tmp_path / f"alpha{suffix}"
     assert holds_alpha(out)
-    sink = VideoFileSink(out, FPS)
+    sink = VideoWriter(out, fps=FPS)
     write_all(sink, frames)
     sink.close()
     # FFmpeg's built-in VP9 decoder drops alpha; libvpx's keeps it.
@@ -149,7 +159,7 @@ def test_alpha_round_trip(tmp_path: Path, suffix: str) -> None:
 
 
 def test_mp4_refuses_alpha(tmp_path: Path) -> None:
-    sink = VideoFileSink(tmp_path / "out.mp4", FPS)
+    sink = VideoWriter(tmp_path / "out.mp4", fps=FPS)
     bgra = np.zeros((SIZE[1], SIZE[0], 4), np.uint8)
     with pytest.raises(RtsegError, match=r"\.webm or \.mov"):
         sink.write(Frame(seq=0, image=bgra[..., :3], output=bgra))
@@ -161,9 +171,9 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep me")
     with pytest.raises(RtsegError, match="--overwrite"):
-        VideoFileSink(out, FPS)
+        VideoWriter(out, fps=FPS)
     assert out.read_bytes() == b"keep me"
-    sink = VideoFileSink(out, FPS, overwrite=True)
+    sink = VideoWriter(out, fps=FPS, overwrite=True)
     write_all(sink, [np.zeros((SIZE[1], SIZE[0], 3), np.uint8)] * 3)
     sink.close()
     assert len(decode_frames(out)) == 3
@@ -173,9 +183,9 @@ def test_unwritable_directory_is_refused_up_front(tmp_path: Path) -> None:
     a_file = tmp_path / "file"
     a_file.write_bytes(b"")
     with pytest.raises(RtsegError, match="not a directory"):
-        VideoFileSink(a_file / "out.mp4", FPS)
+        VideoWriter(a_file / "out.mp4", fps=FPS)
     with pytest.raises(RtsegError, match="does not exist"):
-        VideoFileSink(tmp_path / "missing" / "out.mp4", FPS)
+        VideoWriter(tmp_path / "missing" / "out.mp4", fps=FPS)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write into a read-only directory")
@@ -183,14 +193,14 @@ def test_read_only_directory_is_refused_up_front(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     with pytest.raises(RtsegError, match="cannot write into"):
-        VideoFileSink(locked / "out.mp4", FPS)
+        VideoWriter(locked / "out.mp4", fps=FPS)
 
 
 @pytest.mark.parametrize("with_audio", [False, True])
 def test_abort_leaves_a_playable_partial_file(tmp_path: Path, with_audio: bool) -> None:
     clip = make_clip(tmp_path / "in.mp4", audio_seconds=2.0 if with_audio else None)
     out = tmp_path / "out.mp4"
-    sink = VideoFileSink(out, FPS, audio_from=clip)
+    sink = VideoWriter(out, fps=FPS, audio_from=clip)
     write_all(sink, decode_frames(clip)[:20])  # the run fails after 20 frames
     sink.abort()
     sink.close()  # the pipeline's `finally`: a no-op after abort
@@ -212,7 +222,7 @@ def test_odd_sizes_are_padded_by_one_pixel_and_said_once(tmp_path, caplog, suffi
     w, h = size
     images = [np.full((h, w, 3), 30 * i, np.uint8) for i in range(5)]
     out = tmp_path / f"odd{suffix}"
-    sink = VideoFileSink(out, FPS)
+    sink = VideoWriter(out, fps=FPS)
     with caplog.at_level("INFO", logger="rtseg"):
         write_all(sink, images)
         sink.close()
@@ -225,13 +235,13 @@ def test_odd_sizes_are_padded_by_one_pixel_and_said_once(tmp_path, caplog, suffi
 
 
 def test_no_frames_leaves_no_file(tmp_path: Path) -> None:
-    sink = VideoFileSink(tmp_path / "out.webm", FPS)
+    sink = VideoWriter(tmp_path / "out.webm", fps=FPS)
     sink.close()
     assert leftovers(tmp_path, set()) == []
 
 
 def test_size_change_and_write_after_close_are_refused(tmp_path: Path) -> None:
-    sink = VideoFileSink(tmp_path / "out.mp4", FPS)
+    sink = VideoWriter(tmp_path / "out.mp4", fps=FPS)
     image = np.zeros((64, 96, 3), np.uint8)
     sink.write(Frame(seq=0, image=image, output=image))
     bigger = np.zeros((128, 96, 3), np.uint8)
@@ -248,7 +258,7 @@ def test_non_contiguous_frames_are_written(tmp_path: Path) -> None:
     big[:, ::2] = 255
     view = big[:, ::2]
     out = tmp_path / "out.mp4"
-    sink = VideoFileSink(out, FPS)
+    sink = VideoWriter(out, fps=FPS)
     sink.write(Frame(seq=0, image=view, output=view))
     sink.close()
     assert decode_frames(out)[0].mean() > 240
@@ -265,12 +275,12 @@ def test_rate_time_base_is_exact(fps: float, period: Fraction) -> None:
 def test_bad_settings_are_refused(tmp_path: Path, bad: tuple) -> None:
     name, fps, *crf = bad
     with pytest.raises(RtsegError):
-        VideoFileSink(tmp_path / name, fps, crf=crf[0] if crf else None)
+        VideoWriter(tmp_path / name, fps=fps, crf=crf[0] if crf else None)
 
 
 def test_missing_audio_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RtsegError, match="does not exist"):
-        VideoFileSink(tmp_path / "out.mp4", FPS, audio_from=tmp_path / "nope.mp4")
+        VideoWriter(tmp_path / "out.mp4", fps=FPS, audio_from=tmp_path / "nope.mp4")
 
 
 @pytest.mark.parametrize(
@@ -279,7 +289,7 @@ def test_missing_audio_source_is_refused(tmp_path: Path) -> None:
 )
 def test_bad_presets_are_refused(tmp_path: Path, name: str, preset: str, message: str) -> None:
     with pytest.raises(RtsegError, match=message):
-        VideoFileSink(tmp_path / name, FPS, preset=preset)
+        VideoWriter(tmp_path / name, fps=FPS, preset=preset)
 
 
 def test_a_slower_preset_makes_a_smaller_file(tmp_path: Path) -> None:
@@ -288,7 +298,7 @@ def test_a_slower_preset_makes_a_smaller_file(tmp_path: Path) -> None:
     sizes = {}
     for preset in (None, "medium"):
         out = tmp_path / f"{preset}.mp4"
-        sink = VideoFileSink(out, FPS, preset=preset)
+        sink = VideoWriter(out, fps=FPS, preset=preset)
         for i in range(30):
             image = np.roll(texture, 3 * i, axis=1)
             sink.write(Frame(seq=i, image=image, output=image))
@@ -306,7 +316,7 @@ def test_frames_are_written_at_their_own_timestamps(tmp_path, caplog, suffix):
     times_us = [0, 33_000, 100_000, 100_000, 250_000, 250_400, 400_000]
     image = np.zeros((64, 96, 3), np.uint8)
     out = tmp_path / f"vfr{suffix}"
-    sink = VideoFileSink(out, FPS)
+    sink = VideoWriter(out, fps=FPS)
     with caplog.at_level("WARNING", logger="rtseg"):
         for seq, us in enumerate(times_us):
             sink.write(Frame(seq=seq, image=image, output=image, pts=us, time_base=micro))
@@ -336,7 +346,7 @@ def test_x264_runs_on_one_thread_on_small_machines(
 ):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
     out = tmp_path / "out.mp4"
-    sink = VideoFileSink(out, FPS, preset=preset)
+    sink = VideoWriter(out, fps=FPS, preset=preset)
     write_all(sink, [np.full((240, 320, 3), 40 * i, np.uint8) for i in range(3)])
     sink.close()
     settings = x264_settings(out)
@@ -355,7 +365,7 @@ def test_colours_come_back_as_written_in_an_hd_file(tmp_path, suffix, channels) 
     colours = [(30, 120, 200), (200, 40, 90), (128, 128, 128), (16, 235, 60)]
     out = tmp_path / f"out{suffix}"
     crf = {".mp4": 0, ".mkv": 0, ".webm": 4}.get(suffix)
-    sink = VideoFileSink(out, FPS, crf=crf)
+    sink = VideoWriter(out, fps=FPS, crf=crf)
     alpha = (255,) * (channels - 3)
     write_all(sink, [np.full((720, 1280, channels), (*c, *alpha), np.uint8) for c in colours])
     sink.close()
@@ -365,3 +375,59 @@ def test_colours_come_back_as_written_in_an_hd_file(tmp_path, suffix, channels) 
     for colour, decoded in zip(colours, frames, strict=True):
         got = tagged_bgr(decoded)[360, 640]
         assert np.abs(got - colour).max() <= 3, (colour, got)
+
+
+# A variable frame rate: frames 5-9 and 35-39 of 30 fps are dropped (gaps in time).
+VFR = "select='not(between(n\\,5\\,9))*not(between(n\\,35\\,39))'"
+
+
+@pytest.mark.parametrize("like", ["reader", "info", "path"])
+def test_read_then_write_keeps_the_times_and_the_audio(tmp_path: Path, like: str) -> None:
+    clip = marker_clip(tmp_path / "in.mp4", vf=VFR, video_delay_s=0.2)
+    out = tmp_path / "out.mp4"
+    with rtseg.read_video(clip) as reader:
+        model = {"reader": reader, "info": reader.info, "path": clip}[like]
+        with rtseg.VideoWriter(out, like=model) as writer:
+            for frame in reader:
+                writer.write(frame.image, time_s=frame.time_s)
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+    assert audio_tracks(out) == ["aac"]
+    assert beep_time(out) == pytest.approx(MARKER_S, abs=0.03)
+    assert flash_time(out) == pytest.approx(flash_time(clip), abs=1e-3)
+
+
+def test_images_without_times_are_one_period_apart(tmp_path: Path) -> None:
+    out = tmp_path / "made.mp4"
+    with rtseg.VideoWriter(out, fps=25) as writer:
+        for i in range(10):
+            writer.write(np.full((48, 64, 3), i * 20, np.uint8))
+    assert frame_times(out) == pytest.approx([i / 25 for i in range(10)], abs=1e-3)
+    assert audio_tracks(out) == []
+
+
+def test_images_at_their_own_times_without_an_input(tmp_path: Path) -> None:
+    times = [0.0, 0.1, 0.15, 0.5, 0.52]
+    out = tmp_path / "times.mkv"
+    with rtseg.VideoWriter(out) as writer:
+        for t in times:
+            writer.write(np.zeros((48, 64, 3), np.uint8), time_s=t)
+    assert frame_times(out) == pytest.approx(times, abs=1e-3)
+
+
+def test_an_exception_keeps_a_partial_file(tmp_path: Path) -> None:
+    out = tmp_path / "cut.mp4"
+    with pytest.raises(KeyboardInterrupt), rtseg.VideoWriter(out, fps=10) as writer:
+        for _ in range(5):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+        raise KeyboardInterrupt
+    assert not out.exists()
+    assert writer.partial_path is not None and len(frame_times(writer.partial_path)) == 5
+
+
+def test_a_bad_image_is_one_clear_error(tmp_path: Path) -> None:
+    with rtseg.VideoWriter(tmp_path / "o.mp4", fps=10) as writer:
+        with pytest.raises(rtseg.RtsegError, match="uint8"):
+            writer.write(np.zeros((48, 64, 3), np.float32))
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(rtseg.RtsegError, match="exists"):
+        rtseg.VideoWriter(tmp_path / "o.mp4")

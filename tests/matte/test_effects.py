@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -14,8 +15,12 @@ from rtseg.matte.effects import (
     Classes,
     Color,
     MaskView,
+    NeedsForeground,
+    NeedsLabels,
     Replace,
+    TakesForeground,
     apply_effect,
+    draw,
     parse_effect,
     voc_palette,
 )
@@ -218,3 +223,80 @@ def test_an_effect_that_does_not_take_a_foreground_gets_the_frame():
     image, alpha = scene()
     out = apply_effect(Invert(), image, alpha, np.zeros_like(image))
     np.testing.assert_array_equal(out, 255 - image)
+
+
+class Edges(NeedsLabels):
+    """A user's own effect drawn from the class labels: white where a class begins."""
+
+    name = "edges"
+
+    def paint(self, image, labels):
+        big = cv2.resize(labels, image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        edges = cv2.Canny(big * 50, 10, 20)
+        return cv2.cvtColor(edges, cv2.COLOR_GRAY2BGR)
+
+
+class Cutout(TakesForeground):
+    """A user's own effect that takes the foreground colours: the person on black."""
+
+    name = "cutout"
+
+    def apply(self, image, alpha, foreground=None):
+        person = image if foreground is None else foreground
+        return np.rint(person * alpha[..., None]).astype(np.uint8)
+
+
+class Colours(NeedsForeground):
+    """A user's own effect that shows nothing but the foreground colours."""
+
+    name = "colours"
+
+    def apply(self, image, alpha, foreground=None):
+        return foreground
+
+
+class Invert:
+    """A user's effect of no rtseg type: the frame and its alpha, nothing else."""
+
+    name = "invert"
+
+    def apply(self, image, alpha):
+        return 255 - image
+
+
+def test_draw_calls_each_effect_as_its_type_says():
+    image, alpha = scene()
+    labels = np.zeros((12, 16), np.uint8)
+    labels[:, 8:] = 3
+    foreground = np.full_like(image, 90)
+    frame = SimpleNamespace(image=image, alpha=alpha, labels=labels, fgr=foreground)
+    painted = draw(Edges(), frame)
+    assert painted[:, 78:82].any() and not painted[:, :70].any()  # the class edge, and only it
+    inside = alpha > 0.999
+    np.testing.assert_array_equal(draw(Cutout(), frame)[inside], foreground[inside])
+    np.testing.assert_array_equal(draw(Invert(), frame), 255 - image)
+    # Without labels (a frame inferred before a switch to a labelled model): the frame as is;
+    # without foreground colours, a foreground effect draws the frame's own.
+    assert draw(Edges(), SimpleNamespace(**{**vars(frame), "labels": None})) is image
+    plain = draw(Cutout(), SimpleNamespace(**{**vars(frame), "fgr": None}))
+    np.testing.assert_array_equal(plain[inside], image[inside])
+    with pytest.raises(RtsegError, match="edges effect needs a model with a 'labels' output"):
+        Edges().apply(image, alpha)
+
+
+@pytest.mark.parametrize(
+    ("effect", "message"),
+    [
+        (Edges(), "the edges effect needs a semantic model"),
+        (Colours(), "the colours output needs a matting model"),
+    ],
+    ids=lambda e: getattr(e, "name", ""),
+)
+def test_a_user_s_effect_is_refused_by_its_type_for_a_model_without_what_it_needs(
+    tmp_path, effect, message
+):
+    from tests.conftest import write_clip
+
+    clip = write_clip(tmp_path / "c.mp4", frames=2)
+    with pytest.raises(RtsegError, match=message):
+        Job(JobConfig(source=str(clip), effect=effect, sinks=["null"], device="cpu"))

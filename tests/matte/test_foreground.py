@@ -34,3 +34,15 @@ def test_a_foreground_at_the_frame_s_size_is_taken_as_it_is_where_transparent():
     np.testing.assert_array_equal(
         foreground_at_frame_size(image, fgr, alpha)[0, 0], [128, 128, 255]
     )
+
+
+def test_fixed_point_weighting_stays_within_two_grey_levels_of_the_float_arithmetic():
+    rng = np.random.default_rng(1)
+    image = cv2.resize(rng.integers(0, 256, (18, 32, 3), np.uint8), (128, 72))
+    fgr = rng.random((36, 64, 3), np.float32)
+    alpha = cv2.resize(rng.random((9, 16), np.float32), (128, 72))
+    small = cv2.resize(image, (64, 36), interpolation=cv2.INTER_AREA).astype(np.float32)
+    correction = cv2.resize(fgr[..., ::-1] * 255 - small, (128, 72))
+    exact = image + correction * (1 - alpha)[..., None]
+    out = foreground_at_frame_size(image, fgr, alpha).astype(np.float32)
+    assert np.abs(out - np.clip(exact, 0, 255)).max() <= 2.0

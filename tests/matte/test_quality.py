@@ -9,7 +9,9 @@ import rtseg
 from rtseg.cli import build_parser, config_from_args
 from rtseg.errors import RtsegError
 from rtseg.job import Job, JobConfig
-from rtseg.matte.quality import LEVELS, quality_level
+from rtseg.matte.quality import LEVELS, MATTING_LEVELS, quality_level
+from rtseg.models.engine import Engine
+from rtseg.models.transforms import model_input_size
 from tests.conftest import decode_frames
 
 
@@ -133,3 +135,30 @@ def test_the_cli_passes_quality_and_leaves_refine_to_it(tmp_path):
     job = Job(config_from_args(build_parser().parse_args([*base, "--no-refine"])))
     job.source.close()
     assert job.path.refiner is None
+
+
+def test_a_matting_model_gets_the_matting_levels(tmp_path):
+    from tests.onnx_models import rvm_signature_model
+
+    clip = walking_clip(tmp_path / "walk.mp4", frames=2)
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), decode_frames(clip)[0])
+    model = rvm_signature_model(tmp_path / "rvm.onnx")
+    for source, realtime, name in (
+        (clip, False, "balanced"),
+        (clip, True, "fast"),
+        (photo, False, "best"),
+    ):
+        job = Job(JobConfig(source=str(source), sinks=["null"], model=model, realtime=realtime))
+        job.source.close()
+        assert job.path.level == MATTING_LEVELS[name] and job.path.level_name == name
+        assert not job.path.masks.passes.flip  # a second pass of the network bought no better mask
+    zoom = MATTING_LEVELS["balanced"].zoom
+    assert zoom is not None and zoom.together  # one crop, one pass, however many people
+    with rtseg.Segmenter(model, "cpu", mode="video") as segmenter:
+        assert segmenter._path.masks.passes.roi == zoom
+    # video: any frame or crop at 320x180's area; photos: the longer side at 320 px
+    info = Engine(model, "cpu", threads=1).info
+    assert model_input_size(info, 720, 1280, MATTING_LEVELS["balanced"].ratio()) == (180, 320)
+    assert model_input_size(info, 1500, 1000, MATTING_LEVELS["best"].ratio()) == (320, 213)
+    assert model_input_size(info, 1500, 1000, MATTING_LEVELS["balanced"].ratio()) == (294, 196)

@@ -177,3 +177,10 @@ def test_match_boxes_pairs_by_overlap_not_by_order():
     assert match_boxes(old, [Box(98, 0, 108, 10), Box(2, 0, 12, 10)]) == [1, 0]
     assert match_boxes(old, [Box(50, 0, 60, 10)]) == [None]  # someone new
     assert match_boxes([Box(0, 0, 10, 10)], [Box(0, 5, 10, 15), Box(1, 0, 11, 10)]) == [None, 0]
+
+
+def test_a_network_of_any_size_gets_the_person_s_own_shape():
+    crop = crop_around(Box(600, 200, 700, 500), W, H, aspect=None, margin=0.25, min_side=64)
+    assert crop is not None
+    assert (crop.width, crop.height) == (250, 450)  # each side grown by 0.25 of the longer
+    assert (crop.x0 + crop.x1) / 2 == 650 and (crop.y0 + crop.y1) / 2 == 350

@@ -1,3 +1,4 @@
+import os
 import re
 
 import numpy as np
@@ -6,8 +7,8 @@ from onnx import TensorProto
 
 from rtseg.errors import RtsegError
 from rtseg.models.contract import ModelInfo, metadata_dict
-from rtseg.models.engine import Engine, providers_for
-from tests.onnx_models import brightness_model
+from rtseg.models.engine import MAX_AUTO_THREADS, Engine, auto_threads, providers_for
+from tests.onnx_models import brightness_model, rvm_signature_model
 
 
 def test_runs_a_contract_model_on_the_cpu(bright_model):
@@ -19,6 +20,24 @@ def test_runs_a_contract_model_on_the_cpu(bright_model):
     alpha = engine.infer(tensor)
     assert alpha.shape == (32, 32) and alpha.dtype == np.float32
     assert np.allclose(alpha[:16], 1.0) and np.allclose(alpha[16:], 0.0)
+
+
+def test_threads_default_to_one_for_a_fixed_size_model_and_every_core_for_a_matting_one(
+    bright_model, tmp_path
+):
+    matting = rvm_signature_model(tmp_path / "rvm.onnx")
+    cores = min(os.cpu_count() or 1, MAX_AUTO_THREADS)
+    for path, threads, expected in (
+        (bright_model, None, 1),
+        (matting, None, cores),
+        (matting, 1, 1),
+        (bright_model, 3, 3),
+    ):
+        engine = Engine(path, device="cpu", threads=threads)
+        assert engine.threads == expected
+        assert engine.session.get_session_options().intra_op_num_threads == expected
+    assert auto_threads(engine.info, cores=64) == 1
+    assert auto_threads(Engine(matting, device="cpu", threads=1).info, cores=64) == 4
 
 
 def test_auto_without_a_gpu_asks_only_for_the_cpu():

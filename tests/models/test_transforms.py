@@ -1,7 +1,7 @@
 import numpy as np
 
 from rtseg.models.contract import ModelInfo
-from rtseg.models.transforms import to_model_input, upscale_alpha
+from rtseg.models.transforms import auto_ratio, model_input_size, to_model_input, upscale_alpha
 
 
 def info(resize: str) -> ModelInfo:
@@ -30,3 +30,13 @@ def test_upscale_alpha_to_frame_size():
     big = upscale_alpha(alpha, 90, 160)
     assert big.shape == (90, 160)
     assert big[:, :70].max() == 0 and big[:, 90:].min() == 1
+
+
+def test_a_network_of_any_size_sees_any_frame_at_320x180_s_area():
+    any_size = ModelInfo("m", 0, 0, "linear", "s", "l", "fp32", True)
+    assert auto_ratio(720, 1280) == 0.25
+    assert model_input_size(any_size, 720, 1280) == (180, 320)
+    assert model_input_size(any_size, 1080, 1920) == (180, 320)
+    assert model_input_size(any_size, 240, 320) == (208, 277)  # 4:3, the same area
+    assert model_input_size(any_size, 120, 160) == (120, 160)  # never up
+    assert model_input_size(any_size, 720, 1280, ratio=0.5) == (360, 640)

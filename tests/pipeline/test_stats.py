@@ -3,7 +3,7 @@ import threading
 
 import numpy as np
 
-from rtseg.pipeline.frame import Frame
+from rtseg.pipeline.frame import Frame, Mask
 from rtseg.pipeline.stats import Stats, Window, format_table, percentiles, write_json
 
 
@@ -95,3 +95,18 @@ def test_optional_steps_are_timed_from_any_thread_and_shown_under_the_stages():
     assert summary["steps"]["auto-frame"]["p99"] == 2.0
     lines = format_table(summary).splitlines()
     assert any(line.startswith("  people ") for line in lines)
+
+
+def test_the_mask_s_age_and_the_inference_threads_are_in_the_summary():
+    stats = Stats(["infer"])
+    for seq, mask_seq in enumerate([0, 0, 0, 3, 3, 5]):  # masks 0, 1, 2, 0, 1, 0 frames old
+        frame = Frame(seq, np.zeros((1, 1, 3), np.uint8), capture_ns=1_000_000)
+        frame.mask = Mask(np.zeros((1, 1), np.float32), None, mask_seq, False)
+        stats.add_input(frame)
+        stats.add_output(frame, 2_000_000)
+    summary = stats.summary({}, ["CPUExecutionProvider"], "m", threads=2)
+    assert summary["mask_age_frames"]["p50"] == 0.5
+    assert summary["mask_age_frames"]["p99"] == 1.95
+    assert summary["mask_lag_max"] == 2
+    assert summary["inference_threads"] == 2
+    assert "(2 inference threads)" in format_table(summary)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from rtseg.batch import progress
-from rtseg.batch.progress import Progress
+from rtseg.pipeline import progress
+from rtseg.pipeline.progress import Progress
 
 
 def test_without_a_terminal_it_prints_plain_lines_with_frames_files_and_rate(monkeypatch):
