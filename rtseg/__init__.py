@@ -48,6 +48,7 @@ from rtseg.matte.effects import (
     Replace,
     TakesForeground,
 )
+from rtseg.matte.tuning import Tuning
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.pipeline import StageError
@@ -86,6 +87,7 @@ __all__ = [
     "StageError",
     "Stopped",
     "TakesForeground",
+    "Tuning",
     "VideoFile",
     "VideoInfo",
     "VideoReader",
