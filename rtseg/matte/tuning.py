@@ -5,10 +5,11 @@ Grow and feather work on the final alpha at the output's size, just before compo
 their pixels are the output's pixels whatever the model's size. Grow (negative: shrink) is a
 grey-level dilation (erosion) by an octagon, the Minkowski sum of a square and a diamond: within
 half a grey level of a disc on average, at a fraction of its cost (720p, one thread: 0.9 ms
-against 5.1 ms for OpenCV's elliptic kernel at radius 12, 1.6 against 18.2 ms at 24). Feather blurs alpha with two box
-filters, a smooth ramp that turns a hard edge into one PX pixels soft on either side, at a cost
-that does not grow with PX. Smoothing strength sets how much of the past a still region keeps
-(`TemporalSmoother.strength`); motion still takes the new mask at once.
+against 5.1 ms for OpenCV's elliptic kernel at radius 12, 1.6 against 18.2 ms at 24).
+Feather blurs alpha with two box filters, a smooth ramp that turns a hard edge into one PX
+pixels soft on either side, at a cost that does not grow with PX. Smoothing strength sets how
+much of the past a still region keeps (`TemporalSmoother.strength`); motion still takes the
+new mask at once.
 """
 
 from __future__ import annotations
