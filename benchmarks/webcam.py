@@ -237,14 +237,15 @@ def cost_figures(frames: int, rounds: int) -> dict:
 
 
 def picture(path: Path, panels: list[tuple[str, np.ndarray]], width: int = 320) -> None:
-    """Panels side by side, each `width` pixels wide with its label, as a small PNG."""
+    """Panels side by side, each `width` pixels wide under its label, as a small PNG."""
     tiles = []
     for label, image in panels:
         h = round(image.shape[0] * width / image.shape[1])
         tile = cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA)
-        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3)
-        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
-        tiles.append(tile)
+        strip = np.full((22, width, 3), 255, np.uint8)
+        cv2.putText(strip, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
+                    cv2.LINE_AA)  # fmt: skip
+        tiles.append(np.vstack([strip, tile]))
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.hstack(tiles), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
