@@ -11,7 +11,7 @@ further where the crop could not be centred on them otherwise (a person near a s
 How it gets there: each of centre x, centre y and zoom follows the aim like a critically
 damped spring (no overshoot) settling in about `SETTLE_S`, with its speed bounded
 (`MAX_PAN` frame widths or heights a second, `MAX_ZOOM_RATE` a second). The aim moves only
-when the new one is more than `DEAD_PAN` of the frame (or `DEAD_ZOOM` in zoom) from it, so
+when the new one is more than `DEAD_PAN` of the crop's width (or `DEAD_ZOOM` in zoom) from it, so
 a person who sits still, whose mask wavers by a few pixels, gets a crop that does not move
 at all. Without anybody for `LOST_S` the crop eases back to the whole frame; a photo, the
 first frame and a time gap put it at the aim at once.
@@ -114,9 +114,11 @@ class AutoFrame:
         return Box(cx - half, cy - half, cx + half, cy + half)
 
     def _retarget(self, goal: tuple[float, float, float], fresh: bool) -> None:
-        """Take `goal` as the aim unless it is within the dead band of the current one."""
+        """Take `goal` as the aim unless it is within the dead band of the current one (in
+        shares of the crop shown, so a person zoomed in on keeps to the same band on screen)."""
         old = self._goal
-        moved = abs(goal[0] - old[0]) > DEAD_PAN or abs(goal[1] - old[1]) > DEAD_PAN
+        band = DEAD_PAN / old[2]
+        moved = abs(goal[0] - old[0]) > band or abs(goal[1] - old[1]) > band
         if fresh or moved or abs(goal[2] - old[2]) > DEAD_ZOOM:
             self._goal = goal
 

@@ -52,6 +52,7 @@ MATCH = 0.2  # the box overlapping the main person's last one by this much (IoU)
 JOIN = 0.03  # a blob without a core this close (share of the diagonal) to a person is theirs
 KEEP = 0.04  # the band kept around the main person (share of the diagonal)
 _MIN_SHARE = 2e-3  # smaller blobs are noise
+WORK_LONG = 320  # people are found on the mask brought down to this longer side
 _OUTSCORE = 2.0
 
 
@@ -210,14 +211,24 @@ class MainPerson:
 
     def keep(self, alpha: np.ndarray, time_s: float) -> tuple[np.ndarray, Box | None]:
         """`alpha` with everyone but the main person cleared, and the main person's box in
-        alpha's pixels (None when not found: then the mask is empty)."""
+        alpha's pixels (None when not found: then the mask is empty). People are found on
+        alpha brought down to `WORK_LONG` pixels on its longer side (the zoom's canvas is
+        640x360: a quarter of the work), and what is kept is scaled back up."""
         height, width = alpha.shape
-        people, cells, anchored = find_people(alpha)
-        found = self.choose(people, width, height, time_s)
+        scale = min(1.0, WORK_LONG / max(height, width))
+        small = alpha
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            small = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+        people, cells, anchored = find_people(small)
+        found = self.choose(people, small.shape[1], small.shape[0], time_s)
         if found is None:
             return np.zeros_like(alpha), None
-        band = max(1, round(KEEP * float(np.hypot(width, height))))
+        band = max(1, round(KEEP * float(np.hypot(*small.shape))))
         mine = (cells == found + 1).astype(np.float32)
         # theirs: their cell, within the band around their part of the mask
-        region = np.minimum(mine, grow_alpha(mine * anchored, band))
-        return alpha * feather_alpha(region, max(1, band // 3)), people[found].box
+        region = feather_alpha(np.minimum(mine, grow_alpha(mine * anchored, band)), band // 3)
+        if scale < 1.0:
+            region = cv2.resize(region, (width, height), interpolation=cv2.INTER_LINEAR)
+        return alpha * region, people[found].box.scaled(width / small.shape[1],
+                                                         height / small.shape[0])  # fmt: skip

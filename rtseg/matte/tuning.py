@@ -113,10 +113,23 @@ class Tuning:
 
     def apply(self, alpha: np.ndarray) -> np.ndarray:
         """The final alpha at output size grown (or shrunk), then feathered: a new array
-        where either is on, `alpha` itself where neither is."""
+        where either is on, `alpha` itself where neither is. Only the box where alpha shows,
+        widened by what grow and feather reach, is worked on: the rest stays 0."""
         with self._lock:
             grow, feather = self.grow, self.feather
-        return feather_alpha(grow_alpha(alpha, grow), feather)
+        if grow == 0 and feather == 0:
+            return alpha
+        x, y, w, h = cv2.boundingRect(cv2.compare(alpha, 0, cv2.CMP_GT))
+        out = np.zeros_like(alpha)
+        if w == 0:
+            return out
+        pad = max(grow, 0) + 2 * feather + 1
+        height, width = alpha.shape
+        x0, y0 = max(0, x - pad), max(0, y - pad)
+        x1, y1 = min(width, x + w + pad), min(height, y + h + pad)
+        box = alpha[y0:y1, x0:x1]
+        out[y0:y1, x0:x1] = feather_alpha(grow_alpha(box, grow), feather)
+        return out
 
     def describe(self) -> str:
         """One line for the window's HUD."""
