@@ -42,6 +42,7 @@ from benchmarks.quality import DATA, MaskPath, clip_figures, load_portraits, rea
 from rtseg.bench.live import bench_live
 from rtseg.bench.machine import machine_info
 from rtseg.matte.quality import LEVELS
+from rtseg.matte.roi import person_boxes
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 
@@ -134,12 +135,13 @@ def every_portrait(frames: list[np.ndarray], portraits: dict[str, Portrait]) -> 
 
 
 def box_centre(alpha: np.ndarray) -> tuple[float, float] | None:
-    """The centre of the bounding box of alpha >= 0.5, as shares of the width and height."""
-    ys, xs = np.nonzero(alpha >= 0.5)
-    if not len(xs):
+    """The centre of the largest blob of alpha >= 0.5 (the person, not a stray speck), as
+    shares of the width and height."""
+    boxes = person_boxes(alpha)
+    if not boxes:
         return None
     h, w = alpha.shape
-    return (xs.min() + xs.max() + 1) / 2 / w, (ys.min() + ys.max() + 1) / 2 / h
+    return (boxes[0].x0 + boxes[0].x1) / 2 / w, (boxes[0].y0 + boxes[0].y1) / 2 / h
 
 
 def framing_figures(frames: list[np.ndarray], ground: np.ndarray) -> tuple[dict, dict]:
@@ -157,6 +159,7 @@ def framing_figures(frames: list[np.ndarray], ground: np.ndarray) -> tuple[dict,
         "centre in": round(statistics.median(before), 3),
         "centre out": round(statistics.median(after), 3),
         "off centre out (max)": round(max(abs(x - 0.5) for x in after), 3),
+        "off centre out (p90)": round(float(np.percentile([abs(x - 0.5) for x in after], 90)), 3),
         "zoom": round(statistics.median(c[2] for c in centres), 2),
         "crop move a frame, max (share of the frame)": round(max(max(steps[0]), max(steps[1])), 4),
         "zoom change a frame, max": round(max(steps[2]), 4),
