@@ -3,7 +3,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-dev
+# `make run` installs the runtime only; the tests, docs and tools bring their extras.
+# Editable installs use setuptools' compat mode (a path in a .pth file), which type checkers
+# (mypy, pyright) follow; its default import-hook finder is invisible to them.
+INSTALL := $(PY) -m pip install -q --config-settings editable_mode=compat -e
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 # The tests cover the exporters, the Ray executor and object storage too, so they need the
 # `export` extra (torch, torchvision), the `cluster` extra (ray), the `cloud` extra (fsspec
 # and its backends; `dev` brings moto, the S3 server they run against), and they build the
@@ -11,18 +16,22 @@ STAMP := $(VENV)/.installed-dev
 TEST_STAMP := $(VENV)/.installed-test
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test docs lint bench bench-gpu headline models rvm peer-venv clean
+.PHONY: run test docs lint bench bench-gpu headline models rvm rvm-source peer-venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[dev]'
+	$(INSTALL) .
 	touch $@
 
-$(TEST_STAMP): pyproject.toml Makefile $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,export,cluster,cloud,docs]'
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(INSTALL) '.[dev]'
+	touch $@
+
+$(TEST_STAMP): pyproject.toml Makefile | $(VENV)/bin/python
+	$(INSTALL) '.[dev,export,cluster,cloud,docs]'
 	touch $@
 
 run: $(STAMP)
@@ -32,21 +41,24 @@ test: $(TEST_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+# the typed example app, checked from outside the checkout: rtseg as the venv installs it
+	cd "$${TMPDIR:-/tmp}" && $(abspath $(PY)) -m mypy --no-incremental --cache-dir=/dev/null \
+		--follow-imports=silent $(abspath docs/examples/typed_app.py)
 	$(PY) -m pytest -q
 
 # The site, with every warning an error: a broken link or a page that fails to render.
-$(DOCS_STAMP): pyproject.toml $(STAMP)
-	$(PY) -m pip install -q -e '.[docs]'
+$(DOCS_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(INSTALL) '.[docs]'
 	touch $@
 
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) -m benchmarks all --out bench-results
 
 bench-gpu:
@@ -75,13 +87,17 @@ models:
 # and tf2onnx live in a venv of their own.
 RVM ?= ../shared/models/rvm
 RVM_RATIOS ?= 1 0.25
-rvm: $(STAMP)
+rvm: rvm-source $(STAMP)
 	$(PYTHON) -m venv .venv-rvm
 	.venv-rvm/bin/python -m pip install -q -r export/requirements-rvm.txt
 	out="$$($(PY) -c 'from rtseg.models.registry import user_dir; print(user_dir())')" && \
 	.venv-rvm/bin/python -m export.rvm --rvm $(RVM) --out "$$out" \
 		$(foreach r,$(RVM_RATIOS),--ratio $(r)) \
 		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx"
+
+# The graph's files are checked (and their source named) before anything is installed.
+rvm-source:
+	$(PYTHON) -m export.rvm_source $(RVM)
 
 # MediaPipe's own loop, the peer `python -m benchmarks peer` runs beside rtseg, in its own venv
 # (mediapipe pins protobuf and numpy versions the runtime's venv can't share).

@@ -271,6 +271,7 @@ def write(results: dict, out: Path) -> list[Path]:
     for made in (
         plots.latency_cdfs(live_runs, out / "latency_cdf.png"),
         plots.fps_by_resolution(results.get("pipeline", []), out / "fps_by_resolution.png"),
+        plots.targets_chart(results.get("targets", []), out / "targets.png"),
     ):
         if made:
             written.append(made)

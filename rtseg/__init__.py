@@ -1,13 +1,15 @@
 """rtseg: real-time person segmentation of live and recorded video on ONNX Runtime.
 
-Two calls cover most uses::
+Two calls cover most uses:
 
-    import rtseg
+```python
+import rtseg
 
-    rtseg.process_video("talk.mp4", "out.mp4", effect=rtseg.Blur(31))
+rtseg.process_video("talk.mp4", "out.mp4", effect=rtseg.Blur(31))
 
-    with rtseg.Segmenter() as segmenter:
-        alpha = segmenter.segment(image_bgr).alpha
+with rtseg.Segmenter() as segmenter:
+    alpha = segmenter.segment(image_bgr).alpha
+```
 
 `rtseg run` is a thin layer over the same objects (`rtseg.cli`).
 """
@@ -19,7 +21,7 @@ __version__ = "0.1.0"
 import cv2  # noqa: F401
 
 from rtseg.api import process_video
-from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.errors import CameraUnavailable, RtsegError, StageError, Stopped
 from rtseg.io.destinations import (
     Callback,
     Destination,
@@ -42,6 +44,7 @@ from rtseg.matte.effects import (
     Color,
     Effect,
     Foreground,
+    GivesAlpha,
     MaskView,
     NeedsForeground,
     NeedsLabels,
@@ -51,7 +54,6 @@ from rtseg.matte.effects import (
 from rtseg.matte.tuning import Tuning
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
-from rtseg.pipeline.pipeline import StageError
 from rtseg.pipeline.run_stats import Percentiles, RunStats
 from rtseg.segmenter import Segmentation, Segmenter
 
@@ -68,6 +70,7 @@ __all__ = [
     "Effect",
     "Foreground",
     "Frame",
+    "GivesAlpha",
     "ImageFolder",
     "Job",
     "JobConfig",

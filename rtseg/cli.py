@@ -1,4 +1,5 @@
-"""The `rtseg` command: `rtseg run`, `rtseg models`, and the webcam entry point.
+"""The `rtseg` command: `rtseg run`, `rtseg batch`, `rtseg models`, `rtseg bench`, and the
+webcam entry point.
 
 Expected failures (bad input, missing model, unwritable output) print one line and exit 2;
 an unexpected exception inside a pipeline stage prints one line with its cause and exits 1;
@@ -15,33 +16,49 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import cv2
 
 from rtseg.batch.discover import FORMATS
-from rtseg.errors import CameraUnavailable, RtsegError, Stopped
+from rtseg.errors import (
+    CameraUnavailable,
+    RtsegError,
+    StageError,
+    Stopped,
+    cli_words,
+    one_line,
+)
 from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
 from rtseg.io.sinks import has_display
 from rtseg.io.video_in import VideoReader
-from rtseg.job import Job, JobConfig
+from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.people import PEOPLE
 from rtseg.matte.quality import LEVELS
 from rtseg.models import registry as models
-from rtseg.models.engine import DEVICES, load_session
+from rtseg.models.engine import load_session
 from rtseg.models.fetch import fetch_rvm, release_url
+from rtseg.options import DEVICES
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
-from rtseg.pipeline.pipeline import StageError
 from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
-from rtseg.redaction import redact
+from rtseg.redaction import redact, redact_logs
 
 log = logging.getLogger("rtseg")
 
 SAMPLE_OUTPUT = Path("out") / "sample-blur.mp4"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage error stays one line whatever argument it quotes (an
+    argument with a line break in it is shown escaped)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(one_line(message))
 
 
 def _positive_int(text: str) -> int:
@@ -82,7 +99,13 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
     """The per-run options `rtseg run` and `rtseg batch` share."""
     p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name or .onnx path")
     p.add_argument("--effect", default="blur", help=EFFECT_HELP)
-    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the model runs: auto (TensorRT, then CUDA, then the CPU), cpu, cuda or "
+        "tensorrt; rtseg says which provider really runs",
+    )
     p.add_argument("--threads", type=_positive_int, help="ONNX Runtime intra-op threads")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument(
@@ -191,8 +214,16 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         help="channel policy (default: latest for live sources, block for files)",
     )
     _add_file_args(p)
-    p.add_argument("--stats-json", type=Path, metavar="PATH")
-    p.add_argument("--max-frames", type=_positive_int, metavar="N")
+    p.add_argument(
+        "--stats-json",
+        type=Path,
+        metavar="PATH",
+        help="write the run's figures as JSON: frames, drops, fps, latency percentiles per "
+        "stage, providers, model",
+    )
+    p.add_argument(
+        "--max-frames", type=_positive_int, metavar="N", help="stop after N frames (complete)"
+    )
     p.add_argument("--width", type=_positive_int, help="camera capture width")
     p.add_argument("--height", type=_positive_int, help="camera capture height")
     p.add_argument("--fps", type=float, help="camera capture rate")
@@ -254,7 +285,11 @@ def _add_batch_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rtseg", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="rtseg",
+        description="Real-time person segmentation of live and recorded video: run one "
+        "source, batch many files, list or fetch models, or run the benchmarks.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="segment a camera, file or sample and show or write it")
     _add_run_args(run)
@@ -263,7 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="segment many files, or one long one in segments, on every core or a Ray cluster",
     )
     _add_batch_args(batch)
-    listing = sub.add_parser("models", help="list bundled and user models with their metadata")
+    listing = sub.add_parser(
+        "models",
+        help="list bundled and user models with their metadata; add or fetch one",
+        description="List bundled and user models with their metadata (rtseg models), or "
+        "install one (rtseg models add FILE, rtseg models fetch rvm).",
+    )
     actions = listing.add_subparsers(dest="models_command")
     add = actions.add_parser(
         "add",
@@ -376,17 +416,11 @@ def run_job(config: JobConfig, stats_json: Path | None = None, quiet: bool = Fal
 def _report(job: Job, config: JobConfig, stats_json: Path | None, quiet: bool) -> dict:
     """Print the stats table (unless quiet), write --stats-json, warn about lost frames."""
     summary = job.summary()
-    if summary["frames_lost"]:
-        log.warning(
-            "%s: %d of %d frames could not be decoded (a truncated or damaged file?); "
-            "the output holds the other %d",
-            config.source,
-            summary["frames_lost"],
-            summary["frames_expected"],
-            summary["frames_in"],
-        )
+    lost = lost_frames_warning(config.source, summary)
+    if lost is not None:
+        log.warning("%s", lost)
     if not quiet:
-        print(format_table(summary))
+        print(format_table(summary, read_ahead=job.pipeline.policy is Policy.BLOCK))
     if stats_json is not None:
         write_json(summary, stats_json)
     return summary
@@ -441,18 +475,9 @@ def fetch_model(fp16: bool, url: str | None, overwrite: bool) -> None:
     print(fetched.notice, end="")
 
 
-class _Redacted(logging.Filter):
-    """Log lines without secrets: what a backend or FFmpeg says may quote a URL whole."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), None
-        return True
-
-
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_Redacted())
+    redact_logs()
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
     for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
         logging.getLogger(backend).setLevel(logging.WARNING)
@@ -472,15 +497,16 @@ def _guarded(body: Callable[[], object]) -> int:
     """Run `body`; an expected failure prints one line and exits 2, an unexpected stage
     error one line and 1, Ctrl-C 130; otherwise the exit status `body` returns, if an int."""
     try:
-        status = body()
+        with cli_words():
+            status = body()
     except Stopped as exc:
         print(f"rtseg: {exc}", file=sys.stderr)
         return exc.exit_status
-    except RtsegError as exc:
-        return _fail(str(exc))
-    except StageError as exc:
+    except StageError as exc:  # an RtsegError too, but not an expected one
         _fail(f"{exc}; this is unexpected: check the model and input, or report it")
         return 1
+    except RtsegError as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
     return status if isinstance(status, int) else 0
@@ -520,7 +546,7 @@ def camera_main(argv: Sequence[str] | None = None) -> int:
     The sample run writes a file, and also opens a window when a display exists.
     """
     keep_freed_memory()
-    parser = argparse.ArgumentParser(prog="run_camera.py", description=camera_main.__doc__)
+    parser = _Parser(prog="run_camera.py", description=camera_main.__doc__)
     _add_run_args(parser)
     args = parser.parse_args(argv)
     _setup_logging()

@@ -21,8 +21,8 @@ from rtseg.matte.tuning import RANGES, Tuning
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
+from rtseg.models.registry import RVM_HINT, resolve
 from rtseg.models.registry import available as available_models
-from rtseg.models.registry import resolve
 from rtseg.pipeline.pipeline import Pipeline
 from rtseg.pipeline.stats import percentiles
 
@@ -44,7 +44,7 @@ def refusal(info: ModelInfo, effect: Effect) -> str | None:
     if isinstance(effect, NeedsForeground) and info.foreground is None:
         return (
             f"model {info.name} gives no foreground colours; the {effect.name} output needs "
-            "a matting model that does (Robust Video Matting)"
+            f"a matting model that does; {RVM_HINT}"
         )
     return None
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 
+from rtseg.checks import check_count, check_rate, check_ratio
 from rtseg.controls import LiveControls
-from rtseg.errors import RtsegError
+from rtseg.errors import Closing, RtsegError
 from rtseg.io.destinations import Destination, SinkContext, check_sink, parse_sink
 from rtseg.io.location import Location
 from rtseg.io.sources import open_source
@@ -25,6 +25,7 @@ from rtseg.matte.quality import quality_level
 from rtseg.matte.tuning import check_setting
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
+from rtseg.options import Device, QualityName
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame, rate_time_base
 from rtseg.pipeline.opencv_threads import one_opencv_thread
@@ -49,7 +50,7 @@ class JobConfig:
     effect: str | Effect = "blur"
     sinks: list[str | Destination | Sink] = field(default_factory=lambda: ["window"])
     realtime: bool = False
-    device: str = "auto"
+    device: Device = "auto"
     threads: int | None = None
     overwrite: bool = False
     max_frames: int | None = None
@@ -59,7 +60,7 @@ class JobConfig:
     mjpg: bool = False
     policy: Policy | None = None  # None: LATEST for live sources, BLOCK otherwise
     capacity: int = 4
-    quality: str | None = None  # fast, balanced or best; None: by source kind (default_level)
+    quality: QualityName | None = None  # fast, balanced or best; None: as default_level says
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
     # motion-adaptive temporal smoothing strength, 0 (off) to 1; None: as quality says (0.5)
     smooth: float | None = None
@@ -94,12 +95,18 @@ def open_config_source(config: JobConfig) -> Source:
     )
 
 
+# The whole-number settings of a job and their least values (None leaves each to its default).
+COUNTS = (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1), ("width", 1))
+COUNTS += (("height", 1), ("crf", 0))
+
+
 def validate_config(config: JobConfig) -> None:
     """Refuse settings no run can use, before anything is opened.
 
     Raises:
-        RtsegError: a number out of range, an unknown quality level, an output spelled
-            wrong, said in one line.
+        RtsegError: a number out of range (a frame rate that is not above 0 or not finite,
+            a ratio outside (0, 1]), an unknown quality level, an output spelled wrong, said
+            in one line.
     """
     if config.quality is not None:
         quality_level(config.quality)
@@ -107,12 +114,13 @@ def validate_config(config: JobConfig) -> None:
     for name in ("grow", "feather", "smooth"):
         if getattr(config, name) is not None:
             check_setting(name, getattr(config, name))
-    for name, low in (("mask_every", 1), ("capacity", 1), ("max_frames", 1), ("threads", 1)):
-        value = getattr(config, name)
-        if value is not None and (not isinstance(value, int) or value < low):
-            raise RtsegError(f"{name} must be a whole number >= {low}, got {value!r}")
+    for name, low in COUNTS:
+        if getattr(config, name) is not None:
+            check_count(name, getattr(config, name), low)
     if config.fps is not None:
-        rate_time_base(config.fps)
+        rate_time_base(check_rate("fps", config.fps))  # a rate too low for a time base, too
+    if config.downsample_ratio is not None:
+        check_ratio("downsample_ratio", config.downsample_ratio)
     for spec in config.sinks:
         if isinstance(spec, str):
             parse_sink(spec)
@@ -142,7 +150,7 @@ class _OwnEffect(SinkWrapper):
         self.sink.write(replace(frame, output=draw(self.effect, frame)))
 
 
-class Job:
+class Job(Closing):
     """A pipeline ready to `run()`, and the owner of everything it opened.
 
     Use it as a context manager, or call `close()`: a job that is never run still holds its
@@ -167,6 +175,7 @@ class Job:
         self.sinks: list[Sink] = []
         self.controls: LiveControls | None = None
         self.source: Source | None = source
+        self._shared = True
         self.path: FramePath | None = None
         self.stages: SegmentationStages | None = None
         try:
@@ -178,6 +187,11 @@ class Job:
     def _set_up(self, engine: Engine | None, open_source_too: bool) -> None:
         config = self.config
         effect = as_effect(config.effect)
+        if open_source_too:
+            self.source = open_config_source(config)
+        assert self.source is not None
+        # a video's stages run beside the inference all the time; photos are mostly inference
+        self._shared = not getattr(self.source, "stills", False)
         engine = engine or self._build_engine(config.model)
         try:
             self.controls = LiveControls(
@@ -186,8 +200,6 @@ class Job:
         except BaseException:
             self._release_engine(engine)
             raise
-        if open_source_too:
-            self.source = open_config_source(config)
         for spec in config.sinks:
             self.add_sink(spec)
         live = self.source.live
@@ -207,7 +219,7 @@ class Job:
             auto_frame=config.auto_frame,
         )
         self.controls.tuning = self.path.tuning
-        self.stages = SegmentationStages(self.controls, self.path)
+        self.stages = SegmentationStages(self.controls, self.path, live)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
         self.pipeline = Pipeline(
             self.source,
@@ -230,8 +242,10 @@ class Job:
     def _build_engine(self, model: str | Path) -> Engine:
         # --threads, else the engine's own choice (`auto_threads`): one for the bundled models,
         # whose 2.5 ms a second thread's hand-offs would make 3.6 ms of CPU a frame on 2 cores
-        # at 720p, every core for a matting network, which takes most of a frame's work.
-        return Engine(resolve(str(model)), self.config.device, self.config.threads)
+        # at 720p; for a matting network, which takes most of a frame's work, every core but
+        # one on video (decoding, compositing and encoding have that one), every core on photos.
+        config = self.config
+        return Engine(resolve(str(model)), config.device, config.threads, shared=self._shared)
 
     def _release_engine(self, engine: Engine) -> None:
         if engine is not self._borrowed:
@@ -335,20 +349,24 @@ class Job:
             if self.controls is not None:
                 self.controls.close()
 
-    def __enter__(self) -> Job:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def summary(self) -> dict:
         """The stats as the `--stats-json` dict."""
         engine = self.engine
-        return self.pipeline.stats.summary(
+        summary = self.pipeline.stats.summary(
             self.pipeline.drops, engine.providers, engine.info.name, engine.threads
         )
+        assert self.path is not None
+        summary["mask_every"] = self.path.masks.every  # raised by a live run that dropped frames
+        return summary
+
+
+def lost_frames_warning(source: object, summary: dict) -> str | None:
+    """The warning for a run whose input lost frames (`Job.summary()`), or None: what
+    `rtseg run` says, and a batch reports for the file."""
+    if not summary["frames_lost"]:
+        return None
+    return (
+        f"{source}: {summary['frames_lost']} of {summary['frames_expected']} frames could not "
+        f"be decoded (a truncated or damaged file?); the output holds the other "
+        f"{summary['frames_in']}"
+    )

@@ -13,24 +13,52 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from typing import Any
 
 import cv2
 import numpy as np
 
-from rtseg.errors import RtsegError
-from rtseg.matte.effects import alpha_u8
+from rtseg.checks import check_count, check_ratio
+from rtseg.errors import Closing, RtsegError, describe
+from rtseg.matte.effects import AlphaOut, alpha_u8
 from rtseg.matte.frame_path import build_frame_path
 from rtseg.matte.quality import quality_level
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
+from rtseg.options import (
+    ALPHA_DTYPES,
+    COLORS,
+    MODES,
+    AlphaDtype,
+    ColorOrder,
+    Device,
+    Mode,
+    QualityName,
+)
 from rtseg.pipeline.frame import check_image
 
-MODES = ("image", "video", "live")
-COLORS = ("bgr", "rgb")
-ALPHA_DTYPES = ("float32", "uint8")
+# What `alpha_dtype=` takes: the name, or numpy's type or dtype object for it.
+AlphaDtypeLike = AlphaDtype | type[np.uint8] | type[np.float32] | np.dtype[Any]
+
+
+def _dtype_name(alpha_dtype: object) -> str:
+    """ "uint8" or "float32" from any spelling `alpha_dtype=` takes, else RtsegError."""
+    try:
+        name = np.dtype(alpha_dtype).name  # type: ignore[call-overload]
+    except TypeError:
+        name = repr(alpha_dtype)
+    if name not in ALPHA_DTYPES:
+        raise RtsegError(
+            f"unknown alpha_dtype {alpha_dtype!r}; choose one of {', '.join(ALPHA_DTYPES)} "
+            "(or np.float32, np.uint8)"
+        )
+    return name
+
+
+def _shape(array: np.ndarray | None) -> str:
+    return "None" if array is None else f"{array.dtype} {'x'.join(map(str, array.shape))}"
 
 
 @dataclass(frozen=True)
@@ -48,12 +76,33 @@ class Segmentation:
     # models that give them (RVM): composited instead of the image, less of the old background
     # shows through soft edges
     fgr: np.ndarray | None = None
-    # with `auto_frame=True`: the image as framed (a crop scaled to its size, in its channel
-    # order), which alpha, labels and fgr above are cut to; None otherwise
-    image: np.ndarray | None = None
+    # the image segmented, as it was given (not copied; 3 channels, its transparency aside);
+    # with `auto_frame=True` the image as framed (a crop scaled to its size), which alpha,
+    # labels and fgr above are cut to
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def cutout(self) -> np.ndarray:
+        """The person on a transparent background: a uint8 H x W x 4 image, the image's
+        colours (a matting model's foreground colours where it gives them) with the alpha as
+        the fourth channel, in the image's channel order (BGRA; RGBA with `color="rgb"`).
+        Ready for `cv2.imwrite("person.png", result.cutout())`.
+
+        Raises:
+            RtsegError: the result carries no image (one made by hand without `image=`).
+        """
+        if self.image is None:
+            raise RtsegError("cutout() needs the image: this Segmentation was made without it")
+        return AlphaOut().apply(self.image, self.alpha, self.fgr)
+
+    def __repr__(self) -> str:
+        return (
+            f"Segmentation(alpha={_shape(self.alpha)}, labels={_shape(self.labels)}, "
+            f"model={self.model!r}, provider={self.provider!r}, time_s={self.time_s!r}, "
+            f"fgr={_shape(self.fgr)})"
+        )
 
 
-class Segmenter:
+class Segmenter(Closing):
     """A model ready to segment images; a context manager that releases it on exit.
 
     - `mode="image"`: `segment(image)`, each image on its own.
@@ -64,20 +113,27 @@ class Segmenter:
       the newest frame, dropping those that came while it was busy (counted in `dropped`),
       and calls `on_result(segmentation)` in time order.
 
-    It changes no process-wide setting (OpenCV's thread count stays the caller's). Not
-    thread-safe: call it from one thread (in live mode, `on_result` runs on the worker).
+    It changes no process-wide setting (OpenCV's thread count stays the caller's). It is
+    safe to share between threads: calls from several threads take turns, one image at a
+    time, each getting its own image's result (a program that wants images segmented in
+    parallel makes one Segmenter per thread). In live mode, `on_result` runs on the worker.
     """
+
+    engine: Engine  # the loaded model; `engine.provider` says where it really runs
+    mode: Mode  # "image", "video" or "live"
+    on_result: Callable[[Segmentation], None] | None  # live mode's callback
+    dropped: int  # live frames replaced by a newer one before the worker took them
 
     def __init__(
         self,
         model: str | Path = DEFAULT_MODEL,
-        device: str = "auto",
+        device: Device = "auto",
         *,
-        mode: str = "image",
+        mode: Mode = "image",
         on_result: Callable[[Segmentation], None] | None = None,
-        color: str = "bgr",
-        alpha_dtype: str = "float32",
-        quality: str | None = None,
+        color: ColorOrder = "bgr",
+        alpha_dtype: AlphaDtypeLike = "float32",
+        quality: QualityName | None = None,
         refine: bool | None = None,
         threads: int | None = None,
         downsample_ratio: float | None = None,
@@ -95,14 +151,17 @@ class Segmenter:
             mode: "image", "video" or "live" (see the class docstring).
             on_result: live mode's callback, called with each frame's `Segmentation`.
             color: the channel order of the images given, "bgr" (OpenCV) or "rgb".
-            alpha_dtype: "float32" (0 to 1) or "uint8" (0 to 255) alpha in the results.
+            alpha_dtype: "float32" (0 to 1) or "uint8" (0 to 255) alpha in the results;
+                `np.float32` and `np.uint8` (or their dtypes) say the same.
             quality: "fast", "balanced" or "best", as `rtseg run --quality` (default: "best"
                 for images, "balanced" for video, "fast" for live frames).
             refine: snap the mask's edges to the image's edges (default: as `quality` says).
             threads: ONNX Runtime intra-op threads (default: one for a fixed-size model, every
-                core up to four for a matting model, see `rtseg.models.engine.auto_threads`).
+                core up to four for a matting model, one less in live mode, see
+                `rtseg.models.engine.auto_threads`).
             downsample_ratio: for a matting model (RVM), the share of the image's size the
-                network sees (default: the image brought to 320x180's area, 0.25 at 720p).
+                network sees, in (0, 1] (default: the image brought to 320x180's area, 0.25
+                at 720p).
             grow: pixels the alpha grows by at the image's size (negative: shrinks).
             feather: pixels over which the alpha's edges are softened, either side.
             smooth: temporal smoothing strength in video and live modes, 0 (off) to 1
@@ -116,21 +175,23 @@ class Segmenter:
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
                 device, quality, mode, color, alpha_dtype or people is unknown; grow,
-                feather or smooth is out of range; live mode without `on_result`, or
+                feather or smooth is out of range; `downsample_ratio` is outside (0, 1] or
+                `threads` below 1; live mode without `on_result`, or
                 `on_result` in another mode.
         """
-        for name, value, known in (
-            ("mode", mode, MODES),
-            ("color", color, COLORS),
-            ("alpha_dtype", alpha_dtype, ALPHA_DTYPES),
-        ):
+        for name, value, known in (("mode", mode, MODES), ("color", color, COLORS)):
             if value not in known:
                 raise RtsegError(f"unknown {name} {value!r}; choose one of {', '.join(known)}")
+        uint8 = _dtype_name(alpha_dtype) == "uint8"
+        if downsample_ratio is not None:
+            check_ratio("downsample_ratio", downsample_ratio)
+        if threads is not None:
+            check_count("threads", threads, 1)
         if (mode == "live") != (on_result is not None):
             raise RtsegError("on_result= is for mode='live', and live mode needs it")
         if quality is not None:
             quality_level(quality)  # an unknown level is refused before the model loads
-        self.engine = Engine(resolve(str(model)), device, threads)
+        self.engine = Engine(resolve(str(model)), device, threads, shared=mode == "live")
         self._path = build_frame_path(
             quality=quality,
             live=mode == "live",
@@ -149,16 +210,18 @@ class Segmenter:
         self._state = self._path.new_stream()
         self.mode = mode
         self._rgb = color == "rgb"
-        self._uint8 = alpha_dtype == "uint8"
+        self._uint8 = uint8
         self._seq = 0
         self.on_result = on_result
-        self.dropped = 0  # live frames replaced by a newer one before the worker took them
+        self.dropped = 0
         self._last_given: float | None = None
         self._fresh = False  # reset() was called: the next frame starts a new stream
         self._pending: tuple[np.ndarray, float] | None = None
-        self._error: BaseException | None = None
-        self._closing = False
+        self._error: BaseException | None = None  # the live worker's, until a call says so
+        self._failed: BaseException | None = None  # ...and for every call after that one
+        self._closed = False
         self._wake = threading.Condition()
+        self._turn = threading.Lock()  # one image at a time through the model and its state
         self._worker = None
         if mode == "live":
             self._worker = threading.Thread(
@@ -187,9 +250,12 @@ class Segmenter:
         if self.mode == "live":
             raise RtsegError("a live segmenter takes frames with submit(), not segment()")
         image = check_image(image, "segment()", channels=(3, 4))
-        if self.mode == "video":
-            self._check_time(time_s)
-        return self._segment(image, time_s)
+        with self._turn:  # another thread's call waits here: no image gets another's mask
+            if self._closed:
+                raise RtsegError("the segmenter is closed")
+            if self.mode == "video":
+                self._check_time(time_s)
+            return self._segment(image, time_s)
 
     def submit(self, image: np.ndarray, time_s: float) -> None:
         """Hand a live frame over and return at once; `on_result` gets its result, unless a
@@ -204,10 +270,10 @@ class Segmenter:
             raise RtsegError(f"submit() is for mode='live'; this segmenter is in {self.mode!r}")
         self._raise_failure()
         image = check_image(image, "submit()", channels=(3, 4))
-        self._check_time(time_s)
         with self._wake:
-            if self._closing:
+            if self._closed:
                 raise RtsegError("the segmenter is closed")
+            self._check_time(time_s)
             if self._pending is not None:
                 self.dropped += 1
             self._pending = (image.copy(), time_s)  # the caller may reuse its buffer
@@ -242,10 +308,12 @@ class Segmenter:
             input_alpha,
         )
         self._seq += 1
-        fgr, framed = matte.fgr, matte.image
+        fgr, shown = matte.fgr, matte.image  # shown: the image as auto-framed
         if self._rgb:
             fgr = None if fgr is None else cv2.cvtColor(fgr, cv2.COLOR_BGR2RGB)
-            framed = None if framed is None else cv2.cvtColor(framed, cv2.COLOR_BGR2RGB)
+            shown = None if shown is None else cv2.cvtColor(shown, cv2.COLOR_BGR2RGB)
+        if shown is None:
+            shown = image if image.shape[2] == 3 else np.ascontiguousarray(image[..., :3])
         return Segmentation(
             alpha=alpha_u8(matte.alpha) if self._uint8 else matte.alpha,
             labels=matte.labels,
@@ -253,29 +321,39 @@ class Segmenter:
             provider=self.engine.provider,
             time_s=time_s,
             fgr=fgr,
-            image=framed,
+            image=shown,
         )
 
     def _serve(self) -> None:
         """Live mode's worker: the newest frame given, one at a time, until closed."""
         while True:
             with self._wake:
-                while self._pending is None and not self._closing:
+                while self._pending is None and not self._closed:
                     self._wake.wait()
                 if self._pending is None:
                     return
                 (image, time_s), self._pending = self._pending, None
             try:
-                self.on_result(self._segment(image, time_s))
+                with self._turn:
+                    result = self._segment(image, time_s)
+                self.on_result(result)
             except BaseException as exc:  # raised to the caller by its next call
                 with self._wake:
-                    self._error, self._closing = exc, True
+                    self._error = self._failed = exc
                 return
 
     def _raise_failure(self) -> None:
-        error, self._error = self._error, None
+        """The live worker's failure: in full (chained) by the first call after it, and
+        named by every later one, which the segmenter refuses."""
+        with self._wake:
+            error, self._error, failed = self._error, None, self._failed
         if error is not None:
-            raise RtsegError(f"live segmentation failed: {error}") from error
+            raise RtsegError(f"live segmentation failed: {describe(error)}") from error
+        if failed is not None:
+            raise RtsegError(
+                f"this live segmenter stopped when its worker failed ({describe(failed)}); "
+                "make a new one"
+            )
 
     def reset(self) -> None:
         """Forget the previous frames: the next one starts a new video or stream (in live
@@ -291,22 +369,21 @@ class Segmenter:
         Raises:
             RtsegError: the live worker failed and no call has said so yet.
         """
+        with self._wake:
+            if self._closed:
+                return
+            self._closed = True
+            self._wake.notify()
         if self._worker is not None:
-            with self._wake:
-                self._closing = True
-                self._wake.notify()
             self._worker.join()
-        self._path.close()
-        self.engine.close()
-        self._raise_failure()
+        with self._turn:  # after a call in progress on another thread
+            self._path.close()
+            self.engine.close()
+        with self._wake:
+            error, self._error = self._error, None
+        if error is not None:
+            raise RtsegError(f"live segmentation failed: {describe(error)}") from error
 
-    def __enter__(self) -> Segmenter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self.engine.provider
+        return f"Segmenter({self.engine.info.name!r}, mode={self.mode!r}, {state})"

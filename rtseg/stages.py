@@ -10,6 +10,7 @@ too, on its own thread: `preprocess` adds the frame's `ModelInput`, `infer` its 
 from __future__ import annotations
 
 from rtseg.controls import LiveControls
+from rtseg.matte.drop_watch import DropWatch
 from rtseg.matte.effects import draw
 from rtseg.matte.frame_path import FramePath
 from rtseg.pipeline.frame import Frame
@@ -24,10 +25,12 @@ class SegmentationStages:
     scene cut and a model switch (`restart`) start it afresh too.
     """
 
-    def __init__(self, controls: LiveControls, path: FramePath) -> None:
+    def __init__(self, controls: LiveControls, path: FramePath, live: bool = False) -> None:
         self.controls = controls
         self.path = path
         self.state = path.new_stream()
+        # live, the model runs less often while the video drops frames (see DropWatch)
+        self.drop_watch = DropWatch(path.masks) if live and not path.masks.sync else None
 
     def stages(self) -> list[Stage]:
         """The stages in pipeline order."""
@@ -56,6 +59,9 @@ class SegmentationStages:
             None if time_s is None else float(time_s),
             frame.still,
         )
+        pipeline = self.controls.pipeline
+        if self.drop_watch is not None and pipeline is not None:
+            self.drop_watch.check(frame.seq, sum(pipeline.drops.values()))
 
     def postprocess(self, frame: Frame) -> None:
         """The matte at frame size (cut, grown and feathered as the path says), then the

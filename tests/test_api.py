@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import inspect
 import json
@@ -105,10 +106,15 @@ def test_any_object_with_write_close_and_abort_is_a_sink(clip: Path, bright_mode
 
 
 def test_options_are_jobconfig_fields_and_failures_raise(tmp_path: Path, clip: Path, bright_model):
-    with pytest.raises(TypeError, match="unknown options \\['overwite'\\]"):
-        rtseg.process_video(clip, tmp_path / "o.mp4", overwite=True)
-    with pytest.raises(TypeError, match="unknown options \\['sinks'\\]"):
-        rtseg.process_video(clip, sinks=["null"])
+    # every JobConfig field but the four process_video builds is a keyword of its own, so a
+    # type checker sees a misspelt one and Python refuses it by name
+    keywords = inspect.signature(rtseg.process_video).parameters
+    fields = {f.name for f in dataclasses.fields(rtseg.JobConfig)}
+    assert fields - set(keywords) == {"sinks"}  # `source` is the first argument
+    with pytest.raises(TypeError, match="unexpected keyword argument 'overwite'"):
+        rtseg.process_video(clip, tmp_path / "o.mp4", overwite=True)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sinks'"):
+        rtseg.process_video(clip, sinks=["null"])  # type: ignore[call-arg]
     out = tmp_path / "o.mp4"
     out.write_bytes(b"precious")
     with pytest.raises(rtseg.RtsegError, match="already exists"):
@@ -253,7 +259,11 @@ def test_progress_is_reported_as_frames_are_written(tmp_path: Path, clip: Path, 
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
     calls.clear()
     rtseg.process_video(
-        moving_square(7), model=bright_model, fps=10, progress=lambda *a: calls.append(a)
+        moving_square(7),
+        rtseg.Null(),
+        model=bright_model,
+        fps=10,
+        progress=lambda *a: calls.append(a),
     )
     assert calls[-1] == (7, None)  # a generator's length is not known in advance
     stats = rtseg.process_video(clip, tmp_path / "bar.mp4", model=bright_model, progress=True)
@@ -339,3 +349,91 @@ def test_a_matting_model_writes_its_foreground_beside_the_alpha(tmp_path: Path, 
     assert abs(fgr[..., 0].astype(int) - frame[..., 0])[solid].mean() < 3
     assert abs(fgr[..., 2].astype(int) - frame[..., 2]).mean() < 3
     assert len(list((tmp_path / "alpha").glob("*.png"))) == 24
+
+
+def test_a_failing_frame_source_raises_an_rtseg_error_with_its_cause(tmp_path: Path, bright_model):
+    def frames(fail_at: int):
+        yield from moving_square(fail_at)
+        raise ValueError("camera unplugged")
+
+    for fail_at in (0, 3):  # before the run starts, and inside the capture thread
+        try:
+            rtseg.process_video(frames(fail_at), tmp_path / "o.mp4", model=bright_model, fps=10)
+        except rtseg.RtsegError as exc:
+            assert f"frame {fail_at}" in str(exc) and "ValueError: camera unplugged" in str(exc)
+            assert isinstance(exc.__cause__, ValueError)
+        else:
+            pytest.fail("the failing source raised nothing")
+        assert not (tmp_path / "o.mp4").exists()
+    assert issubclass(rtseg.StageError, rtseg.RtsegError)
+
+
+def test_a_stop_is_a_keyboard_interrupt_that_except_exception_lets_through() -> None:
+    assert issubclass(rtseg.Stopped, KeyboardInterrupt)
+    assert not issubclass(rtseg.Stopped, Exception)
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            raise rtseg.Stopped("stopped early by SIGINT after writing 3 frames", 2)
+        except Exception:  # an app's catch-all must not swallow a Ctrl-C
+            pytest.fail("except Exception caught a Stopped")
+
+
+@pytest.mark.parametrize("fps", [0, -5, float("nan"), float("inf"), "30"])
+def test_a_frame_rate_not_above_zero_is_refused(tmp_path: Path, bright_model, fps) -> None:
+    with pytest.raises(rtseg.RtsegError, match=r"^fps= must be a finite number above 0"):
+        rtseg.process_video(moving_square(3), tmp_path / "o.mp4", model=bright_model, fps=fps)
+    with pytest.raises(rtseg.RtsegError, match=r"^fps= must be a finite number above 0"):
+        rtseg.process_video("sample", rtseg.Null(), model=bright_model, fps=fps, max_frames=1)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("ratio", [0, -0.5, 1.5, float("nan")])
+def test_a_downsample_ratio_outside_zero_to_one_is_refused(bright_model, ratio) -> None:
+    with pytest.raises(rtseg.RtsegError, match=r"^downsample_ratio= must be a number in \(0, 1\]"):
+        rtseg.process_video("sample", rtseg.Null(), model=bright_model, downsample_ratio=ratio)
+
+
+def test_an_empty_source_and_no_target_are_refused(tmp_path: Path, bright_model) -> None:
+    out = tmp_path / "o.mp4"
+    with pytest.raises(rtseg.RtsegError, match="the frames given are empty"):
+        rtseg.process_video(iter([]), out, model=bright_model, fps=30)
+    assert not out.exists()
+    with pytest.raises(rtseg.RtsegError, match=r"needs a target .* or on_frame="):
+        rtseg.process_video(moving_square(3), model=bright_model, fps=30)
+    with pytest.raises(rtseg.RtsegError, match="unknown policy 'stream'"):
+        rtseg.process_video(moving_square(3), out, policy="stream", fps=30)  # type: ignore[arg-type]
+
+
+def test_messages_use_python_s_words_and_a_path_is_taken_as_it_is(
+    tmp_path: Path, clip: Path, bright_model
+) -> None:
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"precious")
+    with pytest.raises(rtseg.RtsegError, match=r"pass overwrite=True to replace it$"):
+        rtseg.process_video(clip, out, model=bright_model)
+    # the CLI's spelling `FOLDER@EFFECT` is the CLI's: a Path is the folder of that name
+    rtseg.process_video(clip, tmp_path / "take@mask", model=bright_model, max_frames=2)
+    assert len(list((tmp_path / "take@mask").glob("*.png"))) == 2
+    assert not (tmp_path / "take").exists()
+    with pytest.raises(rtseg.RtsegError, match=r"unknown output '.*o\.gif': give a video file"):
+        rtseg.process_video(clip, tmp_path / "o.gif", model=bright_model)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threads": 0}, r"^threads= must be a whole number >= 1, got 0"),
+        ({"width": 0}, r"^width= must be a whole number >= 1, got 0"),
+        ({"crf": "x"}, r"^crf= must be a whole number >= 0, got 'x'"),
+        ({"max_frames": 2.5}, r"^max_frames= must be a whole number >= 1, got 2\.5"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_any_work(tmp_path, bright_model, options, message):
+    with pytest.raises(rtseg.RtsegError, match=message):
+        rtseg.process_video("sample", tmp_path / "o.mp4", model=bright_model, **options)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_source_that_is_none_of_the_kinds_is_refused(bright_model) -> None:
+    with pytest.raises(rtseg.RtsegError, match="an iterable of frames; got float"):
+        rtseg.process_video(1.5, rtseg.Null(), model=bright_model)  # type: ignore[arg-type]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.slow_model import slow_model
+from rtseg.cli import build_parser
 from tests.conftest import ROOT, decode_frames, shared_file, write_clip
 from tests.onnx_models import brightness_model, failing_model, rvm_signature_model
 
@@ -276,6 +279,75 @@ def test_each_sink_can_have_its_own_effect(tmp_path, clip, bright_model):
     )  # fmt: skip
     assert refused.returncode == 2 and "--labels" in refused.stderr.splitlines()[-1]
     assert "Traceback" not in refused.stderr
+
+
+def parser_options(parser: argparse.ArgumentParser) -> dict[str, set[str]]:
+    """Every option string of each (sub)command, by command path ("run", "models fetch")."""
+    found: dict[str, set[str]] = {}
+
+    def walk(p: argparse.ArgumentParser, path: str) -> None:
+        found[path] = set()
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{path} {name}".strip())
+            else:
+                found[path].update(o for o in action.option_strings if o not in ("-h", "--help"))
+
+    walk(parser, "")
+    return found
+
+
+def test_every_option_and_subcommand_has_help() -> None:
+    missing = []
+
+    def walk(p: argparse.ArgumentParser, path: str) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {choice.dest: choice.help for choice in action._choices_actions}
+                for name, child in action.choices.items():
+                    if not helps.get(name):
+                        missing.append(f"{path} {name}")
+                    walk(child, f"{path} {name}")
+            elif not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "rtseg")
+    assert missing == []
+    top = build_parser().format_help()
+    for command in ("run", "batch", "models", "bench"):
+        assert command in top.split("positional arguments:")[0].split("usage:")[1], command
+
+
+def test_docs_cli_md_names_every_option_and_only_real_ones() -> None:
+    """docs/cli.md is checked against the parser: its run table names every option of `rtseg
+    run`, its batch section every option of `rtseg batch`, and it names no option that
+    neither has (a `--no-` form is covered by its positive one)."""
+    options = parser_options(build_parser())
+    text = (ROOT / "docs" / "cli.md").read_text()
+    run_part, batch_part = text.split("## Many files", 1)
+
+    def named(part: str) -> set[str]:
+        return set(re.findall(r"(?<![\w./-])(--?[a-z](?:[a-z0-9-]*[a-z0-9])?)(?![\w-])", part))
+
+    def missing(names: set[str], part: str) -> list[str]:
+        return sorted(n for n in names if n.replace("--no-", "--") not in named(part))
+
+    assert missing(options["run"], run_part) == []
+    assert missing(options["batch"], batch_part) == []
+    every = set().union(*options.values())
+    text = text.replace("export ... --labels", "")  # the exporter's option, not rtseg's
+    shown = {name for name in named(text) if name.startswith("--")}
+    assert shown - every == set()
+
+
+def test_a_usage_error_is_one_line_whatever_the_argument_holds() -> None:
+    for argv in (["run", "\n0"], ["run", "--fps", "x\ny"], ["models", "fetch", "r\nvm"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "rtseg", *argv], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2
+        assert ": error: " in done.stderr.splitlines()[-1] and "\\n" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize(

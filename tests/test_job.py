@@ -4,6 +4,7 @@ buttons make them."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -281,3 +282,20 @@ def test_a_numbered_frame_pattern_is_a_video_not_photos(tmp_path: Path) -> None:
     assert (video_level, photo_level) == ("balanced", "best")
     assert video[0] < video[1] < video[2]  # the state builds up over the frames
     assert photos[0] == photos[1] == photos[2]  # each photo on its own
+
+
+def test_a_matting_model_leaves_a_video_s_stages_a_core_and_gives_photos_every_core(
+    tmp_path: Path,
+) -> None:
+    model = rvm_signature_model(tmp_path / "rvm_like.onnx")
+    clip = write_clip(tmp_path / "in.mp4", frames=2)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), np.full((72, 128, 3), 100, np.uint8))
+    cores = os.cpu_count() or 1
+    for source, threads in ((clip, max(1, min(cores - 1, 4))), (photos, min(cores, 4))):
+        with Job(JobConfig(source=str(source), model=model, sinks=["null"])) as job:
+            assert job.engine.threads == threads
+            assert job.summary()["inference_threads"] == threads
+    with Job(JobConfig(source=str(clip), sinks=["null"])) as job:  # the bundled model
+        assert job.engine.threads == 1

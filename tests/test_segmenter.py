@@ -309,3 +309,126 @@ def test_labels_and_an_image_s_own_transparency_are_as_a_job_gives_them(tmp_path
     np.testing.assert_array_equal(found.labels, frame.labels)
     np.testing.assert_allclose(found.alpha, frame.alpha, atol=1e-6)
     assert found.alpha[:24].max() == 0.0 and found.alpha[30:, 40:].min() > 0.9
+
+
+def test_four_threads_on_one_segmenter_get_their_own_masks() -> None:
+    """Calls from several threads take turns: each result is its own image's, as a call from
+    one thread gives it (unserialised, the shared per-stream state mixed images up)."""
+    portrait = cv2.imread(str(PORTRAIT))
+    images = [cv2.resize(portrait, (w, h)) for w, h in ((160, 200), (200, 160), (120, 120))]
+    images.append(np.ascontiguousarray(images[0][:, ::-1]))  # the mirror image
+    with rtseg.Segmenter(device="cpu", threads=1) as segmenter:
+        expected = [segmenter.segment(image).alpha for image in images]
+        wrong: list[tuple[int, float]] = []
+        start = threading.Barrier(4)
+
+        def work(index: int) -> None:
+            start.wait()
+            for _ in range(12):
+                got = segmenter.segment(images[index]).alpha
+                if got.shape != expected[index].shape or not np.allclose(got, expected[index]):
+                    wrong.append((index, float(np.abs(got - expected[index]).max())))
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    assert wrong == []
+
+
+def test_an_exception_in_a_live_block_is_not_replaced(bright_model: Path) -> None:
+    failed = threading.Event()
+
+    def on_result(result: rtseg.Segmentation) -> None:
+        failed.set()
+        raise ValueError("the app's callback failed")
+
+    live = rtseg.Segmenter(bright_model, device="cpu", mode="live", on_result=on_result)
+    with pytest.raises(KeyError) as raised, live:
+        live.submit(grey(0), time_s=0.0)
+        assert failed.wait(30)
+        live._worker.join(30)  # the worker has recorded its failure: close() would raise it
+        raise KeyError("the app's own error")
+    assert raised.value.args == ("the app's own error",)
+
+
+def test_after_a_callback_failed_submit_says_so_not_closed(bright_model: Path) -> None:
+    def on_result(result: rtseg.Segmentation) -> None:
+        raise ValueError("the app's callback failed")
+
+    live = rtseg.Segmenter(bright_model, device="cpu", mode="live", on_result=on_result)
+    live.submit(grey(0), time_s=0.0)
+    live._worker.join(30)  # the worker ended on the callback's exception
+    with pytest.raises(RtsegError, match="ValueError: the app's callback failed") as first:
+        live.submit(grey(0), time_s=0.1)
+    assert isinstance(first.value.__cause__, ValueError)
+    with pytest.raises(RtsegError, match=r"stopped when its worker failed.*make a new one"):
+        live.submit(grey(0), time_s=0.2)
+    live.close()  # the failure was said: closing is quiet
+    with pytest.raises(RtsegError, match="stopped when its worker failed"):
+        live.submit(grey(0), time_s=0.3)
+
+
+def test_a_cutout_is_the_image_with_its_alpha(tmp_path: Path) -> None:
+    image = cv2.resize(cv2.imread(str(PORTRAIT)), (120, 150))
+    with rtseg.Segmenter(device="cpu") as segmenter:
+        result = segmenter.segment(image)
+    cutout = result.cutout()
+    assert cutout.shape == (150, 120, 4) and cutout.dtype == np.uint8
+    np.testing.assert_array_equal(cutout[..., :3], image)
+    np.testing.assert_array_equal(cutout[..., 3], np.round(result.alpha * 255))
+    rgb = np.ascontiguousarray(image[..., ::-1])
+    with rtseg.Segmenter(device="cpu", color="rgb", alpha_dtype=np.uint8) as segmenter:
+        rgba = segmenter.segment(rgb).cutout()
+    np.testing.assert_array_equal(rgba[..., :3], rgb)  # RGBA for an RGB segmenter
+    np.testing.assert_allclose(rgba[..., 3], cutout[..., 3], atol=1)
+    path = tmp_path / "person.png"
+    assert cv2.imwrite(str(path), cutout)
+    np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), cutout)
+
+
+def test_a_matting_model_s_cutout_has_its_foreground_colours(tmp_path: Path) -> None:
+    model = rvm_signature_model(tmp_path / "rvm.onnx")
+    image = np.full((48, 64, 3), 90, np.uint8)
+    with rtseg.Segmenter(model, device="cpu") as segmenter:
+        result = segmenter.segment(image)
+    assert result.fgr is not None
+    np.testing.assert_array_equal(result.cutout()[..., :3], result.fgr)
+
+
+def test_results_and_segmenters_print_short(bright_model: Path) -> None:
+    with rtseg.Segmenter(bright_model, device="cpu", alpha_dtype=np.dtype("uint8")) as segmenter:
+        result = segmenter.segment(np.zeros((48, 64, 3), np.uint8), time_s=None)
+        shown = repr(segmenter)
+    assert repr(result) == (
+        "Segmentation(alpha=uint8 48x64, labels=None, model='brightness', "
+        "provider='CPUExecutionProvider', time_s=None, fgr=None)"
+    )
+    assert shown == "Segmenter('brightness', mode='image', CPUExecutionProvider)"
+    assert repr(segmenter) == "Segmenter('brightness', mode='image', closed)"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"alpha_dtype": np.int16}, "unknown alpha_dtype"),
+        ({"alpha_dtype": "float64"}, "unknown alpha_dtype"),
+        ({"downsample_ratio": 0}, r"downsample_ratio= must be a number in \(0, 1\]"),
+        ({"downsample_ratio": 1.5}, r"downsample_ratio= must be a number in \(0, 1\]"),
+        ({"threads": 0}, r"threads= must be a whole number >= 1"),
+    ],
+)
+def test_bad_settings_are_refused(bright_model: Path, options: dict, message: str) -> None:
+    with pytest.raises(RtsegError, match=message):
+        rtseg.Segmenter(bright_model, device="cpu", **options)
+
+
+def test_an_empty_image_is_refused(bright_model: Path, tmp_path: Path) -> None:
+    with rtseg.Segmenter(bright_model, device="cpu") as segmenter:
+        for empty in (np.zeros((0, 0, 3), np.uint8), np.zeros((0, 64, 3), np.uint8)):
+            with pytest.raises(RtsegError, match="takes a BGR or BGRA uint8"):
+                segmenter.segment(empty)
+    frames = [np.zeros((48, 64, 3), np.uint8), np.zeros((0, 64, 3), np.uint8)]
+    with pytest.raises(RtsegError, match="frame 1 of the frames given"):
+        rtseg.process_video(frames, tmp_path / "o.mp4", model=bright_model, fps=10)

@@ -55,15 +55,15 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise RtsegError(f"cannot reach the Ray cluster at {address}: {reason}") from None
+        raise RtsegError(f"cannot reach the Ray cluster at {address}: {reason}") from exc
 
 
 def import_ray():
     """The `ray` module, or one line naming the extra that brings it."""
     try:
         import ray
-    except ImportError:
-        raise RtsegError("--ray needs Ray: pip install 'rtseg[cluster]'") from None
+    except ImportError as exc:
+        raise RtsegError("--ray needs Ray: pip install 'rtseg[cluster]'") from exc
     return ray
 
 
@@ -100,7 +100,7 @@ class RayExecutor:
             )
         except (ConnectionError, ray.exceptions.RayError) as exc:
             where = f"the Ray cluster at {self.address}" if self.address else "Ray"
-            raise RtsegError(f"cannot start or reach {where}: {describe(exc)}") from None
+            raise RtsegError(f"cannot start or reach {where}: {describe(exc)}") from exc
         self._started_here = True
 
     def _remote(self) -> Callable:

@@ -20,12 +20,13 @@ from rtseg.batch.local import LocalExecutor, default_workers
 from rtseg.batch.report import ReportFile, failure_lines, file_line, summary_table
 from rtseg.batch.resume import is_complete
 from rtseg.batch.tasks import Result, Task
+from rtseg.batch.work import collected_warnings
 from rtseg.errors import OutputBusy, RtsegError
 from rtseg.io import remote
-from rtseg.io.frame_stamps import frame_count
+from rtseg.io.frame_stamps import frame_count, frames_missing
 from rtseg.io.location import Location
 from rtseg.io.outputs import OutputLock, check_output, partial_name
-from rtseg.job import Job, JobConfig
+from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.pipeline.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class _Unit:
     tasks: list[int] = field(default_factory=list)
     results: dict[int, Result] = field(default_factory=dict)
     read_here: int = 0  # bytes the batch's own process read from storage for it (planning)
+    missing: int = 0  # frames its header promised that a split input does not hold
     # A split output's lock, held by the batch from planning to the join: its segments
     # are made and joined by this batch alone.
     lock: OutputLock | None = None
@@ -72,7 +74,7 @@ def make_out_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RtsegError(f"cannot create the --out folder {out}: {exc.strerror}") from None
+        raise RtsegError(f"cannot create the --out folder {out}: {exc.strerror}") from exc
     check_output(out / ".rtseg-check", overwrite=True)  # writable, also for root on read-only
 
 
@@ -123,6 +125,7 @@ def _plan(
             planned = split.plan(
                 item.source, item.output, count, parts, config.mask_every, config.smooth
             )
+            unit.missing = frames_missing(item.source)
         else:
             planned = [Task(item.source, item.output)]
         if len(planned) > 1:
@@ -172,7 +175,7 @@ def _joined(unit: _Unit, tasks: list[Task]) -> Result:
         bytes_read=unit.read_here + sum(r.bytes_read for r in parts),
         bytes_written=sum(r.bytes_written for r in parts),
     )
-    failed = [r for r in parts if r.status != "done"]
+    failed = [r for r in parts if r.status == "failed"]
     if failed:
         result.error = f"segment {failed[0].output.rpartition('/')[2]}: {failed[0].error}"
         storage.discard(unit.item.output)
@@ -180,10 +183,18 @@ def _joined(unit: _Unit, tasks: list[Task]) -> Result:
     started = time.monotonic()
     moved = remote.MOVED.snapshot()
     try:
-        storage.join(unit.item.source, [tasks[i].output for i in unit.tasks], unit.item.output)
-        result.status = "done"
+        segments = [tasks[i].output for i in unit.tasks]
+        with collected_warnings() as joined:  # the input's tracks the output cannot hold
+            storage.join(unit.item.source, segments, unit.item.output)
+        lost = unit.missing + sum(r.frames_lost for r in parts)
+        counts = {"frames_lost": lost, "frames_in": result.frames_in}
+        line = lost_frames_warning(
+            result.source, {**counts, "frames_expected": result.frames_in + lost}
+        )
+        warnings = [w for r in parts for w in r.warnings] + joined
+        result.succeed(lost, ([line] if line else []) + warnings)
     except RtsegError as exc:
-        result.error = str(exc)
+        result.fail(exc)
     read, written = remote.MOVED.since(moved)
     result.bytes_read += read
     result.bytes_written += written
@@ -212,9 +223,13 @@ def _triage(items: list[Item], overwrite: bool, results: list[Result]) -> list[I
 def run_batch(config: JobConfig, options: BatchOptions) -> int:
     """Run the batch `options` describe with the per-file settings of `config`."""
     started = time.monotonic()
-    items, missing = discover(options.sources, options.out, options.fmt)
+    items, missing, passed_over = discover(options.sources, options.out, options.fmt)
     if not items and not missing:
-        raise RtsegError(f"no videos or images found in {' '.join(options.sources)}")
+        found = f"no videos or images found in {' '.join(options.sources)}"
+        if passed_over:
+            first = passed_over[0]
+            found += f" ({len(passed_over)} files passed over, e.g. {first.path}: {first.reason})"
+        raise RtsegError(found)
     cores = os.cpu_count() or 1
     workers = options.workers or default_workers(config.threads, cores)
     config = replace(config, threads=config.threads or max(1, cores // workers))
@@ -232,6 +247,12 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
     owner = {index: unit for unit in units for index in unit.tasks}
     progress = Progress(frames, files=len(units)) if not options.quiet else None
 
+    def say(line: str) -> None:
+        if progress is not None:
+            progress.note(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
     def on_result(index: int, result: Result) -> None:
         unit = owner[index]
         unit.results[index] = result
@@ -242,6 +263,8 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
             if progress is not None:
                 moved = final.bytes_read or final.bytes_written
                 progress.file_done(file_line(final) if moved else None)
+            for warning in final.warnings:  # as each file ends, on the bar or the terminal
+                say(f"rtseg: warning: {warning}")
 
     interrupted = False
     try:
@@ -269,7 +292,8 @@ def run_batch(config: JobConfig, options: BatchOptions) -> int:
                 report.add(stopped)
         report.close()
     if not options.quiet:
-        print(summary_table(results, time.monotonic() - started, executor.name, workers))
+        took = time.monotonic() - started
+        print(summary_table(results, took, executor.name, workers, passed_over))
     for line in failure_lines(results):
         print(line, file=sys.stderr)
     if interrupted:

@@ -33,7 +33,7 @@ from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.frame_stamps import frame_stamps
 from rtseg.io.location import Location
 from rtseg.io.outputs import partial_name
-from rtseg.io.video_in import VideoReader, ffmpeg_path, open_media
+from rtseg.io.video_in import VideoReader, ffmpeg_path, open_media, video_stream
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
 from rtseg.matte.temporal import DEFAULT_STRENGTH, still_weight
@@ -82,7 +82,9 @@ def cut_problem(source: Location) -> str | None:
     """Why `source` cannot be cut into segments that meet exactly, or None when it can:
     every frame needs a timestamp of its own, and they must not restart."""
     with open_media(source) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
+        if stream is None:
+            return None  # the worker says why, as a single run does
         seen: set[int] = set()
         last_dts = None
         packets = container.demux(stream)
@@ -210,6 +212,32 @@ def segment_job(config: JobConfig, engine: Engine, task: Task) -> Job:
     return job
 
 
+def _coded_as(path: Location) -> tuple[int, int, str, str]:
+    """A segment's frame size, pixel format and codec, from its header."""
+    with open_media(path) as segment:
+        context = segment.streams.video[0].codec_context
+        return context.width, context.height, context.format.name, context.name
+
+
+def check_alike(segments: list[Location]) -> None:
+    """Refuse, as a single run does, a split video whose segments were not all coded alike:
+    a video that changes frame size (or format) at a seam would be joined into a file whose
+    frames after it decode as garbage.
+
+    Raises:
+        RtsegError: a segment's frames differ from the first segment's.
+    """
+    first = _coded_as(segments[0])
+    for path in segments[1:]:
+        coded = _coded_as(path)
+        if coded != first:
+            raise RtsegError(
+                f"its frames change from {first[0]}x{first[1]} {first[2]} to {coded[0]}x"
+                f"{coded[1]} {coded[2]} at segment {path.name}: a video holds one "
+                "frame size; write PNGs to a directory instead"
+            )
+
+
 def join(source: Location | Path, segments: list[Location] | list[Path], output: Path) -> None:
     """Copy the segments' packets, which carry the input's own timestamps, one file after
     another (no re-encoding) into `output`, with every audio track of `source`. Segments
@@ -218,6 +246,7 @@ def join(source: Location | Path, segments: list[Location] | list[Path], output:
     The output appears under its final name only once it is complete."""
     segments = [Location.of(s) for s in segments]
     spec = container_for(output)
+    check_alike(segments)
     tmp = partial_name(output)
     audio = AudioTracks(source)
     try:
@@ -240,7 +269,7 @@ def join(source: Location | Path, segments: list[Location] | list[Path], output:
             audio.finish(end)
     except av.FFmpegError as exc:
         tmp.unlink(missing_ok=True)
-        raise RtsegError(f"cannot join the segments of {output}: {exc}") from None
+        raise RtsegError(f"cannot join the segments of {output}: {exc}") from exc
     finally:
         audio.close()
     tmp.replace(output)

@@ -4,12 +4,14 @@ local pool and Ray pass the same objects."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from rtseg.errors import describe
 from rtseg.io.location import Location
-from rtseg.pipeline.pipeline import StageError
-from rtseg.redaction import redact
+
+# The statuses of an input that was processed; only `failed` makes the batch fail.
+DONE = "done"
+DAMAGED = "damaged"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class Result:
 
     source: str
     output: str
-    status: str  # done, skipped or failed
+    # done; damaged (done, but frames of the input could not be decoded); skipped; failed
+    status: str
     frames_in: int = 0
     frames_out: int = 0
     seconds: float = 0.0
@@ -53,6 +56,16 @@ class Result:
     worker: str | None = None
     bytes_read: int = 0  # from remote storage (inputs, segments), where it ran
     bytes_written: int = 0  # to remote storage (outputs, segments)
+    frames_lost: int = 0  # frames of the input that could not be decoded (a truncated file)
+    warnings: list[str] = field(default_factory=list)  # what the run warned of, each once
+
+    def succeed(self, frames_lost: int, warnings: list[str]) -> Result:
+        """This result as finished: `done`, or `damaged` when frames of the input were lost
+        (the output holds the others), with what the run warned of."""
+        self.status = DAMAGED if frames_lost else DONE
+        self.frames_lost = frames_lost
+        self.warnings = list(dict.fromkeys(warnings))
+        return self
 
     @classmethod
     def of(cls, work: Task, status: str, **fields: object) -> Result:
@@ -61,10 +74,8 @@ class Result:
 
     def fail(self, exc: BaseException, context: str = "") -> Result:
         """This result as failed by `exc`, its type and message kept (after `context`)."""
-        # a stage's error names the stage and its cause's type in its message already
-        reason = redact(str(exc)).strip().splitlines()[0] if isinstance(exc, StageError) else None
         self.status = "failed"
-        self.error = f"{context}{reason or describe(exc)}"
+        self.error = f"{context}{describe(exc)}"
         self.error_type = type(exc).__name__
         return self
 

@@ -11,11 +11,12 @@ since this batch looked, is skipped (the report's `error` says which) and never 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from rtseg.batch.resume import is_complete
@@ -24,13 +25,45 @@ from rtseg.batch.tasks import Result, Task
 from rtseg.errors import OutputBusy, OutputExists
 from rtseg.io import remote
 from rtseg.io.destinations import ImageFolder, VideoFile
-from rtseg.job import Job, JobConfig
+from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.progress import ProgressSink
+from rtseg.redaction import redact_logs
 
 log = logging.getLogger(__name__)
+
+
+class _Collector(logging.Handler):
+    """Keeps the message of every warning logged while it is attached, in place of printing
+    it (the batch prints it with the file's result); other records go on as before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.lines.append(record.getMessage())
+        else:
+            logging.getLogger().callHandlers(record)
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """The warnings rtseg logs inside the block (an input's lost frames, dropped tracks,
+    HDR...), in a list, so a batch reports them with the file's result, once: a worker
+    process has no terminal of its own to print them on."""
+    collector = _Collector()
+    logger = logging.getLogger("rtseg")
+    logger.addHandler(collector)
+    logger.propagate = False
+    try:
+        yield collector.lines
+    finally:
+        logger.propagate = True
+        logger.removeHandler(collector)
 
 
 def worker_name() -> str:
@@ -43,6 +76,7 @@ class Worker:
 
     def __init__(self, config: JobConfig) -> None:
         keep_freed_memory()  # its process is rtseg's own, as the `rtseg` command's is
+        redact_logs()  # its warnings reach the terminal too
         self.config = config
         self.engine: Engine | None = None
         self.failure: Exception | None = None  # why the model did not load
@@ -73,14 +107,16 @@ class Worker:
         try:
             if not task.output.is_remote:  # (one in storage is written here first, staged)
                 task.output.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.job_for(task) as job:
+            with collected_warnings() as warnings, self.job_for(task) as job:
                 if on_frames is not None:
                     job.add_sink(ProgressSink(on_frames, task.warmup))
                 job.run()
             summary = job.summary()
             result.frames_in = max(0, summary["frames_in"] - task.warmup)
             result.frames_out = max(0, summary["frames_out"] - task.warmup)
-            result.status = "done"
+            # (a segment's lost frames are said once for the whole input, when it is joined)
+            lost = lost_frames_warning(task.source, summary) if task.stop is None else None
+            result.succeed(summary["frames_lost"], ([lost] if lost else []) + warnings)
         except OutputBusy as exc:  # another batch on the same --out has it
             result.status, result.error = "skipped", str(exc)
         except OutputExists as exc:  # finished by another run since this batch looked

@@ -164,8 +164,8 @@ def check_plots() -> None:
     """Fail before measuring when plots are asked for and matplotlib is missing."""
     try:
         import matplotlib  # noqa: F401
-    except ImportError:
-        raise RtsegError(f"--plots needs the plots extra: {PLOTS_EXTRA}") from None
+    except ImportError as exc:
+        raise RtsegError(f"--plots needs the plots extra: {PLOTS_EXTRA}") from exc
 
 
 def write(results: dict, out: Path, plots: bool) -> list[Path]:

@@ -3,6 +3,7 @@ and per-step CDFs per variant, and the repository benchmarks' per-run CDFs and f
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -51,6 +52,28 @@ def fps_by_resolution(rows: list[dict], path: Path) -> Path | None:
     ax.set_ylabel("frames per second (decode to encode)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def targets_chart(targets: list[dict], path: Path) -> Path | None:
+    """One bar per target that gives a `score` (its figure against its threshold, 1.0 the
+    line: above it met), met in green, missed in red."""
+    scored = [t for t in targets if t.get("score") is not None]
+    if not scored:
+        return None
+    fig, ax = plt.subplots(figsize=(10, 0.7 * len(scored) + 1.2))
+    names = [textwrap.fill(t["target"], 50) for t in scored]
+    colours = ["tab:green" if t["met"] else "tab:red" for t in scored]
+    # capped at 3: a target met many times over needs no longer bar
+    ax.barh(range(len(scored)), [min(t["score"], 3.0) for t in scored], color=colours)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_yticks(range(len(scored)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("measured against the target (1.0: just met)")
+    ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -16,12 +16,25 @@ from pathlib import Path
 import av
 
 from rtseg.errors import RtsegError
+from rtseg.io.covers import carry_covers
 from rtseg.io.location import Location
 from rtseg.io.timeline import TS_DISCONT, timeline
 from rtseg.io.video_in import media_origin, open_media
 
 log = logging.getLogger(__name__)
 
+# What a track says about itself, kept on its copy: its language, its title (MP4 reads it
+# back as `name`) and the handler name MP4 players may show. Muxers write the rest
+# (encoder, duration) themselves.
+KEPT_TAGS = ("language", "title", "handler_name")
+# QuickTime (.mov) stores a language as one of Apple's codes, which FFmpeg looks up by the
+# ISO 639-2 "B" spelling; the "T" spelling other files use (deu) would be dropped there.
+QUICKTIME_LANGUAGES = {
+    "deu": "ger", "fra": "fre", "nld": "dut", "zho": "chi", "ces": "cze", "ell": "gre",
+    "fas": "per", "hye": "arm", "isl": "ice", "kat": "geo", "mkd": "mac", "mri": "mao",
+    "msa": "may", "mya": "bur", "ron": "rum", "slk": "slo", "sqi": "alb", "bod": "tib",
+    "cym": "wel", "eus": "baq",
+}  # fmt: skip
 # Bit rate for audio that has to be re-encoded, by encoder.
 AUDIO_BIT_RATES = {"aac": 160_000, "libopus": 128_000}
 
@@ -41,6 +54,21 @@ def _known_layout(layout: av.AudioLayout) -> av.AudioLayout:
     if any(channel.name == "NONE" for channel in layout.channels):
         return av.AudioLayout(f"{layout.nb_channels}c")
     return layout
+
+
+def _describe_like(target: av.stream.Stream, source: av.stream.Stream, muxer: str) -> None:
+    """Give `target` (in a file of FFmpeg's format `muxer`) the language, title and flags
+    (default, forced, commentary...) of `source`, so a player offers the tracks as the input
+    did."""
+    tags = dict(source.metadata)
+    if "title" not in tags and "name" in tags:
+        tags["title"] = tags["name"]
+    if muxer == "mov" and "language" in tags:
+        tags["language"] = QUICKTIME_LANGUAGES.get(tags["language"], tags["language"])
+    for key in KEPT_TAGS:
+        if tags.get(key):
+            target.metadata[key] = tags[key]
+    target.disposition = source.disposition
 
 
 class _Track:
@@ -64,6 +92,7 @@ class AudioTracks:
         media = Location.of(media)
         if not media.is_remote and not media.path.is_file():
             raise RtsegError(f"audio source {media} does not exist")
+        self._media = media
         self._input = open_media(media, "audio")
         self._streams = list(self._input.streams.audio)
         self._origin = media_origin(self._input)
@@ -73,10 +102,13 @@ class AudioTracks:
         self._packets: Iterator[av.Packet] | None = None
         self._output: av.container.OutputContainer | None = None
         self.damaged = 0  # audio packets that could not be decoded for re-encoding
-        others = [s for s in self._input.streams if s.type not in ("video", "audio")]
+        others = [s for s in self._input.streams if s.type not in ("video", "audio", "attachment")]
         if others:
             kinds = ", ".join(sorted({s.type for s in others}))
-            log.info("%s: %d %s track(s) not carried into the output", media, len(others), kinds)
+            log.warning(
+                "%s: %d %s track(s) not carried into the output (rtseg writes video and audio)",
+                media, len(others), kinds,
+            )  # fmt: skip
 
     def add_to(self, output: av.container.OutputContainer, encoder: str) -> None:
         """Add an output stream per track: a copy if `output` can hold the codec, else
@@ -89,7 +121,10 @@ class AudioTracks:
                 raise RtsegError(
                     f"cannot carry audio track {stream.index} ({stream.codec_context.name}) "
                     f"into {output.format.name}: {exc}"
-                ) from None
+                ) from exc
+        for packet, target in carry_covers(self._media, self._input, output):
+            packet.stream = target
+            output.mux(packet)
         if self._streams:
             self._packets = self._input.demux(*self._streams)
 
@@ -101,11 +136,13 @@ class AudioTracks:
             target = output.add_stream_from_template(stream)
             target.codec_context.layout = _known_layout(stream.codec_context.layout)
             self._tracks[stream.index] = _Track(stream, target, copy=True)
+            _describe_like(target, stream, output.format.name)
             return
         target = output.add_stream(encoder, rate=_encoder_rate(encoder, stream.sample_rate))
         target.layout = _known_layout(stream.codec_context.layout)
         target.bit_rate = AUDIO_BIT_RATES.get(encoder, 128_000)
         self._tracks[stream.index] = _Track(stream, target, copy=False)
+        _describe_like(target, stream, output.format.name)
         log.info(
             "audio track %d (%s) re-encoded as %s: %s cannot hold %s",
             stream.index, codec, target.codec_context.name, output.format.name, codec,

@@ -4,6 +4,7 @@ decoding: the progress bar's total, a batch's plan, and the check that an output
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,46 +14,86 @@ from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.location import Location
 from rtseg.io.sources import IMAGE_SUFFIXES
-from rtseg.io.video_in import media_origin, open_media
+from rtseg.io.video_in import (
+    frame_rate,
+    frames_never_arrived,
+    header_promise,
+    media_origin,
+    no_video,
+    open_media,
+    video_stream,
+)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What demuxing a video's packets tells: each frame's time, and how many frames its
+    header promised that the file does not hold."""
+
+    stamps: list[int]
+    time_base: Fraction
+    missing: int
 
 
 def frame_stamps(path: Location | Path) -> tuple[list[int], Fraction]:
     """When each frame of a video is shown, in presentation order and in units of the
     returned time base, counted as `VideoReader` counts (from the file's origin). Packets
-    are read, not decoded; those an edit list hides are left out.
+    are read, not decoded; those an edit list hides are left out, and so is a download's
+    cut-off last packet (flagged corrupt), which would not decode.
 
-    The answer for the last object is kept while the object stays the same: a batch counts
-    a video's frames and then plans its split from the same stamps, and an object would
-    otherwise be read through twice."""
-    path = Location.of(path)
+    The answer for the last file is kept while the file stays the same: a batch counts a
+    video's frames and then plans its split from the same stamps, and the file (an object
+    in storage, or a long local video) would otherwise be read through again."""
+    read = _read(Location.of(path))
+    return read.stamps, read.time_base
+
+
+def frames_missing(path: Location | Path) -> int:
+    """Frames of a video that its header promised and its packets do not hold (a truncated
+    download; see `video_in.frames_never_arrived`), as `VideoReader.frames_lost` counts
+    them for a whole run."""
+    return _read(Location.of(path)).missing
+
+
+def _read(path: Location) -> _Read:
     if path.is_remote:
         key = remote.version(path)
-        if _last_object[0] != key:
-            _last_object[:] = [key, _read_stamps(path)]
-        return _last_object[1]
-    return _read_stamps(path)
+    else:
+        stat = path.path.stat()
+        key = (str(path.path.absolute()), stat.st_size, stat.st_mtime_ns)
+    if _last_read[0] != key:
+        _last_read[:] = [key, _read_stamps(path)]
+    return _last_read[1]
 
 
-_last_object: list = [None, None]  # (URL, version) and its stamps
+_last_read: list = [None, None]  # the file's (URL, version) or (path, size, time), its _Read
 
 
-def _read_stamps(path: Location) -> tuple[list[int], Fraction]:
+def _read_stamps(path: Location) -> _Read:
     with open_media(path) as container:
-        if not container.streams.video:
-            raise RtsegError(f"{path} has no video stream")
-        stream = container.streams.video[0]
+        stream = video_stream(container)
+        if stream is None:
+            raise no_video(path, container)
         time_base = stream.time_base or Fraction(1, 90000)
         origin = round(media_origin(container) / time_base)
         stamps = []
-        packets = container.demux(stream)
+        packets, end = 0, None
+        demuxed = container.demux(stream)
         while True:
             try:
-                packet = next(packets)
+                packet = next(demuxed)
             except (StopIteration, av.FFmpegError):  # the end, or where the file breaks off
                 break
-            if packet.size and packet.pts is not None and not packet.is_discard:
-                stamps.append(packet.pts - origin)
-    return sorted(stamps), time_base
+            if not packet.size or packet.is_corrupt:
+                continue
+            packets += 1
+            if packet.pts is not None:
+                end = max(end or 0, packet.pts + (packet.duration or 0))
+                if not packet.is_discard:
+                    stamps.append(packet.pts - origin)
+        end_s = None if end is None else end * time_base
+        missing = frames_never_arrived(header_promise(stream), packets, end_s, frame_rate(stream))
+    return _Read(sorted(stamps), time_base, missing)
 
 
 def frame_count(path: Location | Path) -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from rtseg.errors import OutputBusy, OutputExists, RtsegError
+from rtseg.errors import OutputBusy, OutputExists, RtsegError, option
 
 # Space kept free while writing a video, so the container's index (written on close) still
 # fits and the partial output stays playable: fixed headroom plus a margin per frame.
@@ -39,7 +40,7 @@ def check_output(path: Path, overwrite: bool) -> None:
             f"cannot write {path}: it is a device or other special file, not a file or folder"
         )
     if path.exists() and not overwrite:
-        raise OutputExists(f"{path} already exists; pass --overwrite to replace it")
+        raise OutputExists(f"{path} already exists; pass {option('overwrite', True)} to replace it")
     parent = path.parent if str(path.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise RtsegError(f"cannot write {path}: {parent} is a file, not a directory")
@@ -52,7 +53,7 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise RtsegError(
             f"cannot write {path}: directory {parent} is not writable ({exc.strerror}); "
             "choose another output"
-        ) from None
+        ) from exc
 
 
 def is_special(path: Path) -> bool:
@@ -62,6 +63,16 @@ def is_special(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def is_null_device(path: Path) -> bool:
+    """Whether `path` is the null device (`/dev/null`, or a node of that device), which
+    takes any output and keeps nothing."""
+    try:
+        mode, device = path.stat(), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode.st_mode) and mode.st_rdev == device.st_rdev
 
 
 def check_not_input(path: Path, source: object) -> None:
@@ -85,6 +96,8 @@ def check_stats_path(path: Path, source: Path, sinks: Iterable[object]) -> None:
 
     `sinks` are the run's sink specs: strings, paths, or objects with a `path`.
     """
+    if is_null_device(path):
+        return  # the stats are not kept, as asked
     check_output(path, overwrite=True)
     check_not_input(path, source)
     for sink in sinks:
@@ -106,15 +119,15 @@ class OutputLock:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path.with_name(f".{path.name}.lock")
+        self.path = lock_path(path)
         self._lock = FileLock(self.path, timeout=0, thread_local=False)
         try:
             self._lock.acquire()
-        except Timeout:
+        except Timeout as exc:
             raise OutputBusy(
                 f"{path} is being written by another rtseg run; wait for it to finish "
                 "or choose another output"
-            ) from None
+            ) from exc
 
     def release(self) -> None:
         """Give the path up; safe to call more than once."""
@@ -147,7 +160,7 @@ def claim_output(path: Path, overwrite: bool, replace_partial: bool | None = Non
         if kept.exists() and not (overwrite if replace_partial is None else replace_partial):
             raise RtsegError(
                 f"{kept} holds what an earlier run wrote before it stopped; move it away, or "
-                "pass --overwrite to replace it"
+                f"pass {option('overwrite', True)} to replace it"
             )
         if kept.is_dir():
             shutil.rmtree(kept)
@@ -162,6 +175,24 @@ def claim_output(path: Path, overwrite: bool, replace_partial: bool | None = Non
 def partial_name(path: Path, tag: str = "partial") -> Path:
     """The temporary name an output is written under until it is complete."""
     return path.with_name(f"{path.stem}.{tag}{path.suffix}")
+
+
+def lock_path(path: Path) -> Path:
+    """The hidden file a run writing `path` holds locked (see `OutputLock`)."""
+    return path.with_name(f".{path.name}.lock")
+
+
+# `partial_name`'s pattern: NAME.partial.EXT, or NAME.partial-TAG.EXT for a run's other
+# temporaries (a split's segments folder, NAME.partial-segments).
+PARTIAL_NAME = re.compile(r"(?P<stem>.+)\.partial(?:-[a-z]+)?(?P<suffix>\.[^.]+)?")
+
+
+def final_name(partial: Path) -> Path | None:
+    """The output whose partial name `partial` has, or None when it has no such name."""
+    match = PARTIAL_NAME.fullmatch(partial.name)
+    if match is None:
+        return None
+    return partial.with_name(match["stem"] + (match["suffix"] or ""))
 
 
 def size_changed(

@@ -388,7 +388,7 @@ class HttpPreviewSink:
         try:
             self._server = _Server((host, port), self)
         except OSError as exc:
-            raise RtsegError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise RtsegError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -74,7 +74,7 @@ class ImageSequenceSink:
             self.partial_path.mkdir()
         except OSError as exc:
             self._lock.release()
-            raise RtsegError(f"cannot write {self.partial_path}: {exc.strerror}") from None
+            raise RtsegError(f"cannot write {self.partial_path}: {exc.strerror}") from exc
 
     def write(self, frame: Frame) -> None:
         name = frame.name if frame.name is not None else f"{frame.seq:06d}"
@@ -94,7 +94,7 @@ class ImageSequenceSink:
             target.unlink(missing_ok=True)  # keep only whole frames in the partial output
             raise RtsegError(
                 f"cannot write {target}: {exc.strerror}; free some space and run again"
-            ) from None
+            ) from exc
         self._files.append(target.name)
         self.frames += 1
 

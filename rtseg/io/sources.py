@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from natsort import natsort_keygen, ns
 
+from rtseg.checks import check_rate
 from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
@@ -34,9 +35,12 @@ log = logging.getLogger(__name__)
 # applied. Alpha is dropped here; a PNG's own transparency is read apart (`image_alpha`).
 READ_AS_STORED_UPRIGHT = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# Video files by suffix, camera cards' included: AVCHD (.mts, .m2ts), raw DV (.dv), MPEG-2
+# camcorders (.mod, .tod), DVDs (.vob), broadcast and cinema cameras (.mxf).
 VIDEO_SUFFIXES = {
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
-    ".flv", ".wmv", ".3gp", ".gif",
+    ".m2ts", ".m2t", ".dv", ".mod", ".tod", ".vob", ".mxf", ".flv", ".f4v", ".wmv", ".asf",
+    ".3gp", ".3g2", ".ogv", ".gif",
 }  # fmt: skip
 # Suffixes an http(s) URL of a live stream has (MPEG-TS, FLV): read as streams, not files.
 LIVE_SUFFIXES = {".ts", ".mts", ".flv"}
@@ -442,20 +446,40 @@ class IterableSource:
     """
 
     def __init__(self, frames: Iterable, fps: float | None = None, realtime: bool = False):
-        self._items = iter(frames)
-        self._first = next(self._items, None)
-        timed = self._first is not None and not isinstance(self._first, np.ndarray)
-        if not timed and fps is None:
+        if fps is not None:
+            check_rate("fps", fps)
+        try:
+            self._items = iter(frames)
+        except TypeError as exc:
+            raise RtsegError(
+                "the source must be a path or URL, a camera index, or an iterable of frames; "
+                f"got {type(frames).__name__}"
+            ) from exc
+        self._first = self._next(0)
+        if self._first is None:
+            self.close()
+            raise RtsegError("the frames given are empty: there is no frame to process")
+        if isinstance(self._first, np.ndarray) and fps is None:
             raise RtsegError("frames without times need fps= (or give (frame, time_s) pairs)")
-        self.fps = fps or 30.0
+        self.fps = float(fps) if fps is not None else 30.0
         self.live = realtime
         self._clock = Clock(self.fps, paced=realtime)
+
+    def _next(self, seq: int) -> object:
+        """The next item the program's iterable gives, or None at its end; an exception it
+        raises becomes an RtsegError that names the frame, with the exception as its cause."""
+        try:
+            return next(self._items, None)
+        except Exception as exc:
+            raise RtsegError(
+                f"the frames given failed at frame {seq}: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def read(self) -> Frame | None:
         if self._first is not None:
             item, self._first = self._first, None
         else:
-            item = next(self._items, None)
+            item = self._next(self._clock.seq)
         if item is None:
             return None
         if isinstance(item, np.ndarray):

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import cv2
 import numpy as np
+from av.sidedata.sidedata import Type as SideDataType
 
-from rtseg.errors import RtsegError
+from rtseg.errors import Closing, RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
 from rtseg.io.location import Location
@@ -40,6 +41,7 @@ _ROTATIONS = {
     180: cv2.ROTATE_180,
     270: cv2.ROTATE_90_COUNTERCLOCKWISE,
 }
+MIRROR = 1  # cv2.flip's code for a left-right flip
 # How far before a frame a seek that landed after it is tried again (seconds), before the file
 # is decoded from its start: MPEG-TS lands on the keyframe after the time asked for, and the
 # first frames of an open GOP need the GOP before it.
@@ -49,6 +51,15 @@ SEEK_BACK_S = (0, 1, 4, 16)
 HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 BT2020_PRIMARIES = 9
 BT2020_MATRICES = (9, 10)  # non-constant and constant luminance
+DISPLAY_MATRIX = SideDataType.DISPLAYMATRIX
+# A video that ends this many frame periods or more before its header says it does has
+# lost its end; less is rounding in how the header was written.
+SHORT_FRAMES = 2
+# FFmpeg's readers of single pictures and of text, which show either as a video stream.
+NOT_VIDEO_FORMATS = {"image2", "tty"}
+# The fastest frame rate believed from a header (high-speed cameras film at 960 fps); a
+# higher one is a clock's rate stated as the frame rate.
+MAX_FPS = 1000
 # FFmpeg's deinterlacer for --deinterlace: one frame out per frame in, so timestamps stay.
 DEINTERLACE = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
 
@@ -74,8 +85,8 @@ def open_media(path: Location | Path | str, what: str = "video") -> av.container
         raise RtsegError(f"input is empty (0 bytes): {path}")
     try:
         return av.open(ffmpeg_path(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError):
-        raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from None
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise RtsegError(f"cannot decode {path} as {what} (is it a complete video file?)") from exc
 
 
 def _open_remote(url: Location, what: str) -> av.container.InputContainer:
@@ -84,8 +95,41 @@ def _open_remote(url: Location, what: str) -> av.container.InputContainer:
         raise RtsegError(f"input is empty (0 bytes): {url}")
     try:
         return av.open(reader, metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError):
-        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from None
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise RtsegError(f"cannot decode {url} as {what} (is it a complete video file?)") from exc
+
+
+def is_cover(stream: av.stream.Stream) -> bool:
+    """Whether `stream` is an attached picture (cover art of a song, a podcast, a video):
+    one still image stored with the file, never its video."""
+    return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The file's video: its first video stream that is not a cover picture; None if none."""
+    return next((s for s in container.streams.video if not is_cover(s)), None)
+
+
+def no_video(path: Location, container: av.container.InputContainer) -> RtsegError:
+    """Why a file without a video stream (`video_stream` is None) cannot be processed."""
+    if any(is_cover(s) for s in container.streams.video):
+        return RtsegError(
+            f"{path} has no video stream, only a cover picture (an audio file with its artwork?)"
+        )
+    return RtsegError(f"{path} has no video stream")
+
+
+def holds_video(path: Path) -> bool:
+    """Whether FFmpeg finds a video in the file at `path`, for a file whose name does not say:
+    a video stream that is not a cover, in a container that is not a single picture (JPEG
+    thumbnails, which FFmpeg reads as a one-frame video) or text (FFmpeg's `tty` reader)."""
+    try:
+        with av.open(ffmpeg_path(path), metadata_errors="ignore") as container:
+            name = container.format.name
+            still = name in NOT_VIDEO_FORMATS or name.endswith("_pipe")
+            return not still and video_stream(container) is not None
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return False
 
 
 def media_origin(container: av.container.InputContainer) -> Fraction:
@@ -155,15 +199,74 @@ def _pulled(graph: av.filter.Graph, time_base: Fraction) -> Iterator[av.VideoFra
         yield frame
 
 
+def frame_rate(stream: av.video.stream.VideoStream) -> float:
+    """The stream's frame rate, from the first of its stated rates that its own clock can
+    time: raw DV states its 1/60000 s clock (60000 fps) as its average rate, where its frames
+    really come 2002 ticks (29.97 fps) apart. 30 when it states none that fits."""
+    ticks_per_s = 1 / stream.time_base if stream.time_base else None
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < rate <= MAX_FPS and (ticks_per_s is None or rate < ticks_per_s):
+            return float(rate)
+    return 30.0
+
+
+def header_duration(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """When the video ends (s on the file's clock) as its header says, where it says so
+    itself: Matroska and WebM write each track's duration as a tag, which a download cut
+    short keeps. None where the header does not say."""
+    tags = {key.lower(): value for key, value in stream.metadata.items()}
+    hours, _, rest = tags.get("duration", "").partition(":")
+    minutes, _, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds)
+    except ValueError:
+        return None
+
+
+def frames_never_arrived(
+    promised: tuple[int, Fraction | None], packets: int, end_s: Fraction | None, fps: float
+) -> int:
+    """Frames a header promised (`header_promise`) that the file does not hold (a truncated
+    download): its index's frame count (MP4, MOV, AVI) against the `packets` read, or where
+    it has none, its video's duration (Matroska) against `end_s`, where the last frame read
+    ends."""
+    count, duration = promised
+    if count:
+        return max(0, count - packets)
+    if duration is None or end_s is None:
+        return 0
+    short = float(duration - end_s) * fps
+    return round(short) if short >= SHORT_FRAMES else 0
+
+
+def header_promise(stream: av.video.stream.VideoStream) -> tuple[int, Fraction | None]:
+    """What the header says the video holds: its index's frame count (0: none) and where
+    it ends (`header_duration`), read while the file is open."""
+    return stream.frames, header_duration(stream)
+
+
 def _following(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
     """`first`, then `rest` (a generator, so closing it closes `rest`)."""
     yield first
     yield from rest
 
 
-def _rotation(frame: av.VideoFrame) -> int:
-    """Clockwise degrees (0, 90, 180, 270) that show `frame` upright, from its display matrix."""
-    return round(-frame.rotation / 90) % 4 * 90
+def orientation(frame: av.VideoFrame) -> tuple[int, bool]:
+    """How to show `frame` as players do, from its whole display matrix: clockwise degrees
+    (0, 90, 180, 270) to turn it, and whether to mirror it left-right after that.
+
+    Front cameras write a rotation and a flip; the rotation alone (`frame.rotation`) would
+    leave their video mirrored. A matrix whose determinant is negative flips; un-flipping
+    its first column leaves a pure rotation, read to the nearest quarter turn as FFmpeg's
+    own autorotation does."""
+    side = frame.side_data.get(DISPLAY_MATRIX)
+    if side is None:
+        return 0, False
+    a, b, _, c, d = np.frombuffer(bytes(side), "<i4")[:5].astype(float)
+    mirrored = a * d - b * c < 0
+    if mirrored:
+        a, c = -a, -c
+    return round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90, bool(mirrored)
 
 
 @dataclass(frozen=True)
@@ -175,6 +278,7 @@ class AudioTrack:
     sample_rate: int
     channels: int
     language: str | None  # from the stream's metadata, where the file says
+    title: str | None = None  # likewise ("Deutsch", "Commentary"); MP4 calls it `name`
 
 
 @dataclass(frozen=True)
@@ -191,6 +295,7 @@ class VideoInfo:
     sar: Fraction | None  # sample (pixel) aspect ratio, None for square pixels
     time_base: Fraction  # the unit of the stream's timestamps, in seconds
     audio_tracks: tuple[AudioTrack, ...]
+    mirrored: bool = False  # each frame was also mirrored left-right (front cameras)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -213,7 +318,7 @@ class DecodedFrame:
 Decoded = tuple[np.ndarray, int, int | None, Fraction | None]
 
 
-class VideoReader:
+class VideoReader(Closing):
     """The frames of one video file, in order, each with its presentation time (see the
     module docstring): the one reader of video files rtseg has.
 
@@ -223,9 +328,10 @@ class VideoReader:
     The file is released at its end, or by `close()` (or leaving a `with` block) before that.
 
     A file that breaks off (a truncated download) is read up to where it breaks.
-    `frames_lost` counts frames that really failed: packets the container's index promised
-    that never arrived and packets the decoder rejected. Frames an edit list hides are not
-    lost, and neither are frames of containers without an index.
+    `frames_lost` counts frames that really failed: frames the header promised that never
+    arrived (see `frames_never_arrived`) and packets the decoder rejected. Frames an edit
+    list hides are not lost, and neither are frames of containers whose header promises
+    nothing.
     """
 
     def __init__(
@@ -241,38 +347,42 @@ class VideoReader:
         self._open()
         stream = self._stream
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        self.fps = float(rate) if rate else 30.0
+        self.fps = frame_rate(stream)
         sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
         self.sar: Fraction | None = Fraction(sar) if sar and sar != 1 else None
         self._origin = round(media_origin(self._container) / self.time_base)
         self._timeline = timeline(self._container)  # recordings joined with `cat`
-        self._promised = stream.frames  # the index's packet count; 0 when the file has none
         # From the container's header, without reading the file through: its frame count, or
         # its duration times the frame rate; None when it says neither.
-        self.frames_estimate: int | None = self._promised or self._frames_from_duration(stream)
+        self.frames_estimate: int | None = stream.frames or self._frames_from_duration(stream)
+        self._promised = header_promise(stream)
+        self._end: int | None = None  # where the last frame given out ends, in stream ticks
         self._packets = 0
         self._rejected = 0
         self._shown = 0  # frames decoded and given out
         self.ended = False
         self.rotation = 0  # clockwise degrees the last frame was turned to show it upright
+        self.mirrored = False  # and whether it was then mirrored left-right (front cameras)
         self._last_pts: int | None = None
         self._interlace_said = False
         self._held: Decoded | None = None  # the first frame, decoded early for `info`
         self._first: Decoded | None = None  # and how it was turned, for `info`
         self._first_rotation = 0
+        self._first_mirrored = False
         self._info: VideoInfo | None = None
         self.live = realtime
         self._clock = Clock(self.fps, paced=realtime)
+        self._iterated = False  # a reader is iterated once (see __iter__)
         self._frames = self._decode()
         _say_if_hdr(self.path, stream.codec_context)
 
     def _open(self) -> None:
         self._container = open_media(self.path)
-        if not self._container.streams.video:
+        stream = video_stream(self._container)
+        if stream is None:
+            error = no_video(self.path, self._container)
             self._container.close()
-            raise RtsegError(f"{self.path} has no video stream")
-        stream = self._container.streams.video[0]
+            raise error
         # Slice threads only: frame threads report a damaged packet late, on another packet,
         # which PyAV then drops too, so good frames would be lost and the count be wrong
         # (and on two cores frame threads were slower: 2.1-2.5 against 1.6 ms a 540p frame).
@@ -334,6 +444,12 @@ class VideoReader:
         )
 
     def __iter__(self) -> Iterator[DecodedFrame]:
+        if self._iterated:
+            raise RtsegError(
+                f"this reader of {self.path.name} was read once already; "
+                "read_video() again reads the file again"
+            )
+        self._iterated = True
         info = self.info
         while (frame := self.read()) is not None:
             yield DecodedFrame(
@@ -370,6 +486,7 @@ class VideoReader:
                 sample_rate=s.codec_context.sample_rate,
                 channels=s.codec_context.channels,
                 language=s.metadata.get("language"),
+                title=s.metadata.get("title") or s.metadata.get("name"),
             )
             for s in container.streams.audio
         )
@@ -390,6 +507,7 @@ class VideoReader:
             sar=sar,
             time_base=self.time_base,
             audio_tracks=tracks,
+            mirrored=self._first_mirrored,
         )
 
     def _next_decoded(self) -> Decoded | None:
@@ -404,6 +522,9 @@ class VideoReader:
                 raise RtsegError(self._nothing_decoded())
             return None
         self._shown += 1
+        if frame.pts is not None:
+            length = frame.duration or round(1 / (self.fps * self.time_base))
+            self._end = max(self._end or 0, frame.pts + length)
         if frame.interlaced_frame and not self._interlace_said:
             self._interlace_said = True
             log.warning(
@@ -413,14 +534,18 @@ class VideoReader:
             )
         image = frame.to_ndarray(format="bgr24")
         sar = self.sar
-        turn = self.rotation = _rotation(frame)
+        turn, self.mirrored = orientation(frame)
+        self.rotation = turn
         if turn:
             image = cv2.rotate(image, _ROTATIONS[turn])
             if sar is not None and turn != 180:
                 sar = 1 / sar
+        if self.mirrored:
+            image = cv2.flip(image, MIRROR)
         decoded = image, self._pts(frame), frame.duration or None, sar
         if self._first is None:
             self._first, self._first_rotation = decoded, turn
+            self._first_mirrored = self.mirrored
         return decoded
 
     def seek(self, pts: int) -> None:
@@ -497,24 +622,14 @@ class VideoReader:
         """Frames that failed to decode, once the file has ended (see the class docstring)."""
         if not self.ended:
             return 0
-        never_arrived = max(0, self._promised - self._packets) if self._promised else 0
+        end_s = None if self._end is None else self._end * self.time_base
+        never_arrived = frames_never_arrived(self._promised, self._packets, end_s, self.fps)
         return never_arrived + self._rejected
 
     def close(self) -> None:
         """Release the file."""
         self._frames.close()
         self._container.close()
-
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def read_video(path: str | Path) -> VideoReader:
@@ -525,6 +640,12 @@ def read_video(path: str | Path) -> VideoReader:
     Raises:
         RtsegError: the file is missing, empty, not a video, or has no frame.
     """
+    where = Location.of(path)
+    if not where.is_remote and where.path.is_dir():
+        raise RtsegError(
+            f"{where} is a folder: read_video reads one video file (process_video and rtseg "
+            "run read a folder of images)"
+        )
     reader = VideoReader(path)
     try:
         reader.info  # noqa: B018 (a file without a frame is refused here, not mid-loop)

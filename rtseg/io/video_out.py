@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from numbers import Real
 from pathlib import Path
-from types import TracebackType
 
 import av
 import cv2
 import numpy as np
 
-from rtseg.errors import RtsegError
+from rtseg.checks import check_count, check_rate
+from rtseg.errors import Closing, RtsegError, option
 from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.location import Location
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
-from rtseg.io.video_in import VideoInfo, VideoReader, ffmpeg_path
+from rtseg.io.video_in import VideoInfo, VideoReader, ffmpeg_path, video_stream
 from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,9 @@ WRITE_TIME_BASE = Fraction(1, 90000)
 # Audio that runs on after the video by this much (seconds) is cut with a word in the log; a
 # few milliseconds (an encoder's last packet) are cut without one.
 AUDIO_CUT_SAID_S = 0.5
+# What rtseg's video streams say wrote them (their `encoder` tag, as FFmpeg's own tools write
+# "Lavc libx264"): a batch tells rtseg's unfinished outputs from a user's file by it.
+ENCODER_TAG = "rtseg"
 # FFmpeg's AVColorSpace and AVColorRange values for what OpenCV's 4:2:0 conversion and
 # swscale's default conversion from BGR both write.
 BT601_MATRIX = 6  # SMPTE 170M, the BT.601 matrix
@@ -110,9 +116,21 @@ def container_for(path: Path) -> Container:
     """The encoding rules for `path`'s suffix; RtsegError for a suffix rtseg cannot write."""
     try:
         return CONTAINERS[path.suffix.lower()]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(CONTAINERS)
-        raise RtsegError(f"cannot write {path.name} as video: use one of {known}") from None
+        raise RtsegError(f"cannot write {path.name} as video: use one of {known}") from exc
+
+
+def written_by_rtseg(path: Path) -> bool:
+    """Whether the video file at `path` was written by rtseg (see ENCODER_TAG)."""
+    try:
+        with av.open(ffmpeg_path(path), metadata_errors="ignore") as container:
+            stream = video_stream(container)
+            tags = {k.lower(): v for k, v in stream.metadata.items()} if stream else {}
+            tag = tags.get("encoder", "")  # Matroska's tags are upper case
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return False
+    return tag.split(" ")[0] == ENCODER_TAG
 
 
 def holds_alpha(path: Path) -> bool:
@@ -127,7 +145,7 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + width % 2, height + height % 2
 
 
-class VideoWriter:
+class VideoWriter(Closing):
     """Writes frames, each at its time, into a video file (see the module docstring): the one
     writer of video files rtseg has, behind `rtseg run`'s file outputs and `rtseg.VideoWriter`.
 
@@ -184,7 +202,10 @@ class VideoWriter:
             like = like.info
         if fps is None:
             fps = like.fps if like is not None else 30.0
-        self.fps = fps
+        self.fps = check_rate("fps", fps)
+        if crf is not None:
+            check_count("crf", crf, 0)
+        self._last_image_s: float | None = None  # the time of the last image given one
         # The clock and pixel shape of images written with a time in seconds.
         self._image_clock = like.time_base if like is not None else WRITE_TIME_BASE
         self._image_sar = like.sar if like is not None else None
@@ -193,7 +214,9 @@ class VideoWriter:
         self.path = Path(path)
         self.spec = container_for(self.path)
         if preset is not None and self.spec.codec != "libx264":
-            raise RtsegError(f"--preset is for H.264 (.mp4, .mkv), not {self.path.suffix}")
+            raise RtsegError(
+                f"{option('preset')} is for H.264 (.mp4, .mkv), not {self.path.suffix}"
+            )
         if preset is not None and preset not in X264_PRESETS:
             raise RtsegError(
                 f"unknown x264 preset {preset!r}; choose from {', '.join(X264_PRESETS)}"
@@ -201,7 +224,9 @@ class VideoWriter:
         self.preset = preset
         self._rate_tb = rate_time_base(self.fps)
         if crf is not None and self.spec.default_crf is None:
-            raise RtsegError(f"{self.path.suffix} (ProRes) has no CRF setting; leave --crf out")
+            raise RtsegError(
+                f"{self.path.suffix} (ProRes) has no CRF setting; leave {option('crf')} out"
+            )
         self.crf = crf if crf is not None else self.spec.default_crf
         self._lock = claim_output(self.path, overwrite, replace_partial)
         try:
@@ -248,10 +273,11 @@ class VideoWriter:
         try:
             output = av.open(ffmpeg_path(self._tmp), "w")
         except (av.FFmpegError, OSError) as exc:
-            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from None
+            raise RtsegError(f"cannot open {self.path} for writing: {exc}") from exc
         try:
-            stream = output.add_stream(self.spec.codec, rate=1 / self._rate_tb, options=options)
+            stream = output.add_stream(self.spec.codec, rate=self._encoder_rate(), options=options)
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, pix_fmt
+            stream.metadata["encoder"] = f"{ENCODER_TAG} {self.spec.codec}"
             if self.spec.codec == "libx264" and self.preset is None:
                 # (a slower --preset does more work per frame than one thread keeps up with)
                 stream.codec_context.thread_count = x264_threads()
@@ -271,6 +297,12 @@ class VideoWriter:
             raise
         self._output, self._stream = output, stream
         self._shape = image.shape
+
+    def _encoder_rate(self) -> Fraction:
+        """The frame rate the encoder is told, as a fraction its clock can tick: never more
+        than one frame per tick of the output's time base (VP9 refuses a rate above it, as
+        raw DV's stated 60000 fps against WebM's milliseconds). Frame times are unchanged."""
+        return min(1 / self._rate_tb, 1 / self._time_base)
 
     def _plan_size(
         self, width: int, height: int, sar: Fraction | None
@@ -339,7 +371,15 @@ class VideoWriter:
     def _image_frame(self, image: np.ndarray, time_s: float | None) -> Frame:
         """An image written from Python, as the frame the pipeline would have given."""
         check_image(image, "write()", channels=(3, 4))
-        pts = None if time_s is None else round(Fraction(time_s) / self._image_clock)
+        if time_s is None and self._last_image_s is not None:
+            time_s = self._last_image_s + 1 / self.fps  # after timed images, one period on
+        if time_s is not None:
+            if isinstance(time_s, bool) or not isinstance(time_s, Real):
+                raise RtsegError(f"write() takes time_s in seconds from 0, got {time_s!r}")
+            if not 0 <= float(time_s) < math.inf:
+                raise RtsegError(f"write() takes time_s in seconds from 0, got {time_s!r}")
+            self._last_image_s = float(time_s)
+        pts = None if time_s is None else round(Fraction(float(time_s)) / self._image_clock)
         return Frame(
             seq=self.frames,
             image=image,
@@ -382,7 +422,7 @@ class VideoWriter:
         try:
             step(*args)
         except (av.FFmpegError, OSError) as exc:
-            raise RtsegError(f"cannot write {self.path}: {exc}") from None
+            raise RtsegError(f"cannot write {self.path}: {exc}") from exc
 
     # -- finishing -------------------------------------------------------------------------
     def _finalize(self, ok: bool) -> None:
@@ -448,8 +488,17 @@ class VideoWriter:
             )  # fmt: skip
 
     def close(self) -> None:
-        """Finish a successful run: the file appears under its final name."""
+        """Finish a successful run: the file appears under its final name (with no frame
+        written there is no file, and the log says so)."""
+        if not self._done and self.frames == 0:
+            log.warning("no frame was written, so %s was not created", self.path)
         self._finalize(ok=True)
+
+    def _close_empty(self) -> None:
+        """`close()` at the end of a `with` block, where no frame written is an error."""
+        self._finalize(ok=True)
+        if self.frames == 0:
+            raise RtsegError(f"no frame was written, so {self.path} was not created")
 
     def abort(self) -> None:
         """Finish a failed or stopped run: keep what was written, playable, at `partial_path`.
@@ -459,19 +508,10 @@ class VideoWriter:
         with contextlib.suppress(RtsegError):
             self._finalize(ok=False)
 
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
+    def _close_for(self, error: BaseException | None) -> Callable[[], object]:
+        """Leaving the block normally finishes the file (an error when no frame was written);
+        with an exception, keeps what was written as partial."""
+        return self._close_empty if error is None else self.abort
 
 
 def _yuv420(image: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:

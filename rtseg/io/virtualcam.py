@@ -79,10 +79,10 @@ class VirtualCamSink:
     def __init__(self, fps: float, device: str | None = None, backend: str | None = None) -> None:
         try:
             import pyvirtualcam
-        except ImportError:
+        except ImportError as exc:
             raise RtsegError(
                 "the virtual camera needs pyvirtualcam: pip install 'rtseg[virtualcam]'"
-            ) from None
+            ) from exc
         self._pyvirtualcam = pyvirtualcam
         if device is not None and sys.platform.startswith("linux") and not Path(device).exists():
             raise RtsegError(_missing_camera_message(f"{device} does not exist"))
@@ -115,7 +115,7 @@ class VirtualCamSink:
                 backend=self.backend,
             )
         except RuntimeError as exc:
-            raise RtsegError(_missing_camera_message(str(exc))) from None
+            raise RtsegError(_missing_camera_message(str(exc))) from exc
 
     def _start(self, image: np.ndarray) -> None:
         height, width = image.shape[:2]

@@ -23,6 +23,7 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 from rtseg.matte.compose import blend, blur_background
+from rtseg.models.registry import RVM_HINT
 
 
 class Effect(Protocol):
@@ -34,7 +35,8 @@ class Effect(Protocol):
       model's foreground colours, where the model has them, as `apply(..., foreground=)`;
     - `NeedsForeground`: one that shows those colours themselves, refused for other models;
     - `NeedsLabels`: one drawn from the frame's class labels (`paint`), not from its alpha,
-      refused for models without labels before the first frame.
+      refused for models without labels before the first frame;
+    - `GivesAlpha`: one whose output is BGRA, refused for files that cannot hold alpha.
     """
 
     name: str
@@ -62,6 +64,11 @@ class TakesForeground(ABC):
 class NeedsForeground(TakesForeground):
     """An effect that shows the foreground colours themselves: only a matting model has
     them, so a job refuses it for any other model."""
+
+
+class GivesAlpha:
+    """An effect whose output is BGRA, the person's alpha in a fourth channel: a job refuses
+    it up front for a file that cannot hold alpha (`.mp4`, `.mkv`)."""
 
 
 class NeedsLabels(ABC):
@@ -100,6 +107,11 @@ def draw(effect: Effect, frame: FrameLike) -> np.ndarray:
     return apply_effect(effect, frame.image, frame.alpha, frame.fgr)
 
 
+def _bare_repr(effect: object) -> str:
+    """The repr of an effect without settings: how to make it, `MaskView()`."""
+    return f"{type(effect).__name__}()"
+
+
 class Blur(TakesForeground):
     """Background blur that keeps the person's colours out of the blurred background.
 
@@ -112,6 +124,9 @@ class Blur(TakesForeground):
         if strength < 1:
             raise RtsegError(f"blur strength must be >= 1, got {strength}")
         self.strength = strength
+
+    def __repr__(self) -> str:
+        return f"Blur({self.strength})"
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
@@ -129,6 +144,9 @@ class Replace(TakesForeground):
     """
 
     name = "replace"
+
+    def __repr__(self) -> str:
+        return f"Replace({self.path!r})"
 
     def __init__(self, path: str | Path) -> None:
         self.path = path = str(path)
@@ -191,6 +209,10 @@ class Color(TakesForeground):
 
     name = "color"
 
+    def __repr__(self) -> str:
+        b, g, r = self.bgr
+        return f"Color('#{r:02x}{g:02x}{b:02x}')"
+
     def __init__(self, hex_rgb: str) -> None:
         text = hex_rgb.lstrip("#")
         if len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
@@ -214,16 +236,18 @@ class MaskView:
     """The alpha itself, as a grey image."""
 
     name = "mask"
+    __repr__ = _bare_repr
 
     def apply(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The output for one frame (see `Effect.apply`)."""
         return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
 
 
-class AlphaOut(TakesForeground):
+class AlphaOut(TakesForeground, GivesAlpha):
     """BGRA output with the person's alpha, for PNG sequences and alpha-capable video."""
 
     name = "alpha"
+    __repr__ = _bare_repr
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
@@ -241,13 +265,16 @@ class Foreground(NeedsForeground):
     colours have it; the job refuses it for the others."""
 
     name = "foreground"
+    __repr__ = _bare_repr
 
     def apply(
         self, image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None = None
     ) -> np.ndarray:
         """The output for one frame (see `Effect.apply`): `foreground` itself."""
         if foreground is None:
-            raise RtsegError("the foreground output needs a model with foreground colours (RVM)")
+            raise RtsegError(
+                f"the foreground output needs a model with foreground colours; {RVM_HINT}"
+            )
         return foreground
 
 
@@ -288,6 +315,9 @@ class Classes(NeedsLabels):
     """
 
     name = "classes"
+
+    def __repr__(self) -> str:
+        return f"Classes({self.class_names!r})" if self.class_names else "Classes()"
 
     def __init__(self, class_names: tuple[str, ...] = ()) -> None:
         self.class_names = class_names

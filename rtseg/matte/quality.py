@@ -91,7 +91,7 @@ LEVELS: dict[str, Quality] = {
 # larger, which kept flicker at or below the 480-px default's (0.00042 / 0.00028 on the two
 # clips against 0.00043 / 0.00030) at 1.1x the cost of no zoom; one crop holds everybody, so
 # a frame is one pass however many people it shows. Photos get a crop with its longer side at
-# 320 px (`long_side_ratio`), which the portraits' boundary F needed.
+# 384 px (`long_side_ratio`), which the portraits' boundary F and small people needed.
 _MATTING_ZOOM = RoiSettings(margin=0.3, together=True)
 MATTING_LEVELS: dict[str, Quality] = {
     "fast": Quality(flip=False, zoom=None, refine_short_side=180),

@@ -229,8 +229,8 @@ def _check_rvm(
     fixed = meta.get(RVM_RATIO_KEY)
     try:
         fixed_ratio = float(fixed) if fixed else None
-    except ValueError:
-        raise ContractError(f"{RVM_RATIO_KEY} must be a number, got {fixed!r}") from None
+    except ValueError as exc:
+        raise ContractError(f"{RVM_RATIO_KEY} must be a number, got {fixed!r}") from exc
     return ModelInfo(
         name=meta.get(META_PREFIX + "name") or meta.get(META_PREFIX + "rvm.name") or stem,
         height=0,
@@ -264,7 +264,7 @@ def _info_from_meta(meta: dict[str, str], height: int, width: int, has_labels: b
     try:
         size = parse_size(get("input_size"))
     except ValueError as exc:
-        raise ContractError(f"{META_PREFIX}input_size: {exc}") from None
+        raise ContractError(f"{META_PREFIX}input_size: {exc}") from exc
     if size != (height, width):
         raise ContractError(
             f"{META_PREFIX}input_size says {get('input_size')} but the input is {height}x{width}"

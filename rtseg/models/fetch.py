@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 from rtseg.models import registry
 from rtseg.models.contract import ModelInfo
 
@@ -69,7 +69,10 @@ def download(url: str, into: Path) -> str:
                 size += len(block)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise RtsegError(f"could not download {url}: {reason}") from None
+        raise RtsegError(
+            f"could not download {url}: {reason}; offline, copy the file here by other means "
+            "and install it with `rtseg models add FILE`"
+        ) from exc
     if expected is not None and int(expected) != size:
         raise RtsegError(f"download of {url} stopped after {size} of {expected} bytes")
     return digest.hexdigest()
@@ -82,7 +85,7 @@ def check_release(path: Path, url: str, fp16: bool) -> ModelInfo:
     try:
         _, info = load_session(path, [CPU], threads=1)
     except RtsegError as exc:
-        raise RtsegError(f"{url} is not a usable model: {exc}") from None
+        raise RtsegError(f"{url} is not a usable model: {exc}") from exc
     if not info.rvm:
         raise RtsegError(f"{url} is a model, but not Robust Video Matting's release signature")
     if info.half != fp16:
@@ -103,7 +106,9 @@ def fetch_rvm(
     name = name or Path(RELEASE_FILES[fp16]).stem
     target_dir = registry.user_dir()
     if (target_dir / f"{name}.onnx").exists() and not overwrite:
-        raise RtsegError(f"{target_dir / name}.onnx exists; pass --overwrite to replace it")
+        raise RtsegError(
+            f"{target_dir / name}.onnx exists; pass {option('overwrite', True)} to replace it"
+        )
     target_dir.mkdir(parents=True, exist_ok=True)
     partial = target_dir / f".{name}.download.partial"
     try:

@@ -7,11 +7,17 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, option
 from rtseg.models.contract import ModelInfo
 
 BUNDLED_DIR = Path(__file__).resolve().parent  # the bundled .onnx files live beside it
 DEFAULT_MODEL = "selfie_general"
+# How to get Robust Video Matting, which rtseg never ships (its weights are GPL-3.0).
+RVM_HINT = (
+    "Robust Video Matting (GPL-3.0) is installed on request: `rtseg models fetch rvm` "
+    "downloads its ONNX release, or `make rvm` in a source checkout builds it "
+    "(docs/matting.md)"
+)
 
 
 def user_dir() -> Path:
@@ -50,6 +56,8 @@ def resolve(name_or_path: str) -> Path:
         if entry.name == name_or_path:
             return entry.path
     names = ", ".join(e.name for e in available()) or "none"
+    if name_or_path.lower().startswith("rvm"):
+        raise RtsegError(f"{name_or_path!r} is not installed; {RVM_HINT}; available: {names}")
     raise RtsegError(
         f"unknown model {name_or_path!r}; available: {names} "
         f"(put exported .onnx files in {user_dir()}, or pass a path)"
@@ -76,7 +84,7 @@ def add(path: Path, name: str | None = None, overwrite: bool = False) -> tuple[P
         raise RtsegError(f"{name} is a bundled model's name; choose another with --name")
     target = user_dir() / f"{name}.onnx"
     if target.exists() and not overwrite:
-        raise RtsegError(f"{target} exists; pass --overwrite to replace it")
+        raise RtsegError(f"{target} exists; pass {option('overwrite', True)} to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     shutil.copyfile(path, partial)

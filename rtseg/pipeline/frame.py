@@ -126,13 +126,16 @@ class Frame:
 
 
 def check_image(image: object, what: str, channels: tuple[int, ...] = (3,)) -> np.ndarray:
-    """`image` if it is a uint8 H x W x C array with C in `channels`, else RtsegError saying
-    what `what` (e.g. "segment()") got: the one check on images a program hands rtseg."""
+    """`image` if it is a uint8 H x W x C array with C in `channels` and at least one pixel,
+    else RtsegError saying what `what` (e.g. "segment()") got: the one check on images a
+    program hands rtseg."""
     if (
         isinstance(image, np.ndarray)
         and image.dtype == np.uint8
         and image.ndim == 3
         and image.shape[2] in channels
+        and image.shape[0] > 0
+        and image.shape[1] > 0
     ):
         return image
     kind = " or ".join({3: "BGR", 4: "BGRA"}.get(c, str(c)) for c in channels)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rtseg.errors import RtsegError, Stopped
+from rtseg.errors import RtsegError, StageError, Stopped
 from rtseg.pipeline.channels import EOS, Channel, EndOfStream, Policy
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.ports import Sink, Source
@@ -28,10 +28,6 @@ from rtseg.pipeline.stats import Stats
 
 JOIN_TIMEOUT_S = 2.0  # for the threads to end by themselves, before an abort
 STUCK_TIMEOUT_S = 30.0  # after the abort, for a sink write or source read in progress
-
-
-class StageError(RuntimeError):
-    """An unexpected exception inside a stage; its cause is the original exception."""
 
 
 @dataclass

@@ -37,6 +37,7 @@ class RunStats:
     model: str  # the model's name
     inference_threads: int | None = None  # ONNX Runtime intra-op threads of the model
     mask_age_frames: Percentiles | None = None  # frames between each frame and its mask's
+    mask_every: int = 1  # the model ran on every Nth frame at the end (a live run raises it)
     # time of optional steps inside the stages (`people`, `auto-frame`, `grow/feather`), per
     # frame they ran on; empty when none ran
     steps: dict[str, Percentiles] = field(default_factory=dict)

@@ -7,6 +7,7 @@ window of the most recent frames (`WINDOW`), kept in fixed buffers.
 from __future__ import annotations
 
 import json
+import textwrap
 import threading
 import time
 from collections import deque
@@ -196,8 +197,10 @@ class Stats:
         }
 
 
-def format_table(summary: dict) -> str:
-    """A plain-text table of the summary, printed at the end of a run."""
+def format_table(summary: dict, read_ahead: bool = False) -> str:
+    """A plain-text table of the summary, printed at the end of a run, with a line on what
+    its figures mean; `read_ahead` for a run whose source is read ahead into queues (files,
+    where nothing is dropped), whose capture->sink time is mostly waiting in them."""
     rows = [("stage", "p50 ms", "p95 ms", "p99 ms")]
     for name, p in summary["stages"].items():
         rows.append((name, f"{p['p50']:.2f}", f"{p['p95']:.2f}", f"{p['p99']:.2f}"))
@@ -220,7 +223,19 @@ def format_table(summary: dict) -> str:
         f"{summary['frames_in']} frames in, {summary['frames_out']} out, "
         f"{summary['drops']} dropped, {summary['fps_out']:.1f} fps"
     )
-    return "\n".join([head, *lines])
+    if read_ahead:
+        note = (
+            "stages: each step's own time per frame. capture->sink: from reading a frame to "
+            "writing it, here mostly time spent queued, since a file is read ahead of the "
+            "model so that no frame is dropped; live latency is measured on a camera or "
+            "with --realtime"
+        )
+    else:
+        note = (
+            "stages: each step's own time per frame. capture->sink: from a frame's capture "
+            "to its output, the latency a viewer sees"
+        )
+    return "\n".join([head, *lines, textwrap.fill(note, width=92)])
 
 
 def _threads(count: int | None) -> str:
@@ -232,4 +247,4 @@ def write_json(summary: dict, path: Path) -> None:
     try:
         path.write_text(json.dumps(summary, indent=2) + "\n")
     except OSError as exc:
-        raise RtsegError(f"cannot write stats to {path}: {exc.strerror}") from None
+        raise RtsegError(f"cannot write stats to {path}: {exc.strerror}") from exc

@@ -93,5 +93,5 @@ def test_a_model_of_any_size_gets_the_frame_rtseg_run_would_feed_it(tmp_path):
     model = str(rvm_signature_model(tmp_path / "rvm_like.onnx"))
     chosen = variants([model], ["cpu"], [1], ["720", "native"], [None])
     rows = run_variants(Settings("engine", runs=2, rounds=1), chosen)
-    # 1280x720 shrunk to a longer side of 480 (RVM's ratio rule); native: the warm-up size
-    assert [r["size"] for r in rows] == ["480x270", "512x288"]
+    # 1280x720 brought to rtseg's matting input area (320x180); native: the warm-up size
+    assert [r["size"] for r in rows] == ["320x180", "512x288"]

@@ -39,6 +39,9 @@ def test_rtseg_bench_matting_times_the_defaults_file_live_and_photo_runs(tmp_pat
     assert result["photos"]["photos"] == 2 and result["photos"]["quality"] == "best"
     assert result["photos"]["seconds_per_photo"] > 0
     assert f"Matting model {model}" in (out / "results.md").read_text()
+    targets = json.loads((out / "results.json").read_text())["targets"]
+    assert {t["target"].split(" ", 1)[1][:7] for t in targets} >= {"720p fi", "live 72", "photos:"}
+    assert (out / "targets.png").stat().st_size > 0
 
 
 def test_without_the_model_the_matting_benchmark_says_it_skipped(tmp_path, monkeypatch):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from rtseg import Blur, ImageFolder, MaskView, Null, Preview, VideoFile, VirtualCamera, Window
-from rtseg.errors import RtsegError
+from rtseg.errors import RtsegError, cli_words
 from rtseg.io.destinations import Destination, SinkContext, parse_sink
+from rtseg.io.location import Location
 from rtseg.job import Job, JobConfig
 from tests.conftest import write_clip
 
@@ -31,7 +32,7 @@ def test_each_sink_string_names_its_destination(spec: str, expected: object) -> 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("http:abc", "port must be a number"), ("out.gif", "unknown sink 'out.gif'")],
+    [("http:abc", "port must be a number"), ("out.gif", "unknown output 'out.gif'")],
 )
 def test_bad_sink_strings(spec: str, message: str) -> None:
     with pytest.raises(RtsegError, match=message):
@@ -102,7 +103,8 @@ def test_a_destination_opens_its_own_sink_with_the_run_s_context(tmp_path, brigh
     )
     Job(config).run()
     (context, sink), (own_context, own_sink) = plain.opened + own.opened
-    assert (context.fps, context.audio_from, context.input_path) == (12.0, clip, clip)
+    where = Location.of(clip)
+    assert (context.fps, context.audio_from, context.input_path) == (12.0, where, where)
     assert context.overwrite and context.controls is not None
     assert isinstance(context.effect, Blur) and isinstance(own_context.effect, MaskView)
     assert sink.ended == own_sink.ended == "complete"
@@ -118,3 +120,10 @@ def test_a_sink_object_goes_in_as_it_is_and_anything_else_is_refused(tmp_path, b
     assert len(recorder.outputs) == 3 and recorder.ended == "complete"
     with pytest.raises(RtsegError, match="is not a sink"):
         Job(JobConfig(source=str(clip), model=bright_model, sinks=[object()]))
+
+
+def test_an_unknown_output_is_said_in_the_caller_s_words() -> None:
+    with pytest.raises(RtsegError, match=r"give a video file \(.*\), a folder for PNG frames"):
+        parse_sink("out.gif")  # from Python: no --sink syntax in the answer
+    with cli_words(), pytest.raises(RtsegError, match="use window, null, virtualcam"):
+        parse_sink("out.gif")

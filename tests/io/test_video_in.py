@@ -3,6 +3,9 @@ and frames_lost counting only frames that failed."""
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -165,8 +168,20 @@ def test_rotation_is_applied_and_reported(tmp_path):
     ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(turned))
     with rtseg.read_video(turned) as reader:
         first = next(iter(reader))
-    assert reader.info.rotation in (90, 270)
+    assert reader.info.rotation in (90, 270) and not reader.info.mirrored
     assert (reader.info.width, reader.info.height) == (64, 96) == first.image.shape[1::-1]
+
+
+def test_a_front_camera_flip_and_audio_titles_are_reported(tmp_path):
+    clip = marker_clip(tmp_path / "flat.mp4", seconds=0.5)
+    front = tmp_path / "front.mp4"
+    ffmpeg("-display_rotation", "90", "-display_hflip", "-i", str(clip), "-c", "copy",
+           "-metadata:s:a:0", "language=deu", "-metadata:s:a:0", "title=Deutsch",
+           str(front))  # fmt: skip
+    with rtseg.read_video(front) as reader:
+        info = reader.info
+    assert (info.rotation, info.mirrored, info.size) == (270, True, (64, 96))
+    assert [(t.language, t.title) for t in info.audio_tracks] == [("deu", "Deutsch")]
 
 
 def test_bad_input_is_one_clear_error(tmp_path):
@@ -175,3 +190,36 @@ def test_bad_input_is_one_clear_error(tmp_path):
     (tmp_path / "text.mp4").write_text("not a video")
     with pytest.raises(rtseg.RtsegError, match="cannot decode"):
         rtseg.read_video(tmp_path / "text.mp4")
+
+
+def test_a_reader_is_read_once_and_says_so_when_read_again(tmp_path) -> None:
+    clip = marker_clip(tmp_path / "clip.mp4")
+    with rtseg.read_video(clip) as reader:
+        first = [frame.index for frame in reader]
+        with pytest.raises(RtsegError, match="read once already; read_video\\(\\) again"):
+            list(reader)  # it gave nothing, silently
+    assert len(first) > 10
+    assert [frame.index for frame in rtseg.read_video(clip)] == first
+
+
+def test_a_video_url_is_read_as_process_video_reads_it(tmp_path) -> None:
+    clip = marker_clip(tmp_path / "clip.mp4")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}/clip.mp4"
+            with rtseg.read_video(url) as reader:
+                times = [frame.time_s for frame in reader]
+                assert str(reader.info.path) == url
+        finally:
+            server.shutdown()
+    assert times == pytest.approx(frame_times(clip), abs=1e-3)
+
+
+def test_a_folder_is_no_video_file(tmp_path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(b"")
+    with pytest.raises(RtsegError, match="is a folder: read_video reads one video file"):
+        rtseg.read_video(photos)

@@ -170,7 +170,7 @@ def test_mp4_refuses_alpha(tmp_path: Path) -> None:
 def test_existing_output_is_refused_unless_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep me")
-    with pytest.raises(RtsegError, match="--overwrite"):
+    with pytest.raises(RtsegError, match="overwrite=True"):
         VideoWriter(out, fps=FPS)
     assert out.read_bytes() == b"keep me"
     sink = VideoWriter(out, fps=FPS, overwrite=True)
@@ -431,3 +431,34 @@ def test_a_bad_image_is_one_clear_error(tmp_path: Path) -> None:
         writer.write(np.zeros((48, 64, 3), np.uint8))
     with pytest.raises(rtseg.RtsegError, match="exists"):
         rtseg.VideoWriter(tmp_path / "o.mp4")
+
+
+@pytest.mark.parametrize("fps", [0, -1, float("nan"), float("inf")])
+def test_a_writer_refuses_a_frame_rate_not_above_zero(tmp_path: Path, fps: float) -> None:
+    with pytest.raises(RtsegError, match=r"^fps= must be a finite number above 0"):
+        rtseg.VideoWriter(tmp_path / "o.mp4", fps=fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_refuses_a_quality_that_is_no_whole_number(tmp_path: Path) -> None:
+    with pytest.raises(RtsegError, match=r"^crf= must be a whole number >= 0, got -5"):
+        rtseg.VideoWriter(tmp_path / "o.mp4", crf=-5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numpy_times_and_images_without_one_after_timed_ones(tmp_path: Path) -> None:
+    out = tmp_path / "mixed.mkv"
+    with rtseg.VideoWriter(out, fps=10) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8), np.float32(0.5))
+        writer.write(np.zeros((48, 64, 3), np.uint8), np.float64(0.75))
+        writer.write(np.zeros((48, 64, 3), np.uint8))  # 1/fps after the one before
+        with pytest.raises(RtsegError, match="time_s in seconds"):
+            writer.write(np.zeros((48, 64, 3), np.uint8), "1.0")  # type: ignore[arg-type]
+    assert frame_times(out) == pytest.approx([0.5, 0.75, 0.85], abs=1e-3)
+
+
+def test_a_writer_given_no_frame_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "empty.mp4"
+    with pytest.raises(RtsegError, match="no frame was written"), rtseg.VideoWriter(out):
+        pass
+    assert list(tmp_path.iterdir()) == []

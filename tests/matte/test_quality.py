@@ -157,8 +157,8 @@ def test_a_matting_model_gets_the_matting_levels(tmp_path):
     assert zoom is not None and zoom.together  # one crop, one pass, however many people
     with rtseg.Segmenter(model, "cpu", mode="video") as segmenter:
         assert segmenter._path.masks.passes.roi == zoom
-    # video: any frame or crop at 320x180's area; photos: the longer side at 320 px
+    # video: any frame or crop at 320x180's area; photos: the longer side at 384 px
     info = Engine(model, "cpu", threads=1).info
     assert model_input_size(info, 720, 1280, MATTING_LEVELS["balanced"].ratio()) == (180, 320)
-    assert model_input_size(info, 1500, 1000, MATTING_LEVELS["best"].ratio()) == (320, 213)
+    assert model_input_size(info, 1500, 1000, MATTING_LEVELS["best"].ratio()) == (384, 256)
     assert model_input_size(info, 1500, 1000, MATTING_LEVELS["balanced"].ratio()) == (294, 196)

@@ -37,7 +37,12 @@ def test_threads_default_to_one_for_a_fixed_size_model_and_every_core_for_a_matt
         assert engine.threads == expected
         assert engine.session.get_session_options().intra_op_num_threads == expected
     assert auto_threads(engine.info, cores=64) == 1
-    assert auto_threads(Engine(matting, device="cpu", threads=1).info, cores=64) == 4
+    matting_info = Engine(matting, device="cpu", threads=1).info
+    assert auto_threads(matting_info, cores=64) == 4
+    # a video's pipeline runs beside the inference, and keeps a core
+    assert [auto_threads(matting_info, c, shared=True) for c in (1, 2, 3, 8)] == [1, 1, 2, 4]
+    shared_cores = max(1, min((os.cpu_count() or 1) - 1, MAX_AUTO_THREADS))
+    assert Engine(matting, device="cpu", shared=True).threads == shared_cores
 
 
 def test_auto_without_a_gpu_asks_only_for_the_cpu():

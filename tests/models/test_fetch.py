@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import onnx
 import pytest
 
 from rtseg.cli import main
+from rtseg.errors import RtsegError
 from rtseg.models import registry
 from rtseg.models.engine import Engine
 from rtseg.models.fetch import RELEASE_FILES, fetch_rvm, release_url
@@ -132,7 +134,7 @@ def test_an_installed_model_is_kept_unless_overwrite(served: Path, user_models: 
     with serving(served) as base:
         first = fetch_rvm(url=f"{base}/{FP32}")
         before = first.path.read_bytes()
-        with pytest.raises(Exception, match="exists; pass --overwrite"):
+        with pytest.raises(Exception, match="exists; pass overwrite=True"):
             fetch_rvm(url=f"{base}/{FP32}")
         (served / FP32).write_bytes((served / FP16).read_bytes())  # another file, same name
         with pytest.raises(Exception, match="fp16 release file"):
@@ -180,3 +182,12 @@ def test_fetch_takes_the_converted_model_in_the_release_s_fp32_and_fp16_forms(
     frame = np.random.default_rng(0).integers(0, 256, (1, 72, 128, 3), dtype=np.uint8)
     alphas = [Engine(f.path, "cpu", 1).run(frame).alpha for f in (full, small)]
     assert np.abs(alphas[0] - alphas[1]).max() < 0.05  # fp16 rounding, not another network
+
+
+def test_offline_the_error_names_models_add(user_models: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on: as good as offline
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RtsegError, match=r"could not download .*`rtseg models add FILE`"):
+        fetch_rvm(url=f"http://127.0.0.1:{port}/{FP32}")
+    assert not user_models.exists() or list(user_models.iterdir()) == []

@@ -4,12 +4,12 @@ import time
 import numpy as np
 import pytest
 
-from rtseg.errors import RtsegError, Stopped
+from rtseg.errors import RtsegError, StageError, Stopped
 from rtseg.io.sinks import NullSink
 from rtseg.pipeline import pipeline
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
-from rtseg.pipeline.pipeline import Pipeline, Stage, StageError
+from rtseg.pipeline.pipeline import Pipeline, Stage
 
 
 class CountingSource:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import time
 
 from rtseg.pipeline import progress
 from rtseg.pipeline.progress import Progress
@@ -34,3 +36,17 @@ def test_lines_come_no_more_often_than_the_period(monkeypatch):
     bar.close()
     assert stream.getvalue() == ""
     assert bar.line().startswith("100 frames, ")
+
+
+def test_a_stall_is_said_and_so_is_the_end_of_it():
+    stream = io.StringIO()
+    bar = Progress(100, stream=stream, stall_s=0.3)
+    bar.frames(10)
+    time.sleep(1.5)  # a read that hangs: no frame for longer than stall_s
+    said = stream.getvalue()
+    bar.frames(10)
+    bar.close()
+    assert said.count("no frame written for") == 1  # once, not every second
+    assert "still waiting" in said
+    (back,) = [line for line in stream.getvalue().splitlines() if "frames again" in line]
+    assert re.fullmatch(r"rtseg: frames again after \d+ s", back)

@@ -30,6 +30,9 @@ def test_summary_schema_and_table(tmp_path):
     assert summary["steps"] == {}
     table = format_table(summary)
     assert "capture->sink" in table and "2 dropped" in table
+    assert "the latency a viewer sees" in " ".join(table.split())
+    read_ahead = " ".join(format_table(summary, read_ahead=True).split())
+    assert "mostly time spent queued" in read_ahead and "--realtime" in read_ahead
     path = tmp_path / "s.json"
     write_json(summary, path)
     assert json.loads(path.read_text()) == summary
