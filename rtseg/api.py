@@ -109,7 +109,7 @@ def process_video(
             video files, "fast" for live sources).
         refine: snap mask edges to the frame's edges (default: as `quality` says).
         smooth: strength of the motion-adaptive temporal smoothing of the mask, 0 (off) to
-            1 (default: as `quality` says, 0.5).
+            1 (default: as `quality` says, 0.5); True and False are 0.5 and off.
         grow: pixels the final alpha grows by at the output's size (negative: shrinks),
             -40 to 40.
         feather: pixels over which the final alpha's edges are softened, 0 to 40.

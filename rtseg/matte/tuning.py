@@ -65,7 +65,8 @@ def feather_alpha(alpha: np.ndarray, pixels: int) -> np.ndarray:
 
 
 def check_setting(name: str, value: object) -> float:
-    """`value` as a number inside `name`'s range (see `RANGES`).
+    """`value` as a number inside `name`'s range (see `RANGES`); `smooth` also takes True
+    (the default strength) and False (off), its meaning before it was a strength.
 
     Raises:
         RtsegError: an unknown setting, or a value that is no number or out of range.
@@ -73,6 +74,8 @@ def check_setting(name: str, value: object) -> float:
     if name not in RANGES:
         raise RtsegError(f"unknown mask setting {name!r}; choose one of {', '.join(RANGES)}")
     low, high, _ = RANGES[name]
+    if name == "smooth" and isinstance(value, bool):  # on/off, as before strengths existed
+        return DEFAULT_STRENGTH if value else 0.0
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise RtsegError(f"{name} must be a number, got {value!r}")
     if not low <= value <= high:

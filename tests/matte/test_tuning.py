@@ -65,9 +65,12 @@ def test_tuning_validates_steps_within_its_ranges_and_applies_in_order():
         tuning.step("feather", 1)
     assert tuning.feather == 40  # clamped to the range
     for name, bad in (("grow", 41), ("grow", 2.5), ("feather", -1), ("smooth", 1.2),
-                      ("smooth", True), ("size", 1)):  # fmt: skip
+                      ("grow", True), ("size", 1)):  # fmt: skip
         with pytest.raises(RtsegError, match=name):
             tuning.set(name, bad)
+    # smoothing was on or off before it had a strength: True is the default, False off
+    assert (tuning.set("smooth", False), tuning.set("smooth", True)) == (0.0, 0.5)
+    tuning.set("smooth", 0.6)
     assert tuning.describe() == "grow -2 px  feather 40 px  smooth 0.6"
     tuning.set("feather", 0)
     alpha = disc(40)
