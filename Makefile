@@ -84,16 +84,20 @@ models:
 # graph in $(RVM) into the user model directory: rvm_mobilenetv3 (the ratio an input), one
 # variant per ratio in $(RVM_RATIOS) with the ratio fixed, NOTICE and licence beside them, and
 # tf2onnx's unoptimised conversion under rvm-baseline/ for the speed comparison. tensorflow
-# and tf2onnx live in a venv of their own.
+# and tf2onnx live in a venv of their own. RVM_INT8=1 also writes rvm_mobilenetv3_r1_int8, the
+# int8 form of rvm_mobilenetv3_r1 (export/rvm_int8.py, docs/matting.md), calibrated on the
+# frames of $(RVM_INT8_CLIP).
 RVM ?= ../shared/models/rvm
 RVM_RATIOS ?= 1 0.25
+RVM_INT8_CLIP ?= ../shared/data/videos/thoughtful_640x360.mp4
 rvm: rvm-source $(STAMP)
 	$(PYTHON) -m venv .venv-rvm
 	.venv-rvm/bin/python -m pip install -q -r export/requirements-rvm.txt
 	out="$$($(PY) -c 'from rtseg.models.registry import user_dir; print(user_dir())')" && \
 	.venv-rvm/bin/python -m export.rvm --rvm $(RVM) --out "$$out" \
 		$(foreach r,$(RVM_RATIOS),--ratio $(r)) \
-		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx"
+		--as-converted "$$out/rvm-baseline/rvm_mobilenetv3_as_converted.onnx" \
+		$(if $(RVM_INT8),&& $(PY) -m export.rvm_int8 build --models "$$out" --clip $(RVM_INT8_CLIP))
 
 # The graph's files are checked (and their source named) before anything is installed.
 rvm-source:

@@ -45,7 +45,7 @@ from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.progress import Progress, ProgressSink
 from rtseg.pipeline.stats import format_table, write_json
-from rtseg.redaction import redact
+from rtseg.redaction import redact, redact_logs
 
 log = logging.getLogger("rtseg")
 
@@ -426,18 +426,9 @@ def fetch_model(fp16: bool, url: str | None, overwrite: bool) -> None:
     print(fetched.notice, end="")
 
 
-class _Redacted(logging.Filter):
-    """Log lines without secrets: what a backend or FFmpeg says may quote a URL whole."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), None
-        return True
-
-
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="rtseg: %(message)s", stream=sys.stderr)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_Redacted())
+    redact_logs()
     logging.getLogger("rtseg.models.engine").setLevel(logging.WARNING)
     for backend in remote.BACKEND_LOGGERS:  # storage clients say where they found credentials
         logging.getLogger(backend).setLevel(logging.WARNING)

@@ -9,6 +9,7 @@ userinfo of any URL in it, the values of secret query parameters, and every secr
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
@@ -25,7 +26,7 @@ _known: set[str] = set()
 _known_lock = threading.Lock()
 # Shorter strings than this are not replaced wherever they appear (they would blank
 # ordinary words); they are still left out of every display form.
-MIN_REMEMBERED = 4
+MIN_REMEMBERED = 6
 
 
 def is_secret_param(name: str) -> bool:
@@ -65,3 +66,20 @@ def redact(text: str) -> str:
     for secret in known:
         text = text.replace(secret, HIDDEN)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Log lines without secrets: what a backend or FFmpeg says may quote a URL whole. The
+    CLI puts it on its handler, and a batch worker on what prints its warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+def redact_logs() -> None:
+    """Put `RedactingFilter` on every handler of this process's root logger, and on the
+    last-resort handler that prints warnings where none is set (a batch worker)."""
+    for handler in [*logging.getLogger().handlers, logging.lastResort]:
+        if handler is not None and not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import http.server
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ import pytest
 
 from rtseg.redaction import redact
 from tests.batch.media import make_clip
+from tests.conftest import ROOT
 from tests.reliability import assert_clean_failure, run_cli
 
 USER, PASSWORD = "alice", "Pa55-w0rd-secret"
@@ -174,3 +177,16 @@ def test_the_preview_token_is_never_logged(bright_model):
 def test_redact_blanks_credentials_wherever_a_backend_quotes_them(text, secret):
     assert secret not in redact(text)
     assert redact("nothing secret in s3://bucket/a.mp4") == "nothing secret in s3://bucket/a.mp4"
+
+
+def test_a_batch_worker_s_warnings_are_redacted_where_no_handler_is_set():
+    """A worker process has no logging set up: its warnings go to Python's last-resort
+    handler, which `redact_logs` (run by each `Worker`) filters too."""
+    script = (
+        "import logging; from rtseg.redaction import redact_logs; redact_logs(); "
+        f"logging.getLogger('x').warning('cannot read https://{USER}:{PASSWORD}@h/a.mp4')"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)  # fmt: skip
+    assert "cannot read https://***@h/a.mp4" in done.stderr
+    assert PASSWORD not in done.stderr

@@ -29,6 +29,7 @@ from rtseg.io.outputs import final_name, lock_path, partial_name
 from rtseg.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from rtseg.io.video_in import holds_video
 from rtseg.io.video_out import CONTAINERS, written_by_rtseg
+from rtseg.redaction import redact
 
 FORMATS = ("mp4", "webm", "mov", "png")
 # With --format png, where a folder's images would be written around the frame folders of
@@ -152,6 +153,12 @@ def _walk(root: Path, skip: Location, skipped: list[Skipped]) -> list[tuple[Path
     return found
 
 
+def _refused(exc: RtsegError) -> Missing:
+    """A URL `Location.of` refused, as a failed SOURCE: the message names it first."""
+    where, _, reason = str(exc).partition(": ")
+    return Missing(where, reason)
+
+
 def _own_segment_url(relative: PurePosixPath) -> bool:
     """Whether an object is one of a split's segments (rtseg uploads no other partial)."""
     parent = relative.parent.name
@@ -169,7 +176,7 @@ def _expand_url(spec: str, skip: Location, missing: list[Missing], skipped: list
         else:
             found = remote.find(where)
     except RtsegError as exc:
-        missing.append(Missing(str(exc).partition(": ")[0] or spec, str(exc)))
+        missing.append(_refused(exc))
         return []
     if found is None:
         missing.append(Missing(str(where), "input not found"))
@@ -181,15 +188,13 @@ def _expand_url(spec: str, skip: Location, missing: list[Missing], skipped: list
         if url.startswith(inside):
             continue
         if _own_segment_url(name) or name.suffix.lower() not in VIDEO_SUFFIXES:
-            skipped.append(Skipped(url, OWN_SEGMENTS if _own_segment_url(name) else NOT_VIDEO))
+            why = OWN_SEGMENTS if _own_segment_url(name) else NOT_VIDEO
+            skipped.append(Skipped(redact(url), why))  # a web URL may carry credentials
             continue
         try:
-            source = Location.of(url)
+            pairs.append((Location.of(url), name))
         except RtsegError as exc:
-            missing.append(Missing(str(exc).partition(": ")[0], str(exc)))
-            continue
-        if not url.startswith(inside):
-            pairs.append((source, name))
+            missing.append(_refused(exc))
     if not pairs and len(missing) == refused:
         missing.append(Missing(str(where), "no video found here"))
     return pairs

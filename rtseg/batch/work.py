@@ -30,6 +30,7 @@ from rtseg.models.engine import Engine
 from rtseg.models.registry import resolve
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.progress import ProgressSink
+from rtseg.redaction import redact_logs
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Worker:
 
     def __init__(self, config: JobConfig) -> None:
         keep_freed_memory()  # its process is rtseg's own, as the `rtseg` command's is
+        redact_logs()  # its warnings reach the terminal too
         self.config = config
         self.engine: Engine | None = None
         self.failure: Exception | None = None  # why the model did not load

@@ -15,8 +15,6 @@ effect. Each frame is segmented once, whatever the number of outputs and effects
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,12 +24,12 @@ from typing import Any, Protocol
 from rtseg.errors import RtsegError, speaking_cli
 from rtseg.io import remote
 from rtseg.io.location import Location
-from rtseg.io.outputs import check_not_input
+from rtseg.io.outputs import check_not_input, is_null_device
 from rtseg.io.preview import HttpPreviewSink
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
 from rtseg.io.video_out import CONTAINERS, VideoWriter, holds_alpha
 from rtseg.io.virtualcam import VirtualCamSink
-from rtseg.matte.effects import EFFECT_NAMES, AlphaOut, Effect
+from rtseg.matte.effects import EFFECT_NAMES, Effect, GivesAlpha
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.ports import Sink
 from rtseg.redaction import redact
@@ -152,7 +150,7 @@ class VideoFile(Destination):
     def _writer(
         path: Path, context: SinkContext, overwrite: bool, replace_partial: bool
     ) -> VideoWriter:
-        if isinstance(context.effect, AlphaOut) and not holds_alpha(path):
+        if isinstance(context.effect, GivesAlpha) and not holds_alpha(path):
             raise RtsegError(f"{path.suffix} cannot hold alpha; use .webm, .mov or a directory")
         if context.realtime:
             log.info(
@@ -319,7 +317,7 @@ def parse_sink(spec: str) -> Destination:
 def output_at(path: Location, choices: str = "") -> Destination:
     """The file output `path` names by its suffix: a video file, a folder for PNG frames, or
     the null device (a `Path` from Python is taken as it is, with no `@EFFECT` to parse)."""
-    if not path.is_remote and _is_null_device(path.path):
+    if not path.is_remote and is_null_device(path.path):
         return Null()
     if path.suffix.lower() in CONTAINERS:
         return VideoFile(path)
@@ -332,13 +330,3 @@ def output_at(path: Location, choices: str = "") -> Destination:
         "destination object (rtseg.VideoFile, rtseg.Window()...)"
     )
     raise RtsegError(f"unknown output {str(path)!r}: {choices}")
-
-
-def _is_null_device(path: Path) -> bool:
-    """Whether `path` is the null device (`/dev/null`, or a node of that device), which
-    takes any output and keeps nothing."""
-    try:
-        mode, device = path.stat(), os.stat(os.devnull)
-    except (OSError, ValueError):
-        return False
-    return stat.S_ISCHR(mode.st_mode) and mode.st_rdev == device.st_rdev

@@ -118,7 +118,9 @@ class Location:
                     "its backend reads them (for s3://, AWS_ACCESS_KEY_ID and "
                     "AWS_SECRET_ACCESS_KEY or ~/.aws)"
                 )
-        if not made.host or climbs(made.host) or any(climbs(s) for s in made.key.split("/")):
+        if not made.host:
+            raise RtsegError(f"{made}: a {name}:// URL names its bucket or host after the //")
+        if climbs(made.host) or any(climbs(s) for s in made.key.split("/")):
             raise RtsegError(
                 f"{made}: a key or path with '..' in it could name a place outside the "
                 "bucket or host; name the object without it"

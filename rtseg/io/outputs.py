@@ -65,6 +65,16 @@ def is_special(path: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def is_null_device(path: Path) -> bool:
+    """Whether `path` is the null device (`/dev/null`, or a node of that device), which
+    takes any output and keeps nothing."""
+    try:
+        mode, device = path.stat(), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode.st_mode) and mode.st_rdev == device.st_rdev
+
+
 def check_not_input(path: Path, source: object) -> None:
     """Refuse an output that is the input itself, or whose temporary name is (an input
     called `clip.partial.mp4` is a video like any other): writing or clearing it would
@@ -86,6 +96,8 @@ def check_stats_path(path: Path, source: Path, sinks: Iterable[object]) -> None:
 
     `sinks` are the run's sink specs: strings, paths, or objects with a `path`.
     """
+    if is_null_device(path):
+        return  # the stats are not kept, as asked
     check_output(path, overwrite=True)
     check_not_input(path, source)
     for sink in sinks:

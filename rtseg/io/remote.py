@@ -12,10 +12,17 @@ Object storage is not a disk, so each direction has its own rule:
   whole output is in it. A stopped or failed run keeps its partial output on that node,
   under `staging_path`, and says where.
 
-Credentials and endpoints come the way each backend reads them (s3fs: the AWS variables
-and files, `AWS_ENDPOINT_URL` included; gcsfs: Google's application default credentials;
-adlfs: `AZURE_STORAGE_*`); rtseg asks for none and never prints them. The backends come
-with the `cloud` extra.
+- **Checked before any work.** An output URL must not exist (without `overwrite`), and a
+  small object is written beside it and removed, so a missing bucket or read-only
+  credentials fail in one line at once (`check_writable`).
+- **Bounded waits.** A store that stops answering is given up on after `stall_s()` seconds,
+  with `STORE_TRIES` tries per request; a refusal (401, 403) is "access denied".
+
+Every URL is a `Location` (`rtseg.io.location`): its key checked, its staging path inside
+the staging folder, shown only in its display form. Credentials and endpoints come the way
+each backend reads them (s3fs: the AWS variables and files, `AWS_ENDPOINT_URL` included;
+gcsfs: Google's application default credentials; adlfs: `AZURE_STORAGE_*`); rtseg asks for
+none and never shows them. The backends come with the `cloud` extra.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from rtseg.errors import OutputExists, RtsegError, option
+from rtseg.errors import OutputBusy, OutputExists, RtsegError, option
 from rtseg.io.location import Location, scheme
 from rtseg.pipeline.ports import Sink, SinkWrapper
 
@@ -52,7 +59,24 @@ BACKEND_LOGGERS = ("botocore", "aiobotocore", "s3fs", "gcsfs", "adlfs", "azure",
 # Seconds a store may leave a request without an answer (connecting, or between bytes)
 # before it counts as gone; a request is tried `STORE_TRIES` times in all. Set
 # RTSEG_STORE_STALL_S to change it (a very slow link).
-STALL_S = float(os.environ.get("RTSEG_STORE_STALL_S", "20"))
+STALL_S = 10.0
+
+
+def stall_s() -> float:
+    """Seconds without an answer after which a store counts as gone: RTSEG_STORE_STALL_S,
+    or `STALL_S`."""
+    text = os.environ.get("RTSEG_STORE_STALL_S", "")
+    if not text:
+        return STALL_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise RtsegError(f"RTSEG_STORE_STALL_S must be a number of seconds above 0, got {text!r}")
+    return value
+
+
 STORE_TRIES = 2
 # HTTP statuses that mean the credentials were refused.
 DENIED_STATUSES = {401, 403}
@@ -93,15 +117,18 @@ def is_web(spec: object) -> bool:
 
 def _options(name: str) -> dict[str, Any]:
     """What each backend is told so that a store that stops answering is given up on after
-    `STALL_S`, not after the minutes its own retries add up to."""
+    `stall_s()`, not after the minutes its own retries add up to."""
     if name in {"s3", "s3a"}:
-        retries = {"max_attempts": 1, "mode": "standard"}  # s3fs retries on top of it
-        timeouts = {"connect_timeout": STALL_S, "read_timeout": STALL_S, "retries": retries}
+        # botocore's standard retries (throttling, a dropped connection) and no more: s3fs
+        # retries around each call and again around each read, which multiplied a stall
+        retries = {"max_attempts": STORE_TRIES, "mode": "standard"}
+        wait = stall_s()
+        timeouts = {"connect_timeout": wait, "read_timeout": wait, "retries": retries}
         return {"config_kwargs": timeouts}
     if name in {"http", "https"}:
         import aiohttp
 
-        timeout = aiohttp.ClientTimeout(sock_connect=STALL_S, sock_read=STALL_S)
+        timeout = aiohttp.ClientTimeout(sock_connect=stall_s(), sock_read=stall_s())
         return {"client_kwargs": {"timeout": timeout}}
     return {}
 
@@ -128,8 +155,8 @@ def _fs(where: Location) -> tuple[Any, str]:
         raise RtsegError(
             f"{where}: {where.scheme}:// needs {missing}: pip install 'rtseg[cloud]'"
         ) from exc
-    if hasattr(fs, "retries"):  # s3fs's own retries, around botocore's
-        fs.retries = STORE_TRIES
+    if hasattr(fs, "retries"):  # s3fs's own retries, around botocore's: one try each
+        fs.retries = 1
     return fs, path
 
 
@@ -151,7 +178,7 @@ def _failure(where: Location, exc: BaseException) -> RtsegError:
         return RtsegError(f"not found: {where}")
     if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
         return RtsegError(
-            f"{where}: the store did not answer for {STALL_S:g} s (down, or unreachable); "
+            f"{where}: the store did not answer for {stall_s():g} s (down, or unreachable); "
             "try again once it is back"
         )
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -222,6 +249,7 @@ class _Blocks:
         self.size = int(info.get("size") or 0)
         self._kept: OrderedDict[int, Future[bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self.failure: BaseException | None = None  # the first fetch that failed
 
     def _fetch(self, index: int) -> bytes:
         start = index * BLOCK_BYTES
@@ -247,10 +275,16 @@ class _Blocks:
         try:
             future.set_result(self._fetch(index))
         except BaseException as exc:
+            self.failure = exc
             future.set_exception(exc)
 
     def block(self, index: int) -> bytes:
+        """Block `index`'s bytes. Once a fetch has failed (the store went away or stalled),
+        every later block fails at once with that error, rather than each waiting out its
+        own stall: the audio still to mux when a run stops reads on from the same object."""
         with self._lock:
+            if self.failure is not None:
+                raise self.failure
             future = self._want(index)
             last = (self.size - 1) // BLOCK_BYTES
             for ahead in range(index + 1, min(last, index + AHEAD_BLOCKS) + 1):
@@ -276,7 +310,7 @@ class RemoteReader(io.RawIOBase):
         key = _version(where, info)
         with _open_lock:
             blocks = _open_files.get(key)
-            if blocks is None:
+            if blocks is None or blocks.failure is not None:  # a new reader tries afresh
                 blocks = _open_files[key] = _Blocks(where, info)
         self._blocks = blocks
         self.name = str(where)
@@ -439,7 +473,14 @@ def staged_output(target: Location, overwrite: bool, open_local) -> UploadOnClos
     check_writable(target, overwrite)
     local = staging_path(target)
     local.parent.mkdir(parents=True, exist_ok=True)
-    return UploadOnClose(open_local(local), local, target)
+    try:
+        sink = open_local(local)
+    except OutputBusy:
+        raise OutputBusy(
+            f"{target} is being written by another rtseg run on this node; wait for it to "
+            "finish or choose another output"
+        ) from None
+    return UploadOnClose(sink, local, target)
 
 
 def temporary_dir() -> Path:

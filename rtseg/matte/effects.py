@@ -35,7 +35,8 @@ class Effect(Protocol):
       model's foreground colours, where the model has them, as `apply(..., foreground=)`;
     - `NeedsForeground`: one that shows those colours themselves, refused for other models;
     - `NeedsLabels`: one drawn from the frame's class labels (`paint`), not from its alpha,
-      refused for models without labels before the first frame.
+      refused for models without labels before the first frame;
+    - `GivesAlpha`: one whose output is BGRA, refused for files that cannot hold alpha.
     """
 
     name: str
@@ -63,6 +64,11 @@ class TakesForeground(ABC):
 class NeedsForeground(TakesForeground):
     """An effect that shows the foreground colours themselves: only a matting model has
     them, so a job refuses it for any other model."""
+
+
+class GivesAlpha:
+    """An effect whose output is BGRA, the person's alpha in a fourth channel: a job refuses
+    it up front for a file that cannot hold alpha (`.mp4`, `.mkv`)."""
 
 
 class NeedsLabels(ABC):
@@ -237,7 +243,7 @@ class MaskView:
         return cv2.cvtColor(alpha_u8(alpha), cv2.COLOR_GRAY2BGR)
 
 
-class AlphaOut(TakesForeground):
+class AlphaOut(TakesForeground, GivesAlpha):
     """BGRA output with the person's alpha, for PNG sequences and alpha-capable video."""
 
     name = "alpha"

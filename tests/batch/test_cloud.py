@@ -171,7 +171,7 @@ def test_store_faults_missing_buckets_refused_credentials_and_climbing_keys_each
     for name in ("killed_read", "stalled_read"):
         read = outcome[name]
         assert read["exit"] == 2, (name, read["stderr"])
-        assert read["after_fault_s"] < 30, (name, read)
+        assert read["after_fault_s"] < 15, (name, read)  # two tries of a 3 s stall
         error = [line for line in read["stderr"].splitlines() if "error" in line]
         assert len(error) == 1 and "s3://media/long.mp4" in error[0], read["stderr"]
         assert "partial output is kept as" in error[0]

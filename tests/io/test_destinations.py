@@ -103,11 +103,8 @@ def test_a_destination_opens_its_own_sink_with_the_run_s_context(tmp_path, brigh
     )
     Job(config).run()
     (context, sink), (own_context, own_sink) = plain.opened + own.opened
-    assert (context.fps, context.audio_from, context.input_path) == (
-        12.0,
-        Location.of(clip),
-        Location.of(clip),
-    )
+    where = Location.of(clip)
+    assert (context.fps, context.audio_from, context.input_path) == (12.0, where, where)
     assert context.overwrite and context.controls is not None
     assert isinstance(context.effect, Blur) and isinstance(own_context.effect, MaskView)
     assert sink.ended == own_sink.ended == "complete"

@@ -75,6 +75,10 @@ def test_the_stats_path_is_checked_like_an_output(tmp_path):
         check_stats_path(tmp_path / "out.mp4", source, [str(tmp_path / "out.mp4")])
     with pytest.raises(RtsegError, match="both --stats-json and a --sink"):
         check_stats_path(tmp_path / "o.mp4", source, ["null", VideoFile(tmp_path / "o.mp4")])
+    check_stats_path(Path(os.devnull), source, [])  # stats not kept, as asked
+    with pytest.raises(RtsegError, match="special file"):
+        os.mkfifo(tmp_path / "stats.fifo")
+        check_stats_path(tmp_path / "stats.fifo", source, [])
 
 
 @pytest.mark.parametrize(

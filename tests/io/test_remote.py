@@ -17,7 +17,7 @@ import pytest
 
 import rtseg
 from rtseg.cli import main as rtseg_main
-from rtseg.errors import RtsegError
+from rtseg.errors import OutputBusy, RtsegError
 from rtseg.io import remote
 from rtseg.io.location import Location
 from rtseg.io.sources import open_source
@@ -199,3 +199,36 @@ def test_a_video_read_from_storage_is_written_like_itself_with_its_audio(tmp_pat
                 writer.write(frame.image, time_s=frame.time_s)
     assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
     assert audio_tracks(out) == ["aac"]
+
+
+def test_the_stated_stall_is_read_from_the_environment_and_checked(monkeypatch):
+    monkeypatch.delenv("RTSEG_STORE_STALL_S", raising=False)
+    assert remote.stall_s() == remote.STALL_S
+    monkeypatch.setenv("RTSEG_STORE_STALL_S", "2.5")
+    assert remote.stall_s() == 2.5
+    for bad in ("abc", "0", "-1", "inf", "nan"):
+        monkeypatch.setenv("RTSEG_STORE_STALL_S", bad)
+        with pytest.raises(RtsegError, match="RTSEG_STORE_STALL_S must be a number of seconds"):
+            remote.stall_s()
+
+
+def test_a_url_another_run_on_this_node_is_writing_is_refused_and_its_file_kept(
+    tmp_path, memory, monkeypatch
+):
+    """Two runs writing one URL on one node share its staging file: the second is refused
+    in one line, before it removes anything there."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    from rtseg.io.outputs import claim_output, partial_name
+
+    target = Location.of("memory://results/a.mp4")
+    local = remote.staging_path(target)
+    local.parent.mkdir(parents=True)
+    first = claim_output(local, overwrite=True)
+    partial_name(local).write_bytes(b"the first run's frames")
+    local.write_bytes(b"a complete file the first run is uploading")
+    with pytest.raises(OutputBusy, match=re.escape("memory://results/a.mp4 is being written")):
+        remote.staged_output(target, True, lambda path: claim_output(path, True, True))
+    assert partial_name(local).read_bytes() == b"the first run's frames"
+    assert local.read_bytes() == b"a complete file the first run is uploading"
+    first.release()

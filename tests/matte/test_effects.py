@@ -14,11 +14,13 @@ from rtseg.matte.effects import (
     Blur,
     Classes,
     Color,
+    GivesAlpha,
     MaskView,
     NeedsForeground,
     NeedsLabels,
     Replace,
     TakesForeground,
+    alpha_u8,
     apply_effect,
     draw,
     parse_effect,
@@ -306,6 +308,31 @@ def test_a_user_s_effect_is_refused_by_its_type_for_a_model_without_what_it_need
     clip = write_clip(tmp_path / "c.mp4", frames=2)
     with pytest.raises(RtsegError, match=message):
         Job(JobConfig(source=str(clip), effect=effect, sinks=["null"], device="cpu"))
+
+
+class Matte(GivesAlpha):
+    """A user's effect with an alpha channel: the frame over its alpha, BGRA."""
+
+    name = "matte"
+
+    def apply(self, image, alpha):
+        return np.dstack([image, alpha_u8(alpha)])
+
+
+@pytest.mark.parametrize("effect", [AlphaOut(), Matte()], ids=lambda e: e.name)
+def test_an_alpha_effect_is_refused_up_front_for_a_file_without_alpha(
+    tmp_path, bright_model, effect
+):
+    from tests.conftest import write_clip
+
+    clip = write_clip(tmp_path / "c.mp4", frames=2)
+    mp4 = tmp_path / "o.mp4"
+    with pytest.raises(RtsegError, match=r"\.mp4 cannot hold alpha"):
+        Job(JobConfig(source=str(clip), model=bright_model, effect=effect, sinks=[str(mp4)]))
+    assert not mp4.exists()
+    out = tmp_path / "o.webm"
+    Job(JobConfig(source=str(clip), model=bright_model, effect=effect, sinks=[str(out)])).run()
+    assert out.exists()
 
 
 def test_an_effect_s_repr_is_how_to_make_it(tmp_path):
