@@ -48,7 +48,7 @@ MEDIAPIPE = "mediapipe"
 PLAIN = "plain model"
 # The plain selfie model as MediaPipe runs it: one whole-frame pass, bilinear upscale.
 ROWS: dict[str, Quality] = {
-    PLAIN: Quality(flip=False, zoom=None, refine_short_side=None, smooth=False),
+    PLAIN: Quality(flip=False, zoom=None, refine_short_side=None, smooth=0.0),
     **LEVELS,
 }
 SMALL = 0.45  # a clip's height in the 720p frame it is inset into, for the zoom to engage
@@ -172,7 +172,7 @@ class MaskPath:
 
     def __post_init__(self) -> None:
         q = self.quality
-        self.path = FramePath(q, q.refiner(), None, MaskSource(sync=True, passes=q.passes()))
+        self.path = FramePath(q, q.refiner(), MaskSource(sync=True, passes=q.passes()))
         self.state = self.path.new_stream()
         self.seq = 0
 

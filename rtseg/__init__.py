@@ -51,6 +51,7 @@ from rtseg.matte.effects import (
     Replace,
     TakesForeground,
 )
+from rtseg.matte.tuning import Tuning
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.memory import keep_freed_memory
 from rtseg.pipeline.run_stats import Percentiles, RunStats
@@ -89,6 +90,7 @@ __all__ = [
     "StageError",
     "Stopped",
     "TakesForeground",
+    "Tuning",
     "VideoFile",
     "VideoInfo",
     "VideoReader",

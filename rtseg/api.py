@@ -56,7 +56,11 @@ def process_video(
     threads: int | None = None,
     quality: QualityName | None = None,
     refine: bool | None = None,
-    smooth: bool | None = None,
+    smooth: float | None = None,
+    grow: int = 0,
+    feather: int = 0,
+    people: str = "all",
+    auto_frame: bool = False,
     mask_every: int = 1,
     sync: bool | None = None,
     downsample_ratio: float | None = None,
@@ -104,7 +108,15 @@ def process_video(
         quality: "fast", "balanced" or "best" (default: "best" for images, "balanced" for
             video files, "fast" for live sources).
         refine: snap mask edges to the frame's edges (default: as `quality` says).
-        smooth: motion-adaptive temporal smoothing of the mask (default: as `quality` says).
+        smooth: strength of the motion-adaptive temporal smoothing of the mask, 0 (off) to
+            1 (default: as `quality` says, 0.5); True and False are 0.5 and off.
+        grow: pixels the final alpha grows by at the output's size (negative: shrinks),
+            -40 to 40.
+        feather: pixels over which the final alpha's edges are softened, 0 to 40.
+        people: "main" keeps only the main person in the mask, "all" everyone (see
+            docs/webcam.md).
+        auto_frame: the output is a crop of the input, at its size, that keeps the person
+            centred with headroom.
         mask_every: run the model on every Nth frame and reuse its mask in between.
         sync: each frame waits for its own mask (default: for files, not for live sources).
         downsample_ratio: for a matting model (RVM), the share of the frame's size the

@@ -36,6 +36,7 @@ from rtseg.io.sinks import has_display
 from rtseg.io.video_in import VideoReader
 from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
+from rtseg.matte.people import PEOPLE
 from rtseg.matte.quality import LEVELS
 from rtseg.models import registry as models
 from rtseg.models.engine import load_session
@@ -76,6 +77,24 @@ def _ratio(text: str) -> float:
     return value
 
 
+def _strength(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _pixels(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        message = f"must be a whole number of pixels, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 def _add_file_args(p: argparse.ArgumentParser) -> None:
     """The per-run options `rtseg run` and `rtseg batch` share."""
     p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name or .onnx path")
@@ -103,9 +122,38 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--smooth",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="motion-adaptive temporal smoothing of the mask (default: as --quality says)",
+        type=_strength,
+        metavar="S",
+        help="strength of the motion-adaptive temporal smoothing of the mask, 0 (off) to 1: "
+        "how much of the past a still region keeps; motion is followed at once (default 0.5)",
+    )
+    p.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0, help="--smooth 0")
+    p.add_argument(
+        "--people",
+        choices=PEOPLE,
+        default="all",
+        help="main: only the main person stays in the mask (the largest, most central, "
+        "followed over time), everyone else goes to the background (default all)",
+    )
+    p.add_argument(
+        "--auto-frame",
+        action="store_true",
+        help="the output is a crop of the input at its size that keeps the person centred "
+        "with headroom, moving smoothly, zoomed up to 2x",
+    )
+    p.add_argument(
+        "--grow",
+        type=_pixels,
+        default=0,
+        metavar="PX",
+        help="grow the final mask by PX output pixels before compositing; negative shrinks",
+    )
+    p.add_argument(
+        "--feather",
+        type=_pixels,
+        default=0,
+        metavar="PX",
+        help="soften the final mask's edges over PX output pixels on either side",
     )
     p.add_argument(
         "--mask-every",
@@ -283,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _per_file_options(args: argparse.Namespace) -> dict:
     """The JobConfig fields `rtseg run` and `rtseg batch` share (`_add_file_args`)."""
     names = ("model", "device", "threads", "overwrite", "quality", "refine", "smooth")
+    names += ("grow", "feather", "people", "auto_frame")
     names += ("mask_every", "sync", "crf", "preset", "downsample_ratio", "deinterlace")
     return {name: getattr(args, name) for name in names}
 

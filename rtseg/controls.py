@@ -1,10 +1,11 @@
-"""What a viewer can change while a job runs: the effect, the mask view and the model.
+"""What a viewer can change while a job runs: the effect, the mask view, the model, and the
+mask's grow, feather and smoothing strength (`rtseg.matte.tuning`).
 
-The window's keys and the preview page's buttons both land here. The running engine and the
-active effect change together under one lock, so a frame never sees an effect the model
-cannot show (the classes effect needs a model with labels). A new model is built off the
-caller's thread (`ModelSwitch`) and takes over between two frames, when the inference stage
-calls `take_switch()`.
+The window's keys and the preview page's buttons and sliders all land here. The running
+engine and the active effect change together under one lock, so a frame never sees an effect
+the model cannot show (the classes effect needs a model with labels). A new model is built
+off the caller's thread (`ModelSwitch`) and takes over between two frames, when the inference
+stage calls `take_switch()`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from rtseg.errors import RtsegError
 from rtseg.matte.effects import Effect, MaskView, NeedsForeground, NeedsLabels, parse_effect
+from rtseg.matte.tuning import RANGES, Tuning
 from rtseg.model_switch import ModelSwitch
 from rtseg.models.contract import ModelInfo
 from rtseg.models.engine import Engine
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # What the window's `e` key steps through after the effect asked for.
 CYCLE = ("blur", "color:#00b140", "mask")
+# Window actions that step a mask setting: (setting, steps).
+STEPS = {f"{name}{sign}": (name, 1 if sign == "+" else -1) for name in RANGES for sign in "+-"}
 
 
 def refusal(info: ModelInfo, effect: Effect) -> str | None:
@@ -51,6 +55,7 @@ class LiveControls:
     `build(name)` makes an engine for a model switch, `release(engine)` closes one the job
     owns, and `on_swap()` runs after a switch (the job resets its masks: nothing of the old
     model carries over). `pipeline` is set once the job has built it (the HUD reads its stats).
+    `tuning` holds the mask settings the postprocess stage applies and the sliders change.
     """
 
     def __init__(
@@ -60,8 +65,10 @@ class LiveControls:
         build: Callable[[str], Engine],
         release: Callable[[Engine], None],
         on_swap: Callable[[], None],
+        tuning: Tuning | None = None,
     ) -> None:
         self._lock = threading.Lock()
+        self.tuning = tuning or Tuning()
         self.effects: list[Effect] = [effect]
         self.effects += [e for e in map(parse_effect, CYCLE) if e.name != effect.name]
         self.effect_index = 0
@@ -145,8 +152,9 @@ class LiveControls:
             getattr(effect, "close", lambda: None)()
 
     # -- the preview page ----------------------------------------------------------------------
-    def control(self, key: str, value: str) -> str:
-        """Switch the effect or the model while running (the preview page's buttons).
+    def control(self, key: str, value: str | float) -> str:
+        """Switch the effect or the model (the preview page's buttons), or set a mask setting
+        (its sliders: "grow", "feather", "smooth"), while running.
 
         A model is built off the caller's thread and takes over between two frames.
 
@@ -171,8 +179,10 @@ class LiveControls:
                 raise RtsegError(f"{why}; switch the model first")
             return f"effect {value}"
         if key == "model":
-            resolve(value)  # an unknown name is refused at once
-            return self.switch.request(value)
+            resolve(str(value))  # an unknown name is refused at once
+            return self.switch.request(str(value))
+        if key in RANGES:
+            return f"{key} {self.tuning.set(key, value):g}"
         raise RtsegError(f"unknown control {key!r}")
 
     def choices(self) -> dict[str, list[str]]:
@@ -181,6 +191,10 @@ class LiveControls:
             "effect": [e.name for e in self.effects],
             "model": [m.name for m in available_models()],
         }
+
+    def ranges(self) -> dict[str, tuple[float, float, float]]:
+        """(low, high, step) of each mask setting, for the preview page's sliders."""
+        return dict(RANGES)
 
     def live_stats(self) -> dict[str, Any]:
         """The running figures the preview page shows."""
@@ -194,11 +208,13 @@ class LiveControls:
             "model": engine.info.name,
             "effect": self.chosen.name,
             "switch": self.switch.status,
+            **self.tuning.values(),
         }
 
     # -- the window ----------------------------------------------------------------------------
     def on_key(self, action: str) -> None:
-        """A key pressed in the window: quit, the next effect, or the mask view on/off."""
+        """A key pressed in the window: quit, the next effect, the mask view on/off, or a
+        step of a mask setting ("grow+", "feather-"...)."""
         if action == "quit":
             self._running().stop()
         elif action == "effect":
@@ -211,6 +227,8 @@ class LiveControls:
                         break
         elif action == "mask":
             self.show_mask = not self.show_mask
+        elif action in STEPS:
+            self.tuning.step(*STEPS[action])
 
     def hud_lines(self) -> list[str]:
         """Text for the window's heads-up display."""
@@ -223,6 +241,7 @@ class LiveControls:
             f"{stats.live_fps():5.1f} fps  latency {latency:.0f} ms  drops {drops}{lag}",
             f"{self.engine.info.name} on {self.engine.provider.replace('ExecutionProvider', '')}",
             f"effect {self.chosen.name}  (e: next, m: mask, h: HUD, q: quit)",
+            f"{self.tuning.describe()}  (g/G, f/F, s/S: less/more)",
         ]
 
     def _running(self) -> Pipeline:

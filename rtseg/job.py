@@ -20,7 +20,9 @@ from rtseg.io.sources import open_source
 from rtseg.io.video_in import VideoReader
 from rtseg.matte.effects import Effect, as_effect, draw
 from rtseg.matte.frame_path import FramePath, build_frame_path
+from rtseg.matte.people import check_people
 from rtseg.matte.quality import quality_level
+from rtseg.matte.tuning import check_setting
 from rtseg.models.engine import Engine
 from rtseg.models.registry import DEFAULT_MODEL, resolve
 from rtseg.options import Device, QualityName
@@ -60,7 +62,12 @@ class JobConfig:
     capacity: int = 4
     quality: QualityName | None = None  # fast, balanced or best; None: as default_level says
     refine: bool | None = None  # snap mask edges to the frame's edges; None: as quality says
-    smooth: bool | None = None  # motion-adaptive temporal smoothing; None: as quality says
+    # motion-adaptive temporal smoothing strength, 0 (off) to 1; None: as quality says (0.5)
+    smooth: float | None = None
+    grow: int = 0  # pixels the final alpha grows by at the output's size; negative shrinks
+    feather: int = 0  # pixels over which the final alpha's edges are softened
+    people: str = "all"  # "main": only the main person stays in the mask (rtseg.matte.people)
+    auto_frame: bool = False  # a crop that keeps the person centred (rtseg.matte.framing)
     mask_every: int = 1  # run the model on every Nth frame, reuse the mask in between
     # a matting model's (RVM's) downsample ratio: the share of the frame's size the network
     # sees; None: the frame brought to 320x180's area (0.25 at 720p)
@@ -103,6 +110,10 @@ def validate_config(config: JobConfig) -> None:
     """
     if config.quality is not None:
         quality_level(config.quality)
+    check_people(config.people)
+    for name in ("grow", "feather", "smooth"):
+        if getattr(config, name) is not None:
+            check_setting(name, getattr(config, name))
     for name, low in COUNTS:
         if getattr(config, name) is not None:
             check_count(name, getattr(config, name), low)
@@ -202,7 +213,12 @@ class Job(Closing):
             sync=config.sync,
             ratio=config.downsample_ratio,
             matting=self.engine.info.dynamic,  # a live switch to another model keeps these
+            grow=config.grow,
+            feather=config.feather,
+            people=config.people,
+            auto_frame=config.auto_frame,
         )
+        self.controls.tuning = self.path.tuning
         self.stages = SegmentationStages(self.controls, self.path, live)
         policy = config.policy or (Policy.LATEST if live else Policy.BLOCK)
         self.pipeline = Pipeline(
@@ -214,6 +230,7 @@ class Job(Closing):
             config.max_frames,
         )
         self.controls.pipeline = self.pipeline
+        self.path.on_step = self.pipeline.stats.add_step
 
     @property
     def engine(self) -> Engine:

@@ -76,7 +76,9 @@ class Segmentation:
     # models that give them (RVM): composited instead of the image, less of the old background
     # shows through soft edges
     fgr: np.ndarray | None = None
-    # the image segmented, as it was given (not copied; 3 channels, its transparency aside)
+    # the image segmented, as it was given (not copied; 3 channels, its transparency aside);
+    # with `auto_frame=True` the image as framed (a crop scaled to its size), which alpha,
+    # labels and fgr above are cut to
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def cutout(self) -> np.ndarray:
@@ -135,6 +137,11 @@ class Segmenter(Closing):
         refine: bool | None = None,
         threads: int | None = None,
         downsample_ratio: float | None = None,
+        grow: int = 0,
+        feather: int = 0,
+        smooth: float | None = None,
+        people: str = "all",
+        auto_frame: bool = False,
     ) -> None:
         """Load `model`.
 
@@ -155,11 +162,21 @@ class Segmenter(Closing):
             downsample_ratio: for a matting model (RVM), the share of the image's size the
                 network sees, in (0, 1] (default: the image brought to 320x180's area, 0.25
                 at 720p).
+            grow: pixels the alpha grows by at the image's size (negative: shrinks).
+            feather: pixels over which the alpha's edges are softened, either side.
+            smooth: temporal smoothing strength in video and live modes, 0 (off) to 1
+                (default: 0.5). `tuning.set("grow", 8)` and the like change these three
+                between frames.
+            people: "main" keeps only the main person in the alpha, "all" everyone (see
+                docs/webcam.md); in video and live modes the choice is followed over time.
+            auto_frame: results are cut to a crop that keeps the person centred
+                (`Segmentation.image` is the image so framed).
 
         Raises:
             RtsegError: the model is unknown, unreadable or breaks the model contract; the
-                device, quality, mode, color or alpha_dtype is unknown; `downsample_ratio`
-                is outside (0, 1] or `threads` below 1; live mode without `on_result`, or
+                device, quality, mode, color, alpha_dtype or people is unknown; grow,
+                feather or smooth is out of range; `downsample_ratio` is outside (0, 1] or
+                `threads` below 1; live mode without `on_result`, or
                 `on_result` in another mode.
         """
         for name, value, known in (("mode", mode, MODES), ("color", color, COLORS)):
@@ -183,7 +200,13 @@ class Segmenter(Closing):
             sync=True,
             ratio=downsample_ratio,
             matting=self.engine.info.dynamic,
+            grow=grow,
+            feather=feather,
+            smooth=smooth,
+            people=people,
+            auto_frame=auto_frame,
         )
+        self.tuning = self._path.tuning  # grow, feather, smooth: changeable between frames
         self._state = self._path.new_stream()
         self.mode = mode
         self._rgb = color == "rgb"
@@ -285,9 +308,12 @@ class Segmenter(Closing):
             input_alpha,
         )
         self._seq += 1
-        fgr = matte.fgr
-        if fgr is not None and self._rgb:
-            fgr = cv2.cvtColor(fgr, cv2.COLOR_BGR2RGB)
+        fgr, shown = matte.fgr, matte.image  # shown: the image as auto-framed
+        if self._rgb:
+            fgr = None if fgr is None else cv2.cvtColor(fgr, cv2.COLOR_BGR2RGB)
+            shown = None if shown is None else cv2.cvtColor(shown, cv2.COLOR_BGR2RGB)
+        if shown is None:
+            shown = image if image.shape[2] == 3 else np.ascontiguousarray(image[..., :3])
         return Segmentation(
             alpha=alpha_u8(matte.alpha) if self._uint8 else matte.alpha,
             labels=matte.labels,
@@ -295,7 +321,7 @@ class Segmenter(Closing):
             provider=self.engine.provider,
             time_s=time_s,
             fgr=fgr,
-            image=image if image.shape[2] == 3 else np.ascontiguousarray(image[..., :3]),
+            image=shown,
         )
 
     def _serve(self) -> None:

@@ -64,9 +64,12 @@ class SegmentationStages:
             self.drop_watch.check(frame.seq, sum(pipeline.drops.values()))
 
     def postprocess(self, frame: Frame) -> None:
-        """The matte at frame size, then the output under the active effect."""
+        """The matte at frame size (cut, grown and feathered as the path says), then the
+        output under the active effect; an auto-framed frame is shown as its crop."""
         assert frame.mask is not None, "postprocess runs after infer"
         frame.matte = self.path.matte(frame.image, frame.mask, frame.input_alpha)
+        if frame.matte.image is not None:
+            frame.image = frame.matte.image
         frame.output = draw(self.controls.effect, frame)
 
     def restart(self) -> None:

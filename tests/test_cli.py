@@ -93,6 +93,8 @@ def test_existing_output_is_not_overwritten_without_the_flag(tmp_path, clip, bri
         (["--source", "/dev/video99"], "cannot open camera"),
         (["--source", "sample", "--sink", "/nonexistent-dir/out.mp4"], "cannot write"),
         (["--source", "sample", "--effect", "sparkles"], "unknown effect"),
+        (["--source", "sample", "--grow", "41"], "grow must be in [-40, 40]"),
+        (["--source", "sample", "--feather", "-2"], "feather must be in [0, 40]"),
     ],
 )
 def test_expected_failures_print_one_line_and_exit_2(args, message, tmp_path):
@@ -346,3 +348,17 @@ def test_a_usage_error_is_one_line_whatever_the_argument_holds() -> None:
         )
         assert done.returncode == 2
         assert ": error: " in done.stderr.splitlines()[-1] and "\\n" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--grow", "1.5", "whole number of pixels"),
+        ("--smooth", "2", "from 0 to 1"),
+        ("--people", "some", "invalid choice"),
+    ],
+)
+def test_bad_webcam_settings_are_usage_errors(flag, value, message, tmp_path):
+    result = rtseg("run", "--source", "sample", "--sink", "null", flag, value, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.splitlines()[-1]

@@ -64,7 +64,20 @@ def check_python_page(folder: Path, ran: list[dict]) -> None:
     assert job["seen"] == list(range(30))
 
 
-CHECKS = {"README.md": check_readme, "python.md": check_python_page}
+def check_webcam_page(folder: Path, ran: list[dict]) -> None:
+    (example,) = ran
+    assert len(decode_frames(folder / "talk-main.mp4")) == 24
+    first, second, framed = example["first"], example["second"], example["framed"]
+    assert framed.shape == example["portrait"].shape  # a crop, at the image's size
+    assert second.alpha.shape == framed.shape[:2]
+    assert (second.alpha >= 0.5).mean() < (first.alpha >= 0.5).mean()  # grow -4 shrank it
+
+
+CHECKS = {
+    "README.md": check_readme,
+    "python.md": check_python_page,
+    "webcam.md": check_webcam_page,
+}
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,9 @@ def _plan(
         sized = sized and bool(wanted or options.quiet)
         parts = split.parts_for(options.split, count, workers) if video else 1
         if parts > 1:
-            planned = split.plan(item.source, item.output, count, parts, config.mask_every)
+            planned = split.plan(
+                item.source, item.output, count, parts, config.mask_every, config.smooth
+            )
             unit.missing = frames_missing(item.source)
         else:
             planned = [Task(item.source, item.output)]

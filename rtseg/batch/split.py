@@ -36,15 +36,27 @@ from rtseg.io.outputs import partial_name
 from rtseg.io.video_in import VideoReader, ffmpeg_path, open_media, video_stream
 from rtseg.io.video_out import container_for
 from rtseg.job import Job, JobConfig
+from rtseg.matte.temporal import DEFAULT_STRENGTH, still_weight
 from rtseg.models.engine import Engine
 from rtseg.pipeline.frame import Frame
 
 log = logging.getLogger(__name__)
 
-# Seconds of video run before each segment and discarded. The smoother's still-region weight
-# is 0.15, so a difference left from the start decays as 0.85^n: after 2 s at 30 fps (60
-# frames) it is below 1e-4 of full scale.
+# Seconds of video run before each segment and discarded. At the default smoothing strength
+# the smoother's still-region weight is 0.15, so a difference left from the start decays as
+# 0.85^n: after 2 s at 30 fps (60 frames) it is below 1e-4 of full scale. A stronger
+# smoothing keeps more of the past and gets a longer warmup (`warmup_s`).
 WARMUP_S = 2.0
+
+
+def warmup_s(strength: float | None) -> float:
+    """Seconds of warmup for smoothing `strength` (None: the default): `WARMUP_S`, longer in
+    proportion to the still region's time constant where that is longer than the default's."""
+    default = math.log(1.0 - still_weight(DEFAULT_STRENGTH))
+    weight = still_weight(DEFAULT_STRENGTH if strength is None else strength)
+    return WARMUP_S * max(1.0, default / math.log(1.0 - weight)) if weight < 1.0 else WARMUP_S
+
+
 # `--split auto` splits a video only when every segment gets at least this many frames.
 MIN_SEGMENT_FRAMES = 300
 
@@ -95,10 +107,16 @@ def cut_problem(source: Location) -> str | None:
 
 
 def plan(
-    source: Location | Path, output: Location | Path, frames: int, parts: int, every: int = 1
+    source: Location | Path,
+    output: Location | Path,
+    frames: int,
+    parts: int,
+    every: int = 1,
+    smooth: float | None = None,
 ) -> list[Task]:
     """Tasks for `parts` segments of `source`; boundaries and warmups are multiples of
-    `every` (the mask period), so each segment runs the model on the frames a single run does.
+    `every` (the mask period), so each segment runs the model on the frames a single run does;
+    the warmup is as long as smoothing strength `smooth` needs (`warmup_s`).
     A video that cannot be cut exactly (`cut_problem`) is one task, and the log says why."""
     source, output = Location.of(source), Location.of(output)
     problem = cut_problem(source)
@@ -108,7 +126,7 @@ def plan(
     stamps, time_base = frame_stamps(source)
     span_s = (stamps[-1] - stamps[0]) * time_base if len(stamps) > 1 else Fraction(0)
     fps = (len(stamps) - 1) / span_s if span_s else 30
-    warmup = math.ceil(WARMUP_S * fps / every) * every
+    warmup = math.ceil(warmup_s(smooth) * fps / every) * every
     folder = segments_dir(output)
     bounds = [round(i * frames / parts / every) * every for i in range(parts)] + [frames]
     tasks = []

@@ -33,9 +33,11 @@ def bench_live(
     threads: int | None = None,
     sink: str = "mp4",
     sync: bool = False,
+    options: dict | None = None,
 ) -> dict:
     """One paced live run (or a camera's, at its own pace); `sink` is `mp4` (an encoded file,
-    the target setup) or `null`.
+    the target setup) or `null`; `options`: more `JobConfig` fields (a feature turned on,
+    e.g. `{"grow": 12}`).
 
     `sync=False` is how `rtseg run` treats a live source (the video keeps its rate, the mask
     may lag, and the lag is reported); `sync=True` makes each frame wait for its own mask,
@@ -62,6 +64,7 @@ def bench_live(
             max_frames=frames if camera else 1,
             policy=Policy.LATEST,
             sync=sync,
+            **(options or {}),
         )
 
         def wrap(inner: Source) -> Source:

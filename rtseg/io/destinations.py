@@ -228,6 +228,7 @@ class Preview(Destination):
             stats=controls.live_stats if controls else None,
             on_control=controls.control if controls else None,
             choices=controls.choices() if controls else None,
+            ranges=controls.ranges() if controls else None,
         )
         log.info("preview at %s", redact(sink.url))  # the token: the user has it
         return sink

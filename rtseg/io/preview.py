@@ -1,9 +1,10 @@
 """Browser preview: watch a pipeline that runs on a headless box or a remote GPU server.
 
-A small stdlib HTTP server serves a page with the live output as MJPEG, the stats as JSON, and
-buttons that switch effect and model. JPEG encoding happens only while a browser is watching,
-and only for the newest frame: a slow viewer skips frames instead of queueing them, so the
-preview can never slow the pipeline down or grow its memory.
+A small stdlib HTTP server serves a page with the live output as MJPEG, the stats as JSON,
+buttons that switch effect and model, and sliders for the mask's grow, feather and smoothing.
+JPEG encoding happens only while a browser is watching, and only for the newest frame: a slow
+viewer skips frames instead of queueing them, so the preview can never slow the pipeline down
+or grow its memory.
 
 Security: it listens on 127.0.0.1 unless told otherwise. Any other interface needs an explicit
 `allow_remote=True` and a token, which every request must then carry (`?token=` or the
@@ -39,16 +40,18 @@ BOUNDARY = b"rtsegframe"
 MAX_CONTROL_BYTES = 64 * 1024
 _WAIT_S = 0.5  # how often a stream re-checks for shutdown while no frame comes
 
-# The page: the stream, a stats table refreshed twice a second, and one button per choice.
-# `?autotest=1` makes it count the pictures it shows and click the first effect that is not
-# the current one once pictures arrive, so a headless browser test exercises the real stream
-# and buttons; it records what it saw in `data-` attributes of <body> for a DOM dump to read.
+# The page: the stream, a stats table refreshed twice a second, one button per choice and a
+# slider per range. `?autotest=1` makes it count the pictures it shows and click the first
+# effect that is not the current one once pictures arrive, and `&slide=NAME:VALUE` (repeated)
+# then moves those sliders as a drag would, so a headless browser test exercises the real
+# stream, buttons and sliders; it records what it saw in `data-` attributes of <body> for a
+# DOM dump to read.
 PAGE = b"""<!doctype html>
 <html><head><meta charset="utf-8"><title>rtseg preview</title>
 <style>
 body { font: 14px system-ui, sans-serif; margin: 1em; background: #161616; color: #ddd; }
 #view { display: block; max-width: 100%; background: #000; min-height: 120px; }
-#controls div { margin: .5em 0; } button { margin-right: .3em; }
+#controls div { margin: .5em 0; } button { margin-right: .3em; } input { width: 16em; }
 button.on { background: #2a6; color: #fff; } td { padding: 0 1em 0 0; } #error { color: #f66; }
 </style></head>
 <body data-frames="0">
@@ -103,6 +106,11 @@ async function refreshStats() {
     document.getElementById("stats").replaceChildren(...rows);
     for (const b of document.querySelectorAll("#controls button"))
       b.classList.toggle("on", current[b.dataset.key] === b.dataset.value);
+    for (const s of document.querySelectorAll("#controls input"))  // a key may have moved it
+      if (s !== document.activeElement && s.dataset.key in current) {
+        s.value = current[s.dataset.key];
+        s.nextSibling.textContent = " " + s.value;
+      }
   } catch (e) { document.getElementById("error").textContent = "stats: " + e; }
 }
 
@@ -119,6 +127,17 @@ async function buildControls() {
   for (const [key, values] of Object.entries(choices)) {
     const group = document.createElement("div");
     group.append(key + ": ");
+    if (!Array.isArray(values)) {  // a range: a slider, sent when let go
+      const s = Object.assign(document.createElement("input"), { type: "range", ...values });
+      s.dataset.key = key;
+      s.value = current[key] ?? values.min;
+      const shown = document.createTextNode(" " + s.value);
+      s.oninput = () => { shown.textContent = " " + s.value; };
+      s.onchange = () => { s.sent = choose(key, Number(s.value)); };
+      group.append(s, shown);
+      document.getElementById("controls").append(group);
+      continue;
+    }
     for (const value of values) {
       const b = Object.assign(document.createElement("button"), { textContent: value });
       Object.assign(b.dataset, { key, value });
@@ -129,6 +148,7 @@ async function buildControls() {
   }
   body.dataset.controls = "ready";
   maybeAutotest();
+  if (query.has("autotest")) slideForTest();
 }
 
 function maybeAutotest() {
@@ -139,6 +159,21 @@ function maybeAutotest() {
   if (!other) return;
   body.dataset.clicked = other.dataset.value;
   other.click();
+}
+
+async function slideForTest() {  // as a drag would: the value, `input` while moving, `change`
+  const moved = [];
+  for (const wish of query.getAll("slide")) {
+    const [key, value] = wish.split(":");
+    const s = document.querySelector(`#controls input[data-key="${key}"]`);
+    if (!s) continue;
+    s.value = value;
+    s.dispatchEvent(new Event("input"));
+    s.dispatchEvent(new Event("change"));
+    await s.sent;  // one request at a time
+    moved.push(key + ":" + s.value);
+  }
+  body.dataset.slid = moved.join(",");
 }
 
 refreshStats().then(buildControls);
@@ -254,7 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._json(200, stats)
         elif route == "/controls":
-            self._json(200, preview.choices)
+            ranges = {k: dict(zip(("min", "max", "step"), r, strict=True))
+                      for k, r in preview.ranges.items()}  # fmt: skip
+            self._json(200, {**preview.choices, **ranges})
         else:
             self._json(404, {"error": f"no page {route}"})
 
@@ -305,9 +342,10 @@ class HttpPreviewSink:
 
     `stats` returns the dict shown on the page (fps, latency percentiles, drops, provider,
     current effect and model...). `on_control(key, value)` switches setting `key` ("effect"
-    or "model") to `value`, one of `choices[key]`, and may return a note for the viewer (e.g.
-    that a model is still loading); it may raise RtsegError or ValueError to refuse, and the
-    message is shown to the viewer. The server starts in the constructor so a
+    or "model") to `value`, one of `choices[key]`, or sets a number `key` of `ranges` (low,
+    high, step; a slider on the page) to a `value` in that range, and may return a note for
+    the viewer (e.g. that a model is still loading); it may raise RtsegError or ValueError to
+    refuse, and the message is shown to the viewer. The server starts in the constructor so a
     busy port fails at once and the URL can be shown before the first frame.
     """
 
@@ -319,8 +357,9 @@ class HttpPreviewSink:
         allow_remote: bool = False,
         token: str | None = None,
         stats: Callable[[], dict[str, Any]] | None = None,
-        on_control: Callable[[str, str], str | None] | None = None,
+        on_control: Callable[[str, str | float], str | None] | None = None,
         choices: Mapping[str, Sequence[str]] | None = None,
+        ranges: Mapping[str, tuple[float, float, float]] | None = None,
         jpeg_quality: int = 80,
     ) -> None:
         self.loopback = is_loopback(host)
@@ -337,6 +376,7 @@ class HttpPreviewSink:
         self.stats = stats
         self.on_control = on_control
         self.choices = {key: list(values) for key, values in (choices or {}).items()}
+        self.ranges = dict(ranges or {})
         self.jpeg_quality = jpeg_quality
         self.encoded = 0  # JPEGs made: stays 0 while nobody watches
         self._frame: tuple[int, np.ndarray] | None = None
@@ -399,13 +439,19 @@ class HttpPreviewSink:
             return self._jpeg
 
     def control(self, request: object) -> tuple[int, dict[str, Any]]:
-        """Apply a `{"effect": name}` or `{"model": name}` request; (HTTP status, reply)."""
+        """Apply a `{"effect": name}`, `{"model": name}` or `{"grow": 12}` request; (HTTP
+        status, reply)."""
         if not isinstance(request, dict) or len(request) != 1:
             return 400, {"error": 'send one setting, e.g. {"effect": "blur"}'}
         ((key, value),) = request.items()
-        if key not in self.choices or self.on_control is None:
+        if key not in {**self.choices, **self.ranges} or self.on_control is None:
             return 400, {"error": f"{key!r} cannot be changed here"}
-        if value not in self.choices[key]:
+        if key in self.ranges:
+            low, high, _ = self.ranges[key]
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not low <= value <= high:
+                return 400, {"error": f"{key} must be a number from {low:g} to {high:g}"}
+        elif value not in self.choices[key]:
             return 400, {"error": f"{key} must be one of {self.choices[key]}"}
         try:
             note = self.on_control(key, value)

@@ -145,10 +145,14 @@ def has_display() -> bool:
 
 
 KEYS = {ord("q"): "quit", 27: "quit", ord("e"): "effect", ord("m"): "mask", ord("h"): "hud"}
+# g/G, f/F, s/S: grow, feather and smoothing strength down/up a step.
+KEYS |= {ord(k): f"{name}-" for k, name in zip("gfs", ("grow", "feather", "smooth"), strict=True)}
+KEYS |= {ord(k): f"{name}+" for k, name in zip("GFS", ("grow", "feather", "smooth"), strict=True)}
 
 
 class WindowSink:
-    """An OpenCV window. Keys: q/Esc quit, e next effect, m mask view, h HUD on/off.
+    """An OpenCV window. Keys: q/Esc quit, e next effect, m mask view, h HUD on/off, g/G
+    grow, f/F feather and s/S smoothing strength down/up.
 
     HighGUI (its Qt build above all) must run in the main thread, so `write()` only leaves
     the newest frame in a slot and the pipeline's main-thread loop calls `pump()` to show it.

@@ -11,7 +11,7 @@ from rtseg.errors import RtsegError
 from rtseg.matte.passes import Passes
 from rtseg.matte.refine import EdgeRefiner
 from rtseg.matte.roi import RoiSettings
-from rtseg.matte.temporal import TemporalSmoother
+from rtseg.matte.temporal import DEFAULT_STRENGTH, TemporalSmoother
 from rtseg.models.transforms import Ratio, RatioRule, long_side_ratio
 
 
@@ -30,7 +30,7 @@ class Quality:
     flip: bool
     zoom: RoiSettings | None
     refine_short_side: int | None
-    smooth: bool = True
+    smooth: float = DEFAULT_STRENGTH  # temporal smoothing strength, 0 (off) to 1
     canvas_long: int = 640
     coarse_short_side: int | None = None
     matting_ratio: RatioRule | None = None
@@ -57,10 +57,11 @@ class Quality:
             work_short_side=self.refine_short_side, coarse_short_side=self.coarse_short_side
         )
 
-    def smoother(self, wanted: bool | None = None) -> TemporalSmoother | None:
-        """The level's temporal smoothing; `wanted` (`--smooth`/`--no-smooth`) turns it on
-        or off."""
-        return TemporalSmoother() if (self.smooth if wanted is None else wanted) else None
+    def smoother(self, strength: float | None = None) -> TemporalSmoother:
+        """The level's temporal smoothing at `strength` (`--smooth`; None: the level's).
+        Strength 0 keeps a smoother that passes alpha through, so a viewer can turn it on
+        while running."""
+        return TemporalSmoother(self.smooth if strength is None else strength)
 
 
 # Measured with `python -m benchmarks.quality` (docs/quality.md): the zoom lifts IoU

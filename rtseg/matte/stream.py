@@ -3,9 +3,10 @@
 A stream is a video, a camera's run, or one photo. Its state is everything a frame's mask
 depends on besides the frame itself: a recurrent model's state per pass (the whole frame,
 each tracked person's crop, their mirrored passes), the temporal smoother, the zoom's
-tracker, the last mask (reused by `--mask-every`), the frames' times and the thumbnail scene
-cuts are found on. The engine and the effects hold none of it, so nothing carries over
-between streams unless it is handed in.
+tracker, the main person (`--people main`) and the crop (`--auto-frame`), the last mask
+(reused by `--mask-every`), the frames' times and the thumbnail scene cuts are found on.
+The engine and the effects hold none of it, so nothing carries over between streams unless
+it is handed in.
 
 Whoever knows that a stream begins says so: a new state when a run or a `Segmenter` starts,
 `restart()` at a new photo, a time gap (`Timeline`), a model switch, and, for the recurrent
@@ -20,6 +21,8 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from rtseg.matte.framing import AutoFrame
+from rtseg.matte.people import MainPerson
 from rtseg.matte.roi import RoiTracker
 from rtseg.matte.temporal import TemporalSmoother
 from rtseg.models.engine import RecurrentState
@@ -68,8 +71,15 @@ class StreamState:
     Used by one thread at a time (the inference stage's, or the `Segmenter`'s caller's).
     """
 
-    def __init__(self, smoother: TemporalSmoother | None = None) -> None:
+    def __init__(
+        self,
+        smoother: TemporalSmoother | None = None,
+        people: MainPerson | None = None,
+        framer: AutoFrame | None = None,
+    ) -> None:
         self.smoother = smoother
+        self.people = people  # who the main person is, with `--people main`
+        self.framer = framer  # where the crop is, with `--auto-frame`
         self.timeline = Timeline()
         self.tracker: RoiTracker | None = None  # made by the passes for the frame's size
         self.recurrent: dict[Hashable, tuple[int, RecurrentState]] = {}
@@ -84,6 +94,9 @@ class StreamState:
             self.smoother.reset()
         if self.tracker is not None:
             self.tracker.reset()
+        for follower in (self.people, self.framer):
+            if follower is not None:
+                follower.reset()
         self.recurrent.clear()
         self.last = None
         self.thumb = None

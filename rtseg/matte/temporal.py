@@ -15,11 +15,22 @@ import numpy as np
 
 from rtseg.errors import RtsegError
 
+DEFAULT_STRENGTH = 0.5
+_STILL_AT_DEFAULT = 0.15  # the still weight at the default strength
+
+
+def still_weight(strength: float) -> float:
+    """The weight of the new alpha where nothing changed, at smoothing `strength` (0 to 1)."""
+    return float(_STILL_AT_DEFAULT ** (strength / DEFAULT_STRENGTH))
+
 
 class TemporalSmoother:
     """Motion-adaptive exponential moving average of alpha, one stream at a time.
 
-    still_weight: weight of the new alpha where nothing changed (1 turns smoothing off).
+    strength: 0 (off) to 1: how much of the past a still region keeps. The weight of the new
+        alpha where nothing changed is 0.15 ** (strength / 0.5): 1 at 0, 0.15 at the default
+        0.5 (the level every quality had before strength was a setting), 0.0225 at 1. It may
+        be changed between two frames (`strength = ...`).
     motion_levels: (lo, hi) mean grey-level change (0..255, over a small window) from which the
         weight starts to rise, and at which it reaches 1.
     jump_levels: (lo, hi) change of alpha against the smoothed value from which the weight
@@ -30,28 +41,47 @@ class TemporalSmoother:
 
     def __init__(
         self,
-        still_weight: float = 0.15,
+        strength: float = DEFAULT_STRENGTH,
         motion_levels: tuple[float, float] = (2.0, 8.0),
         jump_levels: tuple[float, float] = (0.3, 0.6),
         window: int = 5,
     ) -> None:
-        if not 0.0 < still_weight <= 1.0:
-            raise RtsegError(f"still_weight must be in (0, 1], got {still_weight}")
         for name, (lo, hi) in (("motion_levels", motion_levels), ("jump_levels", jump_levels)):
             if not 0.0 <= lo < hi:
                 raise RtsegError(f"{name} must satisfy 0 <= lo < hi, got ({lo}, {hi})")
         if window < 1:
             raise RtsegError(f"window must be >= 1 pixel, got {window}")
-        self.still_weight = still_weight
         self.window = window
-        lo, hi = motion_levels
-        ramp = np.clip((np.arange(256, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
-        # Image change (uint8) -> weight of the new alpha, in one table lookup.
-        self._motion_lut = (still_weight + (1.0 - still_weight) * ramp).astype(np.float32)
-        self._jump_scale = np.float32((1.0 - still_weight) / (jump_levels[1] - jump_levels[0]))
-        self._jump_offset = np.float32(still_weight - jump_levels[0] * self._jump_scale)
+        self._motion_levels = motion_levels
+        self._jump_levels = jump_levels
+        self.strength = strength
         self._gray: np.ndarray | None = None
         self._alpha: np.ndarray | None = None
+
+    @property
+    def strength(self) -> float:
+        """0 (off) to 1; see the class docstring."""
+        return self._strength
+
+    @strength.setter
+    def strength(self, strength: float) -> None:
+        if not 0.0 <= strength <= 1.0:
+            raise RtsegError(f"smoothing strength must be in [0, 1], got {strength}")
+        still = still_weight(strength)
+        lo, hi = self._motion_levels
+        ramp = np.clip((np.arange(256, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
+        # Image change (uint8) -> weight of the new alpha, in one table lookup.
+        lut = (still + (1.0 - still) * ramp).astype(np.float32)
+        jump_scale = np.float32((1.0 - still) / (self._jump_levels[1] - self._jump_levels[0]))
+        jump_offset = np.float32(still - self._jump_levels[0] * jump_scale)
+        # One assignment, so a frame being smoothed on another thread sees old or new whole.
+        self._weights = (still, lut, jump_scale, jump_offset)
+        self._strength = float(strength)
+
+    @property
+    def still_weight(self) -> float:
+        """The weight of the new alpha where nothing changed (1: no smoothing)."""
+        return self._weights[0]
 
     def reset(self) -> None:
         """Forget the past: the next frame starts a new stream."""
@@ -68,22 +98,23 @@ class TemporalSmoother:
         skipped a frame catches up as far as two steps would have taken it.
         """
         gray = self._gray_at(image, alpha)
-        if self._alpha is None or self._alpha.shape != alpha.shape:
+        still_weight, motion_lut, jump_scale, jump_offset = self._weights
+        if self._alpha is None or self._alpha.shape != alpha.shape or still_weight == 1.0:
             self._gray = gray
             self._alpha = alpha.astype(np.float32, copy=True)
             return self._alpha.copy()
         change = cv2.blur(cv2.absdiff(gray, self._gray), (self.window, self.window))
-        weight = cv2.LUT(change, self._motion_lut)
+        weight = cv2.LUT(change, motion_lut)
         delta = alpha - self._alpha
         jump = np.abs(delta)
-        jump *= self._jump_scale
-        jump += self._jump_offset
+        jump *= jump_scale
+        jump += jump_offset
         np.maximum(weight, jump, out=weight)
-        if periods != 1.0 and self.still_weight < 1.0:
+        if periods != 1.0:
             # weight = s + (1 - s) * ramp: the same ramp from the compounded still weight
-            still = 1.0 - (1.0 - self.still_weight) ** periods
-            weight -= np.float32(self.still_weight)
-            weight *= np.float32((1.0 - still) / (1.0 - self.still_weight))
+            still = 1.0 - (1.0 - still_weight) ** periods
+            weight -= np.float32(still_weight)
+            weight *= np.float32((1.0 - still) / (1.0 - still_weight))
             weight += np.float32(still)
         np.minimum(weight, 1.0, out=weight)
         delta *= weight

@@ -49,6 +49,8 @@ class Mask:
     seq: int  # the frame whose inference produced it (a reused or newest mask: an earlier one)
     zoomed: bool  # alpha holds a crop's pass, with finer detail than the whole frame's
     fgr: np.ndarray | None = None  # foreground colours, RGB float32 in [0, 1] at alpha's size
+    # `--auto-frame`'s crop of this frame, (x0, y0, x1, y1) as shares of its width and height
+    crop: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class Matte:
     alpha: np.ndarray  # float32 in [0, 1], H x W, the input's own transparency multiplied in
     labels: np.ndarray | None  # uint8 class ids, H x W, for models with labels
     fgr: np.ndarray | None  # the person's own colours, BGR uint8 H x W x 3, for matting models
+    # the frame as `--auto-frame` shows it (a crop scaled to its size), which alpha, labels
+    # and fgr above are cut to; None: the frame itself
+    image: np.ndarray | None = None
 
 
 @dataclass

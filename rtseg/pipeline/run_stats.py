@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -38,6 +38,9 @@ class RunStats:
     inference_threads: int | None = None  # ONNX Runtime intra-op threads of the model
     mask_age_frames: Percentiles | None = None  # frames between each frame and its mask's
     mask_every: int = 1  # the model ran on every Nth frame at the end (a live run raises it)
+    # time of optional steps inside the stages (`people`, `auto-frame`, `grow/feather`), per
+    # frame they ran on; empty when none ran
+    steps: dict[str, Percentiles] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, summary: dict[str, Any]) -> RunStats:
@@ -52,6 +55,7 @@ class RunStats:
                     if summary.get("mask_age_frames") is not None
                     else None
                 ),
+                "steps": {n: Percentiles(**p) for n, p in summary.get("steps", {}).items()},
             }
         )
 

@@ -65,6 +65,8 @@ class Stats:
         # an encoder's) shows only in the process's total.
         self._cpu = {name: Window(window) for name in ["capture", *stages]}
         self._latency = Window(window)
+        self._window = window
+        self._steps: dict[str, Window] = {}  # optional steps inside stages, by name
         self.frames_in = 0
         self.frames_out = 0
         # What the source said it holds, set when it ends (a file's container frame count).
@@ -87,6 +89,13 @@ class Stats:
         pass theirs to `add_stage`)."""
         with self._lock:
             self._cpu[stage].add(cpu_ns / 1e6)
+
+    def add_step(self, step: str, ms: float) -> None:
+        """`ms` spent on an optional step inside a stage (choosing the main person, the
+        auto-frame crop, grow and feather), from whichever thread ran it, so a feature's
+        cost shows in the stats."""
+        with self._lock:
+            self._steps.setdefault(step, Window(self._window)).add(ms)
 
     def add_input(self, frame: Frame) -> None:
         """Record a frame the source gave. The first starts the clock `fps_out` is measured
@@ -128,6 +137,10 @@ class Stats:
         """Each stage's thread CPU time per frame over the window, capture first."""
         with self._lock:
             return {name: window.values() for name, window in self._cpu.items()}
+
+    def _step_ms(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            return {name: window.values() for name, window in self._steps.items()}
 
     def live_fps(self) -> float:
         """Output rate over the last second or so, for the HUD."""
@@ -177,6 +190,7 @@ class Stats:
             "fps_out": round(frames_out / elapsed, 2) if elapsed > 0 else 0.0,
             "latency_ms": percentiles(self.latency_ms),
             "stages": {name: percentiles(ms) for name, ms in self.stage_ms.items()},
+            "steps": {name: percentiles(ms) for name, ms in self._step_ms().items()},
             "providers": providers,
             "model": model,
             "inference_threads": threads,
@@ -190,6 +204,8 @@ def format_table(summary: dict, read_ahead: bool = False) -> str:
     rows = [("stage", "p50 ms", "p95 ms", "p99 ms")]
     for name, p in summary["stages"].items():
         rows.append((name, f"{p['p50']:.2f}", f"{p['p95']:.2f}", f"{p['p99']:.2f}"))
+    for name, p in summary.get("steps", {}).items():  # inside the stages above
+        rows.append((f"  {name}", f"{p['p50']:.2f}", f"{p['p95']:.2f}", f"{p['p99']:.2f}"))
     lat = summary["latency_ms"]
     rows.append(("capture->sink", f"{lat['p50']:.2f}", f"{lat['p95']:.2f}", f"{lat['p99']:.2f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtseg.batch.split import plan, segments_dir
+from rtseg.batch.split import plan, segments_dir, warmup_s
 from tests.batch.media import FPS, make_clip, make_fading_clip, video_frames
 from tests.media import audio_seconds, ffmpeg, frame_numbers, frame_times, marker_clip
 from tests.onnx_models import rvm_signature_model
@@ -25,6 +25,10 @@ def test_segments_cover_every_frame_once_and_warm_up_on_the_frames_before(tmp_pa
     assert [(t.start, t.stop) for t in tasks] == [(0, 100), (100, 200), (200, 300)]
     assert [t.warmup for t in tasks] == [0, 52, 52]  # 2 s at 25 fps, rounded up to a multiple of 4
     assert {Path(t.output).parent for t in tasks} == {Path(segments_dir(tmp_path / "out.mp4"))}
+    # the strongest smoothing keeps 0.9775 of the past, not 0.85: a 7.1x longer warmup
+    strong = plan(clip, tmp_path / "out.mp4", 1000, 2, every=4, smooth=1.0)
+    assert [t.warmup for t in strong] == [0, 360]  # 14.3 s at 25 fps, rounded up to 4
+    assert warmup_s(0.0) == warmup_s(0.3) == warmup_s(None) == 2.0
 
 
 @pytest.mark.parametrize("recurrent", [False, True], ids=["model", "recurrent-model"])

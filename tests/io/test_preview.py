@@ -24,20 +24,21 @@ from rtseg.pipeline.frame import Frame
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHOICES = {"effect": ["blur", "replace", "matte"], "model": ["small", "large"]}
+RANGES = {"grow": (-40, 40, 2), "smooth": (0.0, 1.0, 0.1)}
 
 
 class Settings:
     """What the pipeline would hold: current effect and model, changed by the controls."""
 
     def __init__(self) -> None:
-        self.values = {"effect": "blur", "model": "small"}
-        self.calls: list[tuple[str, str]] = []
+        self.values = {"effect": "blur", "model": "small", "grow": 0, "smooth": 0.5}
+        self.calls: list[tuple[str, str | float]] = []
 
     def stats(self) -> dict:
         return {"fps": 29.97, "latency_ms": {"p50": 12.5, "p99": 30.1}, "drops": 3,
                 "provider": "CPUExecutionProvider", **self.values}  # fmt: skip
 
-    def control(self, key: str, value: str) -> None:
+    def control(self, key: str, value: str | float) -> None:
         if value == "matte":
             raise RtsegError("matte needs an alpha-capable sink")
         self.calls.append((key, value))
@@ -76,7 +77,9 @@ def settings() -> Settings:
 
 @pytest.fixture
 def preview(settings: Settings) -> Iterator[HttpPreviewSink]:
-    sink = HttpPreviewSink(0, stats=settings.stats, on_control=settings.control, choices=CHOICES)
+    sink = HttpPreviewSink(
+        0, stats=settings.stats, on_control=settings.control, choices=CHOICES, ranges=RANGES
+    )
     feeder = Feeder(sink)
     yield sink
     feeder.close()
@@ -295,3 +298,40 @@ def test_page_in_headless_chromium(preview: HttpPreviewSink, settings: Settings,
     assert row == "replace"  # and the refreshed stats on the page show it
     for key in ("fps", "latency_ms.p99", "drops", "provider"):
         assert f'data-key="{key}"' in dom
+
+
+def test_controls_list_buttons_and_slider_ranges(preview: HttpPreviewSink) -> None:
+    status, body = get(base(preview) + "/controls")
+    assert status == 200
+    assert json.loads(body) == {
+        **CHOICES,
+        "grow": {"min": -40, "max": 40, "step": 2},
+        "smooth": {"min": 0.0, "max": 1.0, "step": 0.1},
+    }
+
+
+def test_a_slider_setting_takes_a_number_in_its_range(
+    preview: HttpPreviewSink, settings: Settings
+) -> None:
+    url = base(preview) + "/control"
+    assert post(url, b'{"grow": -12}') == (200, {"grow": -12})
+    assert post(url, b'{"smooth": 0.75}') == (200, {"smooth": 0.75})
+    for bad in (b'{"grow": 41}', b'{"grow": "12"}', b'{"grow": true}', b'{"smooth": NaN}'):
+        status, reply = post(url, bad)
+        assert status == 400 and "must be a number from" in reply["error"], bad
+    assert settings.calls == [("grow", -12), ("smooth", 0.75)]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+def test_sliders_in_headless_chromium(preview: HttpPreviewSink, settings: Settings, tmp_path: Path):
+    """The page draws a slider per range; moving it sends the number once let go, and the
+    label and the refreshed stats show the new value."""
+    url = base(preview) + "/?autotest=1&slide=grow:12&slide=smooth:0.8"
+    dom = run_chromium(url, tmp_path / "profile")
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    assert 'data-slid="grow:12,smooth:0.8"' in body, body
+    assert ("grow", 12) in settings.calls and ("smooth", 0.8) in settings.calls
+    slider = re.search(r'<input type="range"[^>]*data-key="grow"[^>]*>([^<]*)<', dom)
+    assert slider is not None and slider.group(1).strip() == "12", dom[-3000:]
+    row = re.search(r'<tr data-key="grow"><td>grow</td><td>([-\w.]+)</td>', dom).group(1)
+    assert row == "12"

@@ -96,7 +96,7 @@ def test_reset_starts_afresh_after_the_inference_in_progress(bright_model, sync)
     engine = Engine(bright_model, device="cpu")
     slow = SlowEngine(engine, 0.05)
     masks = MaskSource(sync=sync, every=5)
-    state = StreamState(TemporalSmoother(still_weight=0.1))
+    state = StreamState(TemporalSmoother(strength=0.6))
     try:
         for seq in range(3):
             masks.mask_for(slow, tensor_for(100), seq, state)

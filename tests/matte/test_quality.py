@@ -60,15 +60,15 @@ def test_levels_turn_on_what_they_say(tmp_path):
             level.canvas_long,
         )
         assert refiner_settings(job) == level_refiner_settings(name)
-        assert (job.stages.state.smoother is not None) == level.smooth
-        # --refine and --smooth turn on the level's own refinement and smoothing
-        forced = job_for(clip, quality=name, refine=True, smooth=True)
+        assert job.stages.state.smoother.strength == level.smooth
+        # --refine turns on the level's own refinement, --smooth sets the strength
+        forced = job_for(clip, quality=name, refine=True, smooth=0.8)
         jobs.append(forced)
         assert refiner_settings(forced) == level_refiner_settings(name)
-        assert forced.stages.state.smoother is not None
-    bare = job_for(clip, quality="best", refine=False, smooth=False)  # explicit flags win
+        assert forced.stages.state.smoother.strength == 0.8
+    bare = job_for(clip, quality="best", refine=False, smooth=0)  # explicit flags win
     jobs.append(bare)
-    assert bare.path.refiner is None and bare.stages.state.smoother is None
+    assert bare.path.refiner is None and bare.stages.state.smoother.still_weight == 1.0
     for job in jobs:
         job.source.close()
 
@@ -127,7 +127,7 @@ def test_the_cli_passes_quality_and_leaves_refine_to_it(tmp_path):
     base = ["run", "--source", str(clip), "--sink", "null", "--model", "selfie_general"]
     args = build_parser().parse_args([*base, "--quality", "fast", "--no-smooth"])
     config = config_from_args(args)
-    assert (config.quality, config.refine, config.smooth) == ("fast", None, False)
+    assert (config.quality, config.refine, config.smooth) == ("fast", None, 0.0)
     for flags in (["--quality", "fast"], ["--quality", "balanced", "--refine"]):
         job = Job(config_from_args(build_parser().parse_args([*base, *flags])))
         job.source.close()

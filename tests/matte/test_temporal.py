@@ -56,10 +56,24 @@ def test_alpha_jump_without_image_change_is_followed():
 
 def test_small_alpha_change_in_a_still_region_moves_by_still_weight():
     image = np.full((16, 16), 100, np.uint8)
-    smoother = TemporalSmoother(still_weight=0.25)
+    smoother = TemporalSmoother(strength=0.4)
+    assert smoother.still_weight == pytest.approx(0.15**0.8)
     smoother.update(image, np.full((16, 16), 0.5, np.float32))
     out = smoother.update(image, np.full((16, 16), 0.6, np.float32))
-    np.testing.assert_allclose(out, 0.525, atol=1e-6)
+    np.testing.assert_allclose(out, 0.5 + 0.1 * 0.15**0.8, atol=1e-6)
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.25, 0.5, 1.0])
+def test_strength_sets_how_much_of_the_past_a_still_region_keeps(strength: float):
+    """Strength 0 is off (the new alpha whole), the default 0.5 keeps 0.85 of the past, 1
+    keeps 0.9775; a change between two frames takes effect on the next one."""
+    image = np.full((16, 16), 100, np.uint8)
+    smoother = TemporalSmoother()
+    smoother.update(image, np.full((16, 16), 0.5, np.float32))
+    smoother.strength = strength
+    out = smoother.update(image, np.full((16, 16), 0.6, np.float32))
+    kept = 1.0 - 0.15 ** (strength / 0.5)
+    np.testing.assert_allclose(out, 0.6 - 0.1 * kept, atol=1e-6)
 
 
 def test_reset_starts_a_new_stream():
@@ -104,7 +118,8 @@ def test_bad_inputs_are_refused(image, alpha):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"still_weight": 0.0},
+        {"strength": -0.1},
+        {"strength": 1.5},
         {"motion_levels": (5.0, 5.0)},
         {"jump_levels": (0.5, 0.1)},
         {"window": 0},

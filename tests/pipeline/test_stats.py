@@ -27,6 +27,7 @@ def test_summary_schema_and_table(tmp_path):
     assert (summary["frames_in"], summary["frames_out"], summary["drops"]) == (3, 3, 2)
     assert summary["latency_ms"]["p50"] == 10.0
     assert summary["stages"]["infer"]["p99"] == 2.0
+    assert summary["steps"] == {}
     table = format_table(summary)
     assert "capture->sink" in table and "2 dropped" in table
     assert "the latency a viewer sees" in " ".join(table.split())
@@ -82,6 +83,21 @@ def test_reading_while_the_pipeline_writes_is_consistent():
         stop.set()
         writer.join()
     assert stats.frames_out > 0
+
+
+def test_optional_steps_are_timed_from_any_thread_and_shown_under_the_stages():
+    stats = Stats(["infer", "postprocess"])
+    workers = [threading.Thread(target=stats.add_step, args=("people", 0.5 + i)) for i in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    stats.add_step("auto-frame", 2.0)
+    summary = stats.summary({}, [], "m")
+    assert summary["steps"]["people"]["p50"] == 1.5
+    assert summary["steps"]["auto-frame"]["p99"] == 2.0
+    lines = format_table(summary).splitlines()
+    assert any(line.startswith("  people ") for line in lines)
 
 
 def test_the_mask_s_age_and_the_inference_threads_are_in_the_summary():
