@@ -235,6 +235,12 @@ def format_table(summary: dict, read_ahead: bool = False) -> str:
             "stages: each step's own time per frame. capture->sink: from a frame's capture "
             "to its output, the latency a viewer sees"
         )
+    age = summary.get("mask_age_frames")
+    if age and age["p99"] > 0:  # masks came from earlier frames (live, --mask-every)
+        every = summary.get("mask_every", 1)
+        head += f"; masks {age['p50']:g} frames old (p50), {age['p99']:g} (p99)" + (
+            f", the model run on 1 frame in {every}" if every > 1 else ""
+        )
     return "\n".join([head, *lines, textwrap.fill(note, width=92)])
 
 

@@ -113,3 +113,6 @@ def test_the_mask_s_age_and_the_inference_threads_are_in_the_summary():
     assert summary["mask_lag_max"] == 2
     assert summary["inference_threads"] == 2
     assert "(2 inference threads)" in format_table(summary)
+    assert "masks 0.5 frames old (p50), 1.95 (p99)" in format_table(summary)
+    summary["mask_every"] = 2
+    assert "the model run on 1 frame in 2" in format_table(summary)
