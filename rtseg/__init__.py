@@ -34,8 +34,8 @@ from rtseg.io.destinations import (
     Window,
 )
 from rtseg.io.location import Location
-from rtseg.io.video_in import AudioTrack, DecodedFrame, VideoInfo, VideoReader, read_video
-from rtseg.io.video_out import VideoWriter
+from rtseg.io.video.reader import AudioTrack, DecodedFrame, VideoInfo, VideoReader, read_video
+from rtseg.io.video.writer import VideoWriter
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import (
     AlphaOut,

@@ -9,9 +9,9 @@ from typing import Any
 
 from rtseg.errors import RtsegError
 from rtseg.io.destinations import Callback, Destination, output_at, parse_sink
-from rtseg.io.frame_stamps import frame_count
 from rtseg.io.location import Location
 from rtseg.io.sources import IterableSource
+from rtseg.io.video.frame_stamps import frame_count
 from rtseg.job import Job, JobConfig
 from rtseg.matte.effects import Effect
 from rtseg.models.registry import DEFAULT_MODEL

@@ -33,7 +33,7 @@ from rtseg.io import remote
 from rtseg.io.destinations import SINK_HELP, VideoFile, Window, parse_sink
 from rtseg.io.outputs import check_stats_path
 from rtseg.io.sinks import has_display
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.reader import VideoReader
 from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.matte.effects import EFFECT_HELP, parse_effect
 from rtseg.matte.people import PEOPLE

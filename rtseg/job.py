@@ -17,7 +17,7 @@ from rtseg.errors import Closing, RtsegError
 from rtseg.io.destinations import Destination, SinkContext, check_sink, parse_sink
 from rtseg.io.location import Location
 from rtseg.io.sources import open_source
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.reader import VideoReader
 from rtseg.matte.effects import Effect, as_effect, draw
 from rtseg.matte.frame_path import FramePath, build_frame_path
 from rtseg.matte.people import check_people
@@ -75,7 +75,7 @@ class JobConfig:
     sync: bool | None = None  # each frame waits for its own mask; None: for files, not live
     crf: int | None = None  # quality of .mp4/.mkv/.webm files; None: the codec's default
     deinterlace: bool = False  # interlaced video files through FFmpeg's bwdif
-    preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (see video_out)
+    preset: str | None = None  # x264 preset for .mp4/.mkv; None: rtseg's (video.writer)
     preview_host: str = "127.0.0.1"
     preview_remote: bool = False
     preview_token: str | None = None

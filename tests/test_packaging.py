@@ -30,7 +30,7 @@ def test_the_wheel_holds_rtseg_only(wheel: Path) -> None:
     for needed in (
         "rtseg/__init__.py",
         "rtseg/py.typed",
-        "rtseg/io/video_out.py",
+        "rtseg/io/video/writer.py",
         "rtseg/matte/refine.py",
         "rtseg/models/engine.py",
         "rtseg/pipeline/pipeline.py",

@@ -13,7 +13,7 @@ import pytest
 
 from rtseg.errors import RtsegError
 from rtseg.io.sources import SampleSource
-from rtseg.io.video_out import VideoWriter
+from rtseg.io.video.writer import VideoWriter
 from rtseg.pipeline.channels import Policy
 from rtseg.pipeline.frame import Frame
 from rtseg.pipeline.pipeline import Pipeline, Stage

@@ -27,8 +27,8 @@ from rtseg.io import remote
 from rtseg.io.location import Location
 from rtseg.io.outputs import final_name, lock_path, partial_name
 from rtseg.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from rtseg.io.video_in import holds_video
-from rtseg.io.video_out import CONTAINERS, written_by_rtseg
+from rtseg.io.video.reader import holds_video
+from rtseg.io.video.writer import CONTAINERS, written_by_rtseg
 from rtseg.redaction import redact
 
 FORMATS = ("mp4", "webm", "mov", "png")

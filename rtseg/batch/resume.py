@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rtseg.io import remote
-from rtseg.io.frame_stamps import frame_count
 from rtseg.io.location import Location
+from rtseg.io.video.frame_stamps import frame_count
 
 
 def is_complete(source: Location | Path, output: Location | Path) -> bool:

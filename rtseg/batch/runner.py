@@ -23,9 +23,9 @@ from rtseg.batch.tasks import Result, Task
 from rtseg.batch.work import collected_warnings
 from rtseg.errors import OutputBusy, RtsegError
 from rtseg.io import remote
-from rtseg.io.frame_stamps import frame_count, frames_missing
 from rtseg.io.location import Location
 from rtseg.io.outputs import OutputLock, check_output, partial_name
+from rtseg.io.video.frame_stamps import frame_count, frames_missing
 from rtseg.job import Job, JobConfig, lost_frames_warning
 from rtseg.pipeline.progress import Progress
 

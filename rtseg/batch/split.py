@@ -29,12 +29,12 @@ import av
 
 from rtseg.batch.tasks import Task
 from rtseg.errors import RtsegError
-from rtseg.io.audio_tracks import AudioTracks
-from rtseg.io.frame_stamps import frame_stamps
 from rtseg.io.location import Location
 from rtseg.io.outputs import partial_name
-from rtseg.io.video_in import VideoReader, ffmpeg_path, open_media, video_stream
-from rtseg.io.video_out import container_for
+from rtseg.io.video.audio_tracks import AudioTracks
+from rtseg.io.video.frame_stamps import frame_stamps
+from rtseg.io.video.reader import VideoReader, ffmpeg_path, open_media, video_stream
+from rtseg.io.video.writer import container_for
 from rtseg.job import Job, JobConfig
 from rtseg.matte.temporal import DEFAULT_STRENGTH, still_weight
 from rtseg.models.engine import Engine

@@ -27,7 +27,7 @@ from rtseg.io.location import Location
 from rtseg.io.outputs import check_not_input, is_null_device
 from rtseg.io.preview import HttpPreviewSink
 from rtseg.io.sinks import ImageSequenceSink, NullSink, WindowSink
-from rtseg.io.video_out import CONTAINERS, VideoWriter, holds_alpha
+from rtseg.io.video.writer import CONTAINERS, VideoWriter, holds_alpha
 from rtseg.io.virtualcam import VirtualCamSink
 from rtseg.matte.effects import EFFECT_NAMES, Effect, GivesAlpha
 from rtseg.pipeline.frame import Frame
@@ -110,7 +110,7 @@ class Destination(ABC):
 @dataclass(frozen=True)
 class VideoFile(Destination):
     """A video file, written complete or not at all, at the input's timestamps and with every
-    audio track of the input (PyAV, see `rtseg.io.video_out`).
+    audio track of the input (PyAV, see `rtseg.io.video.writer`).
 
     `replace_partial` replaces the partial output an earlier run left even without
     `overwrite` (a batch does again what did not finish); else only `overwrite` does.

@@ -1,5 +1,5 @@
 """Where frames go: a window, an image sequence, or nowhere (benchmarks); video files are
-written by `rtseg.io.video_out`.
+written by `rtseg.io.video.writer`.
 
 Sinks set themselves up from the first frame they get. `close()` finalises a run that ended
 well; `abort()` one that failed or was stopped. File sinks lock their output for the run,

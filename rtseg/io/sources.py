@@ -25,7 +25,7 @@ from rtseg.errors import CameraUnavailable, RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
 from rtseg.io.location import Location
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.reader import VideoReader
 from rtseg.pipeline.frame import Frame, check_image
 from rtseg.pipeline.ports import Source
 

@@ -9,7 +9,7 @@ import pytest
 
 from rtseg.batch.discover import discover
 from rtseg.errors import RtsegError
-from rtseg.io.video_out import VideoWriter
+from rtseg.io.video.writer import VideoWriter
 from rtseg.pipeline.frame import Frame
 from tests.conftest import write_clip
 

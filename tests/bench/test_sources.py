@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rtseg.bench.sources import PacedSource, TimedSource, frame_bank, scaled_size
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.reader import VideoReader
 
 
 def test_timed_source_upscales_and_times_every_frame(clip):

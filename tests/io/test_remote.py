@@ -21,7 +21,7 @@ from rtseg.errors import OutputBusy, RtsegError
 from rtseg.io import remote
 from rtseg.io.location import Location
 from rtseg.io.sources import open_source
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.reader import VideoReader
 from tests.batch.media import make_clip
 from tests.batch.test_runner import assert_same_timing_with_audio
 from tests.conftest import write_clip
@@ -98,7 +98,7 @@ def test_an_aborted_output_uploads_nothing_and_keeps_its_partial_file(
     monkeypatch.setattr("tempfile.tempdir", None)
     clip = make_clip(tmp_path / "a.mp4", 1.0)
     memory.put_file(str(clip), "/media/a.mp4")
-    from rtseg.io.video_out import VideoWriter
+    from rtseg.io.video.writer import VideoWriter
 
     source = VideoReader("memory://media/a.mp4")
     sink = remote.staged_output(

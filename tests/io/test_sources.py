@@ -12,7 +12,7 @@ from rtseg.io.sources import (
     open_source,
     to_bgr,
 )
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.reader import VideoReader
 from tests.conftest import write_clip
 
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from rtseg.io.video_out import VideoWriter
+from rtseg.io.video.writer import VideoWriter
 from rtseg.pipeline.frame import Frame
 from tests.media import ffmpeg, marker_clip
 

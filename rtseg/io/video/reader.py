@@ -30,7 +30,7 @@ from rtseg.errors import Closing, RtsegError
 from rtseg.io import remote
 from rtseg.io.clock import Clock
 from rtseg.io.location import Location
-from rtseg.io.timeline import timeline
+from rtseg.io.video.timeline import timeline
 from rtseg.pipeline.frame import Frame
 
 log = logging.getLogger(__name__)

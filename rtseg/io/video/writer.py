@@ -28,10 +28,10 @@ import numpy as np
 
 from rtseg.checks import check_count, check_rate
 from rtseg.errors import Closing, RtsegError, option
-from rtseg.io.audio_tracks import AudioTracks
 from rtseg.io.location import Location
 from rtseg.io.outputs import SpaceGuard, claim_output, partial_name, size_changed
-from rtseg.io.video_in import VideoInfo, VideoReader, ffmpeg_path, video_stream
+from rtseg.io.video.audio_tracks import AudioTracks
+from rtseg.io.video.reader import VideoInfo, VideoReader, ffmpeg_path, video_stream
 from rtseg.pipeline.frame import Frame, check_image, rate_time_base
 
 log = logging.getLogger(__name__)

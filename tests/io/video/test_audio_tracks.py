@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from rtseg.io.video_out import VideoWriter
+from rtseg.io.video.writer import VideoWriter
 from rtseg.pipeline.frame import Frame
 from tests.media import MARKER_S, audio_seconds, beep_time, marker_clip
 

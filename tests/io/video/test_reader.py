@@ -13,7 +13,7 @@ import pytest
 
 import rtseg
 from rtseg.errors import RtsegError
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.reader import VideoReader
 from rtseg.pipeline.frame import Frame
 from tests.conftest import decode_frames, write_clip
 from tests.media import ffmpeg, frame_times, marker_clip

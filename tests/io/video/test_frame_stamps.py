@@ -5,8 +5,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rtseg.io.frame_stamps import frame_count, frame_stamps
-from rtseg.io.video_in import VideoReader
+from rtseg.io.video.frame_stamps import frame_count, frame_stamps
+from rtseg.io.video.reader import VideoReader
 from tests.conftest import write_clip
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import av
 
 from rtseg.errors import RtsegError
-from rtseg.io.covers import carry_covers
 from rtseg.io.location import Location
-from rtseg.io.timeline import TS_DISCONT, timeline
-from rtseg.io.video_in import media_origin, open_media
+from rtseg.io.video.covers import carry_covers
+from rtseg.io.video.reader import media_origin, open_media
+from rtseg.io.video.timeline import TS_DISCONT, timeline
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class AudioTracks:
     def _mux(self, packet: av.Packet) -> None:
         track = self._tracks[packet.stream.index]
         if packet.dts is not None:
-            # Where joined recordings meet (`rtseg.io.timeline`), the earlier part's sound may
+            # Where joined recordings meet (`rtseg.io.video.timeline`), the earlier part's sound may
             # run into the next one's: a packet that mostly overlaps the one before is left
             # out, so the sound played back to back stays within half a packet of the video.
             length = packet.duration or 1

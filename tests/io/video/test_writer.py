@@ -15,7 +15,7 @@ import pytest
 
 import rtseg
 from rtseg.errors import RtsegError
-from rtseg.io.video_out import VideoWriter, holds_alpha
+from rtseg.io.video.writer import VideoWriter, holds_alpha
 from rtseg.pipeline.frame import Frame, rate_time_base
 from tests.conftest import decode_frames
 from tests.media import (

@@ -2,7 +2,7 @@
 container holds them, and said where it does not.
 
 A song, a podcast or a video may carry cover art: an attached picture, which FFmpeg shows as
-a video stream of one still image (never the video itself, see `video_in.video_stream`).
+a video stream of one still image (never the video itself, see `reader.video_stream`).
 MP4 keeps it as cover art; Matroska keeps it, and any other attachment (subtitle fonts), as an
 attachment. WebM and MOV hold neither, so what is left out is said in one line.
 """
@@ -14,7 +14,7 @@ import logging
 import av
 
 from rtseg.io.location import Location
-from rtseg.io.video_in import is_cover, open_media
+from rtseg.io.video.reader import is_cover, open_media
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from rtseg.errors import RtsegError
 from rtseg.io import remote
 from rtseg.io.location import Location
 from rtseg.io.sources import IMAGE_SUFFIXES
-from rtseg.io.video_in import (
+from rtseg.io.video.reader import (
     frame_rate,
     frames_never_arrived,
     header_promise,
@@ -50,7 +50,7 @@ def frame_stamps(path: Location | Path) -> tuple[list[int], Fraction]:
 
 def frames_missing(path: Location | Path) -> int:
     """Frames of a video that its header promised and its packets do not hold (a truncated
-    download; see `video_in.frames_never_arrived`), as `VideoReader.frames_lost` counts
+    download; see `reader.frames_never_arrived`), as `VideoReader.frames_lost` counts
     them for a whole run."""
     return _read(Location.of(path)).missing
 
