@@ -31,10 +31,7 @@ def latency_cdfs(runs: list[dict], path: Path) -> Path | None:
         ax.set_title(f"{run.get('label', 'live')}: {run['size']} @ {run['fps_target']:g} fps")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def fps_by_resolution(rows: list[dict], path: Path) -> Path | None:
@@ -52,10 +49,7 @@ def fps_by_resolution(rows: list[dict], path: Path) -> Path | None:
     ax.set_ylabel("frames per second (decode to encode)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def targets_chart(targets: list[dict], path: Path) -> Path | None:
@@ -74,8 +68,13 @@ def targets_chart(targets: list[dict], path: Path) -> Path | None:
     ax.invert_yaxis()
     ax.set_xlabel("measured against the target (1.0: just met)")
     ax.grid(True, axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path, dpi: int = 110) -> Path:
+    """Write `fig` to `path` as a PNG and free it (pyplot keeps every open figure)."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
@@ -108,10 +107,7 @@ def latency_by_variant(results: dict, path: Path) -> Path:
     for row in results["variants"]:
         _cdf(ax, row["samples_ms"]["latency"], row["label"])
     _style(ax, f"rtseg bench {results['mode']}: latency per variant")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path, 100)
 
 
 def stages_by_variant(results: dict, path: Path) -> Path | None:
@@ -128,7 +124,4 @@ def stages_by_variant(results: dict, path: Path) -> Path | None:
         _style(ax, name)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path, 100)
