@@ -120,7 +120,8 @@ def process_video(
         mask_every: run the model on every Nth frame and reuse its mask in between.
         sync: each frame waits for its own mask (default: for files, not for live sources).
         downsample_ratio: for a matting model (RVM), the share of the frame's size the
-            network sees, in (0, 1] (default: the longer side brought to 480 px).
+            network sees, in (0, 1] (default: video frames brought to 320x180's area, 0.25
+            at 720p; photos to 384 px on their longer side).
         crf: the quality of `.mp4`, `.mkv` and `.webm` outputs (lower is better).
         preset: an x264 preset for `.mp4`/`.mkv` outputs, e.g. "medium".
         deinterlace: deinterlace interlaced video files (FFmpeg's bwdif).

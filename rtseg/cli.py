@@ -179,7 +179,8 @@ def _add_file_args(p: argparse.ArgumentParser) -> None:
         type=_ratio,
         metavar="R",
         help="matting models (RVM): the share of the frame's size the network sees, in (0, 1] "
-        "(default: the frame brought to 320x180's area: 0.25 at 720p)",
+        "(default: the frame brought to 320x180's area: 0.25 at 720p; photos to 384 px on "
+        "their longer side)",
     )
     p.add_argument("--crf", type=int, help="video file quality for FFmpeg (lower is better)")
     p.add_argument(
